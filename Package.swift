@@ -1,0 +1,48 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "directord",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "directord", targets: ["directord"]),
+        .executable(name: "directorctl", targets: ["directorctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+    ],
+    targets: [
+        // The only C imports: libnl (generic netlink for IPVS, rtnetlink for addresses) and OpenSSL.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev", "libnl-route-3-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "DirectorConfig"),
+        .target(name: "IPVS", dependencies: ["CNetlink"]),
+        .executableTarget(
+            name: "directord",
+            dependencies: [
+                "DirectorConfig", "IPVS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "directorctl",
+            dependencies: [
+                "DirectorConfig", "IPVS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DirectorConfigTests", dependencies: ["DirectorConfig"]),
+        .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,11 @@
+// directorctl: the operator's tool — read the kernel table, talk to the daemon, compute digests.
+import ArgumentParser
+
+@main
+struct Directorctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "directorctl",
+        abstract: "Inspect and control directord and the kernel's IPVS table.",
+        subcommands: [List.self]
+    )
+}
