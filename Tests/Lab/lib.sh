@@ -33,3 +33,40 @@ wait_until() {
     done
     note "ok: $what"
 }
+
+# --- Topology: namespaces on bridges (each scenario builds its own; nothing outside the guest is reachable) ---
+
+# bridge_add NAME: a bridge in the root namespace, up.
+bridge_add() {
+    ip link add "$1" type bridge
+    ip link set "$1" up
+}
+
+# ns_add NAME: a network namespace with loopback up.
+ns_add() {
+    ip netns add "$1"
+    ip -n "$1" link set lo up
+}
+
+# ns_link NS IFNAME BRIDGE [ADDR/PLEN...]: a veth pair, one end IFNAME in NS, the other on BRIDGE.
+ns_link() {
+    local ns="$1" ifname="$2" br="$3"; shift 3
+    local peer="v${ns:0:6}${ifname:0:6}"
+    ip link add "$peer" type veth peer name "$ifname" netns "$ns"
+    ip link set "$peer" master "$br" up
+    ip -n "$ns" link set "$ifname" up
+    local a
+    for a in "$@"; do ip -n "$ns" addr add "$a" dev "$ifname"; done
+}
+
+# http_server NS DIR PORT: busybox httpd serving DIR on PORT in NS (forks per request: fine for functional tests).
+http_server() {
+    ip netns exec "$1" busybox httpd -f -p "$3" -h "$2" &
+    echo $! >>/tmp/lab-pids
+}
+
+# Kill everything a scenario started in the background.
+cleanup_bg() {
+    [ -f /tmp/lab-pids ] && xargs -r kill <"/tmp/lab-pids" 2>/dev/null
+    rm -f /tmp/lab-pids
+}

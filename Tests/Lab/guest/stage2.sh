@@ -12,7 +12,7 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /var/tmp
 mkdir -p /run/lock /run/netns
 # /run is a fresh tmpfs (stage 1); /run/lab in it is the writable host share.
-source /run/lab/env
+set -a; source /run/lab/env; set +a
 export LAB_OUT=/run/lab
 hostname lab
 ip link set lo up
