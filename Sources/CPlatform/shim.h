@@ -1,0 +1,27 @@
+// Syscalls and macros Swift cannot reach directly (variadic syscall(2), wait status macros).
+#ifndef DIRECTORD_CPLATFORM_SHIM_H
+#define DIRECTORD_CPLATFORM_SHIM_H
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <errno.h>
+
+static inline int directord_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+// pipe2 is declared only under _GNU_SOURCE, which would make this module's libc headers differ from Foundation's.
+static inline int directord_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, O_CLOEXEC); }
+
+static inline int directord_wifexited(int status) { return WIFEXITED(status); }
+static inline int directord_wexitstatus(int status) { return WEXITSTATUS(status); }
+static inline int directord_wifsignaled(int status) { return WIFSIGNALED(status); }
+static inline int directord_wtermsig(int status) { return WTERMSIG(status); }
+#endif
