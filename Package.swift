@@ -11,6 +11,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // The only C imports: libnl (generic netlink for IPVS, rtnetlink for addresses) and OpenSSL.
@@ -28,6 +29,15 @@ let package = Package(
         .target(name: "DirectorConfig"),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"]),
         .target(name: "IPVS", dependencies: ["CNetlink"]),
+        .target(
+            name: "HealthCheck",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "directord",
             dependencies: [
@@ -39,13 +49,21 @@ let package = Package(
         .executableTarget(
             name: "directorctl",
             dependencies: [
-                "DirectorConfig", "IPVS",
+                "DirectorConfig", "IPVS", "HealthCheck",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "DirectorConfigTests", dependencies: ["DirectorConfig"]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
+        .testTarget(
+            name: "HealthCheckTests",
+            dependencies: [
+                "HealthCheck",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
