@@ -29,6 +29,7 @@ let package = Package(
         .target(name: "DirectorConfig"),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"]),
         .target(name: "IPVS", dependencies: ["CNetlink"]),
+        .target(name: "VRRP"),
         .target(
             name: "HealthCheck",
             dependencies: [
@@ -56,6 +57,7 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "DirectorConfigTests", dependencies: ["DirectorConfig"]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [
