@@ -57,6 +57,8 @@ let package = Package(
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "DirectorConfigTests", dependencies: ["DirectorConfig"]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
+        // Lab helper: drives the IPVS binding with ipvsadm syntax inside the VM (Tests/Lab/README-ipvs-tool.md).
+        .executableTarget(name: "lab-ipvs", dependencies: ["IPVS"], path: "Tests/Lab/Tool"),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
         .testTarget(
             name: "HealthCheckTests",
