@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <errno.h>
+#include <netpacket/packet.h>
+#include <net/ethernet.h>
 
 static inline int directord_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open

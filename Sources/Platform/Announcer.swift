@@ -1,3 +1,4 @@
+import CPlatform
 import Glibc
 
 /// Tells the segment that an address now lives here: gratuitous ARP (IPv4) or an unsolicited neighbour
@@ -35,7 +36,7 @@ public struct Announcer: AddressAnnouncing {
     }
 
     func sendARP(_ frame: [UInt8], ifindex: Int32) throws(SystemError) {
-        let ethPARP = UInt16(ETH_P_ARP).bigEndian
+        let ethPARP = UInt16(ETHERTYPE_ARP).bigEndian
         let fd = try retryingEINTR("socket", detail: "AF_PACKET for gratuitous ARP") {
             socket(AF_PACKET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Int32(ethPARP))
         }
