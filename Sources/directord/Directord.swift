@@ -13,7 +13,19 @@ struct Directord: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("config-file")], help: "Main configuration file.")
     var configFile: String = "/etc/directord/directord.conf"
 
+    @Flag(
+        name: [.customShort("t"), .customLong("check")],
+        help: "Check the configuration and exit: 0 when valid (warnings on stderr), 1 with every error on stderr.")
+    var check = false
+
+    @Flag(name: .customLong("dump"), help: "Print the effective configuration (includes expanded, defaults applied) and exit.")
+    var dump = false
+
     mutating func run() throws {
+        if check || dump {
+            let valid = ConfigurationCheck.run(path: configFile, dump: dump, program: "directord")
+            throw ExitCode(valid ? 0 : 1)
+        }
         throw ValidationError("directord: the daemon is not built yet; see the open issues")
     }
 }

@@ -1,0 +1,308 @@
+// Reads files into a tree of `keyword args... { children }` nodes with source locations, expanding includes,
+// within fixed limits: no input can make the reader allocate without bound, recurse without bound, or hang.
+
+/// One statement: a keyword, its arguments and, when it opens one, its block.
+public struct ConfigNode: Hashable, Sendable {
+    public var keyword: ConfigWord
+    public var arguments: [ConfigWord]
+    /// nil when the statement has no block; `[]` for an empty block.
+    public var block: [ConfigNode]?
+    public var blockLocation: SourceLocation?
+
+    public init(keyword: ConfigWord, arguments: [ConfigWord] = [], block: [ConfigNode]? = nil, blockLocation: SourceLocation? = nil) {
+        self.keyword = keyword
+        self.arguments = arguments
+        self.block = block
+        self.blockLocation = blockLocation
+    }
+
+    public var location: SourceLocation { keyword.location }
+    public var name: String { keyword.text }
+}
+
+/// Bounds on what the reader accepts; every one is reported with the place where it was hit.
+public struct ParseLimits: Hashable, Sendable {
+    public var maximumLineLength = 65_536
+    public var maximumFileSize = 16 << 20
+    public var maximumTotalSize = 64 << 20
+    public var maximumFiles = 1_024
+    public var maximumIncludeDepth = 32
+    public var maximumNesting = 16
+
+    public init() {}
+}
+
+struct BlockTreeReader {
+    let fileSystem: any ConfigFileSystem
+    let limits: ParseLimits
+    var log: DiagnosticLog
+    private var includeStack: [String] = []
+    private var filesRead = 0
+    private var totalBytes = 0
+
+    init(fileSystem: any ConfigFileSystem, limits: ParseLimits, log: DiagnosticLog = DiagnosticLog()) {
+        self.fileSystem = fileSystem
+        self.limits = limits
+        self.log = log
+    }
+
+    /// The statements of the main file; an unreadable main file is reported at `path:1:1`.
+    mutating func readMain(_ path: String) -> [ConfigNode] {
+        readFile(path, nesting: 0, includedAt: nil)
+    }
+
+    // MARK: - One file
+
+    private struct Frame {
+        var header: ConfigNode?
+        var children: [ConfigNode] = []
+        var openLocation: SourceLocation
+    }
+
+    private mutating func readFile(_ path: String, nesting: Int, includedAt: ConfigWord?) -> [ConfigNode] {
+        let reportAt = includedAt?.location ?? SourceLocation(file: path, line: 1, column: 1)
+        let reader: any ConfigFileReader
+        do {
+            reader = try fileSystem.open(path)
+        } catch {
+            log.error(reportAt, "cannot read '\(path)': \(error.message)")
+            return []
+        }
+        filesRead += 1
+        includeStack.append(fileSystem.canonicalPath(path))
+        defer { includeStack.removeLast() }
+
+        var frames = [Frame(header: nil, openLocation: SourceLocation(file: path, line: 1, column: 1))]
+        var attachable = false
+        var aborted = false
+        var lineNumber = 0
+        var fileBytes = 0
+        var pending: [UInt8] = []
+        var endOfFile = false
+
+        func abortReading(_ location: SourceLocation, _ message: String, log: inout DiagnosticLog) {
+            log.error(location, message)
+            aborted = true
+        }
+
+        readLoop: while !endOfFile && !aborted {
+            let chunk: [UInt8]
+            do {
+                chunk = try reader.read(maximum: 65_536)
+            } catch {
+                abortReading(SourceLocation(file: path, line: lineNumber + 1, column: 1), "cannot read '\(path)': \(error.message)", log: &log)
+                break
+            }
+            if chunk.isEmpty {
+                endOfFile = true
+                if pending.isEmpty { break }
+            }
+            fileBytes += chunk.count
+            totalBytes += chunk.count
+            var start = 0
+            while start < chunk.count || (endOfFile && !pending.isEmpty) {
+                let newline = chunk[start...].firstIndex(of: 10)
+                let end = newline ?? chunk.count
+                if pending.count + (end - start) > limits.maximumLineLength {
+                    let column = columnOf(byteOffset: limits.maximumLineLength, in: pending + chunk[start..<min(end, start + limits.maximumLineLength)])
+                    abortReading(
+                        SourceLocation(file: path, line: lineNumber + 1, column: column),
+                        "line is longer than \(limits.maximumLineLength) bytes; the rest of '\(path)' is not read", log: &log)
+                    break readLoop
+                }
+                pending.append(contentsOf: chunk[start..<end])
+                if newline == nil && !endOfFile { break }
+                start = end + 1
+                lineNumber += 1
+                let lineBytes = pending
+                pending.removeAll(keepingCapacity: true)
+                guard let text = decodeLine(lineBytes, path: path, line: lineNumber, log: &log) else {
+                    aborted = true
+                    break readLoop
+                }
+                let tokens = Lexer.tokens(of: text, file: path, line: lineNumber, log: &log)
+                if !process(tokens, frames: &frames, attachable: &attachable, nesting: nesting, path: path) {
+                    aborted = true
+                    break readLoop
+                }
+                if endOfFile { break }
+            }
+            if fileBytes > limits.maximumFileSize {
+                abortReading(
+                    SourceLocation(file: path, line: lineNumber + 1, column: 1),
+                    "'\(path)' is larger than \(limits.maximumFileSize) bytes; the rest is not read", log: &log)
+            } else if totalBytes > limits.maximumTotalSize {
+                abortReading(
+                    SourceLocation(file: path, line: lineNumber + 1, column: 1),
+                    "the configuration is larger than \(limits.maximumTotalSize) bytes in total; the rest is not read", log: &log)
+            }
+        }
+
+        if !aborted {
+            for frame in frames.dropFirst() {
+                let what = frame.header.map { "'\($0.name)' block" } ?? "block"
+                log.error(
+                    frame.openLocation,
+                    "\(what) opened here is never closed: '}' missing before the end of '\(path)' (line \(lineNumber))")
+            }
+        }
+        // Close what is open so later stages still see (and check) the statements read so far.
+        while frames.count > 1, let frame = frames.popLast() {
+            if var header = frame.header {
+                header.block = frame.children
+                frames[frames.count - 1].children.append(header)
+            }
+        }
+        return frames[0].children
+    }
+
+    /// Applies one line's tokens to the open frames; false when reading must stop.
+    private mutating func process(
+        _ tokens: [Token], frames: inout [Frame], attachable: inout Bool, nesting: Int, path: String
+    ) -> Bool {
+        var words: [ConfigWord] = []
+
+        func flush(endOfLine: Bool, into frames: inout [Frame], attachable: inout Bool, reader: inout BlockTreeReader) {
+            guard let keyword = words.first else { return }
+            let node = ConfigNode(keyword: keyword, arguments: Array(words.dropFirst()))
+            words = []
+            if keyword.text == "include" {
+                let spliced = reader.expandInclude(node, nesting: nesting + frames.count - 1)
+                frames[frames.count - 1].children.append(contentsOf: spliced)
+                attachable = false
+            } else {
+                frames[frames.count - 1].children.append(node)
+                attachable = endOfLine
+            }
+        }
+
+        for token in tokens {
+            switch token {
+            case .word(let word):
+                words.append(word)
+            case .open(let location):
+                var header: ConfigNode?
+                if let keyword = words.first {
+                    header = ConfigNode(keyword: keyword, arguments: Array(words.dropFirst()))
+                    words = []
+                } else if attachable, let last = frames[frames.count - 1].children.last, last.block == nil {
+                    header = frames[frames.count - 1].children.removeLast()
+                } else {
+                    log.error(location, "'{' without a keyword before it")
+                }
+                if header?.name == "include" {
+                    log.error(location, "'include' does not take a block")
+                    header = nil
+                }
+                header?.blockLocation = location
+                if nesting + frames.count > limits.maximumNesting {
+                    log.error(location, "blocks are nested deeper than \(limits.maximumNesting) levels; the rest of '\(path)' is not read")
+                    return false
+                }
+                frames.append(Frame(header: header, openLocation: location))
+                attachable = false
+            case .close(let location):
+                flush(endOfLine: false, into: &frames, attachable: &attachable, reader: &self)
+                attachable = false
+                if frames.count == 1 {
+                    log.error(location, "'}' without a matching '{'")
+                    continue
+                }
+                let frame = frames.removeLast()
+                if var header = frame.header {
+                    header.block = frame.children
+                    frames[frames.count - 1].children.append(header)
+                }
+            }
+        }
+        flush(endOfLine: true, into: &frames, attachable: &attachable, reader: &self)
+        return true
+    }
+
+    // MARK: - Includes
+
+    /// `include PATTERN`: files matching the pattern (relative to the including file, in byte order), spliced in place.
+    private mutating func expandInclude(_ node: ConfigNode, nesting: Int) -> [ConfigNode] {
+        guard node.arguments.count == 1, let pattern = node.arguments.first else {
+            log.error(node.arguments.dropFirst().first?.location ?? node.location, "'include' takes exactly one file name or pattern")
+            return []
+        }
+        let resolved = joinPath(directoryName(node.location.file), pattern.text)
+        var paths: [String]
+        if hasGlobCharacters(pattern.text) {
+            do {
+                paths = try fileSystem.glob(resolved)
+            } catch {
+                log.error(pattern.location, "cannot expand '\(resolved)': \(error.message)")
+                return []
+            }
+            if paths.isEmpty {
+                log.warning(pattern.location, "include pattern '\(resolved)' matches no file")
+            }
+        } else {
+            paths = [resolved]
+        }
+        var nodes: [ConfigNode] = []
+        for path in paths {
+            let canonical = fileSystem.canonicalPath(path)
+            if let index = includeStack.firstIndex(of: canonical) {
+                let chain = (includeStack[index...] + [canonical]).joined(separator: " -> ")
+                log.error(pattern.location, "include cycle: \(chain)")
+                continue
+            }
+            if includeStack.count >= limits.maximumIncludeDepth {
+                log.error(pattern.location, "includes are nested deeper than \(limits.maximumIncludeDepth) files")
+                continue
+            }
+            if filesRead >= limits.maximumFiles {
+                log.error(pattern.location, "more than \(limits.maximumFiles) files included; '\(path)' is not read")
+                break
+            }
+            nodes += readFile(path, nesting: nesting, includedAt: pattern)
+        }
+        return nodes
+    }
+
+    // MARK: - Bytes to text
+
+    /// The line as text, or nil (with an error at the offending column) for binary data.
+    private func decodeLine(_ bytes: [UInt8], path: String, line: Int, log: inout DiagnosticLog) -> String? {
+        var body = bytes[...]
+        if line == 1 && body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if let offset = body.firstIndex(where: { ($0 < 0x20 && $0 != 9 && $0 != 13 && $0 != 11 && $0 != 12) || $0 == 0x7f }) {
+            let column = columnOf(byteOffset: offset - body.startIndex, in: Array(body))
+            let what = body[offset] == 0 ? "a NUL byte" : "control character \(printable(body[offset]))"
+            log.error(
+                SourceLocation(file: path, line: line, column: column),
+                "binary data (\(what)): this is not a configuration file; the rest of '\(path)' is not read")
+            return nil
+        }
+        if let text = String(validating: body, as: UTF8.self) { return text }
+        let offset = firstInvalidUTF8Offset(Array(body))
+        log.error(
+            SourceLocation(file: path, line: line, column: columnOf(byteOffset: offset, in: Array(body))),
+            "invalid UTF-8: this is not a configuration file; the rest of '\(path)' is not read")
+        return nil
+    }
+}
+
+/// 1-based column (in scalars) of a byte offset, counting every non-continuation byte before it.
+func columnOf(byteOffset: Int, in bytes: [UInt8]) -> Int {
+    bytes.prefix(byteOffset).reduce(1) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
+}
+
+func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int {
+    var offset = 0
+    var iterator = bytes.makeIterator()
+    var decoder = UTF8()
+    while true {
+        switch decoder.decode(&iterator) {
+        case .scalarValue(let scalar):
+            offset += UTF8.width(scalar)
+        case .emptyInput:
+            return offset
+        case .error:
+            return offset
+        }
+    }
+}

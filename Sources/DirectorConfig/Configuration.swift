@@ -1,0 +1,165 @@
+// The validated configuration: plain values with keepalived's defaults applied, no I/O, comparable with `==`
+// so a reload can diff the running configuration against a new one.
+
+public struct Configuration: Hashable, Sendable {
+    public var globals: GlobalSettings
+    public var vrrpScripts: [VRRPScript]
+    public var syncGroups: [SyncGroup]
+    public var vrrpInstances: [VRRPInstance]
+    public var virtualServerGroups: [VirtualServerGroup]
+    public var virtualServers: [VirtualServer]
+
+    public init(
+        globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],
+        vrrpInstances: [VRRPInstance] = [], virtualServerGroups: [VirtualServerGroup] = [],
+        virtualServers: [VirtualServer] = []
+    ) {
+        self.globals = globals
+        self.vrrpScripts = vrrpScripts
+        self.syncGroups = syncGroups
+        self.vrrpInstances = vrrpInstances
+        self.virtualServerGroups = virtualServerGroups
+        self.virtualServers = virtualServers
+    }
+
+    public func vrrpInstance(named name: String) -> VRRPInstance? { vrrpInstances.first { $0.name == name } }
+    public func vrrpScript(named name: String) -> VRRPScript? { vrrpScripts.first { $0.name == name } }
+    public func virtualServerGroup(named name: String) -> VirtualServerGroup? {
+        virtualServerGroups.first { $0.name == name }
+    }
+
+    /// The connection-sync daemon that applies: the global `lvs_sync_daemon`, else the first instance's
+    /// `lvs_sync_daemon_interface` (keepalived's older form), whose sync id defaults to that instance's VRID.
+    public var effectiveSyncDaemon: LVSSyncDaemon? {
+        if var daemon = globals.syncDaemon {
+            if daemon.syncID == nil, let name = daemon.instance, let instance = vrrpInstance(named: name) {
+                daemon.syncID = instance.virtualRouterID
+            }
+            return daemon
+        }
+        guard let instance = vrrpInstances.first(where: { $0.lvsSyncDaemonInterface != nil }),
+            let interface = instance.lvsSyncDaemonInterface
+        else { return nil }
+        return LVSSyncDaemon(interface: interface, instance: instance.name, syncID: instance.virtualRouterID)
+    }
+}
+
+// MARK: - Globals
+
+public struct GlobalSettings: Hashable, Sendable {
+    public static let defaultControlSocket = "/run/directord/directord.sock"
+    public static let defaultDriftCheckInterval: Duration = .seconds(5)
+
+    /// nil means the host name, resolved at run time.
+    public var routerID: String?
+    public var syncDaemon: LVSSyncDaemon?
+    public var garp: GARPSettings
+    public var vrrpVersion: VRRPVersion
+    public var scriptUser: ScriptUser?
+    public var enableScriptSecurity: Bool
+    public var lvsFlush: Bool
+    public var lvsFlushOnStop: LVSFlushOnStop
+    /// directord's own: where `directorctl` finds the daemon.
+    public var controlSocket: String
+    /// directord's own: how often the kernel table is compared with the desired one (zero disables).
+    public var driftCheckInterval: Duration
+    /// directord's own: Prometheus text on this address, when set.
+    public var metricsListen: Endpoint?
+
+    public init(
+        routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),
+        vrrpVersion: VRRPVersion = .v2, scriptUser: ScriptUser? = nil, enableScriptSecurity: Bool = false,
+        lvsFlush: Bool = false, lvsFlushOnStop: LVSFlushOnStop = .off,
+        controlSocket: String = GlobalSettings.defaultControlSocket,
+        driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil
+    ) {
+        self.routerID = routerID
+        self.syncDaemon = syncDaemon
+        self.garp = garp
+        self.vrrpVersion = vrrpVersion
+        self.scriptUser = scriptUser
+        self.enableScriptSecurity = enableScriptSecurity
+        self.lvsFlush = lvsFlush
+        self.lvsFlushOnStop = lvsFlushOnStop
+        self.controlSocket = controlSocket
+        self.driftCheckInterval = driftCheckInterval
+        self.metricsListen = metricsListen
+    }
+}
+
+/// Gratuitous ARP / unsolicited NA timing after becoming MASTER (keepalived: delay 5 s, repeat 5, no refresh).
+public struct GARPSettings: Hashable, Sendable {
+    public var masterDelay: Duration
+    public var masterRepeat: Int
+    /// Zero means no periodic refresh while MASTER.
+    public var masterRefresh: Duration
+
+    public init(masterDelay: Duration = .seconds(5), masterRepeat: Int = 5, masterRefresh: Duration = .zero) {
+        self.masterDelay = masterDelay
+        self.masterRepeat = masterRepeat
+        self.masterRefresh = masterRefresh
+    }
+}
+
+/// `lvs_sync_daemon IF [inst] INSTANCE [id N] [maxlen N] [port N] [ttl N] [group ADDR]`.
+public struct LVSSyncDaemon: Hashable, Sendable {
+    public static let defaultPort: UInt16 = 8848
+    public static let defaultGroup = IPAddress.v4(IPv4Address(224, 0, 0, 81))
+
+    public var interface: String
+    /// The VRRP instance whose state decides master or backup; nil runs both daemons all the time.
+    public var instance: String?
+    /// nil: the instance's VRID, or 0 without an instance.
+    public var syncID: UInt8?
+    /// nil: the kernel's default.
+    public var maxLength: Int?
+    public var port: UInt16
+    public var ttl: UInt8?
+    public var group: IPAddress
+    public var origin: SourceOrigin
+
+    public init(
+        interface: String, instance: String? = nil, syncID: UInt8? = nil, maxLength: Int? = nil,
+        port: UInt16 = LVSSyncDaemon.defaultPort, ttl: UInt8? = nil, group: IPAddress = LVSSyncDaemon.defaultGroup,
+        origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.origin = origin
+        self.interface = interface
+        self.instance = instance
+        self.syncID = syncID
+        self.maxLength = maxLength
+        self.port = port
+        self.ttl = ttl
+        self.group = group
+    }
+}
+
+public enum LVSFlushOnStop: String, Hashable, Sendable {
+    /// Delete each service and destination that directord added (keepalived's default).
+    case off
+    /// Flush the whole table.
+    case all
+    /// Delete each virtual server, letting the kernel drop its destinations.
+    case virtualServers = "VS"
+}
+
+public struct ScriptUser: Hashable, Sendable {
+    public var user: String
+    public var group: String?
+
+    public init(user: String, group: String? = nil) {
+        self.user = user
+        self.group = group
+    }
+}
+
+/// A command run through `/bin/sh -c`, optionally as another user.
+public struct NotifyScript: Hashable, Sendable {
+    public var command: String
+    public var user: ScriptUser?
+
+    public init(command: String, user: ScriptUser? = nil) {
+        self.command = command
+        self.user = user
+    }
+}

@@ -1,0 +1,125 @@
+// DirectorConfig: keepalived-compatible configuration — lexer, block tree with source locations, keyword tables
+// owned per domain, semantic validation, and the plain-value model. Reading files is the only I/O.
+
+/// The outcome of loading: the configuration when there is no error, and every diagnostic either way.
+public struct LoadResult: Sendable {
+    public var configuration: Configuration?
+    public var diagnostics: [Diagnostic]
+
+    public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
+    public var warnings: [Diagnostic] { diagnostics.filter { $0.severity == .warning } }
+}
+
+public struct ConfigurationLoader: Sendable {
+    public var fileSystem: any ConfigFileSystem
+    public var limits: ParseLimits
+
+    public init(fileSystem: any ConfigFileSystem = LocalFileSystem(), limits: ParseLimits = ParseLimits()) {
+        self.fileSystem = fileSystem
+        self.limits = limits
+    }
+
+    /// Reads `path` and everything it includes, applies keepalived's defaults and validates the result.
+    public func load(path: String) -> LoadResult {
+        var reader = BlockTreeReader(fileSystem: fileSystem, limits: limits)
+        let nodes = reader.readMain(path)
+        var log = reader.log
+        var draft = ConfigurationDraft()
+        ConfigurationDraft.keywords.apply(nodes, to: &draft, log: &log)
+        var configuration = draft.resolve(log: &log)
+        ConfigurationValidator.validate(&configuration, log: &log)
+        let diagnostics = log.diagnostics.enumerated().sorted { a, b in
+            a.element.location == b.element.location ? a.offset < b.offset : a.element.location < b.element.location
+        }.map(\.element)
+        return LoadResult(configuration: log.hasErrors ? nil : configuration, diagnostics: diagnostics)
+    }
+
+    /// Parses text held in memory as the file `name` (includes are resolved against nothing and so fail).
+    public static func parse(_ text: String, name: String = "directord.conf", limits: ParseLimits = ParseLimits()) -> LoadResult {
+        ConfigurationLoader(fileSystem: InMemoryFileSystem([name: text]), limits: limits).load(path: name)
+    }
+
+    public static func parse(bytes: [UInt8], name: String = "directord.conf", limits: ParseLimits = ParseLimits()) -> LoadResult {
+        ConfigurationLoader(fileSystem: InMemoryFileSystem(bytes: [name: bytes]), limits: limits).load(path: name)
+    }
+}
+
+struct ConfigurationDraft: Sendable {
+    var globals = GlobalSettings()
+    var scripts: [VRRPScriptDraft] = []
+    var syncGroups: [SyncGroup] = []
+    var instances: [VRRPInstanceDraft] = []
+    var groups: [VirtualServerGroup] = []
+    var virtualServers: [VirtualServerDraft] = []
+
+    static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
+        .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
+        .block("vrrp_script", 1...1) { d, node, log in
+            var script = VRRPScriptDraft(name: node.arguments[0])
+            VRRPScriptDraft.keywords.apply(node.block ?? [], to: &script, log: &log)
+            d.scripts.append(script)
+        },
+        .block("vrrp_sync_group", 1...1) { d, node, log in
+            var group = SyncGroup(name: node.arguments[0].text, members: [], origin: SourceOrigin(node.arguments[0].location))
+            SyncGroup.keywords.apply(node.block ?? [], to: &group, log: &log)
+            d.syncGroups.append(group)
+        },
+        .block("vrrp_instance", 1...1) { d, node, log in
+            var instance = VRRPInstanceDraft(name: node.arguments[0])
+            VRRPInstanceDraft.keywords.apply(node.block ?? [], to: &instance, log: &log)
+            d.instances.append(instance)
+        },
+        .block("virtual_server_group", 1...1) { d, node, log in d.groups.append(VirtualServerGroup.parse(node, log: &log)) },
+        .block("virtual_server", 1...Int.max) { d, node, log in
+            var server = VirtualServerDraft.start(node, log: &log)
+            VirtualServerDraft.keywords.apply(node.block ?? [], to: &server, log: &log)
+            d.virtualServers.append(server)
+        },
+        .unsupported("static_ipaddress", "manage static addresses with the system's network configuration"),
+        .unsupported("static_routes", "manage static routes with the system's network configuration"),
+        .unsupported("static_rules", "manage static rules with the system's network configuration"),
+        .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
+        .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),
+        .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
+        .unsupported("bfd_instance", "BFD is not implemented"),
+        .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
+        .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
+    ])
+
+    func resolve(log: inout DiagnosticLog) -> Configuration {
+        Configuration(
+            globals: globals,
+            vrrpScripts: scripts.compactMap { $0.resolve(log: &log) },
+            syncGroups: syncGroups,
+            vrrpInstances: instances.compactMap { $0.resolve(globals: globals, log: &log) },
+            virtualServerGroups: groups,
+            virtualServers: virtualServers.compactMap { $0.resolve(log: &log) })
+    }
+}
+
+/// Every keyword the parser knows, by the block it belongs to (for suggestions and the man page test).
+public enum KeywordCatalog {
+    static let topLevel = "top level"
+
+    public static let tables: [(context: String, keywords: [String])] = [
+        (ConfigurationDraft.keywords.context, ConfigurationDraft.keywords.names + ["include"]),
+        (GlobalSettings.keywords.context, GlobalSettings.keywords.names),
+        (VRRPScriptDraft.keywords.context, VRRPScriptDraft.keywords.names),
+        (SyncGroup.keywords.context, SyncGroup.keywords.names),
+        (VRRPInstanceDraft.keywords.context, VRRPInstanceDraft.keywords.names),
+        (VRRPInstanceDraft.authenticationKeywords.context, VRRPInstanceDraft.authenticationKeywords.names),
+        (VirtualServerDraft.keywords.context, VirtualServerDraft.keywords.names),
+        (RealServerDraft.keywords.context, RealServerDraft.keywords.names),
+        (HealthCheckDraft.httpKeywords.context, HealthCheckDraft.httpKeywords.names),
+        (HealthCheckDraft.tcpKeywords.context, HealthCheckDraft.tcpKeywords.names),
+        (HealthCheckDraft.URLDraft.keywords.context, HealthCheckDraft.URLDraft.keywords.names),
+    ]
+
+    public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }
+
+    static let topLevelKeywords: Set<String> = Set(ConfigurationDraft.keywords.names)
+
+    static func contexts(of keyword: String) -> [String] {
+        tables.filter { $0.keywords.contains(keyword) }.map(\.context)
+    }
+}

@@ -1,0 +1,301 @@
+// Prints a configuration back as keepalived syntax with every default spelled out: `directord --dump`.
+// Parsing the output gives back an equal configuration (the unit tests and the fuzzer hold it to that).
+
+public enum ConfigurationWriter {
+    public static func render(_ config: Configuration) -> String {
+        var out = Output()
+        renderGlobals(config.globals, &out)
+        for script in config.vrrpScripts { renderScript(script, &out) }
+        for group in config.syncGroups { renderSyncGroup(group, &out) }
+        for instance in config.vrrpInstances { renderInstance(instance, &out) }
+        for group in config.virtualServerGroups { renderServerGroup(group, &out) }
+        for vs in config.virtualServers { renderVirtualServer(vs, &out) }
+        return out.text
+    }
+
+    private struct Output {
+        var text = ""
+        var depth = 0
+
+        mutating func line(_ words: String...) {
+            text += String(repeating: "    ", count: depth) + words.filter { !$0.isEmpty }.joined(separator: " ") + "\n"
+        }
+
+        mutating func block(_ header: String..., body: (inout Output) -> Void) {
+            text += String(repeating: "    ", count: depth) + (header.filter { !$0.isEmpty } + ["{"]).joined(separator: " ") + "\n"
+            depth += 1
+            body(&self)
+            depth -= 1
+            text += String(repeating: "    ", count: depth) + "}\n"
+        }
+    }
+
+    /// A word as the lexer will read it back: quoted when it holds anything the lexer treats specially.
+    static func quote(_ text: String) -> String {
+        let special: Set<Unicode.Scalar> = [" ", "\t", "#", "!", "\"", "'", "{", "}", "\\", "\u{201C}", "\u{201D}"]
+        if !text.isEmpty && !text.unicodeScalars.contains(where: { special.contains($0) || $0.value < 0x20 || $0.value == 0x7f || Lexer.isSpace($0) }) {
+            return text
+        }
+        var quoted = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": quoted += "\\\""
+            case "\\": quoted += "\\\\"
+            case "\n": quoted += "\\n"
+            case "\t": quoted += "\\t"
+            case "\r": quoted += "\\r"
+            case "\u{07}": quoted += "\\a"
+            case "\u{08}": quoted += "\\b"
+            case "\u{0B}": quoted += "\\v"
+            case "\u{0C}": quoted += "\\f"
+            case "\u{1B}": quoted += "\\E"
+            default: quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted + "\""
+    }
+
+    private static func seconds(_ d: Duration) -> String { formatDuration(d) }
+
+    private static func onOff(_ b: Bool) -> String { b ? "on" : "off" }
+
+    private static func notify(_ keyword: String, _ script: NotifyScript?, _ out: inout Output) {
+        guard let script else { return }
+        out.line(keyword, quote(script.command), script.user.map { quote($0.user) } ?? "", script.user?.group.map(quote) ?? "")
+    }
+
+    private static func renderGlobals(_ g: GlobalSettings, _ out: inout Output) {
+        out.block("global_defs") { out in
+            if let id = g.routerID { out.line("router_id", quote(id)) }
+            if let d = g.syncDaemon {
+                var words = ["lvs_sync_daemon", quote(d.interface)]
+                if let instance = d.instance { words += ["inst", quote(instance)] }
+                if let id = d.syncID { words += ["id", String(id)] }
+                if let maxlen = d.maxLength { words += ["maxlen", String(maxlen)] }
+                words += ["port", String(d.port)]
+                if let ttl = d.ttl { words += ["ttl", String(ttl)] }
+                words += ["group", d.group.description]
+                out.line(words.joined(separator: " "))
+            }
+            out.line("vrrp_garp_master_delay", seconds(g.garp.masterDelay))
+            out.line("vrrp_garp_master_repeat", String(g.garp.masterRepeat))
+            out.line("vrrp_garp_master_refresh", seconds(g.garp.masterRefresh))
+            out.line("vrrp_version", String(g.vrrpVersion.rawValue))
+            if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
+            if g.enableScriptSecurity { out.line("enable_script_security") }
+            if g.lvsFlush { out.line("lvs_flush") }
+            switch g.lvsFlushOnStop {
+            case .off: break
+            case .all: out.line("lvs_flush_on_stop")
+            case .virtualServers: out.line("lvs_flush_on_stop", "VS")
+            }
+            out.line("control_socket", quote(g.controlSocket))
+            out.line("drift_check_interval", seconds(g.driftCheckInterval))
+            if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }
+        }
+    }
+
+    private static func renderScript(_ s: VRRPScript, _ out: inout Output) {
+        out.block("vrrp_script", quote(s.name)) { out in
+            out.line("script", quote(s.command))
+            out.line("interval", seconds(s.interval))
+            out.line("timeout", seconds(s.timeout))
+            out.line("weight", String(s.weight), s.reverse ? "reverse" : "")
+            out.line("rise", String(s.rise))
+            out.line("fall", String(s.fall))
+            if let user = s.user { out.line("user", quote(user.user), user.group.map(quote) ?? "") }
+            if s.initFail { out.line("init_fail") }
+        }
+    }
+
+    private static func renderNotify(_ n: NotifyScripts, _ out: inout Output) {
+        notify("notify_master", n.master, &out)
+        notify("notify_backup", n.backup, &out)
+        notify("notify_fault", n.fault, &out)
+        notify("notify_stop", n.stop, &out)
+        notify("notify", n.any, &out)
+    }
+
+    private static func renderTracking(_ scripts: [TrackedScript], _ interfaces: [TrackedInterface], _ out: inout Output) {
+        if !interfaces.isEmpty {
+            out.block("track_interface") { out in
+                for i in interfaces { out.line(quote(i.name), "weight", String(i.weight), i.reverse ? "reverse" : "") }
+            }
+        }
+        if !scripts.isEmpty {
+            out.block("track_script") { out in
+                for s in scripts {
+                    out.line(
+                        quote(s.name), s.weight.map { "weight \($0)" } ?? "",
+                        s.reverse.map { $0 ? "reverse" : "noreverse" } ?? "")
+                }
+            }
+        }
+    }
+
+    private static func renderSyncGroup(_ g: SyncGroup, _ out: inout Output) {
+        out.block("vrrp_sync_group", quote(g.name)) { out in
+            out.block("group") { out in
+                for member in g.members { out.line(quote(member.name)) }
+            }
+            renderNotify(g.notify, &out)
+            renderTracking(g.trackScripts, g.trackInterfaces, &out)
+        }
+    }
+
+    private static func addressLine(_ a: VirtualAddress) -> String {
+        var words = [a.prefix.description]
+        if let b = a.broadcast { words += ["brd", b.description] }
+        if let d = a.device { words += ["dev", quote(d)] }
+        if let s = a.scope { words += ["scope", s.rawValue] }
+        if let l = a.label { words += ["label", quote(l)] }
+        return words.joined(separator: " ")
+    }
+
+    private static func renderInstance(_ i: VRRPInstance, _ out: inout Output) {
+        out.block("vrrp_instance", quote(i.name)) { out in
+            out.line("state", i.initialState.rawValue)
+            out.line("interface", quote(i.interface))
+            out.line("virtual_router_id", String(i.virtualRouterID))
+            out.line("priority", String(i.priority))
+            out.line("advert_int", seconds(i.advertInterval))
+            out.line("version", String(i.version.rawValue))
+            out.line(i.preempt ? "preempt" : "nopreempt")
+            out.line("preempt_delay", seconds(i.preemptDelay))
+            if let auth = i.authentication {
+                out.block("authentication") { out in
+                    out.line("auth_type", auth.type.rawValue)
+                    out.line("auth_pass", quote(auth.password))
+                }
+            }
+            out.block("virtual_ipaddress") { out in
+                for a in i.virtualAddresses { out.line(addressLine(a)) }
+            }
+            if !i.excludedAddresses.isEmpty {
+                out.block("virtual_ipaddress_excluded") { out in
+                    for a in i.excludedAddresses { out.line(addressLine(a)) }
+                }
+            }
+            if !i.virtualRoutes.isEmpty {
+                out.block("virtual_routes") { out in
+                    for r in i.virtualRoutes {
+                        var words: [String] = []
+                        if let s = r.source { words += ["src", s.description] }
+                        words += ["to", r.destination.description]
+                        if let g = r.gateway { words += ["via", g.description] }
+                        if let d = r.device { words += ["dev", quote(d)] }
+                        if let s = r.scope { words += ["scope", s.rawValue] }
+                        if let t = r.table { words += ["table", String(t)] }
+                        if let m = r.metric { words += ["metric", String(m)] }
+                        out.line(words.joined(separator: " "))
+                    }
+                }
+            }
+            renderTracking(i.trackScripts, i.trackInterfaces, &out)
+            if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }
+            if !i.unicastPeers.isEmpty {
+                out.block("unicast_peer") { out in
+                    for p in i.unicastPeers { out.line(p.description) }
+                }
+            }
+            if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
+            out.line("garp_master_delay", seconds(i.garp.masterDelay))
+            out.line("garp_master_repeat", String(i.garp.masterRepeat))
+            out.line("garp_master_refresh", seconds(i.garp.masterRefresh))
+            renderNotify(i.notify, &out)
+            if let s = i.lvsSyncDaemonInterface { out.line("lvs_sync_daemon_interface", quote(s)) }
+        }
+    }
+
+    private static func renderServerGroup(_ g: VirtualServerGroup, _ out: inout Output) {
+        out.block("virtual_server_group", quote(g.name)) { out in
+            for member in g.members {
+                switch member {
+                case .range(let first, let last, let port):
+                    out.line(first == last ? first.description : "\(first)-\(last)", port == 0 ? "" : String(port))
+                case .fwmark(let mark, let family):
+                    out.line("fwmark", String(mark), family.map { $0 == .ipv4 ? "inet" : "inet6" } ?? "")
+                }
+            }
+        }
+    }
+
+    private static func renderVirtualServer(_ vs: VirtualServer, _ out: inout Output) {
+        let key: String
+        switch vs.key {
+        case .endpoint(let e): key = e.port == 0 ? e.address.description : "\(e.address) \(e.port)"
+        case .fwmark(let mark): key = "fwmark \(mark)"
+        case .group(let name): key = "group \(quote(name))"
+        }
+        out.block("virtual_server", key) { out in
+            out.line("protocol", vs.protocolType.rawValue)
+            out.line("lb_algo", vs.scheduler.rawValue)
+            out.line("lb_kind", vs.forwarding.rawValue)
+            if let timeout = vs.persistenceTimeout { out.line("persistence_timeout", String(timeout)) }
+            if let granularity = vs.persistenceGranularity { out.line("persistence_granularity", String(granularity)) }
+            if vs.onePacketScheduling { out.line("ops") }
+            if vs.schedulerFlags.shPort { out.line("sh-port") }
+            if vs.schedulerFlags.shFallback { out.line("sh-fallback") }
+            if vs.schedulerFlags.mhPort { out.line("mh-port") }
+            if vs.schedulerFlags.mhFallback { out.line("mh-fallback") }
+            out.line("alpha", onOff(vs.alpha))
+            if vs.omega { out.line("omega") }
+            out.line("quorum", String(vs.quorum))
+            out.line("hysteresis", String(vs.hysteresis))
+            notify("quorum_up", vs.quorumUp, &out)
+            notify("quorum_down", vs.quorumDown, &out)
+            if let sorry = vs.sorryServer {
+                out.line("sorry_server", sorry.endpoint.address.description, sorry.endpoint.port == 0 ? "" : String(sorry.endpoint.port))
+                if sorry.inhibit { out.line("sorry_server_inhibit") }
+                out.line("sorry_server_lvs_method", sorry.forwarding.rawValue)
+            }
+            if vs.haSuspend { out.line("ha_suspend") }
+            for real in vs.realServers { renderReal(real, &out) }
+        }
+    }
+
+    private static func renderReal(_ r: RealServer, _ out: inout Output) {
+        let port = r.endpoint.port == 0 ? "" : String(r.endpoint.port)
+        out.block("real_server", r.endpoint.address.description, port) { out in
+            out.line("weight", String(r.weight))
+            out.line("lb_kind", r.forwarding.rawValue)
+            out.line("inhibit_on_failure", onOff(r.inhibitOnFailure))
+            out.line("alpha", onOff(r.alpha))
+            notify("notify_up", r.notifyUp, &out)
+            notify("notify_down", r.notifyDown, &out)
+            if r.upperThreshold != 0 { out.line("uthreshold", String(r.upperThreshold)) }
+            if r.lowerThreshold != 0 { out.line("lthreshold", String(r.lowerThreshold)) }
+            for check in r.checks { renderCheck(check, &out) }
+        }
+    }
+
+    private static func renderCheck(_ c: HealthCheck, _ out: inout Output) {
+        out.block(c.kind.rawValue) { out in
+            out.line("connect_ip", c.connectIP.description)
+            out.line("connect_port", String(c.connectPort))
+            if let b = c.bindTo { out.line("bindto", b.description) }
+            if let p = c.bindPort { out.line("bind_port", String(p)) }
+            out.line("connect_timeout", seconds(c.connectTimeout))
+            out.line("retry", String(c.retry))
+            out.line("delay_before_retry", seconds(c.delayBeforeRetry))
+            out.line("delay_loop", seconds(c.delayLoop))
+            out.line("warmup", seconds(c.warmup))
+            out.line("alpha", onOff(c.alpha))
+            guard c.kind != .tcp else { return }
+            out.line("http_protocol", c.httpProtocol.rawValue)
+            if let v = c.virtualhost { out.line("virtualhost", quote(v)) }
+            if c.kind == .sslGet {
+                out.line("enable_sni", onOff(c.enableSNI))
+                if let n = c.sniName { out.line("sni_name", quote(n)) }
+            }
+            for url in c.urls {
+                out.block("url") { out in
+                    out.line("path", quote(url.path))
+                    if let d = url.digest { out.line("digest", d) }
+                    out.line("status_code", url.statusCodes.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: " "))
+                    if let v = url.virtualhost { out.line("virtualhost", quote(v)) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// Where configuration text came from, and what is wrong with it, in the `file:line:col: error: ...` form.
+
+/// A position in a configuration file: 1-based line and column (columns count Unicode scalars).
+public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+
+    public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
+        (a.file, a.line, a.column) < (b.file, b.line, b.column)
+    }
+}
+
+/// Where a model value was declared. Deliberately invisible to `==` and hashing: two configurations that differ
+/// only in line numbers are the same configuration, which is what a reload diff needs.
+public struct SourceOrigin: Hashable, Sendable, CustomStringConvertible {
+    public var location: SourceLocation?
+
+    public init(_ location: SourceLocation?) { self.location = location }
+
+    public static func == (_: SourceOrigin, _: SourceOrigin) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
+    public var description: String { location?.description ?? "<unknown>" }
+}
+
+public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
+    public enum Severity: String, Hashable, Sendable {
+        case error
+        case warning
+    }
+
+    public var severity: Severity
+    public var location: SourceLocation
+    public var message: String
+
+    public init(_ severity: Severity, _ location: SourceLocation, _ message: String) {
+        self.severity = severity
+        self.location = location
+        self.message = message
+    }
+
+    public var description: String { "\(location): \(severity.rawValue): \(message)" }
+}
+
+/// Collects diagnostics with a cap, so a garbage file cannot produce an unbounded list.
+struct DiagnosticLog: Sendable {
+    static let maximumCount = 200
+
+    private(set) var diagnostics: [Diagnostic] = []
+    private(set) var errorCount = 0
+    private var overflowed = false
+
+    var hasErrors: Bool { errorCount > 0 }
+
+    mutating func error(_ location: SourceLocation, _ message: String) {
+        errorCount += 1
+        append(Diagnostic(.error, location, message))
+    }
+
+    mutating func warning(_ location: SourceLocation, _ message: String) {
+        append(Diagnostic(.warning, location, message))
+    }
+
+    private mutating func append(_ diagnostic: Diagnostic) {
+        if diagnostics.count < Self.maximumCount {
+            diagnostics.append(diagnostic)
+        } else if !overflowed {
+            overflowed = true
+            diagnostics.append(
+                Diagnostic(.error, diagnostic.location, "too many diagnostics; stopping after \(Self.maximumCount)"))
+        }
+    }
+}

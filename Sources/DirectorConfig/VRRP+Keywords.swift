@@ -1,0 +1,487 @@
+// Keyword tables for vrrp_script, vrrp_sync_group and vrrp_instance, and the drafts they fill in.
+
+struct VRRPScriptDraft: Sendable {
+    var name: ConfigWord
+    var command: String?
+    var interval: Duration = .seconds(1)
+    var timeout: Duration?
+    var weight = 0
+    var reverse = false
+    var rise = 1
+    var fall = 1
+    var user: ScriptUser?
+    var initFail = false
+
+    static let keywords = KeywordTable<VRRPScriptDraft>("vrrp_script", [
+        .value("script", 1...Int.max) { d, node, log in
+            // keepalived joins an unquoted command's words; a quoted one arrives as a single word.
+            let command = node.arguments.map(\.text).joined(separator: " ")
+            if command.trimmingSpaces.isEmpty {
+                log.error(node.arguments[0].location, "'script' needs a command")
+            } else {
+                d.command = command
+            }
+        },
+        .value("interval") { d, node, log in
+            if let v = log.duration(node.arguments[0], 0.000001...86400, "'interval'") { d.interval = v }
+        },
+        .value("timeout") { d, node, log in
+            if let v = log.duration(node.arguments[0], 0.000001...86400, "'timeout'") { d.timeout = v }
+        },
+        .value("weight", 1...2) { d, node, log in
+            if let v = log.integer(node.arguments[0], -253...253, "'weight'") { d.weight = v }
+            if node.arguments.count > 1, let r = log.choice(node.arguments[1], "the word after the weight", [("reverse", true), ("noreverse", false)]) {
+                d.reverse = r
+            }
+        },
+        .value("rise") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...1_000_000, "'rise'") { d.rise = v }
+        },
+        .value("fall") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...1_000_000, "'fall'") { d.fall = v }
+        },
+        .value("user", 1...2) { d, node, _ in
+            d.user = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
+        },
+        .value("init_fail", 0...0) { d, _, _ in d.initFail = true },
+    ])
+
+    func resolve(log: inout DiagnosticLog) -> VRRPScript? {
+        guard let command else {
+            log.error(name.location, "vrrp_script '\(name.text)' has no 'script' command")
+            return nil
+        }
+        return VRRPScript(
+            name: name.text, command: command, interval: interval, timeout: timeout, weight: weight, reverse: reverse,
+            rise: rise, fall: fall, user: user, initFail: initFail, origin: SourceOrigin(name.location))
+    }
+}
+
+// MARK: - Tracking blocks shared by sync groups and instances
+
+enum TrackingEntries {
+    /// `NAME [weight N] [reverse|noreverse|no_reverse]`, one per line.
+    static func scripts(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedScript] {
+        (node.block ?? []).compactMap { entry in
+            if entry.block != nil {
+                log.error(entry.blockLocation ?? entry.location, "a track_script entry does not take a block")
+                return nil
+            }
+            var tracked = TrackedScript(name: entry.name, origin: SourceOrigin(entry.location))
+            guard let (weight, reverse) = weightAndReverse(entry, range: -253...253, log: &log) else { return nil }
+            tracked.weight = weight
+            tracked.reverse = reverse
+            return tracked
+        }
+    }
+
+    static func interfaces(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedInterface] {
+        (node.block ?? []).compactMap { entry in
+            if entry.block != nil {
+                log.error(entry.blockLocation ?? entry.location, "a track_interface entry does not take a block")
+                return nil
+            }
+            guard let (weight, reverse) = weightAndReverse(entry, range: -253...253, log: &log) else { return nil }
+            return TrackedInterface(name: entry.name, weight: weight ?? 0, reverse: reverse ?? false)
+        }
+    }
+
+    private static func weightAndReverse(_ entry: ConfigNode, range: ClosedRange<Int>, log: inout DiagnosticLog) -> (Int?, Bool?)? {
+        var weight: Int?
+        var reverse: Bool?
+        var i = 0
+        let args = entry.arguments
+        while i < args.count {
+            switch args[i].text {
+            case "weight":
+                guard i + 1 < args.count else {
+                    log.error(args[i].location, "'weight' needs a value")
+                    return nil
+                }
+                guard let w = log.integer(args[i + 1], range, "'weight'") else { return nil }
+                weight = w
+                i += 2
+            case "reverse":
+                reverse = true
+                i += 1
+            case "noreverse", "no_reverse":
+                reverse = false
+                i += 1
+            default:
+                log.error(args[i].location, "unexpected '\(args[i].text)' after '\(entry.name)'; expected 'weight N' or 'reverse'")
+                return nil
+            }
+        }
+        return (weight, reverse)
+    }
+}
+
+extension NotifyScripts {
+    /// The notify_* keywords, shared by vrrp_instance and vrrp_sync_group.
+    static func keywords<Draft>(_ path: WritableKeyPath<Draft, NotifyScripts> & Sendable) -> [Keyword<Draft>] {
+        [
+            .value("notify_master", 1...3) { d, node, log in d[keyPath: path].master = log.notifyScript(node) },
+            .value("notify_backup", 1...3) { d, node, log in d[keyPath: path].backup = log.notifyScript(node) },
+            .value("notify_fault", 1...3) { d, node, log in d[keyPath: path].fault = log.notifyScript(node) },
+            .value("notify_stop", 1...3) { d, node, log in d[keyPath: path].stop = log.notifyScript(node) },
+            .value("notify", 1...3) { d, node, log in d[keyPath: path].any = log.notifyScript(node) },
+        ]
+    }
+}
+
+// MARK: - vrrp_sync_group
+
+extension SyncGroup {
+    static let keywords = KeywordTable<SyncGroup>("vrrp_sync_group", [
+        .block("group") { g, node, log in
+            for entry in node.block ?? [] {
+                if entry.block != nil {
+                    log.error(entry.blockLocation ?? entry.location, "a group member does not take a block")
+                    continue
+                }
+                for word in [entry.keyword] + entry.arguments {
+                    g.members.append(Member(word.text, origin: SourceOrigin(word.location)))
+                }
+            }
+        },
+        .block("track_script") { g, node, log in g.trackScripts += TrackingEntries.scripts(node, log: &log) },
+        .block("track_interface") { g, node, log in g.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
+        .ignored("smtp_alert", "directord does not send e-mail"),
+        .ignored("global_tracking", "deprecated in keepalived; sync group members share tracking anyway"),
+        .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
+        .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
+        .unsupported("track_bfd", "BFD is not implemented"),
+        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+    ] + NotifyScripts.keywords(\SyncGroup.notify))
+}
+
+// MARK: - vrrp_instance
+
+struct VRRPInstanceDraft: Sendable {
+    var name: ConfigWord
+    var state: VRRPInitialState = .backup
+    var interface: String?
+    var virtualRouterID: UInt8?
+    var priority: UInt8 = VRRPInstance.defaultPriority
+    var advertInterval: (Duration, ConfigWord)?
+    var version: (VRRPVersion, ConfigWord)?
+    var preempt = true
+    var preemptDelay: Duration = .zero
+    var authType: AuthenticationType?
+    var authPass: ConfigWord?
+    var authNode: ConfigNode?
+    var virtualAddresses: [(VirtualAddress, ConfigWord)] = []
+    var excludedAddresses: [(VirtualAddress, ConfigWord)] = []
+    var virtualRoutes: [VirtualRoute] = []
+    var trackInterfaces: [TrackedInterface] = []
+    var trackScripts: [TrackedScript] = []
+    var unicastSourceIP: IPAddress?
+    var unicastPeers: [IPAddress] = []
+    var multicastSourceIP: IPAddress?
+    var garpMasterDelay: Duration?
+    var garpMasterRepeat: Int?
+    var garpMasterRefresh: Duration?
+    var notify = NotifyScripts()
+    var lvsSyncDaemonInterface: String?
+
+    static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
+        .value("state") { d, node, log in
+            let word = node.arguments[0]
+            guard let state = log.choice(word, "'state'", [("MASTER", VRRPInitialState.master), ("BACKUP", .backup)]) else { return }
+            if word.text != state.rawValue {
+                log.warning(word.location, "state '\(word.text)' read as \(state.rawValue) (keepalived 2.2 only knows upper case and would start in BACKUP)")
+            }
+            d.state = state
+        },
+        .value("interface") { d, node, _ in d.interface = node.arguments[0].text },
+        .value("virtual_router_id") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...255, "'virtual_router_id'") { d.virtualRouterID = UInt8(v) }
+        },
+        .value("priority") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...255, "'priority'") { d.priority = UInt8(v) }
+        },
+        .value("advert_int") { d, node, log in
+            // Bounds depend on the version, which may come later: checked in resolve.
+            if let v = log.duration(node.arguments[0], 0.01...255, "'advert_int'") { d.advertInterval = (v, node.arguments[0]) }
+        },
+        .value("version") { d, node, log in
+            if let v = log.choice(node.arguments[0], "'version'", [("2", VRRPVersion.v2), ("3", .v3)]) { d.version = (v, node.arguments[0]) }
+        },
+        .value("nopreempt", 0...0) { d, _, _ in d.preempt = false },
+        .value("preempt", 0...0) { d, _, _ in d.preempt = true },
+        .value("preempt_delay") { d, node, log in
+            if let v = log.duration(node.arguments[0], 0...1000, "'preempt_delay'") { d.preemptDelay = v }
+        },
+        .block("authentication") { d, node, log in
+            d.authNode = node
+            authenticationKeywords.apply(node.block ?? [], to: &d, log: &log)
+        },
+        .block("virtual_ipaddress") { d, node, log in
+            d.virtualAddresses += (node.block ?? []).compactMap { parseVirtualAddress($0, log: &log) }
+        },
+        .block("virtual_ipaddress_excluded") { d, node, log in
+            d.excludedAddresses += (node.block ?? []).compactMap { parseVirtualAddress($0, log: &log) }
+        },
+        .block("virtual_routes") { d, node, log in
+            d.virtualRoutes += (node.block ?? []).compactMap { parseVirtualRoute($0, log: &log) }
+        },
+        .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
+        .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
+        .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = log.address(node.arguments[0], "'unicast_src_ip'") },
+        .block("unicast_peer") { d, node, log in
+            for entry in node.block ?? [] {
+                if let extra = entry.arguments.first {
+                    log.error(extra.location, "unexpected '\(extra.text)' after the unicast peer address (min_ttl/max_ttl are not supported)")
+                    continue
+                }
+                if let address = log.address(entry.keyword, "unicast peer") { d.unicastPeers.append(address) }
+            }
+        },
+        .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
+        .value("garp_master_delay") { d, node, log in
+            d.garpMasterDelay = log.duration(node.arguments[0], 0...1000, "'garp_master_delay'")
+        },
+        .value("garp_master_repeat") { d, node, log in
+            d.garpMasterRepeat = log.integer(node.arguments[0], 1...255, "'garp_master_repeat'")
+        },
+        .value("garp_master_refresh") { d, node, log in
+            d.garpMasterRefresh = log.duration(node.arguments[0], 0...86400, "'garp_master_refresh'")
+        },
+        .value("lvs_sync_daemon_interface") { d, node, _ in d.lvsSyncDaemonInterface = node.arguments[0].text },
+        .value("lvs_sync_daemon_inteface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
+        .value("vs_sync_daemon_inteface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
+        .value("vs_sync_daemon_interface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
+        .ignored("smtp_alert", "directord does not send e-mail"),
+        .ignored("dont_track_primary", "directord always tracks the instance's interface"),
+        .ignored("debug", "use directord --log-level"),
+        .ignored("notify_priority_changes", "directord has no notify FIFO"),
+        .ignored("skip_check_adv_addr", "directord always checks advertisements as the RFCs require"),
+        .ignored("strict_mode", "directord installs no firewall rules and does not implement keepalived's strict mode"),
+        .ignored("accept", "directord never filters traffic to the virtual addresses"),
+        .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
+        .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
+        .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
+        .unsupported("virtual_rules", "policy routing rules are not implemented; use virtual_routes with 'table'"),
+        .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
+        .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
+        .unsupported("track_bfd", "BFD is not implemented"),
+        .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
+        .unsupported("notify_master_rx_lower_pri", "not implemented"),
+        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+    ] + NotifyScripts.keywords(\VRRPInstanceDraft.notify))
+
+    static let authenticationKeywords = KeywordTable<VRRPInstanceDraft>("authentication", [
+        .value("auth_type") { d, node, log in
+            d.authType = log.choice(node.arguments[0], "'auth_type'", [("PASS", AuthenticationType.pass), ("AH", .ah)])
+        },
+        .value("auth_pass") { d, node, _ in d.authPass = node.arguments[0] },
+    ])
+
+    private static func misspelledSyncDaemon(_ d: inout VRRPInstanceDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {
+        log.warning(node.location, "'\(node.name)' is a misspelling of 'lvs_sync_daemon_interface'; accepted as keepalived users wrote it")
+        d.lvsSyncDaemonInterface = node.arguments[0].text
+    }
+
+    static func parseVirtualAddress(_ entry: ConfigNode, log: inout DiagnosticLog) -> (VirtualAddress, ConfigWord)? {
+        if entry.block != nil {
+            log.error(entry.blockLocation ?? entry.location, "an address entry does not take a block")
+            return nil
+        }
+        guard let prefix = log.prefix(entry.keyword, "virtual address") else { return nil }
+        var address = VirtualAddress(prefix: prefix)
+        let args = entry.arguments
+        var i = 0
+        while i < args.count {
+            let option = args[i]
+            guard ["brd", "broadcast", "dev", "scope", "label"].contains(option.text) else {
+                log.error(option.location, "unknown address option '\(option.text)'; expected brd, dev, scope or label")
+                return nil
+            }
+            guard i + 1 < args.count else {
+                log.error(option.location, "'\(option.text)' needs a value")
+                return nil
+            }
+            let value = args[i + 1]
+            switch option.text {
+            case "brd", "broadcast":
+                guard case .v4 = prefix.address, case .success(.v4(let b)) = IPAddress.parse(value.text) else {
+                    log.error(value.location, "'brd' needs an IPv4 broadcast address for an IPv4 virtual address, not '\(value.text)'")
+                    return nil
+                }
+                address.broadcast = b
+            case "dev":
+                address.device = value.text
+            case "scope":
+                guard let scope = log.choice(value, "'scope'", scopes) else { return nil }
+                address.scope = scope
+            default:
+                address.label = value.text
+            }
+            i += 2
+        }
+        return (address, entry.keyword)
+    }
+
+    static let scopes: [(String, AddressScope)] = [
+        ("global", .global), ("site", .site), ("link", .link), ("host", .host), ("nowhere", .nowhere),
+    ]
+
+    static func parseVirtualRoute(_ entry: ConfigNode, log: inout DiagnosticLog) -> VirtualRoute? {
+        if entry.block != nil {
+            log.error(entry.blockLocation ?? entry.location, "a route entry does not take a block")
+            return nil
+        }
+        let words = [entry.keyword] + entry.arguments
+        var destination: IPPrefix?
+        var route = VirtualRoute(destination: IPPrefix(host: .v4(IPv4Address(0))))
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            let options = ["src", "to", "via", "gw", "dev", "scope", "table", "metric"]
+            guard options.contains(word.text) else {
+                if destination == nil, case .success = IPPrefix.parse(word.text) {
+                    destination = log.prefix(word, "route destination")
+                    i += 1
+                    continue
+                }
+                if destination == nil && word.text.first.map({ $0.isNumber || $0 == ":" }) == true {
+                    destination = log.prefix(word, "route destination")
+                    if destination == nil { return nil }
+                    i += 1
+                    continue
+                }
+                log.error(word.location, "unknown route option '\(word.text)'; expected [src ADDR] [to] DEST [via ADDR] [dev IF] [scope S] [table N] [metric N]")
+                return nil
+            }
+            guard i + 1 < words.count else {
+                log.error(word.location, "'\(word.text)' needs a value")
+                return nil
+            }
+            let value = words[i + 1]
+            switch word.text {
+            case "src":
+                guard let a = log.address(value, "route source") else { return nil }
+                route.source = a
+            case "to":
+                guard let p = log.prefix(value, "route destination") else { return nil }
+                destination = p
+            case "via", "gw":
+                guard let a = log.address(value, "route gateway") else { return nil }
+                route.gateway = a
+            case "dev":
+                route.device = value.text
+            case "scope":
+                guard let s = log.choice(value, "'scope'", scopes) else { return nil }
+                route.scope = s
+            case "table":
+                guard let t = log.integer(value, 1...Int(UInt32.max), "route table") else { return nil }
+                route.table = UInt32(t)
+            default:
+                guard let m = log.integer(value, 0...Int(UInt32.max), "route metric") else { return nil }
+                route.metric = UInt32(m)
+            }
+            i += 2
+        }
+        if let destination {
+            route.destination = destination
+        } else {
+            // No destination (seed 001: `via GW dev eth1`): the default route of the gateway's family.
+            let family = route.gateway?.family ?? route.source?.family ?? .ipv4
+            route.destination = IPPrefix(address: family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)), length: 0)
+        }
+        if let gateway = route.gateway, gateway.family != route.destination.address.family {
+            log.error(entry.location, "route to \(route.destination) has an \(gateway.family.rawValue) gateway \(gateway)")
+            return nil
+        }
+        return route
+    }
+
+    func resolve(globals: GlobalSettings, log: inout DiagnosticLog) -> VRRPInstance? {
+        var ok = true
+        if interface == nil {
+            log.error(name.location, "vrrp_instance '\(name.text)' has no 'interface'")
+            ok = false
+        }
+        if virtualRouterID == nil {
+            log.error(name.location, "vrrp_instance '\(name.text)' has no 'virtual_router_id'")
+            ok = false
+        }
+        let families = Set(virtualAddresses.map { $0.0.prefix.address.family })
+        if families.count > 1, let first = virtualAddresses.first {
+            let odd = virtualAddresses.first { $0.0.prefix.address.family != first.0.prefix.address.family }
+            log.error(
+                odd?.1.location ?? name.location,
+                "virtual_ipaddress mixes IPv4 and IPv6 (adverts carry one family); put the other family in virtual_ipaddress_excluded")
+            ok = false
+        }
+        var resolvedVersion = version?.0 ?? globals.vrrpVersion
+        if families == [.ipv6] && resolvedVersion == .v2 {
+            if let word = version?.1 {
+                log.warning(word.location, "VRRPv2 has no IPv6; instance '\(name.text)' runs VRRPv3")
+            }
+            resolvedVersion = .v3
+        }
+        var advert: Duration = .seconds(1)
+        if let (interval, word) = advertInterval {
+            let (seconds, attoseconds) = interval.components
+            switch resolvedVersion {
+            case .v2:
+                if attoseconds != 0 || seconds < 1 || seconds > 255 {
+                    log.error(word.location, "VRRPv2 'advert_int' must be whole seconds in 1..255, not \(word.text) (use 'version 3' for shorter intervals)")
+                    ok = false
+                }
+            case .v3:
+                let centiseconds = seconds * 100 + attoseconds / 10_000_000_000_000_000
+                if attoseconds % 10_000_000_000_000_000 != 0 || centiseconds < 1 || centiseconds > 4095 {
+                    log.error(word.location, "VRRPv3 'advert_int' must be 0.01..40.95 seconds in steps of 0.01, not \(word.text)")
+                    ok = false
+                }
+            }
+            advert = interval
+        }
+        var authentication: VRRPAuthentication?
+        if let authNode {
+            if let authPass {
+                var password = authPass.text
+                if password.utf8.count > 8 {
+                    log.warning(authPass.location, "only the first 8 bytes of 'auth_pass' are used, as in keepalived")
+                    password = String(decoding: Array(password.utf8.prefix(8)), as: UTF8.self)
+                }
+                authentication = VRRPAuthentication(type: authType ?? .pass, password: password)
+            } else {
+                log.error(authNode.location, "'authentication' has no 'auth_pass'")
+                ok = false
+            }
+            if resolvedVersion == .v3 {
+                log.warning(authNode.location, "VRRPv3 has no authentication; the 'authentication' block is ignored")
+                authentication = nil
+            }
+        }
+        if !preempt && state == .master {
+            log.warning(name.location, "'nopreempt' only works with 'state BACKUP'; instance '\(name.text)' starts as MASTER")
+        }
+        guard ok, let interface, let virtualRouterID else { return nil }
+        var garp = globals.garp
+        if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
+        if let garpMasterRepeat { garp.masterRepeat = garpMasterRepeat }
+        if let garpMasterRefresh { garp.masterRefresh = garpMasterRefresh }
+        return VRRPInstance(
+            name: name.text, initialState: state, interface: interface, virtualRouterID: virtualRouterID,
+            priority: priority, advertInterval: advert, version: resolvedVersion, preempt: preempt,
+            preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
+            excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
+            trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
+            multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
+            lvsSyncDaemonInterface: lvsSyncDaemonInterface, origin: SourceOrigin(name.location))
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !Lexer.isSpace($0) }),
+            let last = scalars.lastIndex(where: { !Lexer.isSpace($0) })
+        else { return "" }
+        return Substring(scalars[first...last])
+    }
+}

@@ -1,0 +1,257 @@
+// VRRP side of the model: tracking scripts, sync groups and instances.
+
+public enum VRRPVersion: Int, Hashable, Sendable {
+    case v2 = 2
+    case v3 = 3
+}
+
+public enum VRRPInitialState: String, Hashable, Sendable {
+    case master = "MASTER"
+    case backup = "BACKUP"
+}
+
+public struct VRRPScript: Hashable, Sendable {
+    public var name: String
+    public var command: String
+    public var interval: Duration
+    /// keepalived: a script that has not finished after `timeout` has failed (default: the interval).
+    public var timeout: Duration
+    /// -253...253; zero means "FAULT on failure" rather than a priority change.
+    public var weight: Int
+    public var reverse: Bool
+    public var rise: Int
+    public var fall: Int
+    public var user: ScriptUser?
+    public var initFail: Bool
+    public var origin: SourceOrigin
+
+    public init(
+        name: String, command: String, interval: Duration = .seconds(1), timeout: Duration? = nil, weight: Int = 0,
+        reverse: Bool = false, rise: Int = 1, fall: Int = 1, user: ScriptUser? = nil, initFail: Bool = false,
+        origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.name = name
+        self.command = command
+        self.interval = interval
+        self.timeout = timeout ?? interval
+        self.weight = weight
+        self.reverse = reverse
+        self.rise = rise
+        self.fall = fall
+        self.user = user
+        self.initFail = initFail
+        self.origin = origin
+    }
+}
+
+/// A `track_script` entry; weight and reverse override the script's own when given.
+public struct TrackedScript: Hashable, Sendable {
+    public var name: String
+    public var weight: Int?
+    public var reverse: Bool?
+    public var origin: SourceOrigin
+
+    public init(name: String, weight: Int? = nil, reverse: Bool? = nil, origin: SourceOrigin = SourceOrigin(nil)) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+        self.origin = origin
+    }
+}
+
+/// A `track_interface` entry: weight 0 means FAULT when the link is down.
+public struct TrackedInterface: Hashable, Sendable {
+    public var name: String
+    public var weight: Int
+    public var reverse: Bool
+
+    public init(name: String, weight: Int = 0, reverse: Bool = false) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+    }
+}
+
+public struct NotifyScripts: Hashable, Sendable {
+    public var master: NotifyScript?
+    public var backup: NotifyScript?
+    public var fault: NotifyScript?
+    public var stop: NotifyScript?
+    /// Called on every transition with GROUP|INSTANCE, name, state and priority appended.
+    public var any: NotifyScript?
+
+    public init(
+        master: NotifyScript? = nil, backup: NotifyScript? = nil, fault: NotifyScript? = nil,
+        stop: NotifyScript? = nil, any: NotifyScript? = nil
+    ) {
+        self.master = master
+        self.backup = backup
+        self.fault = fault
+        self.stop = stop
+        self.any = any
+    }
+}
+
+public struct SyncGroup: Hashable, Sendable {
+    public struct Member: Hashable, Sendable {
+        public var name: String
+        public var origin: SourceOrigin
+
+        public init(_ name: String, origin: SourceOrigin = SourceOrigin(nil)) {
+            self.name = name
+            self.origin = origin
+        }
+    }
+
+    public var name: String
+    public var members: [Member]
+    public var notify: NotifyScripts
+    public var trackScripts: [TrackedScript]
+    public var trackInterfaces: [TrackedInterface]
+    public var origin: SourceOrigin
+
+    public init(
+        name: String, members: [Member], notify: NotifyScripts = NotifyScripts(), trackScripts: [TrackedScript] = [],
+        trackInterfaces: [TrackedInterface] = [], origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.name = name
+        self.members = members
+        self.notify = notify
+        self.trackScripts = trackScripts
+        self.trackInterfaces = trackInterfaces
+        self.origin = origin
+    }
+}
+
+public enum AuthenticationType: String, Hashable, Sendable {
+    case pass = "PASS"
+    case ah = "AH"
+}
+
+public struct VRRPAuthentication: Hashable, Sendable {
+    public var type: AuthenticationType
+    /// At most 8 bytes: the size of the VRRPv2 authentication field.
+    public var password: String
+
+    public init(type: AuthenticationType, password: String) {
+        self.type = type
+        self.password = password
+    }
+}
+
+public enum AddressScope: String, Hashable, Sendable {
+    case global, site, link, host, nowhere
+}
+
+/// A `virtual_ipaddress` entry: `ADDR[/PLEN] [brd B] [dev IF] [scope S] [label L]`.
+public struct VirtualAddress: Hashable, Sendable {
+    public var prefix: IPPrefix
+    public var broadcast: IPv4Address?
+    /// nil: the instance's interface.
+    public var device: String?
+    public var scope: AddressScope?
+    public var label: String?
+
+    public init(
+        prefix: IPPrefix, broadcast: IPv4Address? = nil, device: String? = nil, scope: AddressScope? = nil,
+        label: String? = nil
+    ) {
+        self.prefix = prefix
+        self.broadcast = broadcast
+        self.device = device
+        self.scope = scope
+        self.label = label
+    }
+}
+
+/// A `virtual_routes` entry: `[src S] [to] DEST[/PLEN] [via|gw G] [dev IF] [scope S] [table T] [metric M]`.
+public struct VirtualRoute: Hashable, Sendable {
+    /// `0.0.0.0/0` (or `::/0`) when the entry names no destination, as seed 001's `via GW dev eth1` does.
+    public var destination: IPPrefix
+    public var gateway: IPAddress?
+    public var device: String?
+    public var source: IPAddress?
+    public var scope: AddressScope?
+    public var table: UInt32?
+    public var metric: UInt32?
+
+    public init(
+        destination: IPPrefix, gateway: IPAddress? = nil, device: String? = nil, source: IPAddress? = nil,
+        scope: AddressScope? = nil, table: UInt32? = nil, metric: UInt32? = nil
+    ) {
+        self.destination = destination
+        self.gateway = gateway
+        self.device = device
+        self.source = source
+        self.scope = scope
+        self.table = table
+        self.metric = metric
+    }
+}
+
+public struct VRRPInstance: Hashable, Sendable {
+    public static let defaultPriority: UInt8 = 100
+
+    public var name: String
+    public var initialState: VRRPInitialState
+    public var interface: String
+    public var virtualRouterID: UInt8
+    public var priority: UInt8
+    /// v2: whole seconds 1...255; v3: centiseconds 0.01...40.95.
+    public var advertInterval: Duration
+    public var version: VRRPVersion
+    public var preempt: Bool
+    public var preemptDelay: Duration
+    public var authentication: VRRPAuthentication?
+    public var virtualAddresses: [VirtualAddress]
+    public var excludedAddresses: [VirtualAddress]
+    public var virtualRoutes: [VirtualRoute]
+    public var trackInterfaces: [TrackedInterface]
+    public var trackScripts: [TrackedScript]
+    public var unicastSourceIP: IPAddress?
+    public var unicastPeers: [IPAddress]
+    public var multicastSourceIP: IPAddress?
+    public var garp: GARPSettings
+    public var notify: NotifyScripts
+    /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
+    public var lvsSyncDaemonInterface: String?
+    public var origin: SourceOrigin
+
+    public init(
+        name: String, initialState: VRRPInitialState = .backup, interface: String, virtualRouterID: UInt8,
+        priority: UInt8 = VRRPInstance.defaultPriority, advertInterval: Duration = .seconds(1),
+        version: VRRPVersion = .v2, preempt: Bool = true, preemptDelay: Duration = .zero,
+        authentication: VRRPAuthentication? = nil, virtualAddresses: [VirtualAddress] = [],
+        excludedAddresses: [VirtualAddress] = [], virtualRoutes: [VirtualRoute] = [],
+        trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
+        unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
+        garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
+        lvsSyncDaemonInterface: String? = nil, origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.name = name
+        self.initialState = initialState
+        self.interface = interface
+        self.virtualRouterID = virtualRouterID
+        self.priority = priority
+        self.advertInterval = advertInterval
+        self.version = version
+        self.preempt = preempt
+        self.preemptDelay = preemptDelay
+        self.authentication = authentication
+        self.virtualAddresses = virtualAddresses
+        self.excludedAddresses = excludedAddresses
+        self.virtualRoutes = virtualRoutes
+        self.trackInterfaces = trackInterfaces
+        self.trackScripts = trackScripts
+        self.unicastSourceIP = unicastSourceIP
+        self.unicastPeers = unicastPeers
+        self.multicastSourceIP = multicastSourceIP
+        self.garp = garp
+        self.notify = notify
+        self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
+        self.origin = origin
+    }
+
+    /// The family of the advertised addresses (IPv4 when there are none).
+    public var family: AddressFamily { virtualAddresses.first?.prefix.address.family ?? .ipv4 }
+}

@@ -1,0 +1,446 @@
+// Keyword tables for virtual_server_group, virtual_server and real_server, and how values inherit from the
+// virtual server to its reals and on to their checkers (keepalived's rule).
+
+/// Check timing and options that a virtual server or real server sets as defaults for the level below.
+struct InheritedCheckSettings: Sendable {
+    var delayLoop: Duration?
+    var connectTimeout: Duration?
+    var retry: Int?
+    var delayBeforeRetry: Duration?
+    var warmup: Duration?
+    var inhibitOnFailure: Bool?
+    var alpha: Bool?
+    var virtualhost: String?
+
+    /// `self` where set, else `outer`.
+    func over(_ outer: InheritedCheckSettings) -> InheritedCheckSettings {
+        InheritedCheckSettings(
+            delayLoop: delayLoop ?? outer.delayLoop, connectTimeout: connectTimeout ?? outer.connectTimeout,
+            retry: retry ?? outer.retry, delayBeforeRetry: delayBeforeRetry ?? outer.delayBeforeRetry,
+            warmup: warmup ?? outer.warmup, inhibitOnFailure: inhibitOnFailure ?? outer.inhibitOnFailure,
+            alpha: alpha ?? outer.alpha, virtualhost: virtualhost ?? outer.virtualhost)
+    }
+
+    /// The keywords every level shares; `path` leads from the level's draft to its settings.
+    static func keywords<Draft>(_ path: WritableKeyPath<Draft, InheritedCheckSettings> & Sendable) -> [Keyword<Draft>] {
+        [
+            .value("delay_loop") { d, node, log in
+                if let v = log.duration(node.arguments[0], 0.000001...86400, "'delay_loop'") { d[keyPath: path].delayLoop = v }
+            },
+            .value("connect_timeout") { d, node, log in
+                if let v = log.duration(node.arguments[0], 0.000001...3600, "'connect_timeout'") { d[keyPath: path].connectTimeout = v }
+            },
+            .value("retry") { d, node, log in
+                if let v = log.integer(node.arguments[0], 0...1000, "'retry'") { d[keyPath: path].retry = v }
+            },
+            .value("delay_before_retry") { d, node, log in
+                if let v = log.duration(node.arguments[0], 0...86400, "'delay_before_retry'") { d[keyPath: path].delayBeforeRetry = v }
+            },
+            .value("warmup") { d, node, log in
+                if let v = log.duration(node.arguments[0], 0...86400, "'warmup'") { d[keyPath: path].warmup = v }
+            },
+            .value("inhibit_on_failure", 0...1) { d, node, log in
+                if let v = log.flag(node) { d[keyPath: path].inhibitOnFailure = v }
+            },
+            .value("alpha", 0...1) { d, node, log in
+                if let v = log.flag(node) { d[keyPath: path].alpha = v }
+            },
+            .value("virtualhost") { d, node, _ in d[keyPath: path].virtualhost = node.arguments[0].text },
+            .ignored("smtp_alert", "directord does not send e-mail"),
+        ]
+    }
+}
+
+// MARK: - virtual_server_group
+
+extension VirtualServerGroup {
+    static let maximumRangeSize: UInt64 = 65_536
+
+    static func parse(_ node: ConfigNode, log: inout DiagnosticLog) -> VirtualServerGroup {
+        var group = VirtualServerGroup(name: node.arguments[0].text, members: [], origin: SourceOrigin(node.location))
+        for entry in node.block ?? [] {
+            if entry.block != nil {
+                log.error(entry.blockLocation ?? entry.location, "a virtual_server_group entry does not take a block")
+                continue
+            }
+            if entry.name == "fwmark" {
+                guard let markWord = entry.arguments.first, entry.arguments.count <= 2 else {
+                    log.error(entry.location, "'fwmark' takes a mark and optionally inet|inet6")
+                    continue
+                }
+                guard let mark = log.integer(markWord, 1...Int(UInt32.max), "firewall mark") else { continue }
+                var family: AddressFamily?
+                if entry.arguments.count == 2 {
+                    guard let f = log.choice(entry.arguments[1], "the address family", [("inet", AddressFamily.ipv4), ("inet6", .ipv6)]) else { continue }
+                    family = f
+                }
+                group.members.append(.fwmark(UInt32(mark), family: family))
+                continue
+            }
+            guard let (first, last) = parseRange(entry.keyword, log: &log) else { continue }
+            var port: UInt16 = 0
+            if let portWord = entry.arguments.first {
+                guard let p = log.port(portWord) else { continue }
+                port = p
+                if entry.arguments.count > 1 {
+                    log.error(entry.arguments[1].location, "unexpected '\(entry.arguments[1].text)' after the port")
+                    continue
+                }
+            }
+            group.members.append(.range(first: first, last: last, port: port))
+        }
+        return group
+    }
+
+    /// `ADDR`, `A.B.C.D-E`, `A.B.C.D-E.F.G.H`, `ADDR/PLEN` (and the IPv6 forms, last group in hex).
+    static func parseRange(_ word: ConfigWord, log: inout DiagnosticLog) -> (IPAddress, IPAddress)? {
+        let text = word.text
+        if text.contains("/") {
+            guard let prefix = log.prefix(word, "address range") else { return nil }
+            let hostBits = prefix.address.family.maximumPrefixLength - prefix.length
+            guard hostBits <= 16 else {
+                log.error(word.location, "address range \(text) has more than \(maximumRangeSize) addresses")
+                return nil
+            }
+            switch prefix.address {
+            case .v4(let a):
+                let mask: UInt32 = hostBits == 0 ? ~0 : ~0 << UInt32(hostBits)
+                return (.v4(IPv4Address(a.value & mask)), .v4(IPv4Address(a.value | ~mask)))
+            case .v6(let a):
+                let mask: UInt64 = hostBits == 0 ? ~0 : ~0 << UInt64(hostBits)
+                return (.v6(IPv6Address(high: a.high, low: a.low & mask)), .v6(IPv6Address(high: a.high, low: a.low | ~mask)))
+            }
+        }
+        guard let dash = text.lastIndex(of: "-") else {
+            guard let a = log.address(word, "virtual server address") else { return nil }
+            return (a, a)
+        }
+        let firstText = String(text[..<dash])
+        let lastText = String(text[text.index(after: dash)...])
+        guard let first = log.address(ConfigWord(firstText, at: word.location), "range start") else { return nil }
+        var last: IPAddress?
+        if lastText.contains(".") || lastText.contains(":") {
+            last = log.address(ConfigWord(lastText, at: word.location), "range end")
+        } else {
+            switch first {
+            case .v4(let a):
+                if let end = UInt8(lastText), lastText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+                    last = .v4(IPv4Address(a.value & ~0xff | UInt32(end)))
+                }
+            case .v6(let a):
+                if lastText.count <= 4, let end = UInt16(lastText, radix: 16) {
+                    last = .v6(IPv6Address(high: a.high, low: a.low & ~0xffff | UInt64(end)))
+                }
+            }
+            if last == nil { log.error(word.location, "range end '\(lastText)' is not a valid last \(first.family == .ipv4 ? "octet" : "group")") }
+        }
+        guard let last else { return nil }
+        guard first.family == last.family, first <= last, rangeSize(first, last) <= maximumRangeSize else {
+            log.error(word.location, "address range \(text) must run upwards within one family and hold at most \(maximumRangeSize) addresses")
+            return nil
+        }
+        return (first, last)
+    }
+
+    private static func rangeSize(_ a: IPAddress, _ b: IPAddress) -> UInt64 {
+        switch (a, b) {
+        case (.v4(let x), .v4(let y)): UInt64(y.value - x.value) + 1
+        case (.v6(let x), .v6(let y)): x.high == y.high ? (y.low - x.low) &+ 1 : UInt64.max
+        default: UInt64.max
+        }
+    }
+}
+
+// MARK: - virtual_server
+
+struct VirtualServerDraft: Sendable {
+    var header: ConfigNode
+    var key: VirtualServerKey?
+    var portOmitted = false
+    var protocolType: TransportProtocol?
+    var scheduler: Scheduler = VirtualServer.defaultScheduler
+    var flags = SchedulerFlags()
+    var flagWords: [ConfigWord] = []
+    var forwarding: ForwardingMethod = .nat
+    var persistenceTimeout: UInt32?
+    var persistenceGranularity: (Int, ConfigWord)?
+    var onePacketScheduling: ConfigWord?
+    var omega = false
+    var quorum: UInt32 = 1
+    var hysteresis: UInt32 = 0
+    var quorumUp: NotifyScript?
+    var quorumDown: NotifyScript?
+    var sorryServer: (IPAddress, UInt16?, ConfigNode)?
+    var sorryInhibit = false
+    var sorryForwarding: ForwardingMethod?
+    var haSuspend = false
+    var ipFamily: (AddressFamily, ConfigWord)?
+    var inherited = InheritedCheckSettings()
+    var realServers: [RealServerDraft] = []
+
+    static func start(_ node: ConfigNode, log: inout DiagnosticLog) -> VirtualServerDraft {
+        var draft = VirtualServerDraft(header: node)
+        let args = node.arguments
+        switch args.first?.text {
+        case "fwmark":
+            guard args.count == 2 else {
+                log.error(args.count > 2 ? args[2].location : node.location, "expected 'virtual_server fwmark MARK'")
+                break
+            }
+            if let mark = log.integer(args[1], 1...Int(UInt32.max), "firewall mark") { draft.key = .fwmark(UInt32(mark)) }
+        case "group":
+            guard args.count == 2 else {
+                log.error(args.count > 2 ? args[2].location : node.location, "expected 'virtual_server group NAME'")
+                break
+            }
+            draft.key = .group(args[1].text)
+        default:
+            guard (1...2).contains(args.count) else {
+                log.error(args.count > 2 ? args[2].location : node.location, "expected 'virtual_server ADDRESS PORT', 'virtual_server fwmark MARK' or 'virtual_server group NAME'")
+                break
+            }
+            guard let address = log.address(args[0], "virtual server address") else { break }
+            var port: UInt16 = 0
+            if args.count == 2 {
+                guard let p = log.port(args[1], "virtual server port") else { break }
+                port = p
+            } else {
+                draft.portOmitted = true
+            }
+            draft.key = .endpoint(Endpoint(address: address, port: port))
+        }
+        return draft
+    }
+
+    static let forwardingChoices: [(String, ForwardingMethod?)] = [("NAT", .nat), ("DR", .dr), ("TUN", nil)]
+
+    static func forwardingMethod(_ word: ConfigWord, _ what: String, log: inout DiagnosticLog) -> ForwardingMethod? {
+        guard let choice = log.choice(word, what, forwardingChoices) else { return nil }
+        guard let method = choice else {
+            log.error(word.location, "\(what) TUN: directord drives NAT and DR only (no IP tunnelling)")
+            return nil
+        }
+        return method
+    }
+
+    private static func setScheduler(_ d: inout VirtualServerDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {
+        if let s = log.choice(node.arguments[0], "'\(node.name)'", Scheduler.allCases.map { ($0.rawValue, $0) }) { d.scheduler = s }
+    }
+
+    private static func setForwarding(_ d: inout VirtualServerDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {
+        if let m = forwardingMethod(node.arguments[0], "'\(node.name)'", log: &log) { d.forwarding = m }
+    }
+
+    static let keywords = KeywordTable<VirtualServerDraft>("virtual_server", [
+        .value("lb_algo") { d, node, log in setScheduler(&d, node, &log) },
+        .value("lvs_sched") { d, node, log in setScheduler(&d, node, &log) },
+        .value("lb_kind") { d, node, log in setForwarding(&d, node, &log) },
+        .value("lvs_method") { d, node, log in setForwarding(&d, node, &log) },
+        .value("protocol") { d, node, log in
+            d.protocolType = log.choice(node.arguments[0], "'protocol'", [("TCP", TransportProtocol.tcp), ("UDP", .udp), ("SCTP", .sctp)])
+        },
+        .value("persistence_timeout", 0...1) { d, node, log in
+            guard let word = node.arguments.first else {
+                d.persistenceTimeout = VirtualServer.defaultPersistenceTimeout
+                return
+            }
+            if let v = log.integer(word, 0...31_536_000, "'persistence_timeout'") { d.persistenceTimeout = v == 0 ? nil : UInt32(v) }
+        },
+        .value("persistence_granularity") { d, node, log in
+            let word = node.arguments[0]
+            if word.text.contains(".") {
+                guard case .success(.v4(let mask)) = IPAddress.parse(word.text),
+                    mask.value == 0 || (~mask.value) & (~mask.value &+ 1) == 0
+                else {
+                    log.error(word.location, "'persistence_granularity' must be a netmask such as 255.255.255.0 or a prefix length, not '\(word.text)'")
+                    return
+                }
+                d.persistenceGranularity = (mask.value.nonzeroBitCount, word)
+            } else if let length = log.integer(word, 1...128, "'persistence_granularity'") {
+                d.persistenceGranularity = (length, word)
+            }
+        },
+        .value("ops", 0...0) { d, node, _ in d.onePacketScheduling = node.keyword },
+        .value("sh-port", 0...0) { d, node, _ in d.flags.shPort = true; d.flagWords.append(node.keyword) },
+        .value("sh-fallback", 0...0) { d, node, _ in d.flags.shFallback = true; d.flagWords.append(node.keyword) },
+        .value("mh-port", 0...0) { d, node, _ in d.flags.mhPort = true; d.flagWords.append(node.keyword) },
+        .value("mh-fallback", 0...0) { d, node, _ in d.flags.mhFallback = true; d.flagWords.append(node.keyword) },
+        .value("omega", 0...0) { d, _, _ in d.omega = true },
+        .value("quorum") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...Int(Int32.max), "'quorum'") { d.quorum = UInt32(v) }
+        },
+        .value("hysteresis") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'hysteresis'") { d.hysteresis = UInt32(v) }
+        },
+        .value("quorum_up", 1...3) { d, node, log in d.quorumUp = log.notifyScript(node) },
+        .value("quorum_down", 1...3) { d, node, log in d.quorumDown = log.notifyScript(node) },
+        .value("sorry_server", 1...2) { d, node, log in
+            guard let address = log.address(node.arguments[0], "sorry server address") else { return }
+            var port: UInt16?
+            if node.arguments.count == 2 {
+                guard let p = log.port(node.arguments[1], "sorry server port") else { return }
+                port = p
+            }
+            d.sorryServer = (address, port, node)
+        },
+        .value("sorry_server_inhibit", 0...1) { d, node, log in
+            if let v = log.flag(node) { d.sorryInhibit = v }
+        },
+        .value("sorry_server_lvs_method") { d, node, log in
+            if let m = forwardingMethod(node.arguments[0], "'sorry_server_lvs_method'", log: &log) { d.sorryForwarding = m }
+        },
+        .value("ha_suspend", 0...0) { d, _, _ in d.haSuspend = true },
+        .value("ip_family") { d, node, log in
+            if let f = log.choice(node.arguments[0], "'ip_family'", [("inet", AddressFamily.ipv4), ("inet6", .ipv6)]) {
+                d.ipFamily = (f, node.arguments[0])
+            }
+        },
+        .block("real_server", 1...2) { d, node, log in
+            guard var real = RealServerDraft.start(node, log: &log) else { return }
+            RealServerDraft.keywords.apply(node.block ?? [], to: &real, log: &log)
+            d.realServers.append(real)
+        },
+        .unsupported("persistence_engine", "IPVS persistence engines (sip) are not implemented"),
+        .unsupported("flag-1", "write sh-fallback or mh-fallback"),
+        .unsupported("flag-2", "write sh-port or mh-port"),
+        .unsupported("flag-3", "no IPVS scheduler uses it"),
+        .ignored("snmp_name", "directord has no SNMP agent"),
+    ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited))
+
+    func resolve(log: inout DiagnosticLog) -> VirtualServer? {
+        guard let key else { return nil }
+        var protocolType = self.protocolType ?? .udp
+        if self.protocolType == nil {
+            if case .fwmark = key {
+                protocolType = .tcp
+            } else {
+                log.warning(header.location, "virtual_server \(key) has no 'protocol'; it is UDP, as in keepalived 2.2 (write 'protocol TCP' for a TCP service)")
+            }
+        }
+        var ok = true
+        if portOmitted && persistenceTimeout == nil {
+            log.error(header.location, "virtual_server \(key) has no port; a port may only be left out of a persistent service (persistence_timeout)")
+            ok = false
+        }
+        if let ops = onePacketScheduling, protocolType != .udp {
+            log.error(ops.location, "'ops' (one-packet scheduling) applies to UDP services only")
+            ok = false
+        }
+        for word in flagWords {
+            let wanted: Scheduler = word.text.hasPrefix("sh") ? .sh : .mh
+            if scheduler != wanted {
+                log.warning(word.location, "'\(word.text)' only affects the \(wanted.rawValue) scheduler; this service uses \(scheduler.rawValue)")
+            }
+        }
+        var granularity: Int?
+        if let (length, word) = persistenceGranularity {
+            if case .endpoint(let e) = key, length > e.address.family.maximumPrefixLength {
+                log.error(word.location, "'persistence_granularity' /\(length) is longer than an \(e.address.family.rawValue) address")
+                ok = false
+            }
+            granularity = length
+        }
+        let defaults = inherited
+        var reals: [RealServer] = []
+        for draft in realServers {
+            if let real = draft.resolve(virtualServer: self, defaults: defaults, log: &log) { reals.append(real) } else { ok = false }
+        }
+        var sorry: SorryServer?
+        if let (address, port, node) = sorryServer {
+            let vsPort: UInt16 = if case .endpoint(let e) = key { e.port } else { 0 }
+            sorry = SorryServer(
+                endpoint: Endpoint(address: address, port: port ?? vsPort), inhibit: sorryInhibit,
+                forwarding: sorryForwarding ?? forwarding, origin: SourceOrigin(node.location))
+        }
+        guard ok else { return nil }
+        return VirtualServer(
+            key: key, protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,
+            persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
+            onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
+            quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,
+            haSuspend: haSuspend, realServers: reals, origin: SourceOrigin(header.location))
+    }
+}
+
+// MARK: - real_server
+
+struct RealServerDraft: Sendable {
+    var header: ConfigNode
+    var address: IPAddress
+    var port: UInt16?
+    var weight = 1
+    var forwarding: ForwardingMethod?
+    var notifyUp: NotifyScript?
+    var notifyDown: NotifyScript?
+    var upperThreshold: UInt32 = 0
+    var lowerThreshold: UInt32 = 0
+    var inherited = InheritedCheckSettings()
+    var checks: [HealthCheckDraft] = []
+
+    static func start(_ node: ConfigNode, log: inout DiagnosticLog) -> RealServerDraft? {
+        guard let address = log.address(node.arguments[0], "real server address") else { return nil }
+        var draft = RealServerDraft(header: node, address: address)
+        if node.arguments.count == 2 {
+            guard let port = log.port(node.arguments[1], "real server port") else { return nil }
+            draft.port = port
+        }
+        return draft
+    }
+
+    private static func check(_ kind: HealthCheckKind) -> Keyword<RealServerDraft> {
+        .block(kind.rawValue, 0...0, .required) { d, node, log in
+            var check = HealthCheckDraft(kind: kind, header: node)
+            let table = kind == .tcp ? HealthCheckDraft.tcpKeywords : HealthCheckDraft.httpKeywords
+            table.apply(node.block ?? [], to: &check, log: &log)
+            d.checks.append(check)
+        }
+    }
+
+    static let keywords = KeywordTable<RealServerDraft>("real_server", [
+        .value("weight") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...65535, "'weight'") { d.weight = v }
+        },
+        .value("lb_kind") { d, node, log in d.forwarding = VirtualServerDraft.forwardingMethod(node.arguments[0], "'lb_kind'", log: &log) },
+        .value("lvs_method") { d, node, log in d.forwarding = VirtualServerDraft.forwardingMethod(node.arguments[0], "'lvs_method'", log: &log) },
+        .value("notify_up", 1...3) { d, node, log in d.notifyUp = log.notifyScript(node) },
+        .value("notify_down", 1...3) { d, node, log in d.notifyDown = log.notifyScript(node) },
+        .value("uthreshold") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'uthreshold'") { d.upperThreshold = UInt32(v) }
+        },
+        .value("lthreshold") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'lthreshold'") { d.lowerThreshold = UInt32(v) }
+        },
+        check(.httpGet),
+        check(.sslGet),
+        check(.tcp),
+        .unsupported("MISC_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("SMTP_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("DNS_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("UDP_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("PING_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("FILE_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("BFD_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .ignored("snmp_name", "directord has no SNMP agent"),
+    ] + InheritedCheckSettings.keywords(\RealServerDraft.inherited))
+
+    func resolve(virtualServer vs: VirtualServerDraft, defaults: InheritedCheckSettings, log: inout DiagnosticLog) -> RealServer? {
+        let settings = inherited.over(defaults)
+        let vsPort: UInt16 = if case .endpoint(let e) = vs.key { e.port } else { 0 }
+        let endpoint = Endpoint(address: address, port: port ?? vsPort)
+        var checks: [HealthCheck] = []
+        var ok = true
+        for draft in self.checks {
+            if let check = draft.resolve(real: endpoint, defaults: settings, log: &log) { checks.append(check) } else { ok = false }
+        }
+        if lowerThreshold > 0 && upperThreshold > 0 && lowerThreshold > upperThreshold, let word = header.arguments.first {
+            log.error(word.location, "real_server \(endpoint): lthreshold \(lowerThreshold) is above uthreshold \(upperThreshold)")
+            ok = false
+        }
+        guard ok else { return nil }
+        return RealServer(
+            endpoint: endpoint, weight: weight, forwarding: forwarding ?? vs.forwarding,
+            inhibitOnFailure: settings.inhibitOnFailure ?? false, alpha: settings.alpha ?? false, notifyUp: notifyUp,
+            notifyDown: notifyDown, upperThreshold: upperThreshold, lowerThreshold: lowerThreshold, checks: checks,
+            origin: SourceOrigin(header.location))
+    }
+}

@@ -1,0 +1,263 @@
+// IPVS side of the model: virtual servers, their real servers and health checks, with inherited values resolved.
+
+public enum Scheduler: String, Hashable, Sendable, CaseIterable {
+    case rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos
+}
+
+/// directord drives NAT and DR only (no tunnelling).
+public enum ForwardingMethod: String, Hashable, Sendable {
+    case nat = "NAT"
+    case dr = "DR"
+}
+
+public enum TransportProtocol: String, Hashable, Sendable {
+    case tcp = "TCP"
+    case udp = "UDP"
+    case sctp = "SCTP"
+}
+
+/// How the service is named in the kernel: address+port, firewall mark, or a virtual_server_group.
+public enum VirtualServerKey: Hashable, Sendable, CustomStringConvertible {
+    case endpoint(Endpoint)
+    case fwmark(UInt32)
+    case group(String)
+
+    public var description: String {
+        switch self {
+        case .endpoint(let e): "\(e.address) \(e.port)"
+        case .fwmark(let mark): "fwmark \(mark)"
+        case .group(let name): "group \(name)"
+        }
+    }
+}
+
+public struct VirtualServerGroup: Hashable, Sendable {
+    public enum Member: Hashable, Sendable {
+        /// `ADDR [PORT]`, `FIRST-LAST [PORT]` or `ADDR/PLEN [PORT]`, as an inclusive range; port 0 when omitted.
+        case range(first: IPAddress, last: IPAddress, port: UInt16)
+        case fwmark(UInt32, family: AddressFamily?)
+    }
+
+    public var name: String
+    public var members: [Member]
+    public var origin: SourceOrigin
+
+    public init(name: String, members: [Member], origin: SourceOrigin = SourceOrigin(nil)) {
+        self.name = name
+        self.members = members
+        self.origin = origin
+    }
+}
+
+public struct SchedulerFlags: Hashable, Sendable {
+    public var shPort = false
+    public var shFallback = false
+    public var mhPort = false
+    public var mhFallback = false
+
+    public init(shPort: Bool = false, shFallback: Bool = false, mhPort: Bool = false, mhFallback: Bool = false) {
+        self.shPort = shPort
+        self.shFallback = shFallback
+        self.mhPort = mhPort
+        self.mhFallback = mhFallback
+    }
+}
+
+public struct SorryServer: Hashable, Sendable {
+    public var endpoint: Endpoint
+    /// Weight 0 instead of removal when it leaves (sorry_server_inhibit).
+    public var inhibit: Bool
+    public var forwarding: ForwardingMethod
+    public var origin: SourceOrigin
+
+    public init(endpoint: Endpoint, inhibit: Bool = false, forwarding: ForwardingMethod, origin: SourceOrigin = SourceOrigin(nil)) {
+        self.endpoint = endpoint
+        self.inhibit = inhibit
+        self.forwarding = forwarding
+        self.origin = origin
+    }
+}
+
+public struct VirtualServer: Hashable, Sendable {
+    public static let defaultScheduler = Scheduler.wlc
+    public static let defaultPersistenceTimeout: UInt32 = 360
+
+    public var key: VirtualServerKey
+    public var protocolType: TransportProtocol
+    public var scheduler: Scheduler
+    public var schedulerFlags: SchedulerFlags
+    public var forwarding: ForwardingMethod
+    /// Seconds; nil when the service is not persistent.
+    public var persistenceTimeout: UInt32?
+    /// Prefix length of the persistence netmask (`persistence_granularity`).
+    public var persistenceGranularity: Int?
+    public var onePacketScheduling: Bool
+    public var alpha: Bool
+    public var omega: Bool
+    public var quorum: UInt32
+    public var hysteresis: UInt32
+    public var quorumUp: NotifyScript?
+    public var quorumDown: NotifyScript?
+    public var sorryServer: SorryServer?
+    public var haSuspend: Bool
+    public var realServers: [RealServer]
+    public var origin: SourceOrigin
+
+    public init(
+        key: VirtualServerKey, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
+        schedulerFlags: SchedulerFlags = SchedulerFlags(), forwarding: ForwardingMethod = .nat,
+        persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
+        alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
+        quorumUp: NotifyScript? = nil, quorumDown: NotifyScript? = nil, sorryServer: SorryServer? = nil,
+        haSuspend: Bool = false, realServers: [RealServer] = [], origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.key = key
+        self.protocolType = protocolType
+        self.scheduler = scheduler
+        self.schedulerFlags = schedulerFlags
+        self.forwarding = forwarding
+        self.persistenceTimeout = persistenceTimeout
+        self.persistenceGranularity = persistenceGranularity
+        self.onePacketScheduling = onePacketScheduling
+        self.alpha = alpha
+        self.omega = omega
+        self.quorum = quorum
+        self.hysteresis = hysteresis
+        self.quorumUp = quorumUp
+        self.quorumDown = quorumDown
+        self.sorryServer = sorryServer
+        self.haSuspend = haSuspend
+        self.realServers = realServers
+        self.origin = origin
+    }
+
+    /// The service identity in the kernel: key plus protocol (fwmark services carry no protocol there, but
+    /// keepalived still keys them by it).
+    public var identity: String { "\(key) \(protocolType.rawValue)" }
+}
+
+public struct RealServer: Hashable, Sendable {
+    public var endpoint: Endpoint
+    public var weight: Int
+    public var forwarding: ForwardingMethod
+    public var inhibitOnFailure: Bool
+    /// Start down until the first successful check.
+    public var alpha: Bool
+    public var notifyUp: NotifyScript?
+    public var notifyDown: NotifyScript?
+    /// Connection thresholds (0: none).
+    public var upperThreshold: UInt32
+    public var lowerThreshold: UInt32
+    public var checks: [HealthCheck]
+    public var origin: SourceOrigin
+
+    public init(
+        endpoint: Endpoint, weight: Int = 1, forwarding: ForwardingMethod = .nat, inhibitOnFailure: Bool = false,
+        alpha: Bool = false, notifyUp: NotifyScript? = nil, notifyDown: NotifyScript? = nil, upperThreshold: UInt32 = 0,
+        lowerThreshold: UInt32 = 0, checks: [HealthCheck] = [], origin: SourceOrigin = SourceOrigin(nil)
+    ) {
+        self.endpoint = endpoint
+        self.weight = weight
+        self.forwarding = forwarding
+        self.inhibitOnFailure = inhibitOnFailure
+        self.alpha = alpha
+        self.notifyUp = notifyUp
+        self.notifyDown = notifyDown
+        self.upperThreshold = upperThreshold
+        self.lowerThreshold = lowerThreshold
+        self.checks = checks
+        self.origin = origin
+    }
+}
+
+// MARK: - Health checks
+
+public enum HealthCheckKind: String, Hashable, Sendable {
+    case httpGet = "HTTP_GET"
+    case sslGet = "SSL_GET"
+    case tcp = "TCP_CHECK"
+}
+
+public enum HTTPProtocolVersion: String, Hashable, Sendable {
+    case http10 = "1.0"
+    /// HTTP/1.0 with `Connection: close`.
+    case http10Close = "1.0C"
+    case http11 = "1.1"
+}
+
+public struct URLCheck: Hashable, Sendable {
+    public static let defaultStatusCodes: [ClosedRange<Int>] = [200...299]
+
+    public var path: String
+    /// 32 lowercase hex characters (MD5 of the body), when the body is checked.
+    public var digest: String?
+    public var statusCodes: [ClosedRange<Int>]
+    /// The Host header; nil uses the checker's.
+    public var virtualhost: String?
+
+    public init(path: String, digest: String? = nil, statusCodes: [ClosedRange<Int>] = URLCheck.defaultStatusCodes, virtualhost: String? = nil) {
+        self.path = path
+        self.digest = digest
+        self.statusCodes = statusCodes
+        self.virtualhost = virtualhost
+    }
+
+    public func accepts(status: Int) -> Bool { statusCodes.contains { $0.contains(status) } }
+}
+
+/// One checker on a real server, with every value inherited from the real and virtual server already resolved.
+public struct HealthCheck: Hashable, Sendable {
+    public static let defaultDelayLoop: Duration = .seconds(60)
+    public static let defaultConnectTimeout: Duration = .seconds(5)
+    public static let defaultRetry = 1
+
+    public var kind: HealthCheckKind
+    public var connectIP: IPAddress
+    public var connectPort: UInt16
+    public var bindTo: IPAddress?
+    public var bindPort: UInt16?
+    public var connectTimeout: Duration
+    /// Failures in a row (after the first) before the real is down.
+    public var retry: Int
+    public var delayBeforeRetry: Duration
+    public var delayLoop: Duration
+    /// Maximum random delay before the first check.
+    public var warmup: Duration
+    public var alpha: Bool
+    // HTTP_GET and SSL_GET only:
+    public var urls: [URLCheck]
+    public var httpProtocol: HTTPProtocolVersion
+    public var virtualhost: String?
+    public var enableSNI: Bool
+    public var sniName: String?
+
+    public init(
+        kind: HealthCheckKind, connectIP: IPAddress, connectPort: UInt16, bindTo: IPAddress? = nil, bindPort: UInt16? = nil,
+        connectTimeout: Duration = HealthCheck.defaultConnectTimeout, retry: Int = HealthCheck.defaultRetry,
+        delayBeforeRetry: Duration? = nil, delayLoop: Duration = HealthCheck.defaultDelayLoop, warmup: Duration? = nil,
+        alpha: Bool = false, urls: [URLCheck] = [], httpProtocol: HTTPProtocolVersion = .http10, virtualhost: String? = nil,
+        enableSNI: Bool = false, sniName: String? = nil
+    ) {
+        self.kind = kind
+        self.connectIP = connectIP
+        self.connectPort = connectPort
+        self.bindTo = bindTo
+        self.bindPort = bindPort
+        self.connectTimeout = connectTimeout
+        self.retry = retry
+        self.delayBeforeRetry = delayBeforeRetry ?? HealthCheck.defaultDelayBeforeRetry(kind)
+        self.delayLoop = delayLoop
+        self.warmup = warmup ?? delayLoop
+        self.alpha = alpha
+        self.urls = urls
+        self.httpProtocol = httpProtocol
+        self.virtualhost = virtualhost
+        self.enableSNI = enableSNI
+        self.sniName = sniName
+    }
+
+    /// keepalived: 3 s for HTTP_GET and SSL_GET, 1 s for the others.
+    public static func defaultDelayBeforeRetry(_ kind: HealthCheckKind) -> Duration {
+        kind == .tcp ? .seconds(1) : .seconds(3)
+    }
+}
