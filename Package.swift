@@ -55,7 +55,11 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
-        .testTarget(name: "DirectorConfigTests", dependencies: ["DirectorConfig"]),
+        .testTarget(
+            name: "DirectorConfigTests", dependencies: ["DirectorConfig"],
+            // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
         // Lab helper: drives the IPVS binding with ipvsadm syntax inside the VM (Tests/Lab/README-ipvs-tool.md).
         .executableTarget(name: "lab-ipvs", dependencies: ["IPVS"], path: "Tests/Lab/Tool"),

@@ -66,7 +66,7 @@ struct KeywordTable<Draft>: Sendable {
 
     func apply(_ node: ConfigNode, to draft: inout Draft, log: inout DiagnosticLog) {
         guard let i = index[node.name] else {
-            log.error(node.location, unknownKeywordMessage(node.name))
+            log.error(node.location, unknownKeywordMessage(node))
             return
         }
         let keyword = keywords[i]
@@ -108,17 +108,23 @@ struct KeywordTable<Draft>: Sendable {
         return "takes \(range.lowerBound) to \(range.upperBound) values"
     }
 
-    private func unknownKeywordMessage(_ name: String) -> String {
+    private func unknownKeywordMessage(_ node: ConfigNode) -> String {
+        let name = node.name
+        let place = context == KeywordCatalog.topLevel ? "at the top level" : "in \(context)"
         if context != KeywordCatalog.topLevel && KeywordCatalog.topLevelKeywords.contains(name) {
             return "'\(name)' is only valid at the top level, not inside \(context); is a '}' missing before it?"
         }
-        let message = "unknown keyword '\(name)' in \(context)"
+        let message = "unknown keyword '\(name)' \(place)"
+        // "global defs" and "virtual router_id": a keyword split in two by a lost underscore.
+        if let next = node.arguments.first, names.contains(name + "_" + next.text) {
+            return message + "; did you mean '\(name)_\(next.text)'?"
+        }
         if let suggestion = closestName(to: name, among: names) {
             return message + "; did you mean '\(suggestion)'?"
         }
         let owners = KeywordCatalog.contexts(of: name)
         if !owners.isEmpty {
-            return "'\(name)' is not valid inside \(context); it belongs in \(owners.joined(separator: " or "))"
+            return "'\(name)' is not valid \(place); it belongs in \(owners.joined(separator: " or "))"
         }
         return message
     }
