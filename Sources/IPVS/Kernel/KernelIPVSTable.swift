@@ -1,8 +1,16 @@
 import Glibc
 
+/// Moves datagrams to and from the kernel; the socket in production, a scripted kernel in tests.
+protocol NetlinkTransport: AnyObject {
+    func send(_ bytes: [UInt8]) throws
+    func receive() throws -> ArraySlice<UInt8>
+}
+
+extension NetlinkSocket: NetlinkTransport {}
+
 /// The kernel's IPVS table over generic netlink.
 public final class KernelIPVSTable: IPVSTable {
-    private let socket: NetlinkSocket
+    private let socket: NetlinkTransport
     private let family: UInt16
     private var sequence: UInt32 = 1
     /// Requests per window: as many acks as fit in the receive buffer, with room to spare.
@@ -11,15 +19,22 @@ public final class KernelIPVSTable: IPVSTable {
     private let sendLimit: Int
 
     /// Opens a socket and resolves the "IPVS" family; throws `.unavailable` when the kernel has no IPVS.
-    public init() throws {
-        socket = try NetlinkSocket()
+    public convenience init() throws {
+        let socket = try NetlinkSocket()
         guard let id = try socket.resolveFamily("IPVS") else { throw IPVSError.unavailable }
-        family = id
         socket.growBuffers(to: 8 << 20)
         // An ack skb costs well under 1 KiB of receive buffer (truesize); keep half of it free.
-        window = max(8, socket.receiveBufferSize / 2048)
-        sendLimit = max(4096, socket.sendBufferSize / 2 - 64)
-        sequence = UInt32(truncatingIfNeeded: time(nil))
+        self.init(transport: socket, family: id, window: max(8, socket.receiveBufferSize / 2048),
+                  sendLimit: max(4096, socket.sendBufferSize / 2 - 64),
+                  firstSequence: UInt32(truncatingIfNeeded: time(nil)))
+    }
+
+    init(transport: NetlinkTransport, family: UInt16, window: Int, sendLimit: Int, firstSequence: UInt32) {
+        self.socket = transport
+        self.family = family
+        self.window = window
+        self.sendLimit = sendLimit
+        self.sequence = firstSequence
     }
 
     private func nextSeq() -> UInt32 {
