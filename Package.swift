@@ -27,6 +27,7 @@ let package = Package(
         ),
         .systemLibrary(name: "CPlatform"),
         .target(name: "DirectorConfig"),
+        .target(name: "ControlProtocol"),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"]),
         .target(name: "IPVS", dependencies: ["CNetlink"]),
         .target(name: "VRRP"),
@@ -55,6 +56,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(
             name: "DirectorConfigTests", dependencies: ["DirectorConfig"],
             // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.

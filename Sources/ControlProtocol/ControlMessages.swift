@@ -1,0 +1,197 @@
+// ControlProtocol: what directorctl and directord say to each other over the control socket (JSON lines).
+import Foundation
+
+/// The default control socket, shared by `directord --socket` and `directorctl --socket`.
+public let defaultControlSocketPath = "/run/directord/directord.sock"
+
+/// One request per connection, one JSON object on one line.
+public enum ControlRequest: Codable, Equatable, Sendable {
+    case status
+    /// Re-read the configuration the daemon was started with; the reply says what changed or why nothing did.
+    case reload
+    /// What a reload to this configuration file would do, without doing it.
+    case diff(configFile: String)
+}
+
+/// The daemon's answer; `ok` false carries the errors in `message` (for reload: the running config is unchanged).
+public struct ControlResponse: Codable, Equatable, Sendable {
+    public var ok: Bool
+    public var message: String
+    public var status: DaemonStatus?
+    public var plan: ChangePlan?
+
+    public init(ok: Bool, message: String = "", status: DaemonStatus? = nil, plan: ChangePlan? = nil) {
+        self.ok = ok
+        self.message = message
+        self.status = status
+        self.plan = plan
+    }
+}
+
+/// A reload's plan: the kernel operations and the VRRP/health changes, each as a line an operator reads.
+public struct ChangePlan: Codable, Equatable, Sendable {
+    public var ipvsOperations: [String]
+    public var vrrpChanges: [String]
+    public var healthChanges: [String]
+    public var warnings: [String]
+
+    public init(ipvsOperations: [String] = [], vrrpChanges: [String] = [], healthChanges: [String] = [], warnings: [String] = []) {
+        self.ipvsOperations = ipvsOperations
+        self.vrrpChanges = vrrpChanges
+        self.healthChanges = healthChanges
+        self.warnings = warnings
+    }
+
+    public var isEmpty: Bool { ipvsOperations.isEmpty && vrrpChanges.isEmpty && healthChanges.isEmpty }
+}
+
+public struct DaemonStatus: Codable, Equatable, Sendable {
+    public var pid: Int32
+    public var configFile: String
+    /// Seconds since the epoch.
+    public var configLoadedAt: Double
+    public var lastReload: ReloadResult?
+    public var instances: [InstanceStatus]
+    public var syncGroups: [SyncGroupStatus]
+    public var virtualServers: [VirtualServerStatus]
+    public var syncDaemons: [SyncDaemonStatus]
+
+    public init(pid: Int32, configFile: String, configLoadedAt: Double, lastReload: ReloadResult? = nil,
+                instances: [InstanceStatus] = [], syncGroups: [SyncGroupStatus] = [],
+                virtualServers: [VirtualServerStatus] = [], syncDaemons: [SyncDaemonStatus] = []) {
+        self.pid = pid
+        self.configFile = configFile
+        self.configLoadedAt = configLoadedAt
+        self.lastReload = lastReload
+        self.instances = instances
+        self.syncGroups = syncGroups
+        self.virtualServers = virtualServers
+        self.syncDaemons = syncDaemons
+    }
+}
+
+public struct ReloadResult: Codable, Equatable, Sendable {
+    public var at: Double
+    public var ok: Bool
+    public var message: String
+
+    public init(at: Double, ok: Bool, message: String) {
+        self.at = at
+        self.ok = ok
+        self.message = message
+    }
+}
+
+public struct InstanceStatus: Codable, Equatable, Sendable {
+    public var name: String
+    public var interface: String
+    public var virtualRouterID: Int
+    public var version: Int
+    public var state: String
+    public var priority: Int
+    public var configuredPriority: Int
+    public var masterAddress: String?
+    /// Seconds since the epoch when the instance entered its state.
+    public var since: Double
+    public var advertsSent: UInt64
+    public var advertsReceived: UInt64
+    /// Drop reason → count.
+    public var drops: [String: UInt64]
+    public var addresses: [String]
+
+    public init(name: String, interface: String, virtualRouterID: Int, version: Int, state: String, priority: Int,
+                configuredPriority: Int, masterAddress: String? = nil, since: Double, advertsSent: UInt64 = 0,
+                advertsReceived: UInt64 = 0, drops: [String: UInt64] = [:], addresses: [String] = []) {
+        self.name = name
+        self.interface = interface
+        self.virtualRouterID = virtualRouterID
+        self.version = version
+        self.state = state
+        self.priority = priority
+        self.configuredPriority = configuredPriority
+        self.masterAddress = masterAddress
+        self.since = since
+        self.advertsSent = advertsSent
+        self.advertsReceived = advertsReceived
+        self.drops = drops
+        self.addresses = addresses
+    }
+}
+
+public struct SyncGroupStatus: Codable, Equatable, Sendable {
+    public var name: String
+    public var state: String
+    public var members: [String]
+
+    public init(name: String, state: String, members: [String]) {
+        self.name = name
+        self.state = state
+        self.members = members
+    }
+}
+
+public struct VirtualServerStatus: Codable, Equatable, Sendable {
+    public var name: String
+    public var quorumUp: Bool
+    public var liveWeight: Int
+    public var quorum: Int
+    public var sorryServerActive: Bool
+    public var sorryServer: String?
+    public var reals: [RealServerStatus]
+
+    public init(name: String, quorumUp: Bool, liveWeight: Int, quorum: Int, sorryServerActive: Bool,
+                sorryServer: String? = nil, reals: [RealServerStatus] = []) {
+        self.name = name
+        self.quorumUp = quorumUp
+        self.liveWeight = liveWeight
+        self.quorum = quorum
+        self.sorryServerActive = sorryServerActive
+        self.sorryServer = sorryServer
+        self.reals = reals
+    }
+}
+
+public struct RealServerStatus: Codable, Equatable, Sendable {
+    public var address: String
+    public var up: Bool
+    public var since: Double
+    public var lastResult: String
+    /// The weight in the kernel now; nil when the real is not in the table.
+    public var kernelWeight: Int?
+
+    public init(address: String, up: Bool, since: Double, lastResult: String, kernelWeight: Int? = nil) {
+        self.address = address
+        self.up = up
+        self.since = since
+        self.lastResult = lastResult
+        self.kernelWeight = kernelWeight
+    }
+}
+
+public struct SyncDaemonStatus: Codable, Equatable, Sendable {
+    public var role: String
+    public var interface: String
+    public var syncID: Int
+
+    public init(role: String, interface: String, syncID: Int) {
+        self.role = role
+        self.interface = interface
+        self.syncID = syncID
+    }
+}
+
+/// JSON lines: one message per line, no embedded newlines (JSONEncoder escapes them inside strings).
+public enum ControlFraming {
+    /// A request or response larger than this is refused rather than buffered.
+    public static let maximumMessageBytes = 16 << 20
+
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(value)) + [UInt8(ascii: "\n")]
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from line: some Collection<UInt8>) throws -> T {
+        try JSONDecoder().decode(type, from: Data(line))
+    }
+}
