@@ -1,0 +1,379 @@
+// One GET of one url: connect, optional TLS, request, and a bounded read of the response with its body's MD5.
+// The HTTP checker judges the result; `directorctl genhash` prints it. Both share this code so the digest an
+// operator obtains is exactly the one the checker compares.
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+public struct HTTPHeaderField: Sendable, Hashable {
+    public let name: String
+    public let value: String
+}
+
+/// What came back from one url.
+public struct HTTPFetchResponse: Sendable, Hashable {
+    /// `HTTP/1.1`
+    public let version: String
+    public let status: Int
+    public let reason: String
+    public let headers: [HTTPHeaderField]
+    /// Size of the decoded body (chunk framing removed).
+    public let bodyBytes: Int
+    /// MD5 of the decoded body, lower-case hex.
+    public let digest: String
+    public let chunked: Bool
+    /// The body itself, only when asked for (genhash comparing with a local file).
+    public let body: [UInt8]?
+
+    public var statusLine: String { "\(version) \(status) \(reason)" }
+}
+
+/// The request one fetch sends and the limits it reads under; derived from an HTTPCheck and one of its urls.
+public struct HTTPFetchRequest: Sendable, Hashable {
+    public var connect: CheckEndpoint
+    public var bindAddress: String?
+    public var bindPort: Int
+    public var path: String
+    /// Host header value; nil means the connect address (with the port unless it is the scheme's default).
+    public var virtualhost: String?
+    public var protocolVersion: HTTPProtocolVersion
+    public var tls: TLSOptions?
+    public var connectTimeout: Duration
+    public var fetchTimeout: Duration
+    public var maxBodyBytes: Int
+    public var maxHeaderBytes: Int
+    /// When set, a status outside it fails at once without reading the body.
+    public var failFastStatus: StatusCodeSet?
+    public var keepBody: Bool
+
+    public init(check: HTTPCheck, url: HTTPURLCheck, failFastStatus: Bool = true, keepBody: Bool = false) {
+        connect = check.connect
+        bindAddress = check.bindAddress
+        bindPort = check.bindPort
+        path = url.path
+        virtualhost = url.virtualhost ?? check.virtualhost
+        protocolVersion = check.protocolVersion
+        tls = check.tls
+        connectTimeout = check.connectTimeout
+        fetchTimeout = check.effectiveFetchTimeout
+        maxBodyBytes = check.maxBodyBytes
+        maxHeaderBytes = check.maxHeaderBytes
+        self.failFastStatus = failFastStatus ? url.statusCodes : nil
+        self.keepBody = keepBody
+    }
+
+    var hostHeader: String {
+        if let virtualhost { return virtualhost }
+        let defaultPort = tls == nil ? 80 : 443
+        return connect.port == defaultPort ? connect.bracketedHost : "\(connect.bracketedHost):\(connect.port)"
+    }
+
+    /// RFC 6066 §3: SNI carries a host name, never an address literal.
+    var serverName: String? {
+        guard let tls, tls.enableSNI, let name = tls.sniName ?? virtualhost else { return nil }
+        let bare = name.split(separator: ":").count > 2 ? name : String(name.split(separator: ":").first ?? "")
+        if (try? SocketAddress(ipAddress: bare, port: 0)) != nil || bare.isEmpty { return nil }
+        return bare
+    }
+
+    var requestHead: HTTPRequestHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: hostHeader)
+        headers.add(name: "User-Agent", value: "directord-healthcheck")
+        if protocolVersion != .http10 { headers.add(name: "Connection", value: "close") }
+        let version: HTTPVersion = protocolVersion == .http11 ? .http1_1 : .http1_0
+        return HTTPRequestHead(version: version, method: .GET, uri: path, headers: headers)
+    }
+}
+
+public enum HTTPFetch {
+    /// Runs one fetch on `eventLoop`. The future fails only with `CheckFailure`.
+    public static func run(_ request: HTTPFetchRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPFetchResponse> {
+        let promise = eventLoop.makePromise(of: HTTPFetchResponse.self)
+        eventLoop.execute { start(request, promise: promise) }
+        return promise.futureResult
+    }
+
+    private static func start(_ request: HTTPFetchRequest, promise: EventLoopPromise<HTTPFetchResponse>) {
+        let eventLoop = promise.futureResult.eventLoop
+        let remote: SocketAddress
+        do {
+            remote = try request.connect.socketAddress()
+        } catch {
+            promise.fail(CheckFailure.connectFailed("bad address \(request.connect): \(error)"))
+            return
+        }
+        var tls: TLSConnection?
+        if request.tls != nil {
+            do throws(CheckFailure) {
+                tls = try TLSConnection(context: try TLSClientContext.shared.get(), serverName: request.serverName)
+            } catch {
+                promise.fail(error)
+                return
+            }
+        }
+        let handler = FetchHandler(request: request, promise: promise)
+        let tlsBox = NIOLoopBound(tls, eventLoop: eventLoop)
+        let handlerBox = NIOLoopBound(handler, eventLoop: eventLoop)
+        let maxHeaderBytes = request.maxHeaderBytes
+        var bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(.nanoseconds(request.connectTimeout.nanoseconds))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = handlerBox.value
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(ByteMeter(after: { [unowned handler] in handler.madeProgress() }))
+                    if let tls = tlsBox.value { try sync.addHandler(TLSClientHandler(connection: tls)) }
+                    try sync.addHandler(ByteMeter(after: { [unowned handler] in handler.checkHeaderBudget() }, count: { [unowned handler] in handler.countHeadBytes($0) }))
+                    var limits = NIOHTTPDecoderLimitConfiguration()
+                    limits.maxHeaderFieldSize = maxHeaderBytes
+                    limits.maxHeaderListSize = maxHeaderBytes
+                    try sync.addHandler(HTTPRequestEncoder())
+                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError, informationalResponseStrategy: .drop, limitConfiguration: limits)))
+                    try sync.addHandler(handler)
+                }
+            }
+        if request.bindAddress != nil || request.bindPort != 0 {
+            let local: SocketAddress
+            do {
+                let host = request.bindAddress ?? (request.connect.isIPv6 ? "::" : "0.0.0.0")
+                local = try SocketAddress(ipAddress: host, port: request.bindPort)
+            } catch {
+                promise.fail(CheckFailure.bindFailed("\(request.bindAddress ?? "*"):\(request.bindPort): \(error)"))
+                return
+            }
+            bootstrap = bootstrap.bind(to: local)
+            if request.bindPort != 0 {
+                // A fixed source port is reused every check; TIME_WAIT from the last one must not block it.
+                bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1)
+            }
+        }
+        handler.armFetchDeadline(on: eventLoop)
+        bootstrap.connect(to: remote).whenComplete { result in
+            switch result {
+            case .success(let channel): handlerBox.value.connected(channel)
+            case .failure(let error): handlerBox.value.connectFailed(error)
+            }
+        }
+    }
+}
+
+/// Counts inbound bytes and calls back; placed on raw ciphertext (progress) and on plaintext (header budget).
+final class ByteMeter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let after: () -> Void
+    private let count: ((Int) -> Void)?
+
+    init(after: @escaping () -> Void, count: ((Int) -> Void)? = nil) {
+        self.after = after
+        self.count = count
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        count?(unwrapInboundIn(data).readableBytes)
+        context.fireChannelRead(data)
+        // After the decoder downstream has consumed the bytes, so the head it produced (if any) is already known.
+        after()
+    }
+}
+
+final class FetchHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    private let request: HTTPFetchRequest
+    private let promise: EventLoopPromise<HTTPFetchResponse>
+    private var phase: CheckPhase = .connect
+    private var done = false
+    private var channel: (any Channel)?
+    private var fetchDeadline: Scheduled<Void>?
+    private var progressCheck: Scheduled<Void>?
+    private var lastProgress = NIODeadline.now()
+    private var headBytes = 0
+    private var head: HTTPResponseHead?
+    private var bodyBytes = 0
+    private var digest: MD5Digest?
+    private var body: [UInt8]?
+
+    init(request: HTTPFetchRequest, promise: EventLoopPromise<HTTPFetchResponse>) {
+        self.request = request
+        self.promise = promise
+    }
+
+    private var readTimeout: TimeAmount { .nanoseconds(request.connectTimeout.nanoseconds) }
+
+    func armFetchDeadline(on eventLoop: any EventLoop) {
+        let timeout = TimeAmount.nanoseconds(request.fetchTimeout.nanoseconds)
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        fetchDeadline = eventLoop.scheduleTask(in: timeout) {
+            let handler = loopBound.value
+            // The connect has its own timeout; reaching this while connecting means fetchTimeout < connectTimeout.
+            handler.finish(.failure(handler.phase == .connect ? .timeout(.connect) : .fetchTimeout(handler.phase)))
+        }
+    }
+
+    func connected(_ channel: any Channel) {
+        self.channel = channel
+        if done { channel.close(promise: nil) }
+    }
+
+    func connectFailed(_ error: any Error) {
+        finish(.failure(Self.connectFailure(error)))
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        channel = context.channel
+        phase = request.tls == nil ? .responseHead : .tlsHandshake
+        madeProgress()
+        armProgressCheck(on: context.eventLoop, at: lastProgress + readTimeout)
+        context.writeAndFlush(wrapOutboundOut(.head(request.requestHead)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    typealias OutboundOut = HTTPClientRequestPart
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is TLSHandshakeCompleted, phase == .tlsHandshake { phase = .responseHead }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func madeProgress() { lastProgress = .now() }
+
+    func countHeadBytes(_ count: Int) {
+        if head == nil { headBytes += count }
+    }
+
+    func checkHeaderBudget() {
+        if head == nil, headBytes > request.maxHeaderBytes {
+            finish(.failure(.headersTooLarge(limit: request.maxHeaderBytes)))
+        }
+    }
+
+    private func armProgressCheck(on eventLoop: any EventLoop, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        // One timer re-armed from the last progress instead of one per read.
+        progressCheck = eventLoop.scheduleTask(deadline: deadline) {
+            let handler = loopBound.value
+            guard !handler.done else { return }
+            let due = handler.lastProgress + handler.readTimeout
+            if due <= .now() {
+                handler.finish(.failure(.timeout(handler.phase)))
+            } else {
+                handler.armProgressCheck(on: eventLoop, at: due)
+            }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            phase = .responseBody
+            if let expected = request.failFastStatus, !expected.contains(Int(head.status.code)) {
+                finish(.failure(.statusCode(got: Int(head.status.code), expected: expected)))
+                return
+            }
+            do throws(CheckFailure) {
+                digest = try MD5Digest()
+            } catch {
+                finish(.failure(error))
+                return
+            }
+            if request.keepBody { body = [] }
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
+            guard bodyBytes <= request.maxBodyBytes else {
+                finish(.failure(.bodyTooLarge(limit: request.maxBodyBytes)))
+                return
+            }
+            do {
+                try buffer.withUnsafeReadableBytes { bytes in
+                    try digest?.update(bytes)
+                    body?.append(contentsOf: bytes)
+                }
+            } catch {
+                finish(.failure(error as? CheckFailure ?? .digestUnavailable("\(error)")))
+            }
+        case .end:
+            guard let head, let digest else {
+                finish(.failure(.malformedResponse("end of response without a status line")))
+                return
+            }
+            do throws(CheckFailure) {
+                let hex = try digest.finish()
+                let chunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
+                finish(.success(HTTPFetchResponse(
+                    version: "HTTP/\(head.version.major).\(head.version.minor)",
+                    status: Int(head.status.code),
+                    reason: head.status.reasonPhrase,
+                    headers: head.headers.map { HTTPHeaderField(name: $0.name, value: $0.value) },
+                    bodyBytes: bodyBytes,
+                    digest: hex,
+                    chunked: chunked,
+                    body: body
+                )))
+            } catch {
+                finish(.failure(error))
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(mapError(error)))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(.closedEarly(phase)))
+        context.fireChannelInactive()
+    }
+
+    private func mapError(_ error: any Error) -> CheckFailure {
+        switch error {
+        case let failure as CheckFailure:
+            return failure
+        case let parser as HTTPParserError:
+            switch parser {
+            case .headerOverflow: return .headersTooLarge(limit: request.maxHeaderBytes)
+            case .invalidEOFState, .closedConnection: return .closedEarly(phase)
+            default: return .malformedResponse("\(parser)")
+            }
+        case let io as IOError where io.errnoCode == ECONNRESET || io.errnoCode == EPIPE:
+            return .connectionReset(phase)
+        case is ByteToMessageDecoderError:
+            return .malformedResponse("bytes after the end of the response")
+        default:
+            return .ioError("\(error)")
+        }
+    }
+
+    static func connectFailure(_ error: any Error) -> CheckFailure {
+        switch error {
+        case let failure as CheckFailure: return failure
+        case ChannelError.connectTimeout: return .timeout(.connect)
+        case let io as IOError where io.errnoCode == ECONNREFUSED: return .connectionRefused
+        case let io as IOError where io.errnoCode == EADDRINUSE || io.errnoCode == EADDRNOTAVAIL:
+            return .bindFailed("\(io)")
+        default: return .connectFailed("\(error)")
+        }
+    }
+
+    private func finish(_ result: Result<HTTPFetchResponse, CheckFailure>) {
+        guard !done else { return }
+        done = true
+        fetchDeadline?.cancel()
+        progressCheck?.cancel()
+        channel?.close(promise: nil)
+        promise.completeWith(result.mapError { $0 as any Error })
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+}

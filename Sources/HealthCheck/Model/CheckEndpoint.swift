@@ -1,0 +1,48 @@
+// Where a checker connects or binds: an IP literal and a port. Names are never resolved (a health check must not
+// depend on DNS), so a bad literal is an error at definition time, not a failed check.
+import NIOCore
+
+public struct CheckEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// The IP literal as given, without brackets (`192.0.2.1`, `2001:db8::1`).
+    public let host: String
+    public let port: Int
+
+    public init(host: String, port: Int) throws(CheckDefinitionError) {
+        var literal = host
+        if literal.hasPrefix("["), literal.hasSuffix("]") { literal = String(literal.dropFirst().dropLast()) }
+        guard (0...65535).contains(port) else { throw .invalidPort(port) }
+        guard (try? SocketAddress(ipAddress: literal, port: port)) != nil else { throw .notAnIPLiteral(host) }
+        self.host = literal
+        self.port = port
+    }
+
+    public var isIPv6: Bool { host.contains(":") }
+
+    /// The host as it appears in a URL or a `Host:` header: IPv6 in brackets.
+    public var bracketedHost: String { isIPv6 ? "[\(host)]" : host }
+
+    public var description: String { "\(bracketedHost):\(port)" }
+
+    func socketAddress() throws -> SocketAddress { try SocketAddress(ipAddress: host, port: port) }
+}
+
+/// A check definition that cannot be run, named so the caller can point at the config line.
+public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvertible {
+    case notAnIPLiteral(String)
+    case invalidPort(Int)
+    case invalidStatusCode(String)
+    case invalidDigest(String)
+    case invalidPath(String)
+    case noURL
+
+    public var description: String {
+        switch self {
+        case .notAnIPLiteral(let s): "'\(s)' is not an IPv4 or IPv6 address (names are not resolved)"
+        case .invalidPort(let p): "port \(p) is outside 0-65535"
+        case .invalidStatusCode(let s): "'\(s)' is not a status code or range like 200-299"
+        case .invalidDigest(let s): "'\(s)' is not an MD5 digest (32 hexadecimal digits)"
+        case .invalidPath(let s): "'\(s)' is not a request path (it must start with '/' and contain no spaces or control characters)"
+        case .noURL: "an HTTP check needs at least one url"
+        }
+    }
+}

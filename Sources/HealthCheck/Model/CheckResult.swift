@@ -1,0 +1,73 @@
+// A checker's answer: up, or down and why. The reason is what the log line and notify scripts report.
+
+public struct CheckResult: Sendable, Hashable, CustomStringConvertible {
+    public let failure: CheckFailure?
+    /// For HTTP checks, the url path that failed.
+    public let path: String?
+
+    public static let up = CheckResult(failure: nil, path: nil)
+
+    public static func down(_ failure: CheckFailure, path: String? = nil) -> CheckResult {
+        CheckResult(failure: failure, path: path)
+    }
+
+    public var isUp: Bool { failure == nil }
+
+    public var description: String {
+        guard let failure else { return "up" }
+        if let path { return "\(path): \(failure)" }
+        return "\(failure)"
+    }
+}
+
+/// Which step of a check ran out of time.
+public enum CheckPhase: String, Sendable, Hashable {
+    case connect
+    case tlsHandshake = "TLS handshake"
+    case responseHead = "status line and headers"
+    case responseBody = "body"
+}
+
+public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    case connectionRefused
+    case connectFailed(String)
+    case bindFailed(String)
+    /// No progress for connect_timeout during this phase.
+    case timeout(CheckPhase)
+    /// The whole fetch exceeded its bound while still making progress (a slow-loris server).
+    case fetchTimeout(CheckPhase)
+    case connectionReset(CheckPhase)
+    /// The peer closed the connection before the response was complete.
+    case closedEarly(CheckPhase)
+    case statusCode(got: Int, expected: StatusCodeSet)
+    case digestMismatch(got: String, expected: String)
+    case bodyTooLarge(limit: Int)
+    case headersTooLarge(limit: Int)
+    case malformedResponse(String)
+    case tlsHandshakeFailed(String)
+    case tlsFailed(String)
+    /// libcrypto refused MD5 (a FIPS-only build, for instance).
+    case digestUnavailable(String)
+    case ioError(String)
+
+    public var description: String {
+        switch self {
+        case .connectionRefused: "connection refused"
+        case .connectFailed(let s): "connect failed: \(s)"
+        case .bindFailed(let s): "bind failed: \(s)"
+        case .timeout(let p): "timeout waiting for \(p.rawValue)"
+        case .fetchTimeout(let p): "fetch took too long (still reading \(p.rawValue))"
+        case .connectionReset(let p): "connection reset during \(p.rawValue)"
+        case .closedEarly(let p): "connection closed during \(p.rawValue)"
+        case .statusCode(let got, let expected): "status \(got), expected \(expected)"
+        case .digestMismatch(let got, let expected): "digest \(got), expected \(expected)"
+        case .bodyTooLarge(let limit): "body larger than \(limit) bytes"
+        case .headersTooLarge(let limit): "headers larger than \(limit) bytes"
+        case .malformedResponse(let s): "malformed response: \(s)"
+        case .tlsHandshakeFailed(let s): "TLS handshake failed: \(s)"
+        case .tlsFailed(let s): "TLS error: \(s)"
+        case .digestUnavailable(let s): "MD5 unavailable: \(s)"
+        case .ioError(let s): "I/O error: \(s)"
+        }
+    }
+}

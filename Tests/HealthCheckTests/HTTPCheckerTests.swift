@@ -1,0 +1,256 @@
+// HTTP_GET against scripted loopback servers: every hostile case ends "down" with its reason, within its timeouts.
+import NIOCore
+import NIOPosix
+import Testing
+@testable import HealthCheck
+
+// The seed's pages: md5sum of "Just test for WEB1\n" and "...WEB2\n" as printed in the blog post's config.
+let web1Page = "Just test for WEB1\n"
+let web1Digest = "60f16b089b6c69717ffdd41fc0896652"
+let web2Digest = "b75859919db38e0501fa02de82026078"
+
+func ok(_ body: String, extraHeaders: String = "") -> [ServerStep] {
+    [.send("HTTP/1.0 200 OK\r\nContent-Length: \(body.utf8.count)\r\n\(extraHeaders)\r\n\(body)"), .close]
+}
+
+func makeCheck(
+    port: Int, paths: [String] = ["/test.html"], digest: String? = nil, status: StatusCodeSet = .success,
+    timeout: Duration = .milliseconds(400), fetchTimeout: Duration? = nil, version: HTTPProtocolVersion = .http10,
+    maxBody: Int = HTTPCheck.defaultMaxBodyBytes, tls: TLSOptions? = nil, virtualhost: String? = nil
+) throws -> HTTPCheck {
+    try HTTPCheck(
+        urls: paths.map { try HTTPURLCheck(path: $0, digest: digest, statusCodes: status) },
+        connect: CheckEndpoint(host: "127.0.0.1", port: port),
+        connectTimeout: timeout, fetchTimeout: fetchTimeout, protocolVersion: version, tls: tls,
+        virtualhost: virtualhost, maxBodyBytes: maxBody
+    )
+}
+
+/// Runs the check and asserts it took no longer than `within`.
+func run(_ check: HTTPCheck, within: Duration = .seconds(3)) async throws -> CheckResult {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let result = try await HTTPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+    #expect(clock.now - start < within, "check took \(clock.now - start)")
+    return result
+}
+
+@Suite("HTTP_GET checker")
+struct HTTPCheckerTests {
+    @Test func passesWithMatchingDigestAndSendsHTTP10Request() async throws {
+        let server = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port, digest: web1Digest))
+        #expect(result == .up)
+        let request = try #require(server.requests.first)
+        let lines = request.split(separator: "\r\n").map(String.init)
+        #expect(lines.first == "GET /test.html HTTP/1.0")
+        #expect(lines.contains("Host: 127.0.0.1:\(server.port)"))
+        #expect(!lines.contains { $0.lowercased().hasPrefix("connection:") })
+        #expect(!lines.contains { $0.lowercased().hasPrefix("transfer-encoding:") })
+    }
+
+    @Test func http11SendsConnectionCloseAndVirtualhost() async throws {
+        let server = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port, digest: web1Digest, version: .http11, virtualhost: "www.example.test"))
+        #expect(result == .up)
+        let lines = try #require(server.requests.first).split(separator: "\r\n").map(String.init)
+        #expect(lines.first == "GET /test.html HTTP/1.1")
+        #expect(lines.contains("Host: www.example.test"))
+        #expect(lines.contains("Connection: close"))
+    }
+
+    @Test func chunkedBodyIsHashedDecoded() async throws {
+        let server = try await LoopbackServer.start([
+            .send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            .send("9\r\nJust test\r\n"), .pause(.milliseconds(20)),
+            .send("a\r\n for WEB1\n\r\n0\r\n\r\n"), .close,
+        ])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, digest: web1Digest, version: .http11)) == .up)
+    }
+
+    @Test func bodyUntilCloseWithoutContentLength() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\n\r\nJust test "), .pause(.milliseconds(30)), .send("for WEB1\n"), .close])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, digest: web1Digest)) == .up)
+    }
+
+    @Test func wrongDigest() async throws {
+        let server = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port, digest: web2Digest))
+        #expect(result == .down(.digestMismatch(got: web1Digest, expected: web2Digest), path: "/test.html"))
+    }
+
+    @Test func wrongStatus() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"), .close])
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port))
+        #expect(result.failure == .statusCode(got: 503, expected: .success))
+    }
+
+    @Test func redirectIsJustAStatus() async throws {
+        let redirect: [ServerStep] = [.send("HTTP/1.0 302 Found\r\nLocation: http://127.0.0.1/elsewhere\r\nContent-Length: 0\r\n\r\n"), .close]
+        let server = try await LoopbackServer.start(redirect)
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port)).failure == .statusCode(got: 302, expected: .success))
+        #expect(server.requests.count == 1, "a redirect must not be followed")
+        let accepting = try StatusCodeSet(words: ["200-299", "302"])
+        #expect(try await run(try makeCheck(port: server.port, status: accepting)) == .up)
+    }
+
+    @Test func garbageStatusLine() async throws {
+        let server = try await LoopbackServer.start([.send("SSH-2.0-OpenSSH_9.2\r\n\r\n"), .close])
+        defer { Task { await server.stop() } }
+        let failure = try await run(try makeCheck(port: server.port)).failure
+        guard case .malformedResponse = failure else {
+            Issue.record("expected malformedResponse, got \(String(describing: failure))")
+            return
+        }
+    }
+
+    @Test func resetMidBody() async throws {
+        let server = try await LoopbackServer.start([
+            .send("HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\nJust test"), .pause(.milliseconds(50)), .reset,
+        ])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, digest: web1Digest)).failure == .connectionReset(.responseBody))
+    }
+
+    @Test func closedMidBodyWithContentLength() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\nJust test"), .close])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, digest: web1Digest)).failure == .closedEarly(.responseBody))
+    }
+
+    @Test func truncatedChunkedBody() async throws {
+        let server = try await LoopbackServer.start([
+            .send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nJust test"), .close,
+        ])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, version: .http11)).failure == .closedEarly(.responseBody))
+    }
+
+    @Test func hugeHeaders() async throws {
+        let junk = String(repeating: "X-Junk: \(String(repeating: "a", count: 1000))\r\n", count: 200)
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\n\(junk)\r\n"), .close])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port)).failure == .headersTooLarge(limit: HTTPCheck.defaultMaxHeaderBytes))
+    }
+
+    @Test func endlessStatusLine() async throws {
+        let server = try await LoopbackServer.start([
+            .send("HTTP/1.0 200 " + String(repeating: "O", count: 300_000)), .hang,
+        ])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port)).failure == .headersTooLarge(limit: HTTPCheck.defaultMaxHeaderBytes))
+    }
+
+    @Test func bodyLargerThanCap() async throws {
+        let body = String(repeating: "z", count: 5000)
+        let server = try await LoopbackServer.start(ok(body))
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, maxBody: 4096)).failure == .bodyTooLarge(limit: 4096))
+    }
+
+    @Test func endlessBodyHitsDefaultCap() async throws {
+        let megabyte = [UInt8](repeating: 0x41, count: 1 << 20)
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\n\r\n"), .send(megabyte), .send(megabyte), .hang])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port)).failure == .bodyTooLarge(limit: HTTPCheck.defaultMaxBodyBytes))
+    }
+
+    @Test func slowLorisHeadersFailTheFetchBound() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\n"), .dribble(Array("X-Slow: yes\r\n".utf8), every: .milliseconds(20))])
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port, timeout: .milliseconds(200), fetchTimeout: .milliseconds(700)), within: .seconds(2))
+        #expect(result.failure == .fetchTimeout(.responseHead))
+    }
+
+    @Test func slowLorisBodyFailsWithDefaultBound() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\nContent-Length: 100000\r\n\r\n"), .dribble(Array("a".utf8), every: .milliseconds(20))])
+        defer { Task { await server.stop() } }
+        // Default bound: three times connect_timeout.
+        let result = try await run(try makeCheck(port: server.port, timeout: .milliseconds(200)), within: .seconds(2))
+        #expect(result.failure == .fetchTimeout(.responseBody))
+    }
+
+    @Test func silentServerTimesOutWaitingForHead() async throws {
+        let server = try await LoopbackServer.start([.hang])
+        defer { Task { await server.stop() } }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try await run(try makeCheck(port: server.port, timeout: .milliseconds(300)))
+        #expect(result.failure == .timeout(.responseHead))
+        #expect(clock.now - start >= .milliseconds(290))
+    }
+
+    @Test func stallMidBodyTimesOut() async throws {
+        let server = try await LoopbackServer.start([.send("HTTP/1.0 200 OK\r\nContent-Length: 100\r\n\r\nabc"), .hang])
+        defer { Task { await server.stop() } }
+        #expect(try await run(try makeCheck(port: server.port, timeout: .milliseconds(300))).failure == .timeout(.responseBody))
+    }
+
+    @Test func connectionRefused() async throws {
+        let server = try await LoopbackServer.start([])
+        let port = server.port
+        await server.stop()
+        #expect(try await run(try makeCheck(port: port)).failure == .connectionRefused)
+    }
+
+    @Test func everyURLMustPass() async throws {
+        let server = try await LoopbackServer.start(routes: ["/a": ok(web1Page), "/b": ok("other\n")])
+        defer { Task { await server.stop() } }
+        let result = try await run(try makeCheck(port: server.port, paths: ["/a", "/b"], digest: web1Digest))
+        #expect(result.path == "/b")
+        #expect(result.failure == .digestMismatch(got: try md5Hex("other\n"), expected: web1Digest))
+        #expect(server.requests.count == 2)
+        let both = try await run(try makeCheck(port: server.port, paths: ["/a", "/a"], digest: web1Digest))
+        #expect(both == .up)
+    }
+
+    @Test func hostHeaderAndSNIDerivation() throws {
+        let v6 = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "[2001:db8::1]", port: 8080))
+        #expect(HTTPFetchRequest(check: v6, url: v6.urls[0]).hostHeader == "[2001:db8::1]:8080")
+        let v4default = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "192.0.2.1", port: 80))
+        #expect(HTTPFetchRequest(check: v4default, url: v4default.urls[0]).hostHeader == "192.0.2.1")
+        let tls = try HTTPCheck(urls: [HTTPURLCheck(path: "/", virtualhost: "shop.example.test")],
+                                connect: CheckEndpoint(host: "192.0.2.1", port: 443), tls: TLSOptions(enableSNI: true))
+        let tlsRequest = HTTPFetchRequest(check: tls, url: tls.urls[0])
+        #expect(tlsRequest.hostHeader == "shop.example.test")
+        #expect(tlsRequest.serverName == "shop.example.test")
+        let literal = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "192.0.2.1", port: 443),
+                                    tls: TLSOptions(enableSNI: true), virtualhost: "192.0.2.1")
+        #expect(HTTPFetchRequest(check: literal, url: literal.urls[0]).serverName == nil, "SNI never carries an address")
+    }
+
+    @Test func definitionErrors() {
+        #expect(throws: CheckDefinitionError.notAnIPLiteral("www.example.com")) { try CheckEndpoint(host: "www.example.com", port: 80) }
+        #expect(throws: CheckDefinitionError.invalidDigest("xyz")) { try HTTPURLCheck(path: "/", digest: "xyz") }
+        #expect(throws: CheckDefinitionError.invalidPath("no-slash")) { try HTTPURLCheck(path: "no-slash") }
+        #expect(throws: CheckDefinitionError.invalidStatusCode("300-200")) { try StatusCodeSet(words: ["300-200"]) }
+        #expect(throws: CheckDefinitionError.invalidPort(70000)) { try CheckEndpoint(host: "::1", port: 70000) }
+    }
+}
+
+func md5Hex(_ text: String) throws -> String {
+    let digest = try MD5Digest()
+    try Array(text.utf8).withUnsafeBytes { try digest.update($0) }
+    return try digest.finish()
+}
+
+@Suite("MD5 via libcrypto")
+struct MD5Tests {
+    // RFC 1321 appendix A.5 test suite.
+    @Test(arguments: [
+        ("", "d41d8cd98f00b204e9800998ecf8427e"),
+        ("abc", "900150983cd24fb0d6963f7d28e17f72"),
+        ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+        (web1Page, web1Digest),
+    ])
+    func vectors(input: String, expected: String) throws {
+        #expect(try md5Hex(input) == expected)
+    }
+}
