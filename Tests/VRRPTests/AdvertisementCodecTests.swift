@@ -112,7 +112,8 @@ struct AdvertisementCodecTests {
         // assumed the multicast group would reject it.
         let unicast = try advert.encoded(source: addr("192.168.1.10"), destination: addr("192.168.1.11"))
         #expect(unicast != bytes)
-        let packet = ipv4Packet(source: try addr("192.168.1.10"), destination: try addr("192.168.1.11"), payload: unicast)
+        let packet = ipv4Packet(
+            source: try addr("192.168.1.10"), destination: try addr("192.168.1.11"), payload: unicast)
         #expect(dropReason(Advertisement.decode(ipv4Packet: packet)) == nil)
         let misdirected = ipv4Packet(source: try addr("192.168.1.10"), destination: .multicastIPv4, payload: unicast)
         #expect(dropReason(Advertisement.decode(ipv4Packet: misdirected)) == .badChecksum)

@@ -35,7 +35,8 @@ struct AdvertisementFilterTests {
         // Both addresses come from a 20-byte slice, so they are always built.
         let source = VRRPAddress(bytes: out[12..<16]) ?? .multicastIPv4
         let destination = VRRPAddress(bytes: out[16..<20]) ?? .multicastIPv4
-        let sum = Advertisement.checksum(message: out[20...], version: version, source: source, destination: destination)
+        let sum = Advertisement.checksum(
+            message: out[20...], version: version, source: source, destination: destination)
         out[26] = UInt8(sum >> 8)
         out[27] = UInt8(sum & 0xFF)
         return out

@@ -20,7 +20,8 @@ struct FailoverScenarioTests {
 
     static func spec(
         _ name: String = "VI_1", version: VRRPVersion = .v2, priority: UInt8, address: VRRPAddress,
-        interval: UInt16 = 100, vrid: UInt8 = 51, vip: VRRPAddress = vip, configure: (inout VRRPInstance.Configuration) -> Void = { _ in }
+        interval: UInt16 = 100, vrid: UInt8 = 51, vip: VRRPAddress = vip,
+        configure: (inout VRRPInstance.Configuration) -> Void = { _ in }
     ) -> InstanceSpec {
         var configuration = VRRPInstance.Configuration(
             name: name, version: version, priority: priority, advertIntervalCentiseconds: interval,

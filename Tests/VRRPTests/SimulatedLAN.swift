@@ -127,8 +127,12 @@ final class SimulatedLAN {
         let end = now + duration
         while true {
             let nextDelivery = inFlight.min { ($0.at, $0.sequence) < ($1.at, $1.sequence) }
+            // Ties break by router, instance and timer name so runs are reproducible.
             let nextTimer = routers.filter(\.alive).flatMap { r in r.timers.map { (r, $0.key, $0.value) } }
-                .min { ($0.2, $0.0.name, $0.1.instance, $0.1.kind.rawValue) < ($1.2, $1.0.name, $1.1.instance, $1.1.kind.rawValue) }
+                .min {
+                    ($0.2, $0.0.name, $0.1.instance, $0.1.kind.rawValue)
+                        < ($1.2, $1.0.name, $1.1.instance, $1.1.kind.rawValue)
+                }
             if let d = nextDelivery, d.at <= end, nextTimer.map({ d.at <= $0.2 }) ?? true {
                 inFlight.removeAll { $0.sequence == d.sequence }
                 now = d.at
