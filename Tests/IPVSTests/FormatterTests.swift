@@ -124,6 +124,11 @@ import Testing
         let notPersistent = IPVSServiceEntry(service: IPVSService(key: key, scheduler: "mh", flags: [.scheduler1, .scheduler2],
                                                                   persistenceEngine: "sip"))
         #expect(IPVSListFormatter.service(notPersistent, options: .init()) == "UDP  10.0.0.2:5060 mh (mh-fallback,mh-port)\n")
+        // For sh and mh, ipvsadm names only their two flags: a third one still opens the parentheses, empty.
+        let shThird = IPVSServiceEntry(service: IPVSService(key: key, scheduler: "sh", flags: [.scheduler1, .scheduler3]))
+        #expect(IPVSListFormatter.service(shThird, options: .init()) == "UDP  10.0.0.2:5060 sh (sh-fallback)\n")
+        let mhOnlyThird = IPVSServiceEntry(service: IPVSService(key: key, scheduler: "mh", flags: [.scheduler3]))
+        #expect(IPVSListFormatter.service(mhOnlyThird, options: .init()) == "UDP  10.0.0.2:5060 mh ()\n")
         let v6mark = IPVSServiceEntry(service: IPVSService(key: .firewallMark(0xFFFF_FFFF, family: .inet6), scheduler: "wlc",
                                                            flags: .persistent, timeout: 300))
         #expect(IPVSListFormatter.service(v6mark, options: .init()) == "FWM  -1 IPv6 wlc persistent 300\n")

@@ -131,7 +131,7 @@ public enum IPVSListFormatter {
         return out
     }
 
-    /// print_sched_flags(): names for sh and mh, "flag-N" otherwise, comma separated.
+    /// print_sched_flags(): names for sh and mh (which never show flag-3), "flag-N" otherwise, comma separated.
     static func schedulerFlags(_ s: IPVSService) -> String {
         var names: [String] = []
         switch s.scheduler {
@@ -144,8 +144,8 @@ public enum IPVSListFormatter {
         default:
             if s.flags.contains(.scheduler1) { names.append("flag-1") }
             if s.flags.contains(.scheduler2) { names.append("flag-2") }
+            if s.flags.contains(.scheduler3) { names.append("flag-3") }
         }
-        if s.flags.contains(.scheduler3) { names.append("flag-3") }
         return names.joined(separator: ",")
     }
 
