@@ -161,6 +161,26 @@ struct AdvertisementCodecTests {
         #expect(dropReason(spoofed) == .badChecksum)
     }
 
+    // keepalived 2.2.7 unicast (`unicast_src_ip 10.9.0.1`, `unicast_peer 10.9.0.2`), v3, VRID 54, priority 120,
+    // VIP 192.168.203.1: its checksum verifies with the peer's address in the pseudo-header, not 224.0.0.18.
+    static let keepalivedV3Unicast: [UInt8] = [
+        0x45, 0xC0, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0xFF, 0x70, 0xA6, 0x98,
+        0x0A, 0x09, 0x00, 0x01, 0x0A, 0x09, 0x00, 0x02,
+        0x31, 0x36, 0x78, 0x01, 0x00, 0x64, 0xB6, 0x28,
+        0xC0, 0xA8, 0xCB, 0x01,
+    ]
+
+    @Test func matchesKeepalivedV3Unicast() throws {
+        let advert = try Advertisement(
+            version: .v3, family: .ipv4, virtualRouterID: 54, priority: 120,
+            addresses: [addr("192.168.203.1")], advertIntervalCentiseconds: 100)
+        #expect(try advert.encoded(source: addr("10.9.0.1"), destination: addr("10.9.0.2"))
+            == Array(Self.keepalivedV3Unicast[20...]))
+        let received = try accepted(Advertisement.decode(ipv4Packet: Self.keepalivedV3Unicast))
+        #expect(received.advertisement == advert)
+        #expect(received.destination == (try addr("10.9.0.2")))
+    }
+
     @Test func v3IntervalUses12BitsAndIgnoresReservedBits() throws {
         let advert = try Advertisement(
             version: .v3, family: .ipv4, virtualRouterID: 9, priority: 1, addresses: [],
