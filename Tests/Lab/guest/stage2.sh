@@ -8,11 +8,18 @@ mount -t sysfs sysfs /sys
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+set -a; source /run/lab/env; set +a
+# A fresh /tmp and /var/tmp, but a repository checked out below them (CI's clone may be) stays visible.
+case "$LAB_REPO" in
+    /tmp/* | /var/tmp/*) mkdir -p /run/lab-repo && mount --bind "$LAB_REPO" /run/lab-repo ;;
+esac
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs tmpfs /var/tmp
+if mountpoint -q /run/lab-repo 2>/dev/null; then
+    mkdir -p "$LAB_REPO" && mount --bind /run/lab-repo "$LAB_REPO"
+fi
 mkdir -p /run/lock /run/netns
 # /run is a fresh tmpfs (stage 1); /run/lab in it is the writable host share.
-set -a; source /run/lab/env; set +a
 export LAB_OUT=/run/lab
 hostname lab
 ip link set lo up
