@@ -36,6 +36,8 @@ struct BlockTreeReader {
     let fileSystem: any ConfigFileSystem
     let limits: ParseLimits
     var log: DiagnosticLog
+    /// Files in the order they were first read, so diagnostics can follow reading order.
+    private(set) var fileOrder: [String] = []
     private var includeStack: [String] = []
     private var filesRead = 0
     private var totalBytes = 0
@@ -61,6 +63,7 @@ struct BlockTreeReader {
 
     private mutating func readFile(_ path: String, nesting: Int, includedAt: ConfigWord?) -> [ConfigNode] {
         let reportAt = includedAt?.location ?? SourceLocation(file: path, line: 1, column: 1)
+        if !fileOrder.contains(path) { fileOrder.append(path) }
         let reader: any ConfigFileReader
         do {
             reader = try fileSystem.open(path)
@@ -97,8 +100,6 @@ struct BlockTreeReader {
                 endOfFile = true
                 if pending.isEmpty { break }
             }
-            fileBytes += chunk.count
-            totalBytes += chunk.count
             var start = 0
             while start < chunk.count || (endOfFile && !pending.isEmpty) {
                 let newline = chunk[start...].firstIndex(of: 10)
@@ -116,6 +117,23 @@ struct BlockTreeReader {
                 lineNumber += 1
                 let lineBytes = pending
                 pending.removeAll(keepingCapacity: true)
+                // Size limits are checked line by line so the error names the line where the limit was crossed.
+                let lineStart = fileBytes
+                let terminator = newline == nil ? 0 : 1
+                fileBytes += lineBytes.count + terminator
+                totalBytes += lineBytes.count + terminator
+                if fileBytes > limits.maximumFileSize || totalBytes > limits.maximumTotalSize {
+                    let overFile = fileBytes > limits.maximumFileSize
+                    let offset = overFile ? limits.maximumFileSize - lineStart : lineBytes.count + terminator - (totalBytes - limits.maximumTotalSize)
+                    let column = columnOf(byteOffset: max(0, offset), in: lineBytes)
+                    abortReading(
+                        SourceLocation(file: path, line: lineNumber, column: column),
+                        overFile
+                            ? "'\(path)' is larger than \(limits.maximumFileSize) bytes; the rest is not read"
+                            : "the configuration is larger than \(limits.maximumTotalSize) bytes in total; the rest is not read",
+                        log: &log)
+                    break readLoop
+                }
                 guard let text = decodeLine(lineBytes, path: path, line: lineNumber, log: &log) else {
                     aborted = true
                     break readLoop
@@ -126,15 +144,6 @@ struct BlockTreeReader {
                     break readLoop
                 }
                 if endOfFile { break }
-            }
-            if fileBytes > limits.maximumFileSize {
-                abortReading(
-                    SourceLocation(file: path, line: lineNumber + 1, column: 1),
-                    "'\(path)' is larger than \(limits.maximumFileSize) bytes; the rest is not read", log: &log)
-            } else if totalBytes > limits.maximumTotalSize {
-                abortReading(
-                    SourceLocation(file: path, line: lineNumber + 1, column: 1),
-                    "the configuration is larger than \(limits.maximumTotalSize) bytes in total; the rest is not read", log: &log)
             }
         }
 

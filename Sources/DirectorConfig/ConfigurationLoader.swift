@@ -28,8 +28,11 @@ public struct ConfigurationLoader: Sendable {
         ConfigurationDraft.keywords.apply(nodes, to: &draft, log: &log)
         var configuration = draft.resolve(log: &log)
         ConfigurationValidator.validate(&configuration, log: &log)
+        // Reading order of files, then line and column; ties keep the order of discovery.
+        let rank = Dictionary(reader.fileOrder.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        func key(_ d: Diagnostic) -> (Int, Int, Int) { (rank[d.location.file] ?? Int.max, d.location.line, d.location.column) }
         let diagnostics = log.diagnostics.enumerated().sorted { a, b in
-            a.element.location == b.element.location ? a.offset < b.offset : a.element.location < b.element.location
+            key(a.element) == key(b.element) ? a.offset < b.offset : key(a.element) < key(b.element)
         }.map(\.element)
         return LoadResult(configuration: log.hasErrors ? nil : configuration, diagnostics: diagnostics)
     }
