@@ -131,7 +131,7 @@ struct KeywordTable<Draft>: Sendable {
 }
 
 /// The keyword with the smallest edit distance, when it is close enough to be a plausible typo.
-func closestName(to name: String, among candidates: [String]) -> String? {
+func closestName(to name: String, among candidates: [String], allowing allowed: Int? = nil) -> String? {
     let lowered = name.lowercased()
     var best: (name: String, distance: Int)?
     for candidate in candidates {
@@ -139,8 +139,7 @@ func closestName(to name: String, among candidates: [String]) -> String? {
         if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
     }
     guard let best else { return nil }
-    let allowed = max(2, name.count / 3)
-    return best.distance <= allowed ? best.name : nil
+    return best.distance <= (allowed ?? max(2, name.count / 3)) ? best.name : nil
 }
 
 /// Levenshtein distance, bounded in work by the (limited) keyword and line lengths.
