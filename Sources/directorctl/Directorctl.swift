@@ -6,6 +6,6 @@ struct Directorctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directorctl",
         abstract: "Inspect and control directord and the kernel's IPVS table.",
-        subcommands: [List.self]
+        subcommands: [List.self, Check.self]
     )
 }

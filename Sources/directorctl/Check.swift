@@ -1,0 +1,25 @@
+// `directorctl check`: validate a configuration exactly as `directord --check` does, without a daemon.
+import ArgumentParser
+import DirectorConfig
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a configuration file and everything it includes.",
+        discussion: """
+            Prints every warning and error as FILE:LINE:COLUMN: error|warning: MESSAGE on standard error. \
+            Exits 0 when the configuration is valid (warnings allowed) and 1 when it has errors. \
+            With --dump, prints the effective configuration (includes expanded, defaults applied) on standard output.
+            """
+    )
+
+    @Option(name: [.customShort("f"), .customLong("config-file")], help: "Main configuration file.")
+    var configFile: String = "/etc/directord/directord.conf"
+
+    @Flag(name: .customLong("dump"), help: "Print the effective configuration when it is valid.")
+    var dump = false
+
+    mutating func run() throws {
+        let valid = ConfigurationCheck.run(path: configFile, dump: dump, program: "directorctl")
+        if !valid { throw ExitCode(1) }
+    }
+}
