@@ -81,7 +81,7 @@ extension Advertisement {
                     .malformedIPHeader,
                     "header length \(headerLength), total length \(totalLength), \(packet.count) bytes read"))
         }
-        guard packet[9] == vrrpProtocol else {
+        guard packet[9] == Advertisement.ipProtocol else {
             return .failure(AdvertRejection(.malformedIPHeader, "IP protocol \(packet[9]), expected 112"))
         }
         // Non-nil: both slices are exactly 4 bytes long.

@@ -82,6 +82,9 @@ public enum AdvertisementError: Error, Hashable, Sendable, CustomStringConvertib
 /// with TTL/hop limit 255; the kernel adds the IP header. With IPv6 the daemon may instead set IPV6_CHECKSUM
 /// offset 6 and let the kernel fill the checksum, which gives the same bytes.
 public struct Advertisement: Hashable, Sendable {
+    /// IP protocol number of VRRP (RFC 5798 §5.1.1.4): the raw socket's protocol and the pseudo-header's.
+    public static let ipProtocol: UInt8 = 112
+
     /// Protocol version.
     public let version: VRRPVersion
     /// Address family of the IP packet and of `addresses`.
@@ -198,12 +201,12 @@ public struct Advertisement: Hashable, Sendable {
             switch source.family {
             case .ipv4:
                 // RFC 768-style: zero, protocol, 16-bit length.
-                sum.add([0, vrrpProtocol, UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+                sum.add([0, Advertisement.ipProtocol, UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
             case .ipv6:
                 // RFC 8200 §8.1: 32-bit upper-layer length, three zero bytes, next header.
                 sum.add([
                     UInt8(length >> 24 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
-                    UInt8(length & 0xFF), 0, 0, 0, vrrpProtocol,
+                    UInt8(length & 0xFF), 0, 0, 0, Advertisement.ipProtocol,
                 ])
             }
         }
@@ -211,6 +214,3 @@ public struct Advertisement: Hashable, Sendable {
         return sum.value
     }
 }
-
-/// IP protocol number of VRRP (IANA; RFC 5798 §5.1.1.4).
-public let vrrpProtocol: UInt8 = 112

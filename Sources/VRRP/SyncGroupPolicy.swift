@@ -4,7 +4,10 @@
 ///
 /// Wiring: after each `VRRPInstance.handle`, call `update(member:status:)` with the instance's `memberStatus`;
 /// deliver each `.direct(member, directive)` as `.syncGroup(directive)` to that instance (whose own actions come
-/// back, and whose new status goes through `update` again) until no more directives come.
+/// back, and whose new status goes through `update` again) until no more directives come. Build members with
+/// `inSyncGroup: true`. The group's own track_* objects are merged into every member's `.trackingChanged`, and,
+/// as keepalived does, members' own tracking weights are zeroed by the configuration layer. The IPVS sync daemon
+/// follows either one instance (`controlsSyncDaemon` there) or the group (here), never both.
 public struct SyncGroupPolicy: Sendable {
     /// What the group needs from a member.
     public struct MemberStatus: Sendable, Hashable {

@@ -39,6 +39,7 @@ public struct TrackingSummary: Hashable, Sendable {
 /// Wiring: the script runner / link monitor calls `set(_:up:)`; when it returns true, feed `summary` to the
 /// instances concerned as `.trackingChanged`.
 public struct TrackingState: Hashable, Sendable {
+    /// The tracked objects with their weights.
     public private(set) var objects: [TrackedObject]
     private var up: [String: Bool]
 

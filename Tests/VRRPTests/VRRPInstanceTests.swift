@@ -11,7 +11,7 @@ struct VRRPInstanceTests {
     static let peer = VRRPAddress.ipv4(0x0A00_0002)  // 10.0.0.2
 
     /// A manual clock: an epoch and an offset moved by hand.
-    struct Clock {
+    struct ManualClock {
         let epoch = ContinuousClock.now
         var offset: Duration = .zero
         var now: ContinuousClock.Instant { epoch + offset }
@@ -31,7 +31,7 @@ struct VRRPInstanceTests {
 
     /// An instance driven to MASTER by its down timer (v2, priority 100: 3.609375 s).
     static func master(
-        _ clock: inout Clock, _ configure: (inout VRRPInstance.Configuration) -> Void = { _ in }
+        _ clock: inout ManualClock, _ configure: (inout VRRPInstance.Configuration) -> Void = { _ in }
     ) throws -> VRRPInstance {
         var instance = try VRRPInstance(config(configure))
         _ = instance.handle(.start, now: clock.now)
@@ -67,7 +67,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func startEntersBackupWithMasterDownTimer() throws {
-        let clock = Clock()
+        let clock = ManualClock()
         var instance = try VRRPInstance(Self.config())
         let actions = instance.handle(.start, now: clock.now)
         #expect(
@@ -82,7 +82,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func becomingMasterFollowsKeepalivedsOrder() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try VRRPInstance(Self.config { $0.controlsSyncDaemon = true })
         _ = instance.handle(.start, now: clock.now)
         clock.offset = .nanoseconds(3_609_375_000)
@@ -102,7 +102,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func staleAndEarlyTimersAreIgnored() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try VRRPInstance(Self.config())
         _ = instance.handle(.start, now: clock.now)
         // Not armed.
@@ -114,7 +114,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func advertTimerKeepsItsCadenceWhenWokenLate() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock)
         let start = clock.offset
         // Woken 300 ms late: the advert goes now, the next stays on the original grid.
@@ -128,7 +128,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func backupHandlesAdvertsPerRFC() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try VRRPInstance(Self.config())
         _ = instance.handle(.start, now: clock.now)
         clock.offset = .seconds(1)
@@ -153,7 +153,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func masterAnswersLowerPriorityAndResigningPeers() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock)
         clock.offset += .milliseconds(200)
         let lower = instance.handle(
@@ -176,7 +176,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock) {
             $0.lowerPriorityNoAdvert = true
             $0.gratuitous.lowerPriorityRepeat = 0
@@ -187,7 +187,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func masterYieldsToHigherPriority() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock) { $0.higherPrioritySendAdvert = true }
         clock.offset += .milliseconds(100)
         let actions = instance.handle(
@@ -204,7 +204,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func garpRefreshRepeatsWhileMaster() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock) {
             $0.gratuitous = .init(masterDelay: .zero, masterRepeat: 1, refreshInterval: .seconds(60), refreshRepeat: 2)
         }
@@ -217,7 +217,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func trackingWeightChangesAdvertisedPriority() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock)
         // The nginx seed: check script with weight -20 fails.
         let changed = instance.handle(.trackingChanged(TrackingSummary(weight: -20)), now: clock.now)
@@ -233,7 +233,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func faultFromMasterResignsAndRecoveryReturnsToBackup() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock) { $0.controlsSyncDaemon = true }
         let fault = instance.handle(.trackingChanged(TrackingSummary(faulted: true)), now: clock.now)
         #expect(
@@ -258,7 +258,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func faultBeforeStartStartsInFault() throws {
-        let clock = Clock()
+        let clock = ManualClock()
         var instance = try VRRPInstance(Self.config())
         #expect(instance.handle(.trackingChanged(TrackingSummary(faulted: true)), now: clock.now).isEmpty)
         let actions = instance.handle(.start, now: clock.now)
@@ -267,7 +267,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func shutdownFromBackupIsQuiet() throws {
-        let clock = Clock()
+        let clock = ManualClock()
         var instance = try VRRPInstance(Self.config())
         _ = instance.handle(.start, now: clock.now)
         let actions = instance.handle(.shutdown, now: clock.now)
@@ -278,7 +278,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func shutdownFromMasterResigns() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try Self.master(&clock) { $0.controlsSyncDaemon = true }
         let actions = instance.handle(.shutdown, now: clock.now)
         #expect(
@@ -289,7 +289,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func syncGroupMemberWaitsForTheGroup() throws {
-        var clock = Clock()
+        var clock = ManualClock()
         var instance = try VRRPInstance(Self.config { $0.inSyncGroup = true })
         _ = instance.handle(.start, now: clock.now)
         clock.offset = .nanoseconds(3_609_375_000)
@@ -311,7 +311,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func ownerInASyncGroupWantsMasterAtOnce() throws {
-        let clock = Clock()
+        let clock = ManualClock()
         var instance = try VRRPInstance(
             Self.config(priority: 255) {
                 $0.inSyncGroup = true
@@ -323,7 +323,7 @@ struct VRRPInstanceTests {
     }
 
     @Test func v3TimersScaleWithTheLearnedInterval() throws {
-        let clock = Clock()
+        let clock = ManualClock()
         var instance = try VRRPInstance(Self.config(version: .v3, interval: 100))
         _ = instance.handle(.start, now: clock.now)
         // 3 * 1 s + 156 * 100 / 256 cs = 3.609375 s
