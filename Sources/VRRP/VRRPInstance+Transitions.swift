@@ -178,6 +178,8 @@ extension VRRPInstance {
         wantsMaster = false
         groupFault = false
         preemptDeadline = nil
+        masterAddress = nil
+        masterAdvertIntervalCentiseconds = configuration.advertIntervalCentiseconds
         emit(.stateChanged(from: previous, to: .initialize))
         switchSyncDaemon(.stopped)
         notify(.stop)
@@ -255,6 +257,8 @@ extension VRRPInstance {
         wantsMaster = false
         preemptDeadline = nil
         masterAddress = nil
+        // Whoever is master after the fault will be learned afresh.
+        masterAdvertIntervalCentiseconds = configuration.advertIntervalCentiseconds
         emit(.stateChanged(from: previous, to: .fault))
         switchSyncDaemon(.backup)
         notify(.fault)

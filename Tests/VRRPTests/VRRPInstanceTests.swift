@@ -333,5 +333,9 @@ struct VRRPInstanceTests {
         // 3 * 0.1 s + 156 * 10 / 256 cs = 0.3 + 0.0609375 s
         #expect(instance.masterDownInterval == .nanoseconds(360_937_500))
         #expect(instance.skewTime == .nanoseconds(60_937_500))
+        // After a FAULT the next master's interval is learned afresh; until then our own applies.
+        _ = instance.handle(.trackingChanged(TrackingSummary(faulted: true)), now: clock.now)
+        _ = instance.handle(.trackingChanged(TrackingSummary()), now: clock.now)
+        #expect(instance.deadlines[.masterDown] == clock.now + .nanoseconds(3_609_375_000))
     }
 }
