@@ -96,7 +96,7 @@ struct ConfigurationDraft: Sendable {
             syncGroups: syncGroups,
             vrrpInstances: instances.compactMap { $0.resolve(globals: globals, log: &log) },
             virtualServerGroups: groups,
-            virtualServers: virtualServers.compactMap { $0.resolve(log: &log) })
+            virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) })
     }
 }
 

@@ -134,19 +134,11 @@ enum ConfigurationValidator {
                 continue
             }
             seen[vs.identity] = vs
-            var family: AddressFamily?
-            switch vs.key {
-            case .endpoint(let e):
-                family = e.address.family
-            case .fwmark:
-                family = vs.realServers.first?.endpoint.address.family
-            case .group(let name):
-                guard let group = config.virtualServerGroup(named: name) else {
-                    log.error(at(vs.origin), "virtual_server group '\(name)': no virtual_server_group with that name")
-                    continue
-                }
-                family = groupFamily(group)
+            if case .group(let name) = vs.key, config.virtualServerGroup(named: name) == nil {
+                log.error(at(vs.origin), "virtual_server group '\(name)': no virtual_server_group with that name")
+                continue
             }
+            let family: AddressFamily? = vs.family
             var endpoints: [Endpoint: SourceOrigin] = [:]
             for real in vs.realServers {
                 if let first = endpoints[real.endpoint] {
@@ -194,9 +186,12 @@ enum ConfigurationValidator {
             return reals.contains { candidate.prefix.contains($0) }
         }
     }
+}
 
-    private static func groupFamily(_ group: VirtualServerGroup) -> AddressFamily? {
-        for member in group.members {
+extension VirtualServerGroup {
+    /// The family of the group's addresses (or of its first fwmark that names one).
+    var family: AddressFamily? {
+        for member in members {
             switch member {
             case .range(let first, _, _): return first.family
             case .fwmark(_, let family): if let family { return family }

@@ -229,6 +229,7 @@ public enum ConfigurationWriter {
         }
         out.block("virtual_server", key) { out in
             out.line("protocol", vs.protocolType.rawValue)
+            out.line("ip_family", vs.family == .ipv4 ? "inet" : "inet6")
             out.line("lb_algo", vs.scheduler.rawValue)
             out.line("lb_kind", vs.forwarding.rawValue)
             if let timeout = vs.persistenceTimeout { out.line("persistence_timeout", String(timeout)) }

@@ -307,7 +307,7 @@ struct VirtualServerDraft: Sendable {
         .ignored("snmp_name", "directord has no SNMP agent"),
     ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited))
 
-    func resolve(log: inout DiagnosticLog) -> VirtualServer? {
+    func resolve(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
         guard let key else { return nil }
         var protocolType = self.protocolType ?? .udp
         if self.protocolType == nil {
@@ -352,9 +352,29 @@ struct VirtualServerDraft: Sendable {
                 endpoint: Endpoint(address: address, port: port ?? vsPort), inhibit: sorryInhibit,
                 forwarding: sorryForwarding ?? forwarding, origin: SourceOrigin(node.location))
         }
+        var family = ipFamily?.0
+        switch key {
+        case .endpoint(let e):
+            if let (wanted, word) = ipFamily, wanted != e.address.family {
+                log.error(word.location, "'ip_family' \(word.text) contradicts the \(e.address.family.rawValue) address of this virtual_server")
+                ok = false
+            }
+            family = e.address.family
+        case .group(let name):
+            if let group = groups.first(where: { $0.name == name }), let groupFamily = group.family {
+                if let (wanted, word) = ipFamily, wanted != groupFamily {
+                    log.error(word.location, "'ip_family' \(word.text) contradicts the \(groupFamily.rawValue) addresses of virtual_server_group \(name)")
+                    ok = false
+                }
+                family = groupFamily
+            }
+        case .fwmark:
+            break
+        }
         guard ok else { return nil }
         return VirtualServer(
-            key: key, protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,
+            key: key, family: family ?? reals.first?.endpoint.address.family ?? sorry?.endpoint.address.family ?? .ipv4,
+            protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,
             persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
             onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
             quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,

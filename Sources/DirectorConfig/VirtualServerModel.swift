@@ -83,6 +83,9 @@ public struct VirtualServer: Hashable, Sendable {
     public static let defaultPersistenceTimeout: UInt32 = 360
 
     public var key: VirtualServerKey
+    /// The service's address family: the address's, or for fwmark and group services `ip_family`, else the
+    /// family of the real servers, else IPv4 (keepalived's rule).
+    public var family: AddressFamily
     public var protocolType: TransportProtocol
     public var scheduler: Scheduler
     public var schedulerFlags: SchedulerFlags
@@ -104,7 +107,7 @@ public struct VirtualServer: Hashable, Sendable {
     public var origin: SourceOrigin
 
     public init(
-        key: VirtualServerKey, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
+        key: VirtualServerKey, family: AddressFamily? = nil, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
         schedulerFlags: SchedulerFlags = SchedulerFlags(), forwarding: ForwardingMethod = .nat,
         persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
         alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
@@ -112,6 +115,13 @@ public struct VirtualServer: Hashable, Sendable {
         haSuspend: Bool = false, realServers: [RealServer] = [], origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.key = key
+        if let family {
+            self.family = family
+        } else if case .endpoint(let e) = key {
+            self.family = e.address.family
+        } else {
+            self.family = realServers.first?.endpoint.address.family ?? .ipv4
+        }
         self.protocolType = protocolType
         self.scheduler = scheduler
         self.schedulerFlags = schedulerFlags

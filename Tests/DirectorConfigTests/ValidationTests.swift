@@ -320,6 +320,29 @@ struct CrossValidationTests {
         ])
     }
 
+    @Test func addressFamilyOfFirewallMarkAndGroupServices() throws {
+        let config = try #require(parse("""
+            virtual_server fwmark 1 {
+                ip_family inet6
+            }
+            virtual_server fwmark 2 {
+                real_server 2001:db8::1 80 {
+                }
+            }
+            virtual_server fwmark 3 {
+            }
+            virtual_server_group G {
+                2001:db8::10 80
+            }
+            virtual_server group G {
+                protocol TCP
+            }
+            """).configuration)
+        #expect(config.virtualServers.map(\.family) == [.ipv6, .ipv6, .ipv4, .ipv6])
+        let contradiction = parse("virtual_server 192.0.2.1 80 {\n    protocol TCP\n    ip_family inet6\n}\n")
+        #expect(contradiction.errors.map(\.short) == ["3:15: error: 'ip_family' inet6 contradicts the IPv4 address of this virtual_server"])
+    }
+
     @Test func portlessServiceNeedsPersistence() {
         let result = parse("virtual_server 192.0.2.1 {\n    protocol TCP\n}\nvirtual_server 192.0.2.2 {\n    protocol TCP\n    persistence_timeout 600\n}\n")
         #expect(result.errors.map(\.short) == [
