@@ -61,6 +61,8 @@ public enum IPVSError: Error, Hashable, Sendable, CustomStringConvertible {
             return "real server \(subject) already exists"
         case (.updateDestination, ENOENT), (.deleteDestination, ENOENT):
             return "real server \(subject) not found"
+        case (.addDestination, ERANGE), (.updateDestination, ERANGE):
+            return "\(subject): the lower threshold is above the upper threshold"
         case (.startDaemon, EEXIST):
             return "\(subject) sync daemon is already running"
         case (.stopDaemon, ESRCH):

@@ -186,3 +186,56 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(throws: IPVSError.unavailable) { try fake.services() }
     }
 }
+
+@Suite struct AdmCommandTests {
+    @Test func parsesIpvsadmSyntaxWithItsDefaults() throws {
+        let key = IPVSServiceKey.address(.tcp, .ipv4(10, 0, 0, 1), port: 80)
+        #expect(try IPVSAdmCommand.parse(["-A", "-t", "10.0.0.1:80"]) == .operation(.addService(IPVSService(key: key, scheduler: "wlc"))))
+        #expect(try IPVSAdmCommand.parse(["ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "sh", "-p", "-b", "sh-port,flag-3"])
+                == .operation(.addService(IPVSService(key: key, scheduler: "sh", flags: [.persistent, .shPort, .scheduler3], timeout: 360))))
+        #expect(try IPVSAdmCommand.parse(["-E", "-f", "7", "-6", "-s", "rr", "-p", "30", "-M", "64", "--pe", "sip", "-o"])
+                == .operation(.updateService(IPVSService(key: .firewallMark(7, family: .inet6), scheduler: "rr",
+                                                         flags: [.persistent, .onePacket], timeout: 30, netmask: 64, persistenceEngine: "sip"))))
+        #expect(try IPVSAdmCommand.parse(["-A", "-u", "10.0.0.1:53", "-p", "-M", "255.255.255.0"])
+                == .operation(.addService(IPVSService(key: .address(.udp, .ipv4(10, 0, 0, 1), port: 53), flags: .persistent, timeout: 360, netmask: 0xFFFF_FF00))))
+        // Real servers: default -g and weight 1; no port = service port; -g/-i forced to the service port; -m keeps it.
+        #expect(try IPVSAdmCommand.parse(["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.1"])
+                == .operation(.addDestination(key, IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 80))))
+        #expect(try IPVSAdmCommand.parse(["-a", "-t", "10.0.0.1:80", "-r", "192.168.0.1:8080", "-i"])
+                == .operation(.addDestination(key, IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 80, forwarding: .tunnel))))
+        #expect(try IPVSAdmCommand.parse(["-e", "-t", "10.0.0.1:80", "-r", "192.168.0.1:8080", "-m", "-w", "0", "-x", "10", "-y", "5"])
+                == .operation(.updateDestination(key, IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 8080, forwarding: .masquerade,
+                                                                      weight: 0, upperThreshold: 10, lowerThreshold: 5))))
+        #expect(try IPVSAdmCommand.parse(["-a", "-f", "9", "-r", "192.168.0.1:443", "-g"])
+                == .operation(.addDestination(.firewallMark(9, family: .inet), IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 443))))
+        #expect(try IPVSAdmCommand.parse(["-d", "-t", "10.0.0.1:80", "-r", "192.168.0.1:8080"])
+                == .operation(.deleteDestination(key, IPVSEndpoint(address: .ipv4(192, 168, 0, 1), port: 8080))))
+        #expect(try IPVSAdmCommand.parse(["-d", "-u", "[2001:db8::1]:53", "-r", "[2001:db8::2]:53"])
+                == .operation(.deleteDestination(.address(.udp, IPVSAddress("2001:db8::1")!, port: 53), IPVSEndpoint(address: IPVSAddress("2001:db8::2")!, port: 53))))
+        #expect(try IPVSAdmCommand.parse(["--set", "900", "0", "300"]) == .setTimeouts(IPVSTimeouts(tcp: 900, tcpFin: 0, udp: 300)))
+        #expect(try IPVSAdmCommand.parse(["--start-daemon", "backup", "--mcast-interface", "eth1", "--syncid", "3", "--mcast-group", "ff02::81"])
+                == .startDaemon(IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 3, group: IPVSAddress("ff02::81"))))
+        #expect(try IPVSAdmCommand.parse(["-C"]) == .flush)
+        #expect(try IPVSAdmCommand.parse(["-Z", "-t", "10.0.0.1:80"]) == .zero(key))
+    }
+
+    @Test func rejectsWhatIpvsadmRejects() {
+        for bad in [["-A"], ["-A", "-t", "10.0.0.1:80", "-a"], ["-A", "-t", "host:80"], ["-A", "-f", "0"], ["-a", "-t", "10.0.0.1:80"],
+                    ["-A", "-t", "10.0.0.1:80", "-b", "nonsense"], ["-A", "-t", "[::1]:80", "-p", "-M", "200"], ["--start-daemon", "master"],
+                    ["--start-daemon", "primary", "--mcast-interface", "eth0"], ["-w"], ["--bogus"]] {
+            #expect(throws: IPVSAdmSyntaxError.self, "\(bad)") { try IPVSAdmCommand.parse(bad) }
+        }
+        #expect(IPVSAdmCommand.words(ofLine: "  # comment") == nil)
+        #expect(IPVSAdmCommand.words(ofLine: "-A\t-t 1.2.3.4:80 ") == ["-A", "-t", "1.2.3.4:80"])
+    }
+
+    @Test func endpointsParseLikeIpvsadm() {
+        #expect(IPVSEndpoint(parsing: "10.0.0.1:80") == IPVSEndpoint(address: .ipv4(10, 0, 0, 1), port: 80))
+        #expect(IPVSEndpoint(parsing: "10.0.0.1") == IPVSEndpoint(address: .ipv4(10, 0, 0, 1), port: 0))
+        #expect(IPVSEndpoint(parsing: "[2001:db8::1]:443")?.port == 443)
+        #expect(IPVSEndpoint(parsing: "2001:db8::1")?.address.family == .inet6)
+        #expect(IPVSEndpoint(parsing: "[10.0.0.1]:80") == nil)
+        #expect(IPVSEndpoint(parsing: "10.0.0.1:99999") == nil)
+        #expect(IPVSEndpoint(parsing: "example.com:80") == nil)
+    }
+}

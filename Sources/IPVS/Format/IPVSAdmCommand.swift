@@ -15,7 +15,7 @@ public struct IPVSAdmSyntaxError: Error, Hashable, Sendable, CustomStringConvert
 }
 
 extension IPVSAdmCommand {
-    /// Parses ipvsadm arguments with ipvsadm's defaults: scheduler wlc, persistence 300 s, forwarding -g,
+    /// Parses ipvsadm arguments with ipvsadm's defaults: scheduler wlc, persistence 360 s, forwarding -g,
     /// weight 1, real-server port = service port (0 for fwmark services). A leading "ipvsadm" is ignored.
     public static func parse(_ arguments: [String]) throws -> IPVSAdmCommand {
         var args = arguments[...]
@@ -105,7 +105,8 @@ extension IPVSAdmCommand {
                     args = args.dropFirst()
                     persistent = t
                 } else {
-                    persistent = 300
+                    // libipvs's IPVS_SVC_PERSISTENT_TIMEOUT is 6*60, whatever the man page's "300" says.
+                    persistent = 360
                 }
             case "-M", "--netmask": netmaskText = try value(arg)
             case "-b", "--sched-flags": schedFlags = try value(arg).split(separator: ",").map(String.init)
@@ -177,6 +178,8 @@ extension IPVSAdmCommand {
             var e = parsed
             // ipvsadm: without a port the real server takes the service's port (0 for fwmark services).
             if !portGiven, case .address(_, _, let port) = key { e.port = port }
+            // ipvsadm also forces the service's port on direct-routing and tunnel servers it adds or edits.
+            if verb != .deleteServer, forwarding != .masquerade, case .address(_, _, let port) = key { e.port = port }
             return IPVSDestination(address: e.address, port: e.port, forwarding: forwarding, weight: weight,
                                    upperThreshold: upper, lowerThreshold: lower)
         }
