@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         // The only C imports: libnl (generic netlink for IPVS, rtnetlink for addresses) and OpenSSL.
@@ -28,6 +29,17 @@ let package = Package(
         .systemLibrary(name: "CPlatform"),
         .target(name: "DirectorConfig"),
         .target(name: "ControlProtocol"),
+        .target(
+            name: "Director",
+            dependencies: [
+                "DirectorConfig", "IPVS", "Platform", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"]),
         .target(name: "IPVS", dependencies: ["CNetlink"]),
         .target(name: "VRRP"),
@@ -43,7 +55,8 @@ let package = Package(
         .executableTarget(
             name: "directord",
             dependencies: [
-                "DirectorConfig", "IPVS",
+                "DirectorConfig", "IPVS", "Director",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -57,6 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
+        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol"]),
         .testTarget(
             name: "DirectorConfigTests", dependencies: ["DirectorConfig"],
             // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.

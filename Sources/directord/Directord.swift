@@ -1,13 +1,22 @@
 // directord: the LVS director daemon (entry point; the work lives in the library modules).
 import ArgumentParser
+import Director
 import DirectorConfig
+import Foundation
 import Logging
+import ServiceLifecycle
 
 @main
-struct Directord: ParsableCommand {
+struct Directord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directord",
-        abstract: "Keep the kernel's IPVS table and the virtual addresses right for a pair of LVS directors."
+        abstract: "Keep the kernel's IPVS table and the virtual addresses right for a pair of LVS directors.",
+        discussion: """
+            Runs in the foreground and logs to stderr (systemd's journal picks it up). SIGTERM or SIGINT: graceful \
+            stop. SIGHUP: reload the configuration (an invalid one is rejected and the running one kept).
+            Exit status: 0 after a clean stop or a valid --check, 1 for an invalid configuration, 2 for bad usage, \
+            3 when the daemon could not start (IPVS unavailable, not root, socket in use).
+            """
     )
 
     @Option(name: [.customShort("f"), .customLong("config-file")], help: "Main configuration file.")
@@ -21,11 +30,56 @@ struct Directord: ParsableCommand {
     @Flag(name: .customLong("dump"), help: "Print the effective configuration (includes expanded, defaults applied) and exit.")
     var dump = false
 
-    mutating func run() throws {
+    @Option(name: .customLong("pid-file"), help: "Write the process id to this file while running.")
+    var pidFile: String?
+
+    @Option(name: .customLong("socket"), help: "Control socket for directorctl (default: the configuration's, /run/directord/directord.sock).")
+    var socket: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("log-format"), help: "text or json (one object per line).")
+    var logFormat: String = "text"
+
+    @Flag(name: .customLong("keep-table-on-stop"),
+          help: "Leave the IPVS entries in place on stop, so a restart adopts them with no kernel operation.")
+    var keepTableOnStop = false
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json, not '\(logFormat)'") }
+    }
+
+    mutating func run() async throws {
         if check || dump {
             let valid = ConfigurationCheck.run(path: configFile, dump: dump, program: "directord")
             throw ExitCode(valid ? 0 : 1)
         }
-        throw ValidationError("directord: the daemon is not built yet; see the open issues")
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "directord")
+        let daemon: DirectorDaemon
+        do {
+            daemon = try DirectorDaemon(
+                options: DaemonOptions(configFile: configFile, socketPath: socket, pidFile: pidFile, keepTableOnStop: keepTableOnStop),
+                logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))
+            throw ExitCode(1)
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("directord stopped: \(error)")
+            throw ExitCode(3)
+        }
     }
 }

@@ -1,0 +1,105 @@
+import ControlProtocol
+import DirectorConfig
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Platform
+import ServiceLifecycle
+import UnixSignals
+
+/// Command-line choices that override the configuration file.
+public struct DaemonOptions: Sendable {
+    public var configFile: String
+    /// nil: the configuration's control socket (default /run/directord/directord.sock).
+    public var socketPath: String?
+    public var pidFile: String?
+    /// Keep the IPVS table on stop whatever the configuration says (`--keep-table`).
+    public var keepTableOnStop: Bool
+
+    public init(configFile: String, socketPath: String? = nil, pidFile: String? = nil, keepTableOnStop: Bool = false) {
+        self.configFile = configFile
+        self.socketPath = socketPath
+        self.pidFile = pidFile
+        self.keepTableOnStop = keepTableOnStop
+    }
+}
+
+/// directord as one service of a ServiceGroup: SIGTERM/SIGINT shut it down gracefully, SIGHUP reloads.
+public final class DirectorDaemon: Service, Sendable {
+    let options: DaemonOptions
+    let configuration: Configuration
+    let logger: Logger
+    let dependencies: EngineDependencies
+
+    /// Loads the configuration first so that a bad one stops the process before anything touches the kernel.
+    public init(options: DaemonOptions, logger: Logger, dependencies: EngineDependencies = EngineDependencies()) throws(ConfigurationRejected) {
+        self.options = options
+        self.logger = logger
+        self.dependencies = dependencies
+        self.configuration = try Engine.load(options.configFile, dependencies: dependencies, logger: logger)
+    }
+
+    public func run() async throws {
+        let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger, dependencies: dependencies)
+        try await engine.start()
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let socketPath = options.socketPath ?? configuration.globals.controlSocket
+        let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request in
+            switch request {
+            case .status: return ControlResponse(ok: true, status: await engine.status())
+            case .reload: return await engine.reload()
+            case .diff(let file): return await engine.plan(forFile: file)
+            }
+        }
+        if let pidFile = options.pidFile { writePIDFile(pidFile) }
+        logger.notice("directord running", metadata: ["config": "\(options.configFile)", "socket": "\(socketPath)"])
+        dependencies.notifier.ready(status: await engine.statusLine())
+
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let drift = configuration.globals.driftCheckInterval
+        let watchdog = dependencies.notifier.watchdogInterval
+        let notifier = dependencies.notifier
+        await withDiscardingTaskGroup { tasks in
+            tasks.addTask {
+                for await _ in hangups { _ = await engine.reload() }
+            }
+            if drift > .zero {
+                tasks.addTask {
+                    while (try? await Task.sleep(for: drift)) != nil { await engine.repairDrift() }
+                }
+            }
+            if let watchdog {
+                tasks.addTask {
+                    while (try? await Task.sleep(for: watchdog / 2)) != nil { notifier.watchdog() }
+                }
+            }
+            try? await gracefulShutdown()
+            tasks.cancelAll()
+        }
+
+        logger.notice("directord stopping")
+        dependencies.notifier.stopping()
+        await engine.stop(mode: stopMode())
+        await control.stop()
+        try? await group.shutdownGracefully()
+        if let pidFile = options.pidFile { unlink(pidFile) }
+    }
+
+    func stopMode() -> Engine.StopMode {
+        if options.keepTableOnStop { return .keep }
+        switch configuration.globals.lvsFlushOnStop {
+        case .all: return .flushAll
+        case .off, .virtualServers: return .removeOwned
+        }
+    }
+
+    func writePIDFile(_ path: String) {
+        do {
+            try "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            logger.error("cannot write the pid file \(path): \(error)")
+        }
+    }
+}

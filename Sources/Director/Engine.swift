@@ -1,0 +1,306 @@
+import ControlProtocol
+import DirectorConfig
+import Foundation
+import IPVS
+import Logging
+import Platform
+
+/// Why the engine refused to start or to reload: every diagnostic, each with its file:line:col.
+public struct ConfigurationRejected: Error, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// What the engine needs from the outside world; production values talk to the kernel, tests pass fakes.
+public struct EngineDependencies: Sendable {
+    public var loadConfiguration: @Sendable (String) -> LoadResult
+    /// Opens the IPVS table (the kernel's, or a fake). Called once at start.
+    public var openIPVS: @Sendable () throws -> any IPVSTable
+    public var sysctl: any SysctlAccess
+    public var notifier: SystemdNotifier
+    public var now: @Sendable () -> Date
+
+    public init(
+        loadConfiguration: @escaping @Sendable (String) -> LoadResult = { ConfigurationLoader().load(path: $0) },
+        openIPVS: @escaping @Sendable () throws -> any IPVSTable = { try KernelIPVSTable() },
+        sysctl: any SysctlAccess = ProcSysctl(),
+        notifier: SystemdNotifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.loadConfiguration = loadConfiguration
+        self.openIPVS = openIPVS
+        self.sysctl = sysctl
+        self.notifier = notifier
+        self.now = now
+    }
+}
+
+/// The kernel-table side of the engine: it owns the desired table, applies the smallest plan, remembers what it
+/// applied (so health changes need no dump), repairs drift, reloads as a plan and cleans up on stop.
+public actor Engine {
+    public let configFile: String
+    let logger: Logger
+    let dependencies: EngineDependencies
+
+    private(set) var configuration: Configuration
+    private var configLoadedAt: Date
+    private var lastReload: ReloadResult?
+    private var table: (any IPVSTable)?
+    /// Services directord created or adopted: the only ones it changes or deletes (unless lvs_flush).
+    private var owned: Set<IPVSServiceKey> = []
+    /// What the kernel holds for the owned services as far as directord knows (refreshed by every dump).
+    private var applied: [IPVSServiceKey: IPVSServiceRules] = [:]
+    /// Health verdicts: the destinations each virtual server wants now, keyed by VirtualServer.identity.
+    private var healthDestinations: [String: [DesiredDestination]] = [:]
+    /// Counters for status and metrics.
+    private(set) var operationsApplied = 0
+    private(set) var driftRepairs = 0
+
+    public init(configFile: String, configuration: Configuration, logger: Logger, dependencies: EngineDependencies) {
+        self.configFile = configFile
+        self.configuration = configuration
+        self.logger = logger
+        self.dependencies = dependencies
+        self.configLoadedAt = dependencies.now()
+    }
+
+    /// Loads and validates; returns the configuration or every error (warnings are logged either way).
+    public static func load(_ path: String, dependencies: EngineDependencies, logger: Logger) throws(ConfigurationRejected) -> Configuration {
+        let result = dependencies.loadConfiguration(path)
+        for warning in result.warnings { logger.warning("\(warning)") }
+        guard result.errors.isEmpty, let configuration = result.configuration else {
+            throw ConfigurationRejected(diagnostics: result.errors)
+        }
+        return configuration
+    }
+
+    // MARK: Start
+
+    /// Forwarding, then the IPVS table adopted and reconciled: entries that already match are kept untouched.
+    public func start() throws {
+        // IPVS first: a host without it should be left exactly as it was.
+        let table = try dependencies.openIPVS()
+        self.table = table
+        enableForwarding(for: configuration)
+        let actual = try table.services()
+        let desired = desiredRules()
+        let ownership: IPVSOwnership = configuration.globals.lvsFlush
+            ? .wholeTable : .services(Set(desired.map(\.key)))
+        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
+        let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
+        try apply(plan.operations, reason: "start")
+        owned = Set(desired.map(\.key))
+        applied = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        logger.info("IPVS table adopted", metadata: [
+            "services": "\(desired.count)", "kept": "\(kept)", "operations": "\(plan.operations.count)",
+            "foreign": "\(plan.foreignServices.count)",
+        ])
+        for foreign in plan.foreignServices {
+            logger.notice("leaving alone a service directord does not own: \(foreign)")
+        }
+    }
+
+    /// NAT needs the director to route replies: ip_forward on (never turned off), as keepalived leaves it to us.
+    func enableForwarding(for configuration: Configuration) {
+        var ipv4 = false, ipv6 = false
+        for vs in configuration.virtualServers where vs.realServers.contains(where: { $0.forwarding == .nat }) || vs.forwarding == .nat {
+            let family = vs.realServers.first?.endpoint.address.family
+            if family == .ipv6 { ipv6 = true } else { ipv4 = true }
+        }
+        guard ipv4 || ipv6 else { return }
+        do {
+            for key in try Forwarding.enable(ipv4: ipv4, ipv6: ipv6, sysctl: dependencies.sysctl) {
+                logger.notice("enabled forwarding for NAT: \(key)=1")
+            }
+        } catch {
+            logger.error("cannot enable forwarding for NAT (replies from real servers will not be routed): \(error)")
+        }
+    }
+
+    // MARK: Desired table
+
+    func desiredRules(for configuration: Configuration? = nil) -> [IPVSServiceRules] {
+        let config = configuration ?? self.configuration
+        return DesiredTable.rules(for: config) { vs in
+            healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
+        }
+    }
+
+    /// The health side's verdict for one virtual server changed: apply just that difference, no dump.
+    public func updateDestinations(for identity: String, _ destinations: [DesiredDestination]) {
+        healthDestinations[identity] = destinations
+        reconcileFromMemory(reason: "health")
+    }
+
+    private func reconcileFromMemory(reason: String) {
+        let desired = desiredRules()
+        let actual = applied.values.map { IPVSServiceEntry(service: $0.service, destinations: $0.destinations.map { IPVSDestinationEntry(destination: $0) }) }
+        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: .services(owned))
+        guard !plan.operations.isEmpty else { return }
+        do {
+            try apply(plan.operations, reason: reason)
+            remember(desired)
+        } catch {
+            logger.error("applying the \(reason) change failed: \(error); the next drift check will repair it")
+        }
+    }
+
+    private func remember(_ desired: [IPVSServiceRules]) {
+        applied = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        owned = Set(desired.map(\.key))
+    }
+
+    private func apply(_ operations: [IPVSOperation], reason: String) throws {
+        guard !operations.isEmpty, let table else { return }
+        let failures = try table.apply(operations)
+        operationsApplied += operations.count - failures.count
+        for operation in operations.prefix(50) where !failures.contains(where: { $0.operation == operation }) {
+            logger.debug("\(reason): \(operation)")
+        }
+        for failure in failures {
+            logger.error("\(reason): \(failure)")
+        }
+        if !failures.isEmpty { throw IPVSError.batch(failures) }
+    }
+
+    // MARK: Drift
+
+    /// Dumps the kernel and repairs whatever differs from the desired table in the services directord owns.
+    /// Returns what was found, one line per operation (empty when the table was right).
+    @discardableResult
+    public func repairDrift() -> [String] {
+        guard let table else { return [] }
+        do {
+            let actual = try table.services()
+            let desired = desiredRules()
+            let ownership: IPVSOwnership = configuration.globals.lvsFlush ? .wholeTable : .services(owned)
+            let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
+            guard !plan.operations.isEmpty else { return [] }
+            let found = plan.operations.map(\.description)
+            logger.warning("the kernel table drifted from the configuration; repairing", metadata: [
+                "operations": "\(found.count)", "found": "\(found.prefix(20).joined(separator: "; "))",
+            ])
+            driftRepairs += 1
+            try apply(plan.operations, reason: "drift repair")
+            remember(desired)
+            return found
+        } catch {
+            logger.error("drift check failed: \(error)")
+            return []
+        }
+    }
+
+    // MARK: Reload
+
+    /// The plan a reload to `path` would apply, or its errors.
+    public func plan(forFile path: String) -> ControlResponse {
+        let next: Configuration
+        do { next = try Engine.load(path, dependencies: dependencies, logger: logger) } catch {
+            return ControlResponse(ok: false, message: error.description)
+        }
+        return ControlResponse(ok: true, message: "", plan: changePlan(to: next).plan)
+    }
+
+    func changePlan(to next: Configuration) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
+        let desired = desiredRules(for: next)
+        let actual = applied.values.map { IPVSServiceEntry(service: $0.service, destinations: $0.destinations.map { IPVSDestinationEntry(destination: $0) }) }
+        let ownership: IPVSOwnership = next.globals.lvsFlush ? .wholeTable : .services(owned.union(desired.map(\.key)))
+        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
+        return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired)
+    }
+
+    /// Re-reads the configuration file; an invalid one changes nothing and says why.
+    public func reload() -> ControlResponse {
+        dependencies.notifier.reloading()
+        defer { dependencies.notifier.status(statusLine()) }
+        let next: Configuration
+        do { next = try Engine.load(configFile, dependencies: dependencies, logger: logger) } catch {
+            let message = "reload rejected, the running configuration is unchanged:\n\(error.description)"
+            logger.error("\(message)")
+            lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: false, message: message)
+            dependencies.notifier.send("READY=1")
+            return ControlResponse(ok: false, message: message)
+        }
+        let change = changePlan(to: next)
+        do {
+            enableForwarding(for: next)
+            try apply(change.operations, reason: "reload")
+        } catch {
+            let message = "reload applied with errors: \(error)"
+            lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: false, message: message)
+            configuration = next
+            configLoadedAt = dependencies.now()
+            dependencies.notifier.send("READY=1")
+            return ControlResponse(ok: false, message: message, plan: change.plan)
+        }
+        configuration = next
+        configLoadedAt = dependencies.now()
+        remember(change.desired)
+        let message = change.plan.isEmpty ? "reloaded: nothing changed" : "reloaded: \(change.operations.count) IPVS operations"
+        logger.notice("\(message)")
+        lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: true, message: message)
+        dependencies.notifier.send("READY=1")
+        return ControlResponse(ok: true, message: message, plan: change.plan)
+    }
+
+    // MARK: Stop
+
+    /// What stop does to the kernel table, by configuration.
+    public enum StopMode: Sendable {
+        /// Delete the services directord owns (keepalived's default), whole services at a time.
+        case removeOwned
+        /// lvs_flush_on_stop: flush the whole table.
+        case flushAll
+        /// Leave every entry in place (a restart adopts them with zero operations).
+        case keep
+    }
+
+    public func stop(mode: StopMode) {
+        guard let table else { return }
+        do {
+            switch mode {
+            case .keep:
+                logger.notice("leaving \(owned.count) IPVS services in place on stop")
+            case .flushAll:
+                try table.flush()
+                logger.notice("flushed the IPVS table on stop")
+            case .removeOwned:
+                // A service delete takes its destinations with it: one operation per service.
+                let present = Set(try table.services().map(\.service.key))
+                let deletes = owned.filter(present.contains).sorted { $0.description < $1.description }.map(IPVSOperation.deleteService)
+                try apply(deletes, reason: "stop")
+                logger.notice("removed \(deletes.count) IPVS services on stop")
+            }
+        } catch {
+            logger.error("cleaning the IPVS table on stop failed: \(error)")
+        }
+    }
+
+    // MARK: Status
+
+    public func status() -> DaemonStatus {
+        DaemonStatus(
+            pid: getpid(), configFile: configFile, configLoadedAt: configLoadedAt.timeIntervalSince1970,
+            lastReload: lastReload,
+            virtualServers: configuration.virtualServers.map { vs in
+                let destinations = healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
+                let sorry = vs.sorryServer.map { s in destinations.contains { $0.endpoint == s.endpoint } } ?? false
+                let live = destinations.filter { d in vs.realServers.contains { $0.endpoint == d.endpoint } && d.weight > 0 }
+                return VirtualServerStatus(
+                    name: vs.identity, quorumUp: live.reduce(0) { $0 + $1.weight } >= Int(vs.quorum),
+                    liveWeight: live.reduce(0) { $0 + $1.weight }, quorum: Int(vs.quorum), sorryServerActive: sorry,
+                    sorryServer: vs.sorryServer.map { $0.endpoint.description },
+                    reals: vs.realServers.map { real in
+                        let inKernel = destinations.first { $0.endpoint == real.endpoint }
+                        return RealServerStatus(
+                            address: real.endpoint.description, up: (inKernel?.weight ?? 0) > 0,
+                            since: configLoadedAt.timeIntervalSince1970, lastResult: real.checks.isEmpty ? "no checker" : "",
+                            kernelWeight: inKernel?.weight)
+                    })
+            })
+    }
+
+    func statusLine() -> String {
+        "\(owned.count) IPVS services, \(operationsApplied) operations applied, \(driftRepairs) drift repairs"
+    }
+}
