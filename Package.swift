@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "directorctl",
             dependencies: [
-                "DirectorConfig", "IPVS", "HealthCheck",
+                "DirectorConfig", "IPVS", "HealthCheck", "ControlProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,26 @@
+import ArgumentParser
+import ControlProtocol
+import Foundation
+
+/// `--socket PATH`, shared by every subcommand that talks to the daemon (the same option directord takes).
+struct SocketOption: ParsableArguments {
+    @Option(name: .customLong("socket"), help: "directord's control socket.")
+    var socket: String = defaultControlSocketPath
+
+    @Option(name: .customLong("timeout"), help: "Seconds to wait for directord's answer.")
+    var timeout: Int = 60
+
+    /// Sends one request; a failure to reach the daemon exits 3 with the client's explanation.
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        do {
+            return try ControlClient(socketPath: socket, timeout: .seconds(timeout)).send(request)
+        } catch {
+            printError("directorctl: \(error.message)")
+            throw ExitCode(3)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
