@@ -1,29 +1,29 @@
-// What `directord --check/--dump` and `directorctl check` print, shared so both tools say the same thing.
-import Glibc
+// What `directord --check/--dump` and `directorctl check` report, built here so both tools say the same thing;
+// the executables do the printing.
+
+public struct ConfigurationCheckReport: Sendable {
+    /// True when the configuration has no error (warnings allowed).
+    public var valid: Bool
+    /// For standard output: the effective configuration, when asked for and valid.
+    public var output: String
+    /// For standard error: every diagnostic, then a one-line verdict.
+    public var messages: String
+}
 
 public enum ConfigurationCheck {
-    /// Loads `path`, prints diagnostics to stderr (and the effective configuration to stdout when `dump`);
-    /// true when the configuration has no error.
-    public static func run(path: String, dump: Bool, program: String) -> Bool {
-        let result = ConfigurationLoader().load(path: path)
-        var report = ""
-        for diagnostic in result.diagnostics { report += diagnostic.description + "\n" }
+    public static func report(path: String, dump: Bool, program: String, loader: ConfigurationLoader = ConfigurationLoader()) -> ConfigurationCheckReport {
+        let result = loader.load(path: path)
+        var messages = ""
+        for diagnostic in result.diagnostics { messages += diagnostic.description + "\n" }
+        var output = ""
         if let configuration = result.configuration {
             let warnings = result.warnings.count
-            report += "\(program): \(path): configuration is valid\(warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s"))")\n"
-            if dump { print(ConfigurationWriter.render(configuration), terminator: "") }
+            messages += "\(program): \(path): configuration is valid\(warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s"))")\n"
+            if dump { output = ConfigurationWriter.render(configuration) }
         } else {
             let errors = result.errors.count
-            report += "\(program): \(path): \(errors) error\(errors == 1 ? "" : "s"); the configuration is not valid\n"
+            messages += "\(program): \(path): \(errors) error\(errors == 1 ? "" : "s"); the configuration is not valid\n"
         }
-        // write(2) on fd 2 rather than the `stderr` FILE global, which Swift 6 treats as shared mutable state.
-        var bytes = Array(report.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { break }
-            bytes = bytes.dropFirst(written)
-        }
-        return result.configuration != nil
+        return ConfigurationCheckReport(valid: result.configuration != nil, output: output, messages: messages)
     }
 }

@@ -1,6 +1,7 @@
 // `directorctl check`: validate a configuration exactly as `directord --check` does, without a daemon.
 import ArgumentParser
 import DirectorConfig
+import Foundation
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,7 +20,9 @@ struct Check: ParsableCommand {
     var dump = false
 
     mutating func run() throws {
-        let valid = ConfigurationCheck.run(path: configFile, dump: dump, program: "directorctl")
-        if !valid { throw ExitCode(1) }
+        let report = ConfigurationCheck.report(path: configFile, dump: dump, program: "directorctl")
+        print(report.output, terminator: "")
+        FileHandle.standardError.write(Data(report.messages.utf8))
+        if !report.valid { throw ExitCode(1) }
     }
 }

@@ -53,8 +53,10 @@ struct Directord: AsyncParsableCommand {
 
     mutating func run() async throws {
         if check || dump {
-            let valid = ConfigurationCheck.run(path: configFile, dump: dump, program: "directord")
-            throw ExitCode(valid ? 0 : 1)
+            let report = ConfigurationCheck.report(path: configFile, dump: dump, program: "directord")
+            print(report.output, terminator: "")
+            FileHandle.standardError.write(Data(report.messages.utf8))
+            throw ExitCode(report.valid ? 0 : 1)
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let json = logFormat == "json"
