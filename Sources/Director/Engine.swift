@@ -91,10 +91,8 @@ public actor Engine {
         try apply(plan.operations, reason: "start")
         owned = Set(desired.map(\.key))
         applied = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
-        logger.info("IPVS table adopted", metadata: [
-            "services": "\(desired.count)", "kept": "\(kept)", "operations": "\(plan.operations.count)",
-            "foreign": "\(plan.foreignServices.count)",
-        ])
+        logger.notice(
+            "IPVS table adopted: \(desired.count) services, \(kept) kept as they were, \(plan.operations.count) operations, \(plan.foreignServices.count) foreign services left alone")
         for foreign in plan.foreignServices {
             logger.notice("leaving alone a service directord does not own: \(foreign)")
         }
