@@ -3,12 +3,15 @@
 
 enum ConfigurationValidator {
     static func validate(_ config: inout Configuration, log: inout DiagnosticLog) {
+        // After an error some objects are incomplete (a bad address is dropped), so warnings about what is
+        // missing would only echo it.
+        let complete = !log.hasErrors
         checkUniqueNames(config, log: &log)
         checkSyncGroups(&config, log: &log)
         checkTracking(config, log: &log)
-        checkInstances(config, log: &log)
+        checkInstances(config, complete: complete, log: &log)
         checkSyncDaemon(config, log: &log)
-        checkVirtualServers(config, log: &log)
+        checkVirtualServers(config, complete: complete, log: &log)
     }
 
     private static func at(_ origin: SourceOrigin) -> SourceLocation {
@@ -79,7 +82,7 @@ enum ConfigurationValidator {
         }
     }
 
-    private static func checkInstances(_ config: Configuration, log: inout DiagnosticLog) {
+    private static func checkInstances(_ config: Configuration, complete: Bool, log: inout DiagnosticLog) {
         var seen: [String: VRRPInstance] = [:]
         for instance in config.vrrpInstances {
             let key = "\(instance.interface)/\(instance.family.rawValue)/\(instance.virtualRouterID)"
@@ -97,7 +100,7 @@ enum ConfigurationValidator {
             if let source = instance.unicastSourceIP, !instance.unicastPeers.isEmpty, source.family != family {
                 log.error(at(instance.origin), "vrrp_instance '\(instance.name)' has \(family.rawValue) addresses but unicast_src_ip \(source)")
             }
-            if instance.virtualAddresses.isEmpty {
+            if complete && instance.virtualAddresses.isEmpty {
                 log.warning(at(instance.origin), "vrrp_instance '\(instance.name)' has no virtual_ipaddress")
             }
         }
@@ -121,8 +124,8 @@ enum ConfigurationValidator {
         }
     }
 
-    private static func checkVirtualServers(_ config: Configuration, log: inout DiagnosticLog) {
-        var seen: [String: VirtualServer] = [:]
+    private static func checkVirtualServers(_ config: Configuration, complete: Bool, log: inout DiagnosticLog) {
+        var seen: [VirtualServerIdentity: VirtualServer] = [:]
         let vipAddresses = Set(config.virtualServers.compactMap { vs -> IPAddress? in
             if case .endpoint(let e) = vs.key { return e.address }
             return nil
@@ -162,12 +165,12 @@ enum ConfigurationValidator {
                 }
             }
             let totalWeight = vs.realServers.reduce(0) { $0 + $1.weight }
-            if !vs.realServers.isEmpty && UInt64(vs.quorum) > UInt64(totalWeight) {
+            if complete && !vs.realServers.isEmpty && UInt64(vs.quorum) > UInt64(totalWeight) {
                 log.warning(at(vs.origin), "virtual_server \(vs.key): quorum \(vs.quorum) is more than the total weight \(totalWeight) of its real servers, so it is never met")
             }
             let natAddresses = vs.realServers.filter { $0.forwarding == .nat }.map(\.endpoint.address)
                 + [vs.sorryServer].compactMap { $0?.forwarding == .nat ? $0?.endpoint.address : nil }
-            if !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
+            if complete && !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
                 log.warning(
                     at(vs.origin),
                     "NAT virtual_server \(vs.key) has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway, and net.ipv4.ip_forward=1, which directord sets)")

@@ -86,7 +86,8 @@ extension DiagnosticLog {
     mutating func choice<T>(_ word: ConfigWord, _ what: String, _ options: [(String, T)]) -> T? {
         if let match = options.first(where: { $0.0.lowercased() == word.text.lowercased() }) { return match.1 }
         var message = "\(what) must be one of \(options.map(\.0).joined(separator: "|")), not '\(word.text)'"
-        if let suggestion = closestName(to: word.text, among: options.map(\.0), allowing: max(1, word.text.count / 3)) {
+        // Short values ("4" for a version) are not typos of another value.
+        if word.text.count >= 3, let suggestion = closestName(to: word.text, among: options.map(\.0), allowing: max(1, word.text.count / 3)) {
             message += "; did you mean '\(suggestion)'?"
         }
         error(word.location, message)

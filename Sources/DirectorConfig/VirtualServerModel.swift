@@ -78,6 +78,13 @@ public struct SorryServer: Hashable, Sendable {
     }
 }
 
+public struct VirtualServerIdentity: Hashable, Sendable, CustomStringConvertible {
+    public var key: VirtualServerKey
+    public var protocolType: TransportProtocol
+
+    public var description: String { "\(key) \(protocolType.rawValue)" }
+}
+
 public struct VirtualServer: Hashable, Sendable {
     public static let defaultScheduler = Scheduler.wlc
     public static let defaultPersistenceTimeout: UInt32 = 360
@@ -141,9 +148,9 @@ public struct VirtualServer: Hashable, Sendable {
         self.origin = origin
     }
 
-    /// The service identity in the kernel: key plus protocol (fwmark services carry no protocol there, but
-    /// keepalived still keys them by it).
-    public var identity: String { "\(key) \(protocolType.rawValue)" }
+    /// What names the service: two virtual servers with the same identity are one service (a reload diff
+    /// matches old and new virtual servers by it). keepalived keys fwmark services by protocol too.
+    public var identity: VirtualServerIdentity { VirtualServerIdentity(key: key, protocolType: protocolType) }
 }
 
 public struct RealServer: Hashable, Sendable {

@@ -43,3 +43,30 @@ struct ExampleConfigTests {
         #expect(installed.configuration == loadExamples().configuration)
     }
 }
+
+struct CheckReportTests {
+    @Test func validConfigurationReportsWarningsAndVerdict() {
+        let fs = InMemoryFileSystem(["a.conf": "vrrp_script s {\n    script “true”\n}\n"])
+        let report = ConfigurationCheck.report(path: "a.conf", dump: true, program: "directorctl", loader: ConfigurationLoader(fileSystem: fs))
+        #expect(report.valid)
+        #expect(report.messages == """
+            a.conf:2:12: warning: typographic quotes (\u{201C} \u{201D}) read as plain quotes; write " instead
+            directorctl: a.conf: configuration is valid (1 warning)
+
+            """)
+        #expect(report.output.contains("vrrp_script s {\n    script true\n"))
+    }
+
+    @Test func invalidConfigurationReportsEveryErrorAndNoDump() {
+        let fs = InMemoryFileSystem(["a.conf": "global_defs {\n    router_idd x\n    vrrp_version 4\n}\n"])
+        let report = ConfigurationCheck.report(path: "a.conf", dump: true, program: "directord", loader: ConfigurationLoader(fileSystem: fs))
+        #expect(!report.valid)
+        #expect(report.output.isEmpty)
+        #expect(report.messages == """
+            a.conf:2:5: error: unknown keyword 'router_idd' in global_defs; did you mean 'router_id'?
+            a.conf:3:18: error: 'vrrp_version' must be one of 2|3, not '4'
+            directord: a.conf: 2 errors; the configuration is not valid
+
+            """)
+    }
+}

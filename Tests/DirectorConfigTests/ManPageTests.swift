@@ -36,6 +36,21 @@ struct ManPageTests {
         #expect(KeywordCatalog.allKeywords.count > 150)
     }
 
+    @Test func lintClean() throws {
+        let mandoc = "/usr/bin/mandoc"
+        try #require(FileManager.default.isExecutableFile(atPath: mandoc), "mandoc is not installed")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mandoc)
+        process.arguments = ["-Tlint", "-Wall", Paths.repositoryRoot + "/man/directord.conf.5"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 && output.isEmpty, "\(output)")
+    }
+
     @Test func theCheckCatchesAMissingKeyword() {
         let words = Self.boldWords(in: ".TP\n.BI router_id \" name\"\nText about sh\\-port.\n.B lvs_flush\n")
         #expect(words.contains("router_id") && words.contains("lvs_flush"))

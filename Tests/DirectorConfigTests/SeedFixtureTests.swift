@@ -28,7 +28,6 @@ struct SeedFixtureTests {
             ("9:4: warning", "'notification_email_from' is ignored"),
             ("11:4: warning", "'smtp_server' is ignored"),
             ("13:4: warning", "'smtp_connect_timeout' is ignored"),
-            ("29:15: warning", "has no virtual_ipaddress"),
             ("41:5: warning", "'smtp_alert' is ignored"),
             ("59:9: error", "virtual address 'x.x.x.x/24' is not an address"),
             ("65:13: error", "route gateway 'x.x.x.x' is not an IP address"),
