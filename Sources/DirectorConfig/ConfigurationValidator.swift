@@ -132,11 +132,11 @@ enum ConfigurationValidator {
         })
         let managedAddresses = config.vrrpInstances.flatMap { $0.virtualAddresses + $0.excludedAddresses }
         for vs in config.virtualServers {
-            if let other = seen[vs.identity] {
+            if let other = seen[vs.serviceIdentity] {
                 log.error(at(vs.origin), "virtual_server \(vs.key) \(vs.protocolType.rawValue) is already defined at \(other.origin)")
                 continue
             }
-            seen[vs.identity] = vs
+            seen[vs.serviceIdentity] = vs
             if case .group(let name) = vs.key, config.virtualServerGroup(named: name) == nil {
                 log.error(at(vs.origin), "virtual_server group '\(name)': no virtual_server_group with that name")
                 continue

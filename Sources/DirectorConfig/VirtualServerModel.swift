@@ -150,7 +150,10 @@ public struct VirtualServer: Hashable, Sendable {
 
     /// What names the service: two virtual servers with the same identity are one service (a reload diff
     /// matches old and new virtual servers by it). keepalived keys fwmark services by protocol too.
-    public var identity: VirtualServerIdentity { VirtualServerIdentity(key: key, protocolType: protocolType) }
+    public var serviceIdentity: VirtualServerIdentity { VirtualServerIdentity(key: key, protocolType: protocolType) }
+
+    /// `serviceIdentity` as text ("192.0.2.1 80 TCP"), for logs and string-keyed tables.
+    public var identity: String { serviceIdentity.description }
 }
 
 public struct RealServer: Hashable, Sendable {
