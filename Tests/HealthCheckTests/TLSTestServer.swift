@@ -40,14 +40,15 @@ final class TLSTestServer {
             Thread.sleep(forTimeInterval: 0.05)
         }
         guard let found else {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             throw TestSetupError("openssl s_server did not report its port")
         }
         port = found
     }
 
     func stop() {
-        process.terminate()
+        // SIGKILL: a child of the test process may inherit SIGTERM blocked, and s_server has nothing to flush.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
     }
