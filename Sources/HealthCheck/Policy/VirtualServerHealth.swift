@@ -1,0 +1,192 @@
+// One virtual server's health policy, pure: which reals are live, quorum with hysteresis, and the sorry server.
+// Every change answers the whole desired member list at once, so the reconciler swaps reals and the sorry server in
+// one pass and a service with a sorry server is never empty.
+
+public struct RealServerPolicy<CheckKey: Hashable & Sendable>: Sendable, Hashable {
+    public var weight: Int
+    /// `inhibit_on_failure`: a dead real stays in the table at weight 0 instead of being removed.
+    public var inhibitOnFailure: Bool
+    /// The checks that must all be up for the real to be live; none means always live (keepalived without checkers).
+    public var checks: [CheckKey]
+
+    public init(weight: Int = 1, inhibitOnFailure: Bool = false, checks: [CheckKey]) {
+        self.weight = weight
+        self.inhibitOnFailure = inhibitOnFailure
+        self.checks = checks
+    }
+}
+
+public struct SorryServerPolicy: Sendable, Hashable {
+    /// `sorry_server_inhibit`: the sorry server stays in the table at weight 0 while quorum holds, rather than
+    /// being removed (keepalived's "Enabling"/"Disabling" instead of "Adding"/"Removing").
+    public var inhibit: Bool
+
+    public init(inhibit: Bool = false) { self.inhibit = inhibit }
+}
+
+public struct QuorumPolicy: Sendable, Hashable {
+    /// `quorum`: minimum sum of live weights (default 1: some real is live).
+    public var quorum: Int
+    /// `hysteresis`: gain at quorum + hysteresis, lose below quorum - hysteresis.
+    public var hysteresis: Int
+    /// `omega`: on shutdown, report reals and quorum as going down so notify_down/quorum_down scripts run.
+    public var omega: Bool
+
+    public init(quorum: Int = 1, hysteresis: Int = 0, omega: Bool = false) {
+        self.quorum = quorum
+        self.hysteresis = hysteresis
+        self.omega = omega
+    }
+}
+
+/// Why a real or the quorum changed.
+public enum HealthCause: Sendable, Hashable, CustomStringConvertible {
+    case check(CheckResult)
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .check(let result): "\(result)"
+        case .shutdown: "shutdown"
+        }
+    }
+}
+
+/// Returned for logging once and for notify/quorum scripts; the policy runs nothing.
+public enum HealthEvent<RealID: Hashable & Sendable>: Sendable, Hashable {
+    case realUp(RealID, cause: HealthCause)
+    case realDown(RealID, cause: HealthCause)
+    case quorumUp(liveWeight: Int, threshold: Int)
+    case quorumDown(liveWeight: Int, threshold: Int)
+    case sorryServerActive
+    case sorryServerInactive
+}
+
+public enum DesiredMember<RealID: Hashable & Sendable>: Sendable, Hashable {
+    case real(RealID, weight: Int)
+    case sorryServer(weight: Int)
+}
+
+public struct VirtualServerStep<RealID: Hashable & Sendable>: Sendable, Hashable {
+    public let events: [HealthEvent<RealID>]
+    /// The whole desired member list, in configuration order, sorry server last.
+    public let desired: [DesiredMember<RealID>]
+    public let desiredChanged: Bool
+}
+
+public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashable & Sendable>: Sendable {
+    public let order: [RealID]
+    public let reals: [RealID: RealServerPolicy<CheckKey>]
+    public let quorumPolicy: QuorumPolicy
+    public let sorryServer: SorryServerPolicy?
+    private var checkUp: [CheckKey: Bool]
+    private var live: [RealID: Bool]
+    public private(set) var quorumUp: Bool
+    public private(set) var desired: [DesiredMember<RealID>] = []
+
+    /// `initiallyUp` gives each check's starting verdict (up unless alpha).
+    public init(reals: [(RealID, RealServerPolicy<CheckKey>)], quorum: QuorumPolicy = QuorumPolicy(),
+                sorryServer: SorryServerPolicy? = nil, initiallyUp: (CheckKey) -> Bool) {
+        order = reals.map(\.0)
+        self.reals = Dictionary(reals, uniquingKeysWith: { first, _ in first })
+        quorumPolicy = quorum
+        self.sorryServer = sorryServer
+        var checkUp: [CheckKey: Bool] = [:]
+        for (_, real) in reals { for key in real.checks { checkUp[key] = initiallyUp(key) } }
+        self.checkUp = checkUp
+        var live: [RealID: Bool] = [:]
+        for (id, real) in reals { live[id] = real.checks.allSatisfy { checkUp[$0] ?? true } }
+        self.live = live
+        quorumUp = true
+        quorumUp = liveWeight >= quorum.quorum
+    }
+
+    public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, reals[$1]?.weight ?? 0) : 0) } }
+
+    public func isLive(_ id: RealID) -> Bool { live[id] ?? false }
+
+    public var sorryServerActive: Bool { sorryServer != nil && !quorumUp }
+
+    /// The starting table; reports quorum down (and the sorry server) when it does not hold at start, as with alpha.
+    public mutating func start() -> VirtualServerStep<RealID> {
+        var events: [HealthEvent<RealID>] = []
+        if !quorumUp {
+            events.append(.quorumDown(liveWeight: liveWeight, threshold: quorumPolicy.quorum))
+            if sorryServer != nil { events.append(.sorryServerActive) }
+        }
+        return finish(events)
+    }
+
+    /// A check's verdict changed; every real using it is re-evaluated.
+    public mutating func apply(check key: CheckKey, transition: CheckTransition) -> VirtualServerStep<RealID> {
+        guard checkUp[key] != nil else { return finish([]) }
+        checkUp[key] = transition.isUp
+        var events: [HealthEvent<RealID>] = []
+        for id in order {
+            guard let real = reals[id], real.checks.contains(key) else { continue }
+            let nowLive = real.checks.allSatisfy { checkUp[$0] ?? true }
+            guard nowLive != live[id] else { continue }
+            live[id] = nowLive
+            events.append(nowLive ? .realUp(id, cause: .check(transition.result)) : .realDown(id, cause: .check(transition.result)))
+        }
+        events += updateQuorum()
+        return finish(events)
+    }
+
+    /// omega: what the scripts should hear at shutdown. Without omega, nothing.
+    public func shutdownEvents() -> [HealthEvent<RealID>] {
+        guard quorumPolicy.omega else { return [] }
+        var events: [HealthEvent<RealID>] = order.filter { live[$0] == true }.map { .realDown($0, cause: .shutdown) }
+        if quorumUp { events.append(.quorumDown(liveWeight: 0, threshold: quorumPolicy.quorum)) }
+        return events
+    }
+
+    private mutating func updateQuorum() -> [HealthEvent<RealID>] {
+        let weight = liveWeight
+        let q = quorumPolicy
+        if !quorumUp, weight >= q.quorum + q.hysteresis {
+            quorumUp = true
+            var events: [HealthEvent<RealID>] = [.quorumUp(liveWeight: weight, threshold: q.quorum + q.hysteresis)]
+            if sorryServer != nil { events.append(.sorryServerInactive) }
+            return events
+        }
+        if quorumUp, weight == 0 || weight < q.quorum - q.hysteresis {
+            quorumUp = false
+            var events: [HealthEvent<RealID>] = [.quorumDown(liveWeight: weight, threshold: q.quorum - q.hysteresis)]
+            if sorryServer != nil { events.append(.sorryServerActive) }
+            return events
+        }
+        return []
+    }
+
+    private mutating func finish(_ events: [HealthEvent<RealID>]) -> VirtualServerStep<RealID> {
+        let next = computeDesired()
+        let changed = next != desired
+        desired = next
+        return VirtualServerStep(events: events, desired: next, desiredChanged: changed)
+    }
+
+    private func computeDesired() -> [DesiredMember<RealID>] {
+        var members: [DesiredMember<RealID>] = []
+        let replaced = sorryServerActive
+        for id in order {
+            guard let real = reals[id] else { continue }
+            if replaced {
+                // keepalived takes every real out when the sorry server takes over; inhibited ones stay at 0.
+                if real.inhibitOnFailure { members.append(.real(id, weight: 0)) }
+            } else if live[id] == true {
+                members.append(.real(id, weight: real.weight))
+            } else if real.inhibitOnFailure {
+                members.append(.real(id, weight: 0))
+            }
+        }
+        if let sorryServer {
+            if replaced {
+                members.append(.sorryServer(weight: 1))
+            } else if sorryServer.inhibit {
+                members.append(.sorryServer(weight: 0))
+            }
+        }
+        return members
+    }
+}
