@@ -22,6 +22,11 @@ final class LoopbackServer: Sendable {
     let port: Int
     private let channel: any Channel
     private let recorded: Mutex<[String]>
+    private let script: Mutex<[ServerStep]>
+
+    /// What the next connection will be answered with (by default: the steps given at start).
+    func setScript(_ steps: [ServerStep]) { script.withLock { $0 = steps } }
+    var currentScript: [ServerStep] { script.withLock { $0 } }
 
     /// Requests received, each the text of the head up to the blank line.
     var requests: [String] { recorded.withLock { $0 } }
@@ -30,6 +35,7 @@ final class LoopbackServer: Sendable {
         self.port = port
         self.channel = channel
         self.recorded = Mutex([])
+        self.script = Mutex([])
     }
 
     static func start(_ steps: [ServerStep], readRequest: Bool = true) async throws -> LoopbackServer {
@@ -43,13 +49,15 @@ final class LoopbackServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ScriptHandler(routes: routes, steps: steps, readRequest: readRequest, log: box))
+                    try channel.pipeline.syncOperations.addHandler(ScriptHandler(routes: routes, steps: box.server?.currentScript ?? steps, readRequest: readRequest, log: box))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         guard let port = channel.localAddress?.port else { throw TestSetupError("server has no port") }
         let server = LoopbackServer(port: port, channel: channel)
+        server.setScript(steps)
         box.sink = { request in server.recorded.withLock { $0.append(request) } }
+        box.server = server
         return server
     }
 
@@ -67,6 +75,7 @@ struct TestSetupError: Error, CustomStringConvertible {
 final class RequestLog: @unchecked Sendable {
     // Written once right after bind, before any client connects.
     var sink: (@Sendable (String) -> Void)?
+    weak var server: LoopbackServer?
 }
 
 private final class ScriptHandler: ChannelInboundHandler {

@@ -1,0 +1,39 @@
+// Dedup: one running check per distinct (target, definition, timing), fanned out to every virtual server that
+// names it. keepalived runs a copy per virtual server (its issue #2318); 1000 reals shared by two services would
+// mean 2000 checks against the same servers.
+
+/// One distinct check. Equal specs are one check, whatever number of virtual servers use them.
+public struct CheckSpec: Sendable, Hashable, CustomStringConvertible {
+    public var probe: CheckProbe
+    public var timing: CheckTiming
+
+    public init(probe: CheckProbe, timing: CheckTiming) {
+        self.probe = probe
+        self.timing = timing
+    }
+
+    public var description: String { probe.description }
+}
+
+/// Pure bookkeeping of who uses which check.
+public struct CheckRegistry<Subscriber: Hashable & Sendable>: Sendable {
+    public private(set) var subscribers: [CheckSpec: Set<Subscriber>] = [:]
+
+    public init() {}
+
+    /// The registry for this set of uses: spec → who uses it.
+    public init(uses: [(Subscriber, [CheckSpec])]) {
+        for (subscriber, specs) in uses {
+            for spec in specs { subscribers[spec, default: []].insert(subscriber) }
+        }
+    }
+
+    public var specs: Set<CheckSpec> { Set(subscribers.keys) }
+
+    public func subscribers(of spec: CheckSpec) -> Set<Subscriber> { subscribers[spec] ?? [] }
+
+    /// What a reload changes: checks to start and to stop; the rest keep their state and timers.
+    public func difference(to next: CheckRegistry) -> (start: Set<CheckSpec>, stop: Set<CheckSpec>) {
+        (next.specs.subtracting(specs), specs.subtracting(next.specs))
+    }
+}

@@ -1,0 +1,164 @@
+// The I/O glue around the pure policies: runs every distinct check on NIO timers with absolute deadlines, feeds
+// results to CheckHealth, and hands each transition to every virtual server that uses the check. It blocks nothing
+// and runs any number of checks concurrently on one event loop.
+import NIOCore
+
+/// A virtual server as the monitor sees it; the daemon builds it from the configuration.
+public struct VirtualServerPlan<RealID: Hashable & Sendable>: Sendable {
+    public var reals: [(RealID, RealServerPolicy<CheckSpec>)]
+    public var quorum: QuorumPolicy
+    public var sorryServer: SorryServerPolicy?
+
+    public init(reals: [(RealID, RealServerPolicy<CheckSpec>)], quorum: QuorumPolicy = QuorumPolicy(),
+                sorryServer: SorryServerPolicy? = nil) {
+        self.reals = reals
+        self.quorum = quorum
+        self.sorryServer = sorryServer
+    }
+}
+
+/// One virtual server's new state after a check changed verdict.
+public struct HealthUpdate<VirtualServerID: Hashable & Sendable, RealID: Hashable & Sendable>: Sendable {
+    public let virtualServer: VirtualServerID
+    public let check: CheckSpec
+    public let transition: CheckTransition
+    public let step: VirtualServerStep<RealID>
+}
+
+public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: Hashable & Sendable>: Sendable {
+    public typealias Update = HealthUpdate<VirtualServerID, RealID>
+
+    public let eventLoop: any EventLoop
+    private let state: NIOLoopBoundBox<State>
+
+    /// - Parameters:
+    ///   - random: a fraction in [0, 1) for the warmup of each new check (injected for tests).
+    ///   - onUpdate: called on `eventLoop` for each virtual server a transition changes; keep it short.
+    public init(
+        eventLoop: any EventLoop,
+        prober: any CheckProber = NetworkProber(),
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        onUpdate: @escaping @Sendable (Update) -> Void
+    ) {
+        self.eventLoop = eventLoop
+        // Built off the loop, then only touched on it.
+        state = NIOLoopBoundBox.makeBoxSendingValue(State(prober: prober, random: random, onUpdate: onUpdate), eventLoop: eventLoop)
+    }
+
+    /// Installs (or, on reload, replaces) the plans and answers every virtual server's starting table. Checks that
+    /// stay keep their verdicts and timers; new ones start within their warmup.
+    public func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) -> EventLoopFuture<[VirtualServerID: VirtualServerStep<RealID>]> {
+        eventLoop.submit { [state, eventLoop] in
+            state.value.apply(plans, monitor: state, eventLoop: eventLoop)
+        }
+    }
+
+    /// Stops every check; answers what omega virtual servers report at shutdown.
+    public func stop() -> EventLoopFuture<[VirtualServerID: [HealthEvent<RealID>]]> {
+        eventLoop.submit { [state] in state.value.stop() }
+    }
+
+    /// Each running check's state, for status output.
+    public func checks() -> EventLoopFuture<[CheckSpec: CheckHealth]> {
+        eventLoop.submit { [state] in state.value.running.mapValues(\.health) }
+    }
+
+    final class Running {
+        var health: CheckHealth
+        var timer: Scheduled<Void>?
+        var inFlight = false
+        init(health: CheckHealth) { self.health = health }
+    }
+
+    /// Lives on the event loop; a class so a probe that completes synchronously can re-enter it.
+    final class State {
+        let prober: any CheckProber
+        let random: @Sendable () -> Double
+        let onUpdate: @Sendable (Update) -> Void
+        var registry = CheckRegistry<VirtualServerID>()
+        var running: [CheckSpec: Running] = [:]
+        var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
+
+        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, onUpdate: @escaping @Sendable (Update) -> Void) {
+            self.prober = prober
+            self.random = random
+            self.onUpdate = onUpdate
+        }
+
+        func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], monitor: NIOLoopBoundBox<State>,
+                            eventLoop: any EventLoop) -> [VirtualServerID: VirtualServerStep<RealID>] {
+            let next = CheckRegistry(uses: plans.map { id, plan in (id, plan.reals.flatMap(\.1.checks)) })
+            let (start, stop) = registry.difference(to: next)
+            for spec in stop {
+                running[spec]?.timer?.cancel()
+                running[spec] = nil
+            }
+            let now = NIODeadline.now()
+            for spec in start {
+                let entry = Running(health: CheckHealth(timing: spec.timing))
+                running[spec] = entry
+                schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()), monitor: monitor, eventLoop: eventLoop)
+            }
+            registry = next
+            var steps: [VirtualServerID: VirtualServerStep<RealID>] = [:]
+            var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
+            let running = self.running
+            for (id, plan) in plans {
+                var vs = VirtualServerHealth(reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
+                                             initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha })
+                steps[id] = vs.start()
+                servers[id] = vs
+            }
+            self.servers = servers
+            return steps
+        }
+
+        func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
+            for entry in running.values { entry.timer?.cancel() }
+            running = [:]
+            registry = CheckRegistry()
+            return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
+        }
+
+        private func schedule(_ spec: CheckSpec, at deadline: NIODeadline, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            guard let entry = running[spec] else { return }
+            entry.timer = eventLoop.scheduleTask(deadline: deadline) {
+                monitor.value.fire(spec, monitor: monitor, eventLoop: eventLoop)
+            }
+        }
+
+        private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            guard let entry = running[spec], !entry.inFlight else { return }
+            entry.inFlight = true
+            let entryBox = NIOLoopBound(entry, eventLoop: eventLoop)
+            prober.probe(spec.probe, on: eventLoop).hop(to: eventLoop).whenComplete { result in
+                let entry = entryBox.value
+                entry.inFlight = false
+                // A reload may have dropped or replaced this check while it ran.
+                guard monitor.value.running[spec] === entry else { return }
+                let checkResult = (try? result.get()) ?? .down(.ioError("prober failed: \((result.failureValue).map { "\($0)" } ?? "")"))
+                monitor.value.record(spec, checkResult, monitor: monitor, eventLoop: eventLoop)
+            }
+        }
+
+        private func record(_ spec: CheckSpec, _ result: CheckResult, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            guard let entry = running[spec] else { return }
+            let step = entry.health.record(result, at: .now())
+            schedule(spec, at: step.nextCheck, monitor: monitor, eventLoop: eventLoop)
+            guard let transition = step.transition else { return }
+            for id in registry.subscribers(of: spec) {
+                guard var vs = servers[id] else { continue }
+                let vsStep = vs.apply(check: spec, transition: transition)
+                servers[id] = vs
+                onUpdate(Update(virtualServer: id, check: spec, transition: transition, step: vsStep))
+            }
+        }
+    }
+}
+
+extension Result {
+    var failureValue: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}

@@ -1,0 +1,175 @@
+// The scheduler on real NIO timers with short delays: dedup across virtual servers, the whole chain against a
+// loopback server, reloads that keep verdicts, and omega at stop.
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+@testable import HealthCheck
+
+/// Answers from a table and records every probe with its time.
+final class FakeProber: CheckProber {
+    let answers = Mutex<[CheckProbe: CheckResult]>([:])
+    let log = Mutex<[(CheckProbe, ContinuousClock.Instant)]>([])
+
+    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        log.withLock { $0.append((probe, .now)) }
+        return eventLoop.makeSucceededFuture(answers.withLock { $0[probe] } ?? .up)
+    }
+
+    func probes(of probe: CheckProbe) -> [ContinuousClock.Instant] { log.withLock { $0.filter { $0.0 == probe }.map(\.1) } }
+}
+
+/// Collects updates and lets a test wait for one that matches.
+final class UpdateSink: Sendable {
+    let updates = Mutex<[HealthUpdate<String, String>]>([])
+
+    func record(_ update: HealthUpdate<String, String>) { updates.withLock { $0.append(update) } }
+
+    func waitFor(_ timeout: Duration = .seconds(3), _ match: (HealthUpdate<String, String>) -> Bool) async throws -> HealthUpdate<String, String>? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let found = updates.withLock({ $0.first(where: match) }) { return found }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+}
+
+func tcpProbe(_ port: Int) throws -> CheckProbe {
+    .tcp(try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: port), connectTimeout: .milliseconds(200)))
+}
+
+@Suite("Health monitor (scheduler)", .serialized)
+struct HealthMonitorTests {
+    let fast = CheckTiming(delayLoop: .milliseconds(50), retry: 0, delayBeforeRetry: .milliseconds(20), warmup: .zero)
+
+    @Test func oneCheckServesEveryVirtualServerThatSharesIt() async throws {
+        let prober = FakeProber()
+        let sink = UpdateSink()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0 }, onUpdate: sink.record)
+        let shared = CheckSpec(probe: try tcpProbe(8001), timing: fast)
+        var slower = fast
+        slower.delayLoop = .milliseconds(80)
+        let other = CheckSpec(probe: try tcpProbe(8001), timing: slower)
+        let plans: [String: VirtualServerPlan<String>] = [
+            "vs-http": VirtualServerPlan(reals: [("rs1", RealServerPolicy(checks: [shared]))]),
+            "vs-alt": VirtualServerPlan(reals: [("rs1", RealServerPolicy(checks: [shared])), ("rs1-slow", RealServerPolicy(checks: [other]))]),
+        ]
+        let start = try await monitor.apply(plans).get()
+        #expect(start["vs-http"]?.desired == [.real("rs1", weight: 1)])
+        #expect(try await monitor.checks().get().count == 2, "the shared definition runs once, the different timing separately")
+        try await Task.sleep(for: .milliseconds(300))
+        let times = prober.probes(of: shared.probe)
+        #expect(times.count >= 3)
+        // One stream per distinct check: an equal definition under a different timing is a separate check.
+        let sharedRuns = try await monitor.checks().get().keys.filter { $0.probe == shared.probe }
+        #expect(sharedRuns.count == 2)
+
+        prober.answers.withLock { $0[shared.probe] = .down(.connectionRefused) }
+        // Both probes share the probe value, so both checks fail; each virtual server hears each of its checks once.
+        let http = try await sink.waitFor { $0.virtualServer == "vs-http" && $0.check == shared }
+        let alt = try await sink.waitFor { $0.virtualServer == "vs-alt" && $0.check == shared }
+        #expect(http?.transition.isUp == false)
+        #expect(http?.step.desired == [])
+        #expect(alt?.transition.isUp == false)
+        try await Task.sleep(for: .milliseconds(150))
+        let sharedUpdates = sink.updates.withLock { $0.filter { $0.check == shared } }
+        #expect(sharedUpdates.count == 2, "one transition, fanned out to two virtual servers")
+        _ = try await monitor.stop().get()
+    }
+
+    @Test func dedupCountsProbesNotVirtualServers() async throws {
+        let prober = FakeProber()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0 }, onUpdate: { _ in })
+        var slow = fast
+        slow.delayLoop = .milliseconds(100)
+        let spec = CheckSpec(probe: try tcpProbe(8002), timing: slow)
+        var plans: [String: VirtualServerPlan<String>] = [:]
+        for i in 0..<50 { plans["vs\(i)"] = VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: [spec]))]) }
+        _ = try await monitor.apply(plans).get()
+        try await Task.sleep(for: .milliseconds(250))
+        _ = try await monitor.stop().get()
+        let count = prober.probes(of: spec.probe).count
+        // Warmup 0 then every 100 ms: 3 probes in 250 ms (allow one of scheduling slack); 50 services would be 150.
+        #expect((2...4).contains(count), "probes: \(count)")
+    }
+
+    @Test func realLeavesForTheSorryServerAndReturnsAgainstALoopbackServer() async throws {
+        let server = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await server.stop() } }
+        let sink = UpdateSink()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                                                    random: { 0 }, onUpdate: sink.record)
+        let check = try makeCheck(port: server.port, digest: web1Digest, timeout: .milliseconds(300))
+        let timing = CheckTiming(delayLoop: .milliseconds(100), retry: 1, delayBeforeRetry: .milliseconds(50), warmup: .zero)
+        let spec = CheckSpec(probe: .http(check), timing: timing)
+        let plan = VirtualServerPlan(reals: [("web1", RealServerPolicy(checks: [spec]))], sorryServer: SorryServerPolicy())
+        let start = try await monitor.apply(["vs": plan]).get()
+        #expect(start["vs"]?.desired == [.real("web1", weight: 1)])
+
+        server.setScript([.send("HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"), .close])
+        let clock = ContinuousClock()
+        let changed = clock.now
+        let down = try #require(try await sink.waitFor { $0.step.desired == [.sorryServer(weight: 1)] })
+        // Detection bound: a delay_loop, then retry × delay_before_retry, plus the checks themselves.
+        #expect(clock.now - changed < .milliseconds(600))
+        #expect(down.step.events.contains(.realDown("web1", cause: .check(.down(.statusCode(got: 404, expected: .success), path: "/test.html")))))
+        #expect(down.step.events.contains(.sorryServerActive))
+
+        server.setScript(ok(web1Page))
+        let up = try #require(try await sink.waitFor { $0.step.desired == [.real("web1", weight: 1)] })
+        #expect(up.step.events.contains(.sorryServerInactive))
+        _ = try await monitor.stop().get()
+    }
+
+    @Test func reloadKeepsVerdictsOfChecksThatStay() async throws {
+        let prober = FakeProber()
+        let sink = UpdateSink()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0 }, onUpdate: sink.record)
+        let spec = CheckSpec(probe: try tcpProbe(8003), timing: fast)
+        prober.answers.withLock { $0[spec.probe] = .down(.connectionRefused) }
+        let plan = VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: [spec]))], sorryServer: SorryServerPolicy())
+        _ = try await monitor.apply(["vs": plan]).get()
+        #expect(try await sink.waitFor { $0.step.desired == [.sorryServer(weight: 1)] } != nil)
+        let reloaded = try await monitor.apply(["vs": plan, "vs2": plan]).get()
+        #expect(reloaded["vs"]?.desired == [.sorryServer(weight: 1)], "a reload does not resurrect a dead real")
+        #expect(reloaded["vs2"]?.desired == [.sorryServer(weight: 1)], "a new service sharing the check starts with its verdict")
+        let dropped = try await monitor.apply([:]).get()
+        #expect(dropped.isEmpty)
+        #expect(try await monitor.checks().get().isEmpty)
+        _ = try await monitor.stop().get()
+    }
+
+    @Test func stopAnswersOmegaEventsAndEndsProbing() async throws {
+        let prober = FakeProber()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0 }, onUpdate: { _ in })
+        let spec = CheckSpec(probe: try tcpProbe(8004), timing: fast)
+        _ = try await monitor.apply([
+            "omega": VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: [spec]))], quorum: QuorumPolicy(omega: true)),
+            "plain": VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: [spec]))]),
+        ]).get()
+        try await Task.sleep(for: .milliseconds(60))
+        let events = try await monitor.stop().get()
+        #expect(events == ["omega": [.realDown("rs", cause: .shutdown), .quorumDown(liveWeight: 0, threshold: 1)]])
+        let count = prober.probes(of: spec.probe).count
+        try await Task.sleep(for: .milliseconds(150))
+        #expect(prober.probes(of: spec.probe).count == count, "no probe after stop")
+    }
+
+    @Test func warmupUsesTheInjectedRandomness() async throws {
+        let prober = FakeProber()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0.99 }, onUpdate: { _ in })
+        let spec = CheckSpec(probe: try tcpProbe(8005), timing: CheckTiming(delayLoop: .milliseconds(400), warmup: nil))
+        let started = ContinuousClock.now
+        _ = try await monitor.apply(["vs": VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: [spec]))])]).get()
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try await monitor.stop().get()
+        let first = try #require(prober.probes(of: spec.probe).first)
+        #expect(first - started >= .milliseconds(390), "first probe at 0.99 × delay_loop")
+    }
+}
