@@ -24,7 +24,7 @@ test -x "$scratch/config-fuzz"
 
 # A dictionary of every quoted word in the keyword tables helps the fuzzer reach deep into blocks.
 dict="$scratch/config.dict"
-grep -oh '"[A-Za-z0-9_.-]*"' Sources/DirectorConfig/*Keywords.swift Sources/DirectorConfig/ConfigurationLoader.swift \
+grep -oh '"[A-Za-z0-9_.-]*"' Sources/DirectorConfig/*Keywords.swift Sources/DirectorConfig/DirectorConfig.swift \
     | sort -u | grep -v '^""$' > "$dict"
 printf '"{"\n"}"\n"\\x0A"\n"#"\n"!"\n"\\""\n"include "\n' >> "$dict"
 
