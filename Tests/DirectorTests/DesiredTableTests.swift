@@ -1,0 +1,78 @@
+import DirectorConfig
+import IPVS
+import Testing
+
+@testable import Director
+
+@Suite struct DesiredTableTests {
+    func configuration(_ text: String) throws -> Configuration {
+        let result = ConfigurationLoader.parse(text)
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        return try #require(result.configuration)
+    }
+
+    @Test func persistenceSchedulerFlagsAndGranularity() throws {
+        let config = try configuration("""
+            virtual_server 192.0.2.10 443 {
+                lb_algo sh
+                sh-port
+                sh-fallback
+                lb_kind DR
+                persistence_timeout 600
+                persistence_granularity 255.255.255.0
+                protocol TCP
+                real_server 192.0.2.21 443 {
+                    weight 1
+                }
+            }
+            """)
+        let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
+        let service = try #require(rules.first?.service)
+        #expect(service.scheduler == "sh")
+        #expect(service.flags == [.persistent, .shFallback, .shPort])
+        #expect(service.timeout == 600)
+        #expect(service.netmask == 0xFFFF_FF00)
+        #expect(rules.first?.destinations.first?.forwarding == .route)
+    }
+
+    @Test func aGroupExpandsToOneServicePerMember() throws {
+        let config = try configuration("""
+            virtual_server_group WEB {
+                192.0.2.1-3 80
+                fwmark 9
+            }
+            virtual_server group WEB {
+                lb_algo rr
+                lb_kind NAT
+                protocol TCP
+                real_server 10.0.0.5 80 {
+                    weight 2
+                }
+            }
+            """)
+        let keys = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }.map(\.key)
+        #expect(keys == [
+            .address(.tcp, .ipv4(192, 0, 2, 1), port: 80), .address(.tcp, .ipv4(192, 0, 2, 2), port: 80),
+            .address(.tcp, .ipv4(192, 0, 2, 3), port: 80), .firewallMark(9, family: .inet),
+        ])
+    }
+
+    @Test func ipv6ServicesKeepTheirFamily() throws {
+        let config = try configuration("""
+            virtual_server 2001:db8::10 53 {
+                lb_algo lc
+                lb_kind NAT
+                protocol UDP
+                ops
+                real_server 2001:db8:1::53 53 {
+                    weight 1
+                }
+            }
+            """)
+        let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
+        #expect(rules.first?.key == .address(.udp, IPVSAddress("2001:db8::10") ?? .zero(.inet6), port: 53))
+        #expect(rules.first?.service.flags == [.onePacket])
+        #expect(rules.first?.service.netmask == 128)
+        #expect(rules.first?.destinations.first?.address == IPVSAddress("2001:db8:1::53"))
+    }
+}
