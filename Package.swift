@@ -44,6 +44,13 @@ let package = Package(
         .target(name: "IPVS", dependencies: ["CNetlink"]),
         .target(name: "VRRP"),
         .target(
+            name: "VRRPHost",
+            dependencies: [
+                "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "HealthCheck",
             dependencies: [
                 "COpenSSL",
@@ -80,6 +87,13 @@ let package = Package(
         // Lab helper: drives the IPVS binding with ipvsadm syntax inside the VM (Tests/Lab/README-ipvs-tool.md).
         .executableTarget(name: "lab-ipvs", dependencies: ["IPVS"], path: "Tests/Lab/Tool"),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
+        .testTarget(name: "VRRPHostTests", dependencies: ["VRRPHost", "VRRP", "DirectorConfig", "Platform", "IPVS"]),
+        // Lab helper: runs only the VRRP host from a config file until SIGTERM (Tests/Lab/scenarios/vrrp-*.sh).
+        .executableTarget(
+            name: "lab-vrrp",
+            dependencies: ["VRRPHost", "DirectorConfig", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Lab/VRRPTool"
+        ),
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [

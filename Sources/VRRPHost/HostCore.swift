@@ -1,0 +1,575 @@
+import ControlProtocol
+import DirectorConfig
+import Glibc
+import IPVS
+import Logging
+import Platform
+import VRRP
+
+/// Work for the VRRP thread, given the core and the time it runs at.
+typealias HostWork = @Sendable (HostCore, ContinuousClock.Instant) -> Void
+
+/// Where an instance sends and receives: instances with the same key share one socket pair.
+struct TransportKey: Hashable, CustomStringConvertible {
+    var interface: String
+    var family: Int32
+    var source: VRRPAddress
+    var multicast: Bool
+
+    init(_ w: InstanceSpec.Wiring) {
+        interface = w.interface
+        family = w.family
+        source = w.source
+        multicast = w.multicast
+    }
+
+    var description: String { "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" }
+}
+
+final class TransportRuntime {
+    let transport: any VRRPTransport
+    /// Set after a failed send, so a dead link logs once rather than at every advert.
+    var failing = false
+
+    init(_ transport: any VRRPTransport) { self.transport = transport }
+}
+
+/// One running vrrp_instance: the pure state machine plus what the host keeps about it.
+final class InstanceRuntime {
+    let id: Int
+    var spec: InstanceSpec
+    var machine: VRRP.VRRPInstance
+    var tracking: TrackingState
+    var sent: UInt64 = 0
+    var received: UInt64 = 0
+    var drops: [DropReason: UInt64] = [:]
+    /// Wall-clock seconds when the current state began.
+    var since: Double
+    /// The deadline of each armed timer; heap entries that disagree are stale.
+    var armed: [VRRP.VRRPInstance.TimerKind: ContinuousClock.Instant] = [:]
+    var lastDropLog: ContinuousClock.Instant?
+
+    init(id: Int, spec: InstanceSpec, machine: VRRP.VRRPInstance, tracking: TrackingState, since: Double) {
+        self.id = id
+        self.spec = spec
+        self.machine = machine
+        self.tracking = tracking
+        self.since = since
+    }
+
+    var transportKey: TransportKey { TransportKey(spec.wiring) }
+}
+
+final class GroupRuntime {
+    var spec: GroupSpec
+    var policy: SyncGroupPolicy
+    var tracking: TrackingState
+
+    init(spec: GroupSpec, tracking: TrackingState) {
+        self.spec = spec
+        self.policy = SyncGroupPolicy(name: spec.name, members: spec.members)
+        self.tracking = tracking
+    }
+}
+
+/// One vrrp_script's runner state (keepalived's rise/fall counting).
+final class ScriptRuntime {
+    let spec: ScriptSpec
+    let generation: Int
+    /// nil when script security refused it: it is never run and counts as up.
+    let script: Script?
+    var up: Bool
+    var running = false
+    var successes = 0
+    var failures = 0
+    var lastStart: ContinuousClock.Instant?
+
+    init(spec: ScriptSpec, generation: Int, script: Script?) {
+        self.spec = spec
+        self.generation = generation
+        self.script = script
+        self.up = script == nil ? true : !spec.initFail
+    }
+}
+
+/// All VRRP host state and the glue between the pure core and the host. Confined to one thread (the VRRP loop,
+/// or a test): nothing here blocks for long, and scripts run in tasks that post their results back.
+// @unchecked: used by one thread at a time, handed over under HostBox/EventLoop locks (never shared concurrently).
+final class HostCore: @unchecked Sendable {
+    let dependencies: VRRPHostDependencies
+    let logger: Logger
+    /// Queues work for this core's thread (from script tasks).
+    let post: @Sendable (@escaping HostWork) -> Void
+    let emit: @Sendable (VRRPHostEvent) -> Void
+    let wallClock: @Sendable () -> Double
+
+    var spec: HostSpec
+    var policy: ScriptPolicy
+    var instances: [String: InstanceRuntime] = [:]
+    var groups: [String: GroupRuntime] = [:]
+    var scripts: [String: ScriptRuntime] = [:]
+    var transports: [TransportKey: TransportRuntime] = [:]
+    var timers = TimerHeap()
+    /// Addresses and routes directord added (AddOutcome.added) and has not removed since.
+    var ownedAddresses: Set<InterfaceAddress> = []
+    var ownedRoutes: Set<HostRoute> = []
+    var linkUp: [String: Bool] = [:]
+    var ipvsTable: (any IPVSTable)?
+    /// The last task of each notify chain: a scope's scripts run one after another, in transition order.
+    var notifyTails: [String: Task<Void, Never>] = [:]
+    var nextID = 0
+    var nextGeneration = 0
+    private(set) var running = false
+    /// Adverts that matched no instance on their socket (other routers on the segment).
+    var foreignAdverts: UInt64 = 0
+
+    init(
+        spec: HostSpec, dependencies: VRRPHostDependencies, logger: Logger,
+        post: @escaping @Sendable (@escaping HostWork) -> Void, emit: @escaping @Sendable (VRRPHostEvent) -> Void,
+        wallClock: @escaping @Sendable () -> Double = HostCore.realTime
+    ) {
+        self.spec = spec
+        self.dependencies = dependencies
+        self.logger = logger
+        self.post = post
+        self.emit = emit
+        self.wallClock = wallClock
+        self.policy = ScriptPolicy(globals: spec.globals, files: dependencies.files)
+    }
+
+    @Sendable static func realTime() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    var nextDeadline: ContinuousClock.Instant? { timers.nextDeadline }
+
+    /// The sockets to poll, with their keys.
+    var pollTargets: [(key: TransportKey, fd: Int32)] { transports.map { ($0.key, $0.value.transport.pollDescriptor) } }
+
+    // MARK: - Start
+
+    /// Opens every socket and starts every instance; on any problem nothing is left open and the error lists all.
+    func start(now: ContinuousClock.Instant) throws(VRRPHostError) {
+        guard !running else { return }
+        if !spec.problems.isEmpty { throw VRRPHostError(spec.problems) }
+        var problems: [String] = []
+        for instance in spec.instances {
+            if let problem = openTransport(for: instance) { problems.append(problem) }
+        }
+        guard problems.isEmpty else {
+            transports.removeAll()
+            throw VRRPHostError(problems)
+        }
+        running = true
+        for script in spec.scripts.values.sorted(by: { $0.name < $1.name }) { addScript(script, now: now) }
+        for group in spec.groups { addGroup(group) }
+        for instance in spec.instances { startInstance(instance, now: now, reason: "started") }
+        if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.master, alsoBackup: true) }
+        timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
+        logger.info("VRRP running", metadata: ["instances": "\(spec.instances.count)", "sockets": "\(transports.count)"])
+    }
+
+    /// nil when the instance's socket is open (or already was).
+    func openTransport(for instance: InstanceSpec) -> String? {
+        let key = TransportKey(instance.wiring)
+        guard transports[key] == nil else { return nil }
+        let w = instance.wiring
+        let group: [UInt8]? = w.multicast ? w.destinations.first?.bytes : nil
+        do {
+            let t = try dependencies.transports.open(
+                family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group)
+            transports[key] = TransportRuntime(t)
+            return nil
+        } catch {
+            return "vrrp_instance \(instance.name): cannot open the VRRP socket on \(key): \(error)"
+        }
+    }
+
+    func addGroup(_ group: GroupSpec) {
+        var tracking = TrackingState(objects: group.tracked, initiallyUp: [])
+        for object in group.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
+        groups[group.name] = GroupRuntime(spec: group, tracking: tracking)
+    }
+
+    /// Scripts start as keepalived's do (up unless init_fail); interfaces as their link is now.
+    func initialStatus(_ trackedName: String) -> Bool {
+        if trackedName.hasPrefix("script:") {
+            return scripts[String(trackedName.dropFirst(7))]?.up ?? true
+        }
+        let name = String(trackedName.dropFirst(10))
+        if let known = linkUp[name] { return known }
+        let up = readLink(name)
+        linkUp[name] = up
+        return up
+    }
+
+    func readLink(_ name: String) -> Bool {
+        do {
+            return try dependencies.network.link(name).isUp
+        } catch {
+            // A missing interface is a down one (keepalived puts the instance in FAULT).
+            return false
+        }
+    }
+
+    func startInstance(_ spec: InstanceSpec, now: ContinuousClock.Instant, reason: String) {
+        let machine: VRRP.VRRPInstance
+        do {
+            machine = try VRRP.VRRPInstance(spec.wiring.machine)
+        } catch {
+            // HostSpec.build validated this configuration already.
+            report("vrrp_instance \(spec.name): \(error)")
+            return
+        }
+        var tracking = TrackingState(objects: spec.tracked, initiallyUp: [])
+        for object in spec.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
+        nextID += 1
+        let runtime = InstanceRuntime(id: nextID, spec: spec, machine: machine, tracking: tracking, since: wallClock())
+        instances[spec.name] = runtime
+        dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: "initial tracking")
+        dispatch(runtime, .start, now: now, reason: reason)
+    }
+
+    /// The instance's tracking merged with its sync group's (the group's objects count for every member).
+    func summary(of runtime: InstanceRuntime) -> TrackingSummary {
+        var s = runtime.tracking.summary
+        if let name = runtime.spec.wiring.group, let group = groups[name] {
+            let g = group.tracking.summary
+            s.weight += g.weight
+            s.faulted = s.faulted || g.faulted
+        }
+        return s
+    }
+
+    // MARK: - Events through the state machines and the sync-group policies
+
+    /// Feeds one event to an instance, performs its actions, and lets its sync group react until nothing is left.
+    func dispatch(_ first: InstanceRuntime, _ event: VRRP.VRRPInstance.Event, now: ContinuousClock.Instant, reason: String) {
+        var work: [(InstanceRuntime, VRRP.VRRPInstance.Event, String)] = [(first, event, reason)]
+        while !work.isEmpty {
+            let (runtime, event, reason) = work.removeFirst()
+            let actions = runtime.machine.handle(event, now: now)
+            perform(actions, for: runtime, now: now, reason: reason, starting: event == .start)
+            guard let groupName = runtime.spec.wiring.group, let group = groups[groupName] else { continue }
+            let before = group.policy.state
+            let groupActions = group.policy.update(member: runtime.spec.name, status: runtime.machine.memberStatus)
+            if group.policy.state != before {
+                logger.info(
+                    "sync group \(groupName): \(before.rawValue) → \(group.policy.state.rawValue)",
+                    metadata: ["member": "\(runtime.spec.name)", "reason": "\(reason)"])
+                emit(.groupState(group: groupName, from: before.rawValue, to: group.policy.state.rawValue))
+            }
+            for action in groupActions {
+                switch action {
+                case .direct(let member, let directive):
+                    guard let target = instances[member] else { continue }
+                    work.append(
+                        (target, .syncGroup(directive),
+                         "sync group \(groupName): \(runtime.spec.name) is \(runtime.machine.state.rawValue)"))
+                case .notify(let event):
+                    runNotify(group.spec.notify, event, key: "group:" + groupName)
+                case .switchSyncDaemon(let role):
+                    switchSyncDaemon(role)
+                }
+            }
+        }
+    }
+
+    func perform(
+        _ actions: [VRRP.VRRPInstance.Action], for runtime: InstanceRuntime, now: ContinuousClock.Instant,
+        reason: String, starting: Bool
+    ) {
+        let name = runtime.spec.name
+        for action in actions {
+            switch action {
+            case .stateChanged(let from, let to):
+                runtime.since = wallClock()
+                let priority = Int(runtime.machine.effectivePriority)
+                logger.notice(
+                    "vrrp_instance \(name): \(from.rawValue) → \(to.rawValue)",
+                    metadata: ["reason": "\(reason)", "priority": "\(priority)"])
+                emit(.instanceState(instance: name, from: from.rawValue, to: to.rawValue, priority: priority, reason: reason))
+            case .sendAdvert(let priority):
+                sendAdvert(runtime, priority: priority)
+            case .armTimer(let kind, let deadline):
+                runtime.armed[kind] = deadline
+                timers.push(.instance(id: runtime.id, kind), at: deadline)
+            case .cancelTimer(let kind):
+                runtime.armed[kind] = nil
+            case .addVirtualAddresses:
+                addAddresses(runtime)
+            case .removeVirtualAddresses:
+                removeAddresses(runtime, leftovers: starting)
+            case .sendGratuitous(let count):
+                announce(runtime, count: count)
+            case .notify(let event):
+                runNotify(runtime.spec.notify, event, key: "instance:" + name)
+            case .switchSyncDaemon(let role):
+                switchSyncDaemon(role)
+            }
+        }
+    }
+
+    // MARK: - Timers
+
+    /// Fires every timer due at `now` (each one is fed the time it runs at).
+    func fireDueTimers(now: ContinuousClock.Instant) {
+        while let entry = timers.popDue(now) {
+            switch entry.target {
+            case .instance(let id, let kind):
+                guard let runtime = instances.values.first(where: { $0.id == id }),
+                    runtime.armed[kind] == entry.deadline
+                else { continue }
+                runtime.armed[kind] = nil
+                dispatch(runtime, .timerFired(kind), now: now, reason: timerReason(kind, runtime))
+            case .script(let name, let generation):
+                guard let script = scripts[name], script.generation == generation else { continue }
+                runCheck(script, now: now)
+            case .linkPoll:
+                pollLinks(now: now)
+                timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
+            }
+        }
+    }
+
+    func timerReason(_ kind: VRRP.VRRPInstance.TimerKind, _ runtime: InstanceRuntime) -> String {
+        switch kind {
+        case .masterDown:
+            let master = runtime.machine.masterAddress.map { " from \($0)" } ?? ""
+            return "no advert\(master) for \(runtime.machine.masterDownInterval)"
+        case .advert: return "advert timer"
+        case .garpDelay, .garpRefresh: return "gratuitous ARP timer"
+        }
+    }
+
+    // MARK: - Adverts out
+
+    func sendAdvert(_ runtime: InstanceRuntime, priority: UInt8) {
+        let w = runtime.spec.wiring
+        guard let transport = transports[runtime.transportKey] else { return }
+        let advert = w.advert.with(priority: priority)
+        var failure: String?
+        for destination in w.destinations {
+            do {
+                let bytes = try advert.encoded(source: w.source, destination: destination)
+                try transport.transport.send(bytes, to: destination.bytes)
+                runtime.sent += 1
+            } catch {
+                failure = "vrrp_instance \(runtime.spec.name): advert to \(destination) not sent: \(error)"
+            }
+        }
+        if let failure {
+            if !transport.failing { report(failure) }
+            transport.failing = true
+        } else if transport.failing {
+            transport.failing = false
+            logger.notice("vrrp_instance \(runtime.spec.name): adverts go out again on \(runtime.transportKey)")
+        }
+    }
+
+    // MARK: - Addresses and routes
+
+    func addAddresses(_ runtime: InstanceRuntime) {
+        let name = runtime.spec.name
+        for address in runtime.spec.wiring.addresses {
+            do {
+                switch try dependencies.network.add(address) {
+                case .added:
+                    ownedAddresses.insert(address)
+                case .alreadyPresent:
+                    if !ownedAddresses.contains(address) {
+                        logger.warning("vrrp_instance \(name): \(address) was already present; it is not directord's and will be left in place")
+                    }
+                }
+            } catch {
+                report("vrrp_instance \(name): cannot add \(address): \(error)")
+            }
+        }
+        for route in runtime.spec.wiring.routes {
+            do {
+                switch try dependencies.network.add(route) {
+                case .added:
+                    ownedRoutes.insert(route)
+                case .alreadyPresent:
+                    if !ownedRoutes.contains(route) {
+                        logger.warning("vrrp_instance \(name): route \(route) was already present; it is not directord's and will be left in place")
+                    }
+                }
+            } catch {
+                report("vrrp_instance \(name): cannot add route \(route): \(error)")
+            }
+        }
+    }
+
+    /// Removes what directord added. `leftovers` (at start): also the configured addresses found on the
+    /// interface, as keepalived 2.2.7 does after an unclean stop; never the advert source address, never routes.
+    func removeAddresses(_ runtime: InstanceRuntime, leftovers: Bool) {
+        let name = runtime.spec.name
+        for route in runtime.spec.wiring.routes where ownedRoutes.contains(route) {
+            do {
+                try dependencies.network.remove(route)
+                ownedRoutes.remove(route)
+            } catch {
+                report("vrrp_instance \(name): cannot remove route \(route): \(error)")
+            }
+        }
+        let source = runtime.spec.wiring.source.bytes
+        for address in runtime.spec.wiring.addresses {
+            guard ownedAddresses.contains(address) || (leftovers && address.address != source) else { continue }
+            do {
+                try dependencies.network.remove(address)
+                ownedAddresses.remove(address)
+            } catch {
+                report("vrrp_instance \(name): cannot remove \(address): \(error)")
+            }
+        }
+    }
+
+    func announce(_ runtime: InstanceRuntime, count: Int) {
+        guard count > 0 else { return }
+        var failed: String?
+        for address in runtime.spec.wiring.addresses {
+            for _ in 0..<count {
+                do {
+                    try dependencies.announcer.announce(address)
+                } catch {
+                    failed = "vrrp_instance \(runtime.spec.name): gratuitous ARP/NA for \(address) failed: \(error)"
+                    break
+                }
+            }
+        }
+        if let failed { report(failed) }
+    }
+
+    // MARK: - Notify scripts
+
+    func runNotify(_ scripts: NotifyScripts, _ event: NotifyEvent, key: String) {
+        let invocations = event.invocations(
+            master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any)
+        for (notify, arguments) in invocations {
+            let prepared = policy.prepare(command: notify.command, arguments: arguments, user: notify.user)
+            if let problem = prepared.problem {
+                if prepared.script == nil { report(problem) } else { logger.warning("\(problem)") }
+            }
+            guard let script = prepared.script else { continue }
+            let previous = notifyTails[key]
+            let runner = dependencies.scripts
+            let timeout = dependencies.notifyTimeout
+            let logger = self.logger
+            notifyTails[key] = Task {
+                await previous?.value
+                let result = await runner.run(script, timeout: timeout)
+                if result.outcome.succeeded {
+                    logger.debug("notify \(script) done")
+                } else {
+                    logger.warning("notify \(script) \(result.outcome)", metadata: ["output": "\(result.output)"])
+                }
+            }
+        }
+    }
+
+    // MARK: - IPVS sync daemon
+
+    func switchSyncDaemon(_ role: VRRP.VRRPInstance.SyncDaemonRole, alsoBackup: Bool = false) {
+        guard let daemon = spec.syncDaemon, let make = dependencies.ipvs else { return }
+        let table: any IPVSTable
+        if let existing = ipvsTable {
+            table = existing
+        } else {
+            do {
+                table = try make()
+                ipvsTable = table
+            } catch {
+                report("lvs_sync_daemon: IPVS is not available: \(error)")
+                return
+            }
+        }
+        let start: [IPVSSyncState]
+        let stop: [IPVSSyncState]
+        switch role {
+        case .master: (start, stop) = alsoBackup ? ([.master, .backup], []) : ([.master], [.backup])
+        case .backup: (start, stop) = ([.backup], [.master])
+        case .stopped: (start, stop) = ([], [.master, .backup])
+        }
+        for state in stop {
+            // ESRCH (not running) is the wanted outcome.
+            try? table.stopSyncDaemon(state)
+        }
+        for state in start {
+            do {
+                try table.startSyncDaemon(daemon.daemon(state))
+            } catch {
+                // Left running by an unclean stop, maybe with other settings: restart it with ours.
+                do {
+                    try table.stopSyncDaemon(state)
+                    try table.startSyncDaemon(daemon.daemon(state))
+                } catch {
+                    report("lvs_sync_daemon: cannot start the \(state.name) daemon on \(daemon.settings.interface): \(error)")
+                    continue
+                }
+            }
+        }
+        logger.info("lvs_sync_daemon: \(role.rawValue)", metadata: ["interface": "\(daemon.settings.interface)", "syncid": "\(daemon.settings.syncID)"])
+    }
+
+    // MARK: - Stop
+
+    /// Resigns every instance (priority 0, addresses released, notify_stop), stops the sync daemon and closes the
+    /// sockets. Returns the notify tasks still running, for the caller to wait on with its deadline.
+    func shutdown(now: ContinuousClock.Instant) -> [Task<Void, Never>] {
+        guard running else { return Array(notifyTails.values) }
+        for name in spec.instances.map(\.name) {
+            if let runtime = instances[name] { dispatch(runtime, .shutdown, now: now, reason: "stopping") }
+        }
+        if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.stopped) }
+        releaseEverything()
+        instances.removeAll()
+        groups.removeAll()
+        scripts.removeAll()
+        transports.removeAll()
+        timers.removeAll()
+        running = false
+        logger.info("VRRP stopped")
+        return Array(notifyTails.values)
+    }
+
+    /// What is still owned after every instance resigned (an instance that failed mid-way): removed too.
+    func releaseEverything() {
+        for route in ownedRoutes {
+            try? dependencies.network.remove(route)
+        }
+        for address in ownedAddresses {
+            try? dependencies.network.remove(address)
+        }
+        ownedRoutes.removeAll()
+        ownedAddresses.removeAll()
+    }
+
+    func report(_ problem: String) {
+        logger.error("\(problem)")
+        emit(.problem(problem))
+    }
+
+    // MARK: - Status
+
+    func status() -> (instances: [InstanceStatus], syncGroups: [SyncGroupStatus]) {
+        let list = spec.instances.map { s -> InstanceStatus in
+            let w = s.wiring
+            let runtime = instances[s.name]
+            return InstanceStatus(
+                name: s.name, interface: w.interface, virtualRouterID: Int(w.advert.virtualRouterID),
+                version: Int(w.machine.version.rawValue), state: runtime?.machine.state.rawValue ?? "INIT",
+                priority: Int(runtime?.machine.effectivePriority ?? w.machine.priority),
+                configuredPriority: Int(w.machine.priority), masterAddress: runtime?.machine.masterAddress?.description,
+                since: runtime?.since ?? 0, advertsSent: runtime?.sent ?? 0, advertsReceived: runtime?.received ?? 0,
+                drops: Dictionary(uniqueKeysWithValues: (runtime?.drops ?? [:]).map { ($0.key.rawValue, $0.value) }),
+                addresses: s.addressText)
+        }
+        let groupList = spec.groups.map { g in
+            SyncGroupStatus(name: g.name, state: groups[g.name]?.policy.state.rawValue ?? "INIT", members: g.members)
+        }
+        return (list, groupList)
+    }
+}

@@ -1,0 +1,325 @@
+import DirectorConfig
+import Glibc
+import IPVS
+import Platform
+import VRRP
+
+/// One vrrp_instance as the host runs it: the configuration translated into the core's types, plus the host
+/// facts (source address, interface addresses and routes). Comparing two specs is how reload decides.
+struct InstanceSpec: Equatable {
+    /// A change here restarts the instance (it resigns and starts again); anything else is updated in place.
+    struct Wiring: Equatable {
+        var machine: VRRP.VRRPInstance.Configuration
+        var interface: String
+        var family: Int32
+        var source: VRRPAddress
+        /// The multicast group, or each unicast peer.
+        var destinations: [VRRPAddress]
+        var multicast: Bool
+        /// The advert with the configured priority (the state machine picks the priority of each send).
+        var advert: Advertisement
+        var filter: AdvertisementFilter
+        /// virtual_ipaddress then virtual_ipaddress_excluded: both are added, only the first are advertised.
+        var addresses: [InterfaceAddress]
+        var routes: [HostRoute]
+        var group: String?
+    }
+
+    var name: String
+    var wiring: Wiring
+    var notify: NotifyScripts
+    /// Tracked objects, named "script:NAME" and "interface:NAME".
+    var tracked: [TrackedObject]
+    /// "ADDR/PLEN dev IF" per address, for status.
+    var addressText: [String]
+}
+
+struct GroupSpec: Equatable {
+    var name: String
+    var members: [String]
+    var notify: NotifyScripts
+    var tracked: [TrackedObject]
+}
+
+/// A vrrp_script without its source location (moving it in the file is no change).
+struct ScriptSpec: Equatable {
+    var name: String
+    var command: String
+    var interval: Duration
+    var timeout: Duration
+    var rise: Int
+    var fall: Int
+    var user: ScriptUser?
+    var initFail: Bool
+
+    init(_ s: VRRPScript) {
+        name = s.name
+        command = s.command
+        interval = s.interval
+        timeout = s.timeout
+        rise = max(1, s.rise)
+        fall = max(1, s.fall)
+        user = s.user
+        initFail = s.initFail
+    }
+}
+
+/// The connection-sync daemon settings and who drives it.
+struct SyncDaemonSpec: Equatable {
+    /// Interface, sync id, maxlen, group, port, ttl (the state is filled in per switch).
+    var settings: IPVSSyncDaemon
+    /// The instance whose state it follows; nil runs master and backup all the time.
+    var controller: String?
+
+    func daemon(_ state: IPVSSyncState) -> IPVSSyncDaemon {
+        var d = settings
+        d.state = state
+        return d
+    }
+
+    var description: String {
+        "interface \(settings.interface) syncid \(settings.syncID)" + (controller.map { " following \($0)" } ?? "")
+    }
+}
+
+/// Everything the host runs for one configuration.
+struct HostSpec {
+    var instances: [InstanceSpec] = []
+    var groups: [GroupSpec] = []
+    var scripts: [String: ScriptSpec] = [:]
+    var syncDaemon: SyncDaemonSpec?
+    var globals: GlobalSettings
+    /// Instances that cannot run on this host, one line each.
+    var problems: [String] = []
+
+    func instance(named name: String) -> InstanceSpec? { instances.first { $0.name == name } }
+    func group(named name: String) -> GroupSpec? { groups.first { $0.name == name } }
+
+    static func build(_ config: Configuration, addresses lookup: any InterfaceAddressLookup) -> HostSpec {
+        var spec = HostSpec(globals: config.globals)
+        var groupOf: [String: String] = [:]
+        for group in config.syncGroups {
+            for member in group.members { groupOf[member.name] = group.name }
+        }
+        let daemon = config.effectiveSyncDaemon
+        if let daemon {
+            spec.syncDaemon = SyncDaemonSpec(
+                settings: IPVSSyncDaemon(
+                    state: .master, interface: daemon.interface,
+                    syncID: UInt32(daemon.syncID ?? 0), maxLength: UInt16(clamping: daemon.maxLength ?? 0),
+                    // Defaults are left to the kernel, so `ipvsadm -Ln --daemon` reads as with keepalived.
+                    group: daemon.group == LVSSyncDaemon.defaultGroup ? nil : ipvsAddress(daemon.group),
+                    port: daemon.port == LVSSyncDaemon.defaultPort ? 0 : daemon.port, ttl: daemon.ttl ?? 0),
+                controller: daemon.instance.flatMap { config.vrrpInstance(named: $0) == nil ? nil : $0 })
+        }
+        var trackedScripts = Set<String>()
+        for instance in config.vrrpInstances {
+            switch instanceSpec(instance, config: config, group: groupOf[instance.name], lookup: lookup) {
+            case .success(let s):
+                spec.instances.append(s)
+                for t in instance.trackScripts { trackedScripts.insert(t.name) }
+            case .failure(let problem):
+                spec.problems.append(problem.description)
+            }
+        }
+        let running = Set(spec.instances.map(\.name))
+        for group in config.syncGroups {
+            let members = group.members.map(\.name).filter { running.contains($0) }
+            guard !members.isEmpty else { continue }
+            spec.groups.append(
+                GroupSpec(
+                    name: group.name, members: members, notify: group.notify,
+                    tracked: tracked(scripts: group.trackScripts, interfaces: group.trackInterfaces, implicit: nil, config: config)))
+            for t in group.trackScripts { trackedScripts.insert(t.name) }
+        }
+        for name in trackedScripts {
+            if let script = config.vrrpScript(named: name) { spec.scripts[name] = ScriptSpec(script) }
+        }
+        return spec
+    }
+
+    static func tracked(
+        scripts: [TrackedScript], interfaces: [TrackedInterface], implicit: String?, config: Configuration
+    ) -> [TrackedObject] {
+        var result: [TrackedObject] = []
+        // keepalived tracks the instance's own interface (link down → FAULT) unless dont_track_primary.
+        if let implicit, !interfaces.contains(where: { $0.name == implicit }) {
+            result.append(TrackedObject(name: "interface:" + implicit))
+        }
+        for i in interfaces {
+            result.append(TrackedObject(name: "interface:" + i.name, weight: i.weight, reverse: i.reverse))
+        }
+        for t in scripts {
+            let script = config.vrrpScript(named: t.name)
+            result.append(
+                TrackedObject(
+                    name: "script:" + t.name, weight: t.weight ?? script?.weight ?? 0,
+                    reverse: t.reverse ?? script?.reverse ?? false))
+        }
+        return result
+    }
+
+    struct Problem: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func instanceSpec(
+        _ instance: DirectorConfig.VRRPInstance, config: Configuration, group: String?,
+        lookup: any InterfaceAddressLookup
+    ) -> Result<InstanceSpec, Problem> {
+        let name = instance.name
+        func problem(_ text: String) -> Result<InstanceSpec, Problem> { .failure(Problem(description: "vrrp_instance \(name): \(text)")) }
+        let family: VRRPAddress.Family = instance.family == .ipv4 ? .ipv4 : .ipv6
+        let af = family == .ipv4 ? AF_INET : AF_INET6
+        let version: VRRP.VRRPVersion = instance.version == .v2 ? .v2 : .v3
+        let vips = instance.virtualAddresses.compactMap { VRRPAddress(bytes: $0.prefix.address.bytes) }
+        let unicast = !instance.unicastPeers.isEmpty
+        let source: VRRPAddress
+        if let configured = unicast ? instance.unicastSourceIP : instance.multicastSourceIP,
+            let address = VRRPAddress(bytes: configured.bytes)
+        {
+            source = address
+        } else {
+            let candidates: [[UInt8]]
+            do {
+                candidates = try lookup.addresses(of: instance.interface, family: af)
+            } catch {
+                return problem("cannot read the addresses of \(instance.interface): \(error)")
+            }
+            let vipSet = Set(vips)
+            let usable = candidates.compactMap { VRRPAddress(bytes: $0) }.filter { !vipSet.contains($0) }
+            // RFC 5798 §5.1.2.1: IPv6 adverts come from the link-local address.
+            let preferred = family == .ipv6 ? (usable.first { $0.bytes[0] == 0xfe && $0.bytes[1] & 0xc0 == 0x80 } ?? usable.first) : usable.first
+            guard let chosen = preferred else {
+                return problem(
+                    "interface \(instance.interface) has no \(family == .ipv4 ? "IPv4" : "IPv6") address to send adverts from "
+                        + "(add one, or set \(unicast ? "unicast_src_ip" : "mcast_src_ip"))")
+            }
+            source = chosen
+        }
+        let destinations: [VRRPAddress] =
+            unicast
+            ? instance.unicastPeers.compactMap { VRRPAddress(bytes: $0.bytes) }
+            : [family == .ipv4 ? .multicastIPv4 : .multicastIPv6]
+        let authentication: Authentication
+        switch instance.authentication?.type {
+        case nil: authentication = .none
+        case .pass?: authentication = version == .v2 ? .password(AuthPassword(instance.authentication?.password ?? "")) : .none
+        case .ah?: return problem("auth_type AH (IPsec) is not supported; use PASS, or VRRP version 3 without authentication")
+        }
+        let interval = centiseconds(instance.advertInterval)
+        let advert: Advertisement
+        do {
+            advert = try Advertisement(
+                version: version, family: family, virtualRouterID: instance.virtualRouterID, priority: instance.priority,
+                addresses: vips, advertIntervalCentiseconds: interval, authentication: authentication)
+        } catch {
+            return problem(error.description)
+        }
+        let garp = instance.garp
+        let machine = VRRP.VRRPInstance.Configuration(
+            name: name, version: version, priority: instance.priority, advertIntervalCentiseconds: interval,
+            primaryAddress: source, initialState: instance.initialState == .master ? .master : .backup,
+            preempt: instance.preempt, preemptDelay: instance.preemptDelay,
+            gratuitous: VRRP.VRRPInstance.GratuitousPolicy(
+                masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, refreshInterval: garp.masterRefresh),
+            inSyncGroup: group != nil,
+            controlsSyncDaemon: config.effectiveSyncDaemon?.instance == name)
+        do {
+            _ = try VRRP.VRRPInstance(machine)
+        } catch {
+            return .failure(Problem(description: error.description))
+        }
+        let filter = AdvertisementFilter(
+            version: version, virtualRouterID: instance.virtualRouterID, advertIntervalCentiseconds: interval,
+            authentication: authentication, addresses: vips, localPriority: instance.priority,
+            // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
+            hopLimit: unicast ? .any : .exactly255)
+        let all = instance.virtualAddresses + instance.excludedAddresses
+        let addresses = all.map { interfaceAddress($0, defaultDevice: instance.interface) }
+        let routes = instance.virtualRoutes.map(hostRoute)
+        let wiring = InstanceSpec.Wiring(
+            machine: machine, interface: instance.interface, family: af, source: source, destinations: destinations,
+            multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group)
+        return .success(
+            InstanceSpec(
+                name: name, wiring: wiring, notify: instance.notify,
+                tracked: tracked(
+                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, implicit: instance.interface,
+                    config: config),
+                addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))
+    }
+
+    static func centiseconds(_ d: Duration) -> UInt16 {
+        let c = d.components
+        return UInt16(clamping: c.seconds * 100 + c.attoseconds / 10_000_000_000_000_000)
+    }
+
+    static func interfaceAddress(_ v: VirtualAddress, defaultDevice: String) -> InterfaceAddress {
+        let a = v.prefix.address
+        return InterfaceAddress(
+            family: a.family == .ipv4 ? AF_INET : AF_INET6, address: a.bytes, prefixLength: v.prefix.length,
+            interface: v.device ?? defaultDevice, label: v.label, broadcast: v.broadcast?.bytes,
+            scope: v.scope.map(scopeValue))
+    }
+
+    static func hostRoute(_ r: VirtualRoute) -> HostRoute {
+        HostRoute(
+            family: r.destination.address.family == .ipv4 ? AF_INET : AF_INET6, destination: r.destination.address.bytes,
+            prefixLength: r.destination.length, gateway: r.gateway?.bytes, source: r.source?.bytes, interface: r.device,
+            table: r.table, metric: r.metric, scope: r.scope.map(scopeValue))
+    }
+
+    /// RT_SCOPE_* values.
+    static func scopeValue(_ s: AddressScope) -> UInt8 {
+        switch s {
+        case .global: return 0
+        case .site: return 200
+        case .link: return 253
+        case .host: return 254
+        case .nowhere: return 255
+        }
+    }
+
+    static func ipvsAddress(_ a: IPAddress) -> IPVSAddress? {
+        IPVSAddress(family: a.family == .ipv4 ? .inet : .inet6, bytes: a.bytes)
+    }
+}
+
+extension IPAddress {
+    var bytes: [UInt8] {
+        switch self {
+        case .v4(let a): return a.bytes
+        case .v6(let a): return a.bytes
+        }
+    }
+}
+
+extension InstanceSpec.Wiring {
+    /// What differs from `old`, in configuration words, for reload plans.
+    func differences(from old: InstanceSpec.Wiring) -> [String] {
+        var out: [String] = []
+        let m = machine, o = old.machine
+        if interface != old.interface { out.append("interface \(old.interface) → \(interface)") }
+        if advert.virtualRouterID != old.advert.virtualRouterID {
+            out.append("virtual_router_id \(old.advert.virtualRouterID) → \(advert.virtualRouterID)")
+        }
+        if m.version != o.version { out.append("version \(o.version.rawValue) → \(m.version.rawValue)") }
+        if m.priority != o.priority { out.append("priority \(o.priority) → \(m.priority)") }
+        if m.advertIntervalCentiseconds != o.advertIntervalCentiseconds {
+            out.append("advert_int \(Double(o.advertIntervalCentiseconds) / 100) → \(Double(m.advertIntervalCentiseconds) / 100)")
+        }
+        if m.initialState != o.initialState { out.append("state \(o.initialState.rawValue) → \(m.initialState.rawValue)") }
+        if m.preempt != o.preempt || m.preemptDelay != o.preemptDelay { out.append("preempt settings") }
+        if m.gratuitous != o.gratuitous { out.append("garp settings") }
+        if m.controlsSyncDaemon != o.controlsSyncDaemon { out.append("sync daemon control") }
+        if source != old.source { out.append("source address \(old.source) → \(source)") }
+        if destinations != old.destinations || multicast != old.multicast { out.append("multicast/unicast peers") }
+        if advert.authentication != old.advert.authentication { out.append("authentication") }
+        if addresses != old.addresses { out.append("virtual addresses") }
+        if routes != old.routes { out.append("virtual_routes") }
+        if group != old.group { out.append("sync group \(old.group ?? "none") → \(group ?? "none")") }
+        if out.isEmpty { out.append("settings") }
+        return out
+    }
+}

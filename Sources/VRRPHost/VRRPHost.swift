@@ -1,0 +1,218 @@
+// VRRPHost: runs the pure VRRP core on the host — sockets, timers, addresses, scripts and the sync daemon.
+import ControlProtocol
+import DirectorConfig
+import Foundation
+import Logging
+import Platform
+
+/// VRRP for the daemon: one object per running configuration.
+///
+/// Everything that decides lives in the `VRRP` module; this runs it on a dedicated thread (poll() over raw VRRP
+/// sockets, absolute-deadline timers) and performs its actions: adverts, virtual addresses and routes, gratuitous
+/// ARP, notify scripts (in tasks, with a timeout), vrrp_script tracking, link tracking and the IPVS sync daemon.
+/// All methods are safe from any thread; `reload`, `plan` and `status` wait briefly for the VRRP thread.
+public final class VRRPHost: Sendable {
+    /// State changes with their reasons, and host-side problems. Finishes after `shutdown`.
+    public let events: AsyncStream<VRRPHostEvent>
+    private let box: HostBox
+
+    /// Nothing touches the host until `start`.
+    public init(
+        configuration: Configuration, logger: Logger, dependencies: VRRPHostDependencies = .system()
+    ) {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: VRRPHostEvent.self, bufferingPolicy: .bufferingNewest(1024))
+        events = stream
+        box = HostBox(configuration: configuration, logger: logger, dependencies: dependencies, events: continuation)
+    }
+
+    /// Opens the sockets and starts every instance (each in BACKUP, or FAULT, until elected). Throws, having
+    /// changed nothing, when an instance cannot run here (no such interface, no source address, socket refused).
+    public func start() throws {
+        try box.start()
+    }
+
+    /// Graceful stop: MASTERs send priority 0 so the backup takes over after its skew time, addresses and routes
+    /// directord added are removed, the sync daemon is stopped and notify_stop runs. Returns once the notify scripts
+    /// are done or `deadline` has passed, whichever is first (a hung script is killed by its own timeout later).
+    public func shutdown(deadline: Duration) async {
+        await box.shutdown(deadline: deadline)
+    }
+
+    /// Applies a new configuration: unchanged instances keep their state (no re-election), instances whose VRRP
+    /// settings changed resign and start again, notify and tracking changes apply in place, removed instances
+    /// resign. Returns what changed, one line each (empty when nothing did).
+    @discardableResult
+    public func reload(to configuration: Configuration) -> [String] {
+        let spec = HostSpec.build(configuration, addresses: box.dependencies.interfaceAddresses)
+        return box.withCore { core, now in core.reload(spec, now: now) }
+    }
+
+    /// What `reload(to:)` would do, without doing it.
+    public func plan(for configuration: Configuration) -> [String] {
+        let spec = HostSpec.build(configuration, addresses: box.dependencies.interfaceAddresses)
+        return box.withCore { core, _ in core.plan(spec).lines }
+    }
+
+    /// Every instance and sync group, for `directorctl status`.
+    public func status() -> (instances: [InstanceStatus], syncGroups: [SyncGroupStatus]) {
+        let pair = box.withCore { core, _ -> StatusPair in
+            let s = core.status()
+            return StatusPair(instances: s.instances, syncGroups: s.syncGroups)
+        }
+        return pair.tuple
+    }
+}
+
+struct StatusPair: Sendable {
+    var instances: [InstanceStatus]
+    var syncGroups: [SyncGroupStatus]
+    var tuple: ([InstanceStatus], [SyncGroupStatus]) { (instances, syncGroups) }
+}
+
+/// Owns the core: the caller's thread uses it (under `coreLock`) before start and after stop, the VRRP thread in
+/// between.
+final class HostBox: @unchecked Sendable {
+    enum Phase { case idle, running, stopped }
+
+    let dependencies: VRRPHostDependencies
+    let logger: Logger
+    let configuration: Configuration
+    let events: AsyncStream<VRRPHostEvent>.Continuation
+    private let lock = NSLock()
+    private let coreLock = NSLock()
+    private var phase = Phase.idle
+    private var loop: EventLoop?
+    private var core: HostCore!
+
+    init(
+        configuration: Configuration, logger: Logger, dependencies: VRRPHostDependencies,
+        events: AsyncStream<VRRPHostEvent>.Continuation
+    ) {
+        self.dependencies = dependencies
+        self.logger = logger
+        self.configuration = configuration
+        self.events = events
+        let spec = HostSpec.build(configuration, addresses: dependencies.interfaceAddresses)
+        core = HostCore(
+            spec: spec, dependencies: dependencies, logger: logger,
+            post: { [weak self] work in _ = self?.currentLoop?.submit(work) },
+            emit: { event in events.yield(event) })
+    }
+
+    private var currentLoop: EventLoop? {
+        lock.lock()
+        defer { lock.unlock() }
+        return phase == .running ? loop : nil
+    }
+
+    func start() throws {
+        coreLock.lock()
+        defer { coreLock.unlock() }
+        lock.lock()
+        let phase = self.phase
+        lock.unlock()
+        guard phase == .idle else { return }
+        let loop = try EventLoop(logger: logger)
+        // Addresses may have changed since init.
+        core.spec = HostSpec.build(configuration, addresses: dependencies.interfaceAddresses)
+        try core.start(now: .now)
+        lock.lock()
+        self.loop = loop
+        self.phase = .running
+        lock.unlock()
+        loop.run(core)
+    }
+
+    /// Runs `body` on the VRRP thread while it runs, else here.
+    func withCore<T: Sendable>(_ body: @escaping @Sendable (HostCore, ContinuousClock.Instant) -> T) -> T {
+        if let loop = currentLoop {
+            let result = ResultSlot<T>()
+            if loop.submit({ core, now in result.fill(body(core, now)) }) {
+                return result.wait()
+            }
+        }
+        coreLock.lock()
+        defer { coreLock.unlock() }
+        return body(core, .now)
+    }
+
+    func shutdown(deadline: Duration) async {
+        guard let loop = currentLoop else { return }
+        let tasks: [Task<Void, Never>] = await withCheckedContinuation { c in
+            let accepted = loop.submit { core, now in c.resume(returning: core.shutdown(now: now)) }
+            if !accepted { c.resume(returning: []) }
+        }
+        loop.requestStop()
+        await loop.waitForExit()
+        setPhase(.stopped)
+        let finished = await Self.waitAll(tasks, deadline: deadline)
+        if !finished { logger.warning("notify scripts still running after \(deadline); not waiting for them") }
+        events.finish()
+    }
+
+    private func setPhase(_ p: Phase) {
+        lock.lock()
+        phase = p
+        lock.unlock()
+    }
+
+    /// True when every task finished within `deadline`.
+    static func waitAll(_ tasks: [Task<Void, Never>], deadline: Duration) async -> Bool {
+        guard !tasks.isEmpty else { return true }
+        let slot = FirstResult()
+        return await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+            slot.set(c)
+            Task {
+                for task in tasks { await task.value }
+                slot.resume(true)
+            }
+            Task {
+                try? await Task.sleep(for: deadline)
+                slot.resume(false)
+            }
+        }
+    }
+}
+
+/// A value handed from the VRRP thread to a waiting caller.
+final class ResultSlot<T: Sendable>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var value: T?
+
+    func fill(_ v: T) {
+        condition.lock()
+        value = v
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> T {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let value { return value }
+            condition.wait()
+        }
+    }
+}
+
+/// Resumes a continuation once, with whichever result comes first.
+final class FirstResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Bool, Never>?
+
+    func set(_ c: CheckedContinuation<Bool, Never>) {
+        lock.lock()
+        continuation = c
+        lock.unlock()
+    }
+
+    func resume(_ value: Bool) {
+        lock.lock()
+        let c = continuation
+        continuation = nil
+        lock.unlock()
+        c?.resume(returning: value)
+    }
+}

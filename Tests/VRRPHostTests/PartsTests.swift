@@ -1,0 +1,82 @@
+import DirectorConfig
+import Glibc
+import Testing
+import VRRP
+
+@testable import VRRPHost
+
+@Suite("VRRP host parts")
+struct PartsTests {
+    @Test("the timer heap pops in deadline order, first-in first-out on ties, only when due")
+    func timerHeap() {
+        let t0 = ContinuousClock.now
+        var heap = TimerHeap()
+        var rng = SystemRandomNumberGenerator()
+        var expected: [(Int, Int)] = []
+        for i in 0..<200 {
+            let ms = Int.random(in: 0..<50, using: &rng)
+            heap.push(.script(name: "\(i)", generation: ms), at: t0 + .milliseconds(ms))
+            expected.append((ms, i))
+        }
+        #expect(heap.popDue(t0 - .milliseconds(1)) == nil)
+        var popped: [(Int, Int)] = []
+        while let e = heap.popDue(t0 + .seconds(1)) {
+            if case .script(let name, let ms) = e.target, let i = Int(name) { popped.append((ms, i)) }
+        }
+        let sorted = expected.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        #expect(popped.map(\.0) == sorted.map(\.0))
+        #expect(popped.map(\.1) == sorted.map(\.1))
+    }
+
+    @Test("the VRID of an undecodable packet is read when it is there")
+    func peekVRID() {
+        #expect(HostCore.peekVirtualRouterID([0x45] + [UInt8](repeating: 0, count: 19) + [0x21, 51], family: AF_INET) == 51)
+        #expect(HostCore.peekVirtualRouterID([0x45, 0, 0, 10], family: AF_INET) == nil)
+        #expect(HostCore.peekVirtualRouterID([0x46] + [UInt8](repeating: 0, count: 20), family: AF_INET) == nil)
+        #expect(HostCore.peekVirtualRouterID([0x31, 7], family: AF_INET6) == 7)
+    }
+
+    static let root = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFDIR) | 0o755)
+    static let rootFile = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFREG) | 0o755)
+
+    @Test("enable_script_security refuses a root script that a non-root user could replace, as keepalived does")
+    func scriptSecurity() {
+        var files = FakeFiles(files: ["/": Self.root, "/usr": Self.root, "/usr/bin": Self.root, "/usr/bin/killall": Self.rootFile])
+        files.files["/home"] = Self.root
+        files.files["/home/op"] = FileStatus(uid: 1000, gid: 1000, mode: UInt32(S_IFDIR) | 0o755)
+        files.files["/home/op/check.sh"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFREG) | 0o755)
+        files.files["/tmp"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFDIR) | 0o1777)
+        files.files["/tmp/x.sh"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFREG) | 0o757)
+        var globals = GlobalSettings(enableScriptSecurity: true)
+        let strict = ScriptPolicy(globals: globals, files: files)
+        #expect(strict.prepare(command: "killall -0 nginx", user: nil).problem == nil, "found on PATH, all root-owned")
+        let refused = strict.prepare(command: "/home/op/check.sh", user: nil)
+        #expect(refused.script == nil)
+        #expect(refused.problem?.contains("/home/op is owned by uid 1000") == true)
+        #expect(strict.prepare(command: "/tmp/x.sh", user: nil).problem?.contains("/tmp/x.sh is writable by everyone") == true)
+        let asUser = strict.prepare(command: "/home/op/check.sh", user: ScriptUser(user: "op"))
+        #expect(asUser.script?.user == "op", "only scripts run as root are checked")
+        globals.enableScriptSecurity = false
+        let lax = ScriptPolicy(globals: globals, files: files).prepare(command: "/home/op/check.sh", user: nil)
+        #expect(lax.script != nil && lax.problem != nil, "without enable_script_security it runs, with a warning")
+    }
+
+    @Test("script user: the script's, else script_user, else keepalived_script when it exists, else root")
+    func scriptUser() {
+        let files = FakeFiles(users: ["keepalived_script"])
+        #expect(ScriptPolicy(globals: GlobalSettings(), files: files).user(for: nil) == "keepalived_script")
+        #expect(ScriptPolicy(globals: GlobalSettings(), files: FakeFiles()).user(for: nil) == nil)
+        let configured = ScriptPolicy(globals: GlobalSettings(scriptUser: ScriptUser(user: "nobody")), files: files)
+        #expect(configured.user(for: nil) == "nobody")
+        #expect(configured.user(for: ScriptUser(user: "root")) == nil)
+    }
+
+    @Test("an instance that cannot run here is named with the reason")
+    func specProblems() throws {
+        let text = outside.replacingOccurrences(of: "interface eth0", with: "interface eth9")
+        let configuration = try #require(ConfigurationLoader.parse(text).configuration)
+        let spec = HostSpec.build(configuration, addresses: FakeAddresses(table: Harness.interfaces))
+        #expect(spec.problems.count == 1)
+        #expect(spec.problems.first?.hasPrefix("vrrp_instance VI_1: cannot read the addresses of eth9") == true)
+    }
+}
