@@ -55,7 +55,7 @@ struct Genhash: ParsableCommand {
 
     mutating func run() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
-        guard let version = HTTPProtocolVersion(rawValue: httpProtocol) else {
+        guard let version = HTTPRequestVersion(rawValue: httpProtocol) else {
             throw ValidationError("--http-protocol must be 1.0, 1.0C or 1.1")
         }
         var local: [UInt8]?

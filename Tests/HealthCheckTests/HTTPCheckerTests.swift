@@ -15,7 +15,7 @@ func ok(_ body: String, extraHeaders: String = "") -> [ServerStep] {
 
 func makeCheck(
     port: Int, paths: [String] = ["/test.html"], digest: String? = nil, status: StatusCodeSet = .success,
-    timeout: Duration = .milliseconds(400), fetchTimeout: Duration? = nil, version: HTTPProtocolVersion = .http10,
+    timeout: Duration = .milliseconds(400), fetchTimeout: Duration? = nil, version: HTTPRequestVersion = .http10,
     maxBody: Int = HTTPCheck.defaultMaxBodyBytes, tls: TLSOptions? = nil, virtualhost: String? = nil
 ) throws -> HTTPCheck {
     try HTTPCheck(
@@ -252,5 +252,21 @@ struct MD5Tests {
     ])
     func vectors(input: String, expected: String) throws {
         #expect(try md5Hex(input) == expected)
+    }
+}
+
+@Suite("Connect failure reasons")
+struct ConnectFailureTests {
+    @Test func mapsNIOErrorsToReasons() {
+        #expect(FetchHandler.connectFailure(ChannelError.connectTimeout(.seconds(1))) == .timeout(.connect))
+        #expect(FetchHandler.connectFailure(IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
+        guard case .bindFailed = FetchHandler.connectFailure(IOError(errnoCode: EADDRNOTAVAIL, reason: "bind")) else {
+            Issue.record("EADDRNOTAVAIL is a bind failure")
+            return
+        }
+        guard case .connectFailed = FetchHandler.connectFailure(IOError(errnoCode: EHOSTUNREACH, reason: "connect")) else {
+            Issue.record("other errors keep their text")
+            return
+        }
     }
 }

@@ -36,7 +36,7 @@ public struct HTTPFetchRequest: Sendable, Hashable {
     public var path: String
     /// Host header value; nil means the connect address (with the port unless it is the scheme's default).
     public var virtualhost: String?
-    public var protocolVersion: HTTPProtocolVersion
+    public var protocolVersion: HTTPRequestVersion
     public var tls: TLSOptions?
     public var connectTimeout: Duration
     public var fetchTimeout: Duration

@@ -79,7 +79,7 @@ public struct GenhashOptions: Sendable {
     public var virtualhost: String?
     /// The checker's connect_timeout: bounds the connect and every read.
     public var timeout: Duration
-    public var protocolVersion: HTTPProtocolVersion
+    public var protocolVersion: HTTPRequestVersion
     /// SNI name for https (default: the virtualhost, as a checker with enable_sni would send).
     public var sniName: String?
     public var verbose: Bool
@@ -90,7 +90,7 @@ public struct GenhashOptions: Sendable {
     public var maxBodyBytes: Int
 
     public init(url: GenhashURL, bindAddress: String? = nil, virtualhost: String? = nil, timeout: Duration = .seconds(5),
-                protocolVersion: HTTPProtocolVersion = .http10, sniName: String? = nil, verbose: Bool = false,
+                protocolVersion: HTTPRequestVersion = .http10, sniName: String? = nil, verbose: Bool = false,
                 anyStatus: Bool = false, expectedDigest: String? = nil, compareWith: [UInt8]? = nil,
                 maxBodyBytes: Int = HTTPCheck.defaultMaxBodyBytes) throws(GenhashError) {
         if let expectedDigest, expectedDigest.utf8.count != 32 || !expectedDigest.utf8.allSatisfy({ $0.isHexDigit }) {

@@ -26,7 +26,7 @@ public struct HTTPURLCheck: Sendable, Hashable {
 }
 
 /// `http_protocol`: keepalived's 1.0 (the default), 1.0C (1.0 plus `Connection: close`) and 1.1.
-public enum HTTPProtocolVersion: String, Sendable, Hashable, CaseIterable {
+public enum HTTPRequestVersion: String, Sendable, Hashable, CaseIterable {
     case http10 = "1.0"
     case http10Close = "1.0C"
     case http11 = "1.1"
@@ -57,7 +57,7 @@ public struct HTTPCheck: Sendable, Hashable {
     /// Bounds one url's whole fetch, so a server dribbling a byte at a time (slow-loris) fails too.
     /// nil: three times `connectTimeout`. keepalived has no such bound.
     public var fetchTimeout: Duration?
-    public var protocolVersion: HTTPProtocolVersion
+    public var protocolVersion: HTTPRequestVersion
     /// Non-nil for SSL_GET.
     public var tls: TLSOptions?
     /// The check's `virtualhost` (the caller resolves keepalived's fallback from real and virtual server).
@@ -77,7 +77,7 @@ public struct HTTPCheck: Sendable, Hashable {
         bindPort: Int = 0,
         connectTimeout: Duration = .seconds(5),
         fetchTimeout: Duration? = nil,
-        protocolVersion: HTTPProtocolVersion = .http10,
+        protocolVersion: HTTPRequestVersion = .http10,
         tls: TLSOptions? = nil,
         virtualhost: String? = nil,
         maxBodyBytes: Int = HTTPCheck.defaultMaxBodyBytes,
