@@ -25,7 +25,7 @@ struct GenhashTests {
     }
 
     func options(_ port: Int, path: String = "/test.html", _ configure: (inout GenhashOptions) -> Void = { _ in }) throws -> GenhashOptions {
-        var options = try GenhashOptions(url: GenhashURL("http://127.0.0.1:\(port)\(path)"), timeout: .milliseconds(500))
+        var options = try GenhashOptions(url: GenhashURL("http://127.0.0.1:\(port)\(path)"), timeout: .seconds(2))
         configure(&options)
         return options
     }
@@ -107,7 +107,7 @@ struct GenhashTests {
     @Test func timeoutIsAFailure() async throws {
         let server = try await LoopbackServer.start([.hang])
         defer { Task { await server.stop() } }
-        let report = try await fetch(try options(server.port))
+        let report = try await fetch(try options(server.port) { $0.timeout = .milliseconds(300) })
         #expect(report.problems == ["127.0.0.1:\(server.port)/test.html: timeout waiting for status line and headers"])
     }
 

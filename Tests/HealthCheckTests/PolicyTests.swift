@@ -178,6 +178,19 @@ struct VirtualServerHealthTests {
         #expect(quiet.shutdownEvents().isEmpty)
     }
 
+    @Test func reloadReportsOnlyAChangedQuorum() {
+        var before = make(sorry: SorryServerPolicy(), alpha: true)
+        _ = before.start()
+        var same = make(sorry: SorryServerPolicy(), alpha: true)
+        let again = same.start(replacing: before)
+        #expect(again.events.isEmpty, "quorum_down already ran for this state")
+        #expect(again.desired == [.sorryServer(weight: 1)] && !again.desiredChanged)
+        var lowered = make(quorum: QuorumPolicy(quorum: 0), sorry: SorryServerPolicy(), alpha: true)
+        let gained = lowered.start(replacing: before)
+        #expect(gained.events == [.quorumUp(liveWeight: 0, threshold: 0), .sorryServerInactive])
+        #expect(gained.desired == [] && gained.desiredChanged)
+    }
+
     @Test func unknownCheckChangesNothing() {
         var vs = make()
         _ = vs.start()

@@ -108,9 +108,20 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
     public var sorryServerActive: Bool { sorryServer != nil && !quorumUp }
 
     /// The starting table; reports quorum down (and the sorry server) when it does not hold at start, as with alpha.
-    public mutating func start() -> VirtualServerStep<RealID> {
+    /// On a reload, pass the policy being replaced: only a changed quorum state is reported, so quorum scripts do
+    /// not run again for a state they already announced.
+    public mutating func start(replacing previous: VirtualServerHealth? = nil) -> VirtualServerStep<RealID> {
         var events: [HealthEvent<RealID>] = []
-        if !quorumUp {
+        if let previous {
+            desired = previous.desired
+            if previous.quorumUp != quorumUp {
+                events.append(quorumUp ? .quorumUp(liveWeight: liveWeight, threshold: quorumPolicy.quorum)
+                                       : .quorumDown(liveWeight: liveWeight, threshold: quorumPolicy.quorum))
+            }
+            if previous.sorryServerActive != sorryServerActive {
+                events.append(sorryServerActive ? .sorryServerActive : .sorryServerInactive)
+            }
+        } else if !quorumUp {
             events.append(.quorumDown(liveWeight: liveWeight, threshold: quorumPolicy.quorum))
             if sorryServer != nil { events.append(.sorryServerActive) }
         }

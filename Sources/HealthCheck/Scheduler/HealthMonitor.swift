@@ -106,7 +106,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             for (id, plan) in plans {
                 var vs = VirtualServerHealth(reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
                                              initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha })
-                steps[id] = vs.start()
+                steps[id] = vs.start(replacing: self.servers[id])
                 servers[id] = vs
             }
             self.servers = servers
