@@ -265,9 +265,14 @@ final class HostCore: @unchecked Sendable {
                 switch action {
                 case .direct(let member, let directive):
                     guard let target = instances[member] else { continue }
-                    work.append(
-                        (target, .syncGroup(directive),
-                         "sync group \(groupName): \(runtime.spec.name) is \(runtime.machine.state.rawValue)"))
+                    let why: String
+                    switch directive {
+                    case .becomeMaster: why = "every member of sync group \(groupName) can be MASTER"
+                    case .becomeBackup: why = "sync group \(groupName) follows \(runtime.spec.name) to BACKUP (\(reason))"
+                    case .becomeFault: why = "sync group \(groupName) follows a member into FAULT (\(reason))"
+                    case .clearFault: why = "the fault in sync group \(groupName) is over (\(reason))"
+                    }
+                    work.append((target, .syncGroup(directive), why))
                 case .notify(let event):
                     runNotify(group.spec.notify, event, key: "group:" + groupName)
                 case .switchSyncDaemon(let role):

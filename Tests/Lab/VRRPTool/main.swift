@@ -92,7 +92,7 @@ let stop = AsyncStream<Int32>.makeStream()
 var sources: [DispatchSourceSignal] = []
 for sig in [SIGTERM, SIGINT, SIGUSR1, SIGHUP] {
     signal(sig, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .main)
     source.setEventHandler {
         switch sig {
         case SIGUSR1: writeStatus()
