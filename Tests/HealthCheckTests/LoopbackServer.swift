@@ -28,8 +28,11 @@ final class LoopbackServer: Sendable {
     func setScript(_ steps: [ServerStep]) { script.withLock { $0 = steps } }
     var currentScript: [ServerStep] { script.withLock { $0 } }
 
-    /// Requests received, each the text of the head up to the blank line.
+    private let counted = Mutex(0)
+
+    /// The first 100 requests received, each the text of the head up to the blank line.
     var requests: [String] { recorded.withLock { $0 } }
+    var requestCount: Int { counted.withLock { $0 } }
 
     private init(port: Int, channel: any Channel) {
         self.port = port
@@ -38,14 +41,15 @@ final class LoopbackServer: Sendable {
         self.script = Mutex([])
     }
 
-    static func start(_ steps: [ServerStep], readRequest: Bool = true) async throws -> LoopbackServer {
-        try await start(routes: [:], default: steps, readRequest: readRequest)
+    static func start(_ steps: [ServerStep], readRequest: Bool = true, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> LoopbackServer {
+        try await start(routes: [:], default: steps, readRequest: readRequest, group: group)
     }
 
     /// Answers by request path; `default` for paths not in `routes`.
-    static func start(routes: [String: [ServerStep]], default steps: [ServerStep] = [.send("HTTP/1.0 404 Not Found\r\n\r\n"), .close], readRequest: Bool = true) async throws -> LoopbackServer {
+    static func start(routes: [String: [ServerStep]], default steps: [ServerStep] = [.send("HTTP/1.0 404 Not Found\r\n\r\n"), .close], readRequest: Bool = true,
+                      group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> LoopbackServer {
         let box = RequestLog()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -56,7 +60,10 @@ final class LoopbackServer: Sendable {
         guard let port = channel.localAddress?.port else { throw TestSetupError("server has no port") }
         let server = LoopbackServer(port: port, channel: channel)
         server.setScript(steps)
-        box.sink = { request in server.recorded.withLock { $0.append(request) } }
+        box.sink = { request in
+            server.counted.withLock { $0 += 1 }
+            server.recorded.withLock { if $0.count < 100 { $0.append(request) } }
+        }
         box.server = server
         return server
     }
