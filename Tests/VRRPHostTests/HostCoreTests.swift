@@ -278,4 +278,20 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "MASTER")
         #expect(h.events.current.filter { if case .problem = $0 { true } else { false } }.count == 1)
     }
+
+    @Test("unicast: adverts go to each peer from unicast_src_ip; a routed peer's advert (TTL 64) is accepted")
+    func unicastPeers() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n        192.0.2.3\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        let t = try h.transport("eth0")
+        #expect(t.group == nil, "no multicast group joined")
+        h.advance(to: 3.5)
+        #expect(t.sent.current.map(\.destination) == [[192, 0, 2, 2], [192, 0, 2, 3]])
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 64, at: 4)
+        #expect(h.state("VI_1") == "BACKUP")
+    }
+
 }
