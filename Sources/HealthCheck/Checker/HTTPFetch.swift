@@ -122,9 +122,9 @@ public enum HTTPFetch {
                 channel.eventLoop.makeCompletedFuture {
                     let handler = handlerBox.value
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteMeter(after: { [unowned handler] in handler.madeProgress() }))
+                    try sync.addHandler(ByteMeter(after: { handler.madeProgress() }))
                     if let tls = tlsBox.value { try sync.addHandler(TLSClientHandler(connection: tls)) }
-                    try sync.addHandler(ByteMeter(after: { [unowned handler] in handler.checkHeaderBudget() }, count: { [unowned handler] in handler.countHeadBytes($0) }))
+                    try sync.addHandler(ByteMeter(after: { handler.checkHeaderBudget() }, count: { handler.countHeadBytes($0) }))
                     var limits = NIOHTTPDecoderLimitConfiguration()
                     limits.maxHeaderFieldSize = maxHeaderBytes
                     limits.maxHeaderListSize = maxHeaderBytes
