@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netpacket/packet.h>
 #include <net/ethernet.h>
+#include <linux/filter.h>
 
 static inline int directord_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open

@@ -7,6 +7,7 @@ import NIOPosix
 import Platform
 import ServiceLifecycle
 import UnixSignals
+import VRRPHost
 
 /// Command-line choices that override the configuration file.
 public struct DaemonOptions: Sendable {
@@ -42,15 +43,20 @@ public final class DirectorDaemon: Service, Sendable {
 
     public func run() async throws {
         let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger, dependencies: dependencies)
-        try await engine.start()
+        let logger = self.logger
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+            VRRPHost(configuration: configuration, logger: logger)
+        }
+        try await supervisor.start(configuration)
+        let configFile = options.configFile
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let socketPath = options.socketPath ?? configuration.globals.controlSocket
         let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request in
             switch request {
-            case .status: return ControlResponse(ok: true, status: await engine.status())
-            case .reload: return await engine.reload()
-            case .diff(let file): return await engine.plan(forFile: file)
+            case .status: return ControlResponse(ok: true, status: await supervisor.status())
+            case .reload: return await supervisor.reload(file: configFile)
+            case .diff(let file): return await supervisor.diff(file: file)
             }
         }
         if let pidFile = options.pidFile { writePIDFile(pidFile) }
@@ -63,7 +69,7 @@ public final class DirectorDaemon: Service, Sendable {
         let notifier = dependencies.notifier
         await withDiscardingTaskGroup { tasks in
             tasks.addTask {
-                for await _ in hangups { _ = await engine.reload() }
+                for await _ in hangups { _ = await supervisor.reload(file: configFile) }
             }
             if drift > .zero {
                 tasks.addTask {
@@ -81,7 +87,7 @@ public final class DirectorDaemon: Service, Sendable {
 
         logger.notice("directord stopping")
         dependencies.notifier.stopping()
-        await engine.stop(mode: stopMode())
+        await supervisor.stop(mode: stopMode())
         await control.stop()
         try? await group.shutdownGracefully()
         if let pidFile = options.pidFile { unlink(pidFile) }

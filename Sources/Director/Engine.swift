@@ -190,13 +190,9 @@ public actor Engine {
 
     // MARK: Reload
 
-    /// The plan a reload to `path` would apply, or its errors.
-    public func plan(forFile path: String) -> ControlResponse {
-        let next: Configuration
-        do { next = try Engine.load(path, dependencies: dependencies, logger: logger) } catch {
-            return ControlResponse(ok: false, message: error.description)
-        }
-        return ControlResponse(ok: true, message: "", plan: changePlan(to: next).plan)
+    /// The IPVS part of a reload to `next`, as a plan (nothing applied).
+    public func plan(for next: Configuration) -> ChangePlan {
+        changePlan(to: next).plan
     }
 
     func changePlan(to next: Configuration) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
@@ -207,38 +203,27 @@ public actor Engine {
         return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired)
     }
 
-    /// Re-reads the configuration file; an invalid one changes nothing and says why.
-    public func reload() -> ControlResponse {
-        dependencies.notifier.reloading()
-        defer { dependencies.notifier.status(statusLine()) }
-        let next: Configuration
-        do { next = try Engine.load(configFile, dependencies: dependencies, logger: logger) } catch {
-            let message = "reload rejected, the running configuration is unchanged:\n\(error.description)"
-            logger.error("\(message)")
-            lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: false, message: message)
-            dependencies.notifier.send("READY=1")
-            return ControlResponse(ok: false, message: message)
-        }
+    /// Applies the IPVS difference to an already validated configuration, which becomes the running one.
+    /// Returns the plan and, when the kernel refused part of it, why (the next drift check retries).
+    public func adopt(_ next: Configuration) -> (plan: ChangePlan, error: String?) {
+        // Verdicts of virtual servers that no longer exist would leak; the health side re-sends the rest.
+        let identities = Set(next.virtualServers.map(\.identity))
+        healthDestinations = healthDestinations.filter { identities.contains($0.key) }
         let change = changePlan(to: next)
-        do {
-            enableForwarding(for: next)
-            try apply(change.operations, reason: "reload")
-        } catch {
-            let message = "reload applied with errors: \(error)"
-            lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: false, message: message)
-            configuration = next
-            configLoadedAt = dependencies.now()
-            dependencies.notifier.send("READY=1")
-            return ControlResponse(ok: false, message: message, plan: change.plan)
-        }
+        enableForwarding(for: next)
         configuration = next
         configLoadedAt = dependencies.now()
-        remember(change.desired)
-        let message = change.plan.isEmpty ? "reloaded: nothing changed" : "reloaded: \(change.operations.count) IPVS operations"
-        logger.notice("\(message)")
-        lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: true, message: message)
-        dependencies.notifier.send("READY=1")
-        return ControlResponse(ok: true, message: message, plan: change.plan)
+        do {
+            try apply(change.operations, reason: "reload")
+            remember(change.desired)
+            return (change.plan, nil)
+        } catch {
+            return (change.plan, "\(error)")
+        }
+    }
+
+    public func recordReload(ok: Bool, message: String) {
+        lastReload = ReloadResult(at: dependencies.now().timeIntervalSince1970, ok: ok, message: message)
     }
 
     // MARK: Stop

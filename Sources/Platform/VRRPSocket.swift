@@ -1,3 +1,4 @@
+import CPlatform
 import Glibc
 
 /// One received VRRP packet with what the IP layer said about it (RFC 5798 §7.1 checks need TTL/hop limit and
@@ -59,6 +60,14 @@ public final class VRRPSocket: @unchecked Sendable {
     private func configure(source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError) {
         for fd in [sendFD, receiveFD] {
             try setOption(fd, SOL_SOCKET, SO_BINDTODEVICE, bytes: Array(interface.utf8) + [0], "SO_BINDTODEVICE")
+        }
+        // The send socket is never read: a filter that accepts nothing keeps the kernel from queueing a copy of
+        // every advert on it.
+        var dropAll = sock_filter(code: 0x06 /* BPF_RET|BPF_K */, jt: 0, jf: 0, k: 0)
+        try withUnsafeMutablePointer(to: &dropAll) { (filter) throws(SystemError) in
+            var program = sock_fprog(len: 1, filter: filter)
+            try setOption(sendFD, SOL_SOCKET, SO_ATTACH_FILTER, program, "SO_ATTACH_FILTER")
+            _ = program
         }
         if family == AF_INET {
             // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert was not routed.

@@ -5,6 +5,7 @@ import IPVS
 import Logging
 import Platform
 import Testing
+import VRRPHost
 
 @testable import Director
 
@@ -58,6 +59,18 @@ func webConfig(weight: Int = 3, extraReal: String = "", sorry: String = "") -> S
         }
     }
     """
+}
+
+func makeSupervisor(_ engine: Engine, _ files: FakeFiles) -> Supervisor {
+    let dependencies = EngineDependencies(
+        loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
+        notifier: SystemdNotifier(environment: [:]))
+    var quiet = Logger(label: "test")
+    quiet.logLevel = .critical
+    let logger = quiet
+    return Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+        VRRPHost(configuration: configuration, logger: logger)
+    }
 }
 
 func makeEngine(_ files: FakeFiles, _ shared: SharedTable, path: String = "/etc/directord/directord.conf") throws -> Engine {
@@ -129,7 +142,7 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         try await engine.start()
         shared.table.clearCalls()
         files[path] = webConfig(weight: 4, extraReal: "real_server 10.2.1.13 8080 { weight 1 }")
-        let response = await engine.reload()
+        let response = await makeSupervisor(engine, files).reload(file: path)
         #expect(response.ok)
         let ops = applied(shared.table.calls)
         #expect(ops.count == 2)
@@ -147,7 +160,7 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         let before = shared.table.rules
         shared.table.clearCalls()
         files[path] = webConfig() + "\nvirtual_server 10.2.0.9 80 {\n    lb_algo nosuch\n}\n"
-        let response = await engine.reload()
+        let response = await makeSupervisor(engine, files).reload(file: path)
         #expect(!response.ok)
         #expect(response.message.contains("\(path):"))
         #expect(response.message.contains("nosuch"))
@@ -164,7 +177,7 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         let engine = try makeEngine(files, shared)
         try await engine.start()
         shared.table.clearCalls()
-        let response = await engine.plan(forFile: "/tmp/next.conf")
+        let response = await makeSupervisor(engine, files).diff(file: "/tmp/next.conf")
         #expect(response.ok)
         #expect(response.plan?.ipvsOperations.count == 1)
         #expect(applied(shared.table.calls).isEmpty)
