@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "Director",
             dependencies: [
-                "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost",
+                "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -77,7 +77,7 @@ let package = Package(
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost"]),
+        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck"]),
         .testTarget(
             name: "DirectorConfigTests", dependencies: ["DirectorConfig"],
             // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.

@@ -47,10 +47,10 @@ public final class DirectorDaemon: Service, Sendable {
         let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
             VRRPHost(configuration: configuration, logger: logger)
         }
-        try await supervisor.start(configuration)
-        let configFile = options.configFile
-
+        // One event loop serves the health checks and the control socket; VRRP has its own thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        try await supervisor.start(configuration, eventLoop: group.next())
+        let configFile = options.configFile
         let socketPath = options.socketPath ?? configuration.globals.controlSocket
         let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request in
             switch request {

@@ -124,6 +124,11 @@ public actor Engine {
         }
     }
 
+    /// Verdicts known before the table is (re)programmed: at start and before a reload's plan.
+    public func seedDestinations(_ destinations: [String: [DesiredDestination]]) {
+        healthDestinations.merge(destinations) { _, new in new }
+    }
+
     /// The health side's verdict for one virtual server changed: apply just that difference, no dump.
     public func updateDestinations(for identity: String, _ destinations: [DesiredDestination]) {
         healthDestinations[identity] = destinations

@@ -1,32 +1,144 @@
 import ControlProtocol
 import DirectorConfig
 import Foundation
+import HealthCheck
 import Logging
+import NIOCore
 import Platform
 import VRRPHost
 
-/// Coordinates the parts of a running director — the IPVS engine and the VRRP host — for the operations that
-/// span them: reload (validate once, then each part applies its own difference), diff, status and stop.
+/// Coordinates the parts of a running director — the IPVS engine, the health monitor and the VRRP host — for the
+/// operations that span them: reload (validate once, then each part applies its own difference), diff, status, stop.
 public actor Supervisor {
+    typealias Monitor = HealthMonitor<String, Endpoint>
+
+    /// A real server's health as status shows it.
+    struct RealState {
+        var up: Bool
+        var since: Date
+        var lastResult: String
+    }
+
     let engine: Engine
     let logger: Logger
     let dependencies: EngineDependencies
     let makeVRRP: @Sendable (Configuration) -> VRRPHost
+    let scripts: any ScriptRunning
+    private var configuration: Configuration?
     private var vrrp: VRRPHost?
     private var vrrpEvents: Task<Void, Never>?
+    private var health: Monitor?
+    private var healthUpdates: Task<Void, Never>?
+    private var checkSpecs: Set<CheckSpec> = []
+    private var realStates: [String: [Endpoint: RealState]] = [:]
 
-    public init(engine: Engine, logger: Logger, dependencies: EngineDependencies,
+    public init(engine: Engine, logger: Logger, dependencies: EngineDependencies, scripts: any ScriptRunning = ProcessScriptRunner(),
                 makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
         self.engine = engine
         self.logger = logger
         self.dependencies = dependencies
+        self.scripts = scripts
         self.makeVRRP = makeVRRP
     }
 
-    /// IPVS first (so the table is programmed before this director can become MASTER), then VRRP.
-    public func start(_ configuration: Configuration) async throws {
+    /// Health verdicts first (alpha reals start down), then IPVS (so the table is programmed before this director
+    /// can become MASTER), then VRRP.
+    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber()) async throws {
+        self.configuration = configuration
+        if let eventLoop {
+            let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
+            let monitor = Monitor(eventLoop: eventLoop, prober: prober) { continuation.yield($0) }
+            health = monitor
+            healthUpdates = Task { [weak self] in
+                for await update in stream { await self?.handle(update) }
+            }
+            try await applyHealth(configuration)
+        }
         try await engine.start()
         if !configuration.vrrpInstances.isEmpty { try startVRRP(configuration) }
+    }
+
+    // MARK: Health
+
+    /// Installs the configuration's checks (keeping the verdicts of those that stay) and seeds the engine.
+    private func applyHealth(_ configuration: Configuration) async throws {
+        guard let health else { return }
+        let (plans, problems) = HealthPlans.plans(for: configuration)
+        for problem in problems { logger.error("health check not started: \(problem)") }
+        let steps = try await health.apply(plans).get()
+        checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
+        var seeded: [String: [DesiredDestination]] = [:]
+        var states: [String: [Endpoint: RealState]] = [:]
+        for vs in configuration.virtualServers {
+            guard let step = steps[vs.identity] else { continue }
+            seeded[vs.identity] = HealthPlans.destinations(step.desired, of: vs)
+            let liveReals = Set(step.desired.compactMap { if case .real(let e, let w) = $0, w > 0 { e } else { nil } })
+            for real in vs.realServers {
+                let previous = realStates[vs.identity]?[real.endpoint]
+                let up = liveReals.contains(real.endpoint)
+                states[vs.identity, default: [:]][real.endpoint] = previous?.up == up ? previous
+                    : RealState(up: up, since: dependencies.now(), lastResult: real.checks.isEmpty ? "no checker"
+                        : up ? "up until a check fails" : "down until its first successful check (alpha)")
+            }
+            report(step.events, of: vs)
+        }
+        realStates = states
+        await engine.seedDestinations(seeded)
+    }
+
+    private func handle(_ update: HealthUpdate<String, Endpoint>) async {
+        guard let vs = configuration?.virtualServers.first(where: { $0.identity == update.virtualServer }) else { return }
+        for event in update.step.events {
+            switch event {
+            case .realUp(let endpoint, let cause), .realDown(let endpoint, let cause):
+                let up: Bool = if case .realUp = event { true } else { false }
+                realStates[vs.identity, default: [:]][endpoint] = RealState(up: up, since: dependencies.now(), lastResult: "\(cause)")
+            default:
+                break
+            }
+        }
+        report(update.step.events, of: vs)
+        if update.step.desiredChanged {
+            await engine.updateDestinations(for: vs.identity, HealthPlans.destinations(update.step.desired, of: vs))
+        }
+    }
+
+    /// Logs each health event once and runs its notify script (never waiting for it).
+    private func report(_ events: [HealthEvent<Endpoint>], of vs: VirtualServer) {
+        for event in events {
+            var script: NotifyScript?
+            switch event {
+            case .realUp(let endpoint, let cause):
+                logger.notice("real_server \(endpoint) of virtual_server \(vs.identity) is up: \(cause)")
+                script = vs.realServers.first { $0.endpoint == endpoint }?.notifyUp
+            case .realDown(let endpoint, let cause):
+                logger.warning("real_server \(endpoint) of virtual_server \(vs.identity) is down: \(cause)")
+                script = vs.realServers.first { $0.endpoint == endpoint }?.notifyDown
+            case .quorumUp(let live, let threshold):
+                logger.notice("virtual_server \(vs.identity): quorum up (live weight \(live), quorum \(threshold))")
+                script = vs.quorumUp
+            case .quorumDown(let live, let threshold):
+                logger.warning("virtual_server \(vs.identity): quorum down (live weight \(live), quorum \(threshold))")
+                script = vs.quorumDown
+            case .sorryServerActive:
+                logger.warning("virtual_server \(vs.identity): sorry server \(vs.sorryServer.map { "\($0.endpoint)" } ?? "") enters the table")
+            case .sorryServerInactive:
+                logger.notice("virtual_server \(vs.identity): sorry server leaves the table")
+            }
+            if let script { run(script) }
+        }
+    }
+
+    private func run(_ notify: NotifyScript) {
+        let script = Script(command: notify.command, user: notify.user?.user ?? configuration?.globals.scriptUser?.user)
+        let scripts = self.scripts
+        let logger = self.logger
+        Task.detached {
+            let result = await scripts.run(script, timeout: .seconds(30))
+            if !result.outcome.succeeded {
+                logger.warning("notify script \(script) \(result.outcome)\(result.output.isEmpty ? "" : ": \(result.output)")")
+            }
+        }
     }
 
     private func startVRRP(_ configuration: Configuration) throws {
@@ -63,8 +175,13 @@ public actor Supervisor {
             await engine.recordReload(ok: false, message: message)
             return ControlResponse(ok: false, message: message)
         }
+        let previousChecks = checkSpecs
+        configuration = next
+        var problems: [String] = []
+        do { try await applyHealth(next) } catch { problems.append("health checks: \(error)") }
         var (plan, failure) = await engine.adopt(next)
-        var problems = failure.map { [$0] } ?? []
+        if let failure { problems.append(failure) }
+        plan.healthChanges = Self.checkChanges(from: previousChecks, to: checkSpecs)
         if let vrrp {
             plan.vrrpChanges = vrrp.reload(to: next)
         } else if !next.vrrpInstances.isEmpty {
@@ -90,6 +207,8 @@ public actor Supervisor {
             return ControlResponse(ok: false, message: error.description)
         }
         var plan = await engine.plan(for: next)
+        let nextChecks = Set(HealthPlans.plans(for: next).plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
+        plan.healthChanges = Self.checkChanges(from: checkSpecs, to: nextChecks)
         if let vrrp {
             plan.vrrpChanges = vrrp.plan(for: next)
         } else {
@@ -98,8 +217,20 @@ public actor Supervisor {
         return ControlResponse(ok: true, plan: plan)
     }
 
+    static func checkChanges(from old: Set<CheckSpec>, to new: Set<CheckSpec>) -> [String] {
+        new.subtracting(old).map { "start \($0)" }.sorted() + old.subtracting(new).map { "stop \($0)" }.sorted()
+    }
+
     public func status() async -> DaemonStatus {
         var status = await engine.status()
+        for (v, vs) in status.virtualServers.enumerated() {
+            for (r, real) in vs.reals.enumerated() {
+                guard let state = realStates[vs.name]?.first(where: { $0.key.description == real.address })?.value else { continue }
+                status.virtualServers[v].reals[r].up = state.up
+                status.virtualServers[v].reals[r].since = state.since.timeIntervalSince1970
+                status.virtualServers[v].reals[r].lastResult = state.lastResult
+            }
+        }
         if let vrrp {
             let (instances, groups) = vrrp.status()
             status.instances = instances
@@ -112,6 +243,13 @@ public actor Supervisor {
     public func stop(mode: Engine.StopMode, vrrpDeadline: Duration = .seconds(5)) async {
         if let vrrp { await vrrp.shutdown(deadline: vrrpDeadline) }
         vrrpEvents?.cancel()
+        if let health, let omega = try? await health.stop().get() {
+            // omega: notify_down and quorum_down run on shutdown for the virtual servers that ask for it.
+            for (identity, events) in omega {
+                if let vs = configuration?.virtualServers.first(where: { $0.identity == identity }) { report(events, of: vs) }
+            }
+        }
+        healthUpdates?.cancel()
         await engine.stop(mode: mode)
     }
 }

@@ -1,0 +1,72 @@
+import DirectorConfig
+import HealthCheck
+
+/// Configuration → the health monitor's plans (checks as shared `CheckSpec`s, per-real policy, quorum, sorry
+/// server), and the monitor's desired members → destinations for the kernel. Pure.
+enum HealthPlans {
+    typealias Plan = VirtualServerPlan<Endpoint>
+
+    /// One plan per virtual server, keyed by its identity; a check that cannot be built is reported with where it
+    /// was declared and leaves its real without that check (the validator normally catches these first).
+    static func plans(for configuration: Configuration) -> (plans: [String: Plan], problems: [String]) {
+        var plans: [String: Plan] = [:]
+        var problems: [String] = []
+        for vs in configuration.virtualServers {
+            var reals: [(Endpoint, RealServerPolicy<CheckSpec>)] = []
+            for real in vs.realServers {
+                var specs: [CheckSpec] = []
+                for check in real.checks {
+                    do { specs.append(try spec(for: check)) } catch {
+                        problems.append("\(real.origin): \(check.kind.rawValue) of real_server \(real.endpoint): \(error)")
+                    }
+                }
+                reals.append((real.endpoint, RealServerPolicy(weight: real.weight, inhibitOnFailure: real.inhibitOnFailure, checks: specs)))
+            }
+            plans[vs.identity] = Plan(
+                reals: reals,
+                quorum: QuorumPolicy(quorum: Int(vs.quorum), hysteresis: Int(vs.hysteresis), omega: vs.omega),
+                sorryServer: vs.sorryServer.map { SorryServerPolicy(inhibit: $0.inhibit) })
+        }
+        return (plans, problems)
+    }
+
+    static func spec(for check: DirectorConfig.HealthCheck) throws(CheckDefinitionError) -> CheckSpec {
+        let connect = try CheckEndpoint(host: check.connectIP.description, port: Int(check.connectPort))
+        let timing = CheckTiming(delayLoop: check.delayLoop, retry: check.retry, delayBeforeRetry: check.delayBeforeRetry,
+                                 warmup: check.warmup, alpha: check.alpha)
+        let probe: CheckProbe
+        switch check.kind {
+        case .tcp:
+            probe = .tcp(try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+                                      connectTimeout: check.connectTimeout))
+        case .httpGet, .sslGet:
+            var urls: [HTTPURLCheck] = []
+            for url in check.urls {
+                urls.append(try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
+                                             virtualhost: url.virtualhost))
+            }
+            probe = .http(try HTTPCheck(
+                urls: urls, connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+                connectTimeout: check.connectTimeout,
+                protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
+                tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName) : nil,
+                virtualhost: check.virtualhost))
+        }
+        return CheckSpec(probe: probe, timing: timing)
+    }
+
+    /// The monitor's members for one virtual server as kernel destinations (the sorry server with its own method).
+    static func destinations(_ members: [DesiredMember<Endpoint>], of vs: VirtualServer) -> [DesiredDestination] {
+        members.compactMap { member in
+            switch member {
+            case .real(let endpoint, let weight):
+                guard let real = vs.realServers.first(where: { $0.endpoint == endpoint }) else { return nil }
+                return DesiredDestination(endpoint: endpoint, weight: weight, forwarding: real.forwarding,
+                                          upperThreshold: real.upperThreshold, lowerThreshold: real.lowerThreshold)
+            case .sorryServer(let weight):
+                guard let sorry = vs.sorryServer else { return nil }
+                return DesiredDestination(endpoint: sorry.endpoint, weight: weight, forwarding: sorry.forwarding)
+            }
+        }
+    }
+}
