@@ -146,15 +146,13 @@ public actor Supervisor {
         try host.start()
         vrrp = host
         let notifier = dependencies.notifier
-        let logger = self.logger
         vrrpEvents = Task {
             for await event in host.events {
                 switch event {
-                case .instanceState(let instance, let from, let to, let priority, let reason):
-                    logger.notice("vrrp_instance \(instance): \(from) -> \(to) (priority \(priority)): \(reason)")
+                // The VRRP host logs its transitions itself; systemd's STATUS= line follows them.
+                case .instanceState(let instance, _, let to, _, _):
                     notifier.status("vrrp_instance \(instance) \(to)")
-                case .groupState(let group, let from, let to):
-                    logger.notice("vrrp_sync_group \(group): \(from) -> \(to)")
+                case .groupState(let group, _, let to):
                     notifier.status("vrrp_sync_group \(group) \(to)")
                 case .problem(let text):
                     logger.error("VRRP: \(text)")

@@ -68,7 +68,7 @@ http_server() {
 # Kill everything a scenario started in the background.
 cleanup_bg() {
     # Some may have exited already (a scenario kills daemons on purpose): that is not a failure.
-    [ -f /tmp/lab-pids ] && xargs -r kill <"/tmp/lab-pids" 2>/dev/null
+    [ -f /tmp/lab-pids ] && { xargs -r kill <"/tmp/lab-pids" 2>/dev/null || true; }
     rm -f /tmp/lab-pids
     return 0
 }
