@@ -34,9 +34,9 @@ man-lint: deps
 check: deps
 	@Tests/tools/check
 
-# The main job, narrated, in the lab.
+# The main job, narrated, in the lab: the seed's LVS-NAT pair through failures, failover and return.
 demo: build
-	@Tests/Lab/lab run Tests/Lab/scenarios/smoke.sh
+	@Tests/Lab/lab run Tests/Lab/scenarios/seed-lvs-nat.sh
 
 fuzz:
 	@Tests/Fuzz/run-config-fuzz.sh

@@ -132,5 +132,9 @@ wait_until 30 "lb2 released the VIP" bash -c "! ip -n lb2 -o addr show | grep -q
 wait_until 30 "the client is served through lb1 again" last_served return 'Just test for WEB'
 note "$(since_mark return | grep -c FAILED || true) requests failed during the move back"
 
+step "Final state on the master: the kernel table and directord's view"
+ip netns exec lb1 "$DIRECTORCTL" list --stats | sed 's/^/   lb1 | /'
+"$DIRECTORCTL" status --socket "$work/lb1.sock" | sed 's/^/   lb1 | /'
+
 printf '\nseed-lvs-nat: %s requests, %s failed, all through failures, failover and return\n' \
     "$(grep -vc '^MARK' "$work/client.log")" "$(grep -c FAILED "$work/client.log" || true)"
