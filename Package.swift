@@ -77,7 +77,9 @@ let package = Package(
         ),
         .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck"]),
+        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
+                                                             .product(name: "NIOCore", package: "swift-nio"),
+                                                             .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "DirectorConfigTests", dependencies: ["DirectorConfig"],
             // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.

@@ -117,10 +117,13 @@ public actor Engine {
 
     // MARK: Desired table
 
-    func desiredRules(for configuration: Configuration? = nil) -> [IPVSServiceRules] {
+    /// The table `configuration` (default: the running one) wants with the given health verdicts (default: the
+    /// current ones); a virtual server without a verdict has all its reals at their configured weights.
+    func desiredRules(for configuration: Configuration? = nil, verdicts: [String: [DesiredDestination]]? = nil) -> [IPVSServiceRules] {
         let config = configuration ?? self.configuration
+        let verdicts = verdicts ?? healthDestinations
         return DesiredTable.rules(for: config) { vs in
-            healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
+            verdicts[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
         }
     }
 
@@ -195,13 +198,14 @@ public actor Engine {
 
     // MARK: Reload
 
-    /// The IPVS part of a reload to `next`, as a plan (nothing applied).
-    public func plan(for next: Configuration) -> ChangePlan {
-        changePlan(to: next).plan
+    /// The IPVS part of a reload to `next`, as a plan (nothing applied); `verdicts` are the health side's
+    /// prospective destinations under `next` (nil: every real at its configured weight).
+    public func plan(for next: Configuration, verdicts: [String: [DesiredDestination]]? = nil) -> ChangePlan {
+        changePlan(to: next, verdicts: verdicts ?? [:]).plan
     }
 
-    func changePlan(to next: Configuration) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
-        let desired = desiredRules(for: next)
+    func changePlan(to next: Configuration, verdicts: [String: [DesiredDestination]]? = nil) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
+        let desired = desiredRules(for: next, verdicts: verdicts)
         let actual = applied.values.map { IPVSServiceEntry(service: $0.service, destinations: $0.destinations.map { IPVSDestinationEntry(destination: $0) }) }
         let ownership: IPVSOwnership = next.globals.lvsFlush ? .wholeTable : .services(owned.union(desired.map(\.key)))
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)

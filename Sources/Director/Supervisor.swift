@@ -31,6 +31,9 @@ public actor Supervisor {
     private var healthUpdates: Task<Void, Never>?
     private var checkSpecs: Set<CheckSpec> = []
     private var realStates: [String: [Endpoint: RealState]] = [:]
+    /// The monitor's sequence number of the newest verdict applied per virtual server: an apply's starting steps
+    /// must not overwrite an update that the event loop produced after them (actor reentrancy lets it overtake).
+    private var verdictSequence: [String: UInt64] = [:]
 
     public init(engine: Engine, logger: Logger, dependencies: EngineDependencies, scripts: any ScriptRunning = ProcessScriptRunner(),
                 makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
@@ -65,13 +68,19 @@ public actor Supervisor {
         guard let health else { return }
         let (plans, problems) = HealthPlans.plans(for: configuration)
         for problem in problems { logger.error("health check not started: \(problem)") }
-        let steps = try await health.apply(plans).get()
+        let (steps, sequence) = try await health.applySequenced(plans).get()
         checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
         var seeded: [String: [DesiredDestination]] = [:]
         var states: [String: [Endpoint: RealState]] = [:]
         for vs in configuration.virtualServers {
             guard let step = steps[vs.identity] else { continue }
+            guard verdictSequence[vs.identity, default: 0] < sequence else {
+                // A newer update already came through while we waited: it stands, with its states.
+                states[vs.identity] = realStates[vs.identity]
+                continue
+            }
             seeded[vs.identity] = HealthPlans.destinations(step.desired, of: vs)
+            verdictSequence[vs.identity] = sequence
             let liveReals = Set(step.desired.compactMap { if case .real(let e, let w) = $0, w > 0 { e } else { nil } })
             for real in vs.realServers {
                 let previous = realStates[vs.identity]?[real.endpoint]
@@ -87,7 +96,10 @@ public actor Supervisor {
     }
 
     private func handle(_ update: HealthUpdate<String, Endpoint>) async {
-        guard let vs = configuration?.virtualServers.first(where: { $0.identity == update.virtualServer }) else { return }
+        guard let vs = configuration?.virtualServers.first(where: { $0.identity == update.virtualServer }),
+              verdictSequence[vs.identity, default: 0] < update.sequence
+        else { return }
+        verdictSequence[vs.identity] = update.sequence
         for event in update.step.events {
             switch event {
             case .realUp(let endpoint, let cause), .realDown(let endpoint, let cause):
@@ -204,7 +216,7 @@ public actor Supervisor {
         do { next = try Engine.load(file, dependencies: dependencies, logger: logger) } catch {
             return ControlResponse(ok: false, message: error.description)
         }
-        var plan = await engine.plan(for: next)
+        var plan = await engine.plan(for: next, verdicts: await prospectiveVerdicts(for: next))
         let nextChecks = Set(HealthPlans.plans(for: next).plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
         plan.healthChanges = Self.checkChanges(from: checkSpecs, to: nextChecks)
         if let vrrp {
@@ -213,6 +225,22 @@ public actor Supervisor {
             plan.vrrpChanges = next.vrrpInstances.map { "start vrrp_instance \($0.name)" }
         }
         return ControlResponse(ok: true, plan: plan)
+    }
+
+    /// What the health side would want under `next`: each check keeps its current verdict (a new one starts up
+    /// unless alpha), exactly as `HealthMonitor.apply` would decide it.
+    private func prospectiveVerdicts(for next: Configuration) async -> [String: [DesiredDestination]] {
+        guard let health, let running = try? await health.checks().get() else { return [:] }
+        var verdicts: [String: [DesiredDestination]] = [:]
+        let plans = HealthPlans.plans(for: next).plans
+        for vs in next.virtualServers {
+            guard let plan = plans[vs.identity] else { continue }
+            var policy = VirtualServerHealth<Endpoint, CheckSpec>(
+                reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
+                initiallyUp: { running[$0]?.isUp ?? !$0.timing.alpha })
+            verdicts[vs.identity] = HealthPlans.destinations(policy.start().desired, of: vs)
+        }
+        return verdicts
     }
 
     static func checkChanges(from old: Set<CheckSpec>, to new: Set<CheckSpec>) -> [String] {

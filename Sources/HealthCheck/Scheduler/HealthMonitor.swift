@@ -19,6 +19,9 @@ public struct VirtualServerPlan<RealID: Hashable & Sendable>: Sendable {
 
 /// One virtual server's new state after a check changed verdict.
 public struct HealthUpdate<VirtualServerID: Hashable & Sendable, RealID: Hashable & Sendable>: Sendable {
+    /// Increases with every update and every `apply`, in the order the event loop made them: a consumer that
+    /// receives an apply's steps and updates through different paths keeps whichever is newer.
+    public let sequence: UInt64
     public let virtualServer: VirtualServerID
     public let check: CheckSpec
     public let transition: CheckTransition
@@ -48,8 +51,17 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     /// Installs (or, on reload, replaces) the plans and answers every virtual server's starting table. Checks that
     /// stay keep their verdicts and timers; new ones start within their warmup.
     public func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) -> EventLoopFuture<[VirtualServerID: VirtualServerStep<RealID>]> {
+        applySequenced(plans).map(\.steps)
+    }
+
+    /// `apply`, with the sequence number the steps were computed at (see `HealthUpdate.sequence`).
+    public func applySequenced(_ plans: [VirtualServerID: VirtualServerPlan<RealID>])
+        -> EventLoopFuture<(steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64)>
+    {
         eventLoop.submit { [state, eventLoop] in
-            state.value.apply(plans, monitor: state, eventLoop: eventLoop)
+            let steps = state.value.apply(plans, monitor: state, eventLoop: eventLoop)
+            state.value.sequence += 1
+            return (steps, state.value.sequence)
         }
     }
 
@@ -78,6 +90,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var registry = CheckRegistry<VirtualServerID>()
         var running: [CheckSpec: Running] = [:]
         var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
+        var sequence: UInt64 = 0
 
         init(prober: any CheckProber, random: @escaping @Sendable () -> Double, onUpdate: @escaping @Sendable (Update) -> Void) {
             self.prober = prober
@@ -150,7 +163,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 guard var vs = servers[id] else { continue }
                 let vsStep = vs.apply(check: spec, transition: transition)
                 servers[id] = vs
-                onUpdate(Update(virtualServer: id, check: spec, transition: transition, step: vsStep))
+                sequence += 1
+                onUpdate(Update(sequence: sequence, virtualServer: id, check: spec, transition: transition, step: vsStep))
             }
         }
     }

@@ -1,0 +1,81 @@
+import DirectorConfig
+import HealthCheck
+import IPVS
+import Logging
+import NIOCore
+import NIOPosix
+import Platform
+import Testing
+import VRRPHost
+
+@testable import Director
+
+/// Answers every probe with a fixed verdict per connect address.
+struct FakeProber: CheckProber {
+    let down: Set<String>
+    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        let address: String = switch probe {
+        case .http(let c): "\(c.connect)"
+        case .tcp(let c): "\(c.connect)"
+        }
+        return eventLoop.makeSucceededFuture(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
+    }
+}
+
+func checkedConfig(weight: Int) -> String {
+    """
+    virtual_server 10.2.0.1 80 {
+        lb_algo rr
+        lb_kind NAT
+        protocol TCP
+        sorry_server 10.2.9.9 80
+        real_server 10.2.1.11 80 {
+            weight \(weight)
+            TCP_CHECK {
+                connect_timeout 1
+            }
+        }
+    }
+    """
+}
+
+@Suite struct SupervisorHealthTests {
+    @Test func aDiffUnderHealthChecksShowsTheNewWeightAndKeepsVerdicts() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let files = FakeFiles()
+        files[path] = checkedConfig(weight: 3)
+        files["/tmp/next.conf"] = checkedConfig(weight: 7)
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let supervisor = makeSupervisor(engine, files)
+        let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
+        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: []))
+        #expect(shared.table.rules.first?.destinations.map(\.weight) == [3])
+        let response = await supervisor.diff(file: "/tmp/next.conf")
+        #expect(response.plan?.ipvsOperations == ["update real server 10.2.1.11:80 in TCP 10.2.0.1:80"])
+        await supervisor.stop(mode: .keep)
+    }
+
+    @Test func aRealThatFailsIsReplacedByTheSorryServerInOneStep() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let files = FakeFiles()
+        files[path] = checkedConfig(weight: 3).replacingOccurrences(of: "connect_timeout 1", with: "connect_timeout 1\n retry 0\n delay_loop 1\n warmup 0")
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let supervisor = makeSupervisor(engine, files)
+        let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
+        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        // The first check fails at once (warmup 0, retry 0): the sorry server replaces the real.
+        var destinations: [IPVSAddress] = []
+        for _ in 0..<100 {
+            destinations = await engine.desiredRules().first?.destinations.map(\.address) ?? []
+            if destinations == [.ipv4(10, 2, 9, 9)] { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(destinations == [.ipv4(10, 2, 9, 9)])
+        let status = await supervisor.status()
+        #expect(status.virtualServers.first?.sorryServerActive == true)
+        #expect(status.virtualServers.first?.reals.first?.up == false)
+        await supervisor.stop(mode: .keep)
+    }
+}
