@@ -96,7 +96,9 @@ def rip(i, j):
 
 
 class Table:
-    """services x reals, NAT, wrr, weights 1..5; `weights` overrides and `extra` adds reals (reload runs)."""
+    """services x reals, DR, wrr, weights 1..5; `weights` overrides and `extra` adds reals (reload runs).
+    DR rather than NAT: directord warns once per NAT service without a VRRP gateway, and more than 200 warnings
+    currently make it reject the file ("too many diagnostics"), which keepalived would accept."""
 
     def __init__(self, services, reals):
         self.services, self.reals = services, reals
@@ -116,9 +118,9 @@ class Table:
     def keepalived_conf(self):
         out = ["global_defs {", "    router_id bench", "}"]
         for i in range(self.services):
-            out += [f"virtual_server {vip(i)} 80 {{", "    lb_algo wrr", "    lb_kind NAT", "    protocol TCP"]
+            out += [f"virtual_server {vip(i)} 80 {{", "    lb_algo wrr", "    lb_kind DR", "    protocol TCP"]
             for j in range(self.reals_of(i)):
-                out += [f"    real_server {rip(i, j)} 8080 {{", f"        weight {self.weight(i, j)}", "    }"]
+                out += [f"    real_server {rip(i, j)} 80 {{", f"        weight {self.weight(i, j)}", "    }"]
             out.append("}")
         return "\n".join(out) + "\n"
 
@@ -127,7 +129,7 @@ class Table:
         for i in range(self.services):
             out.append(f"-A -t {vip(i)}:80 -s wrr")
             for j in range(self.reals_of(i)):
-                out.append(f"-a -t {vip(i)}:80 -r {rip(i, j)}:8080 -m -w {self.weight(i, j)}")
+                out.append(f"-a -t {vip(i)}:80 -r {rip(i, j)}:80 -g -w {self.weight(i, j)}")
         return "\n".join(out) + "\n"
 
 
@@ -399,7 +401,7 @@ def applied(changed, added):
         t = now()
         data = proc_text()
         cost = now() - t
-        return proc_weight(data, *changed[:1], 8080) == changed[1] and proc_weight(data, added[0], 8080) == added[1], cost
+        return proc_weight(data, changed[0], 80) == changed[1] and proc_weight(data, added[0], 80) == added[1], cost
     return predicate
 
 
@@ -427,7 +429,7 @@ def part_reload(args):
         if not m:
             raise BenchError(f"directord reload: {line}")
         data = proc_text()
-        if proc_weight(data, changed[0], 8080) != changed[1] or proc_weight(data, added[0], 8080) != added[1]:
+        if proc_weight(data, changed[0], 80) != changed[1] or proc_weight(data, added[0], 80) != added[1]:
             raise BenchError("directord logged the reload but the kernel does not show it")
         emit(measure="reload", size=size, tool="directord", via="SIGHUP", run=run, seconds=t_log - t0,
              operations=int(m.group(1)), lines_changed=changed_lines(before, data))
