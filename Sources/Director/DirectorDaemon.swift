@@ -97,6 +97,7 @@ public final class DirectorDaemon: Service, Sendable {
         if options.keepTableOnStop { return .keep }
         switch configuration.globals.lvsFlushOnStop {
         case .all: return .flushAll
+        case .keep: return .keep
         case .off, .virtualServers: return .removeOwned
         }
     }

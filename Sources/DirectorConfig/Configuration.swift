@@ -141,6 +141,8 @@ public enum LVSFlushOnStop: String, Hashable, Sendable {
     case all
     /// Delete each virtual server, letting the kernel drop its destinations.
     case virtualServers = "VS"
+    /// directord's own (`lvs_keep_on_stop`): leave every entry in place, so a restart adopts it untouched.
+    case keep
 }
 
 public struct ScriptUser: Hashable, Sendable {

@@ -88,6 +88,7 @@ public enum ConfigurationWriter {
             case .off: break
             case .all: out.line("lvs_flush_on_stop")
             case .virtualServers: out.line("lvs_flush_on_stop", "VS")
+            case .keep: out.line("lvs_keep_on_stop")
             }
             out.line("control_socket", quote(g.controlSocket))
             out.line("drift_check_interval", seconds(g.driftCheckInterval))

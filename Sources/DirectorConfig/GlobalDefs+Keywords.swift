@@ -30,6 +30,7 @@ extension GlobalSettings {
             }
             if log.choice(word, "'lvs_flush_on_stop'", [("VS", true)]) != nil { g.lvsFlushOnStop = .virtualServers }
         },
+        .value("lvs_keep_on_stop", 0...0) { g, _, _ in g.lvsFlushOnStop = .keep },
         .value("control_socket") { g, node, log in
             let word = node.arguments[0]
             guard word.text.hasPrefix("/"), word.text.utf8.count < 108 else {
