@@ -38,8 +38,10 @@ check: deps
 demo: build
 	@Tests/Lab/lab run Tests/Lab/scenarios/seed-lvs-nat.sh
 
+# libFuzzer over the configuration parser and the VRRP advert decoder (FUZZ_SECONDS each, default 60).
 fuzz:
 	@Tests/Fuzz/run-config-fuzz.sh
+	@Tests/Fuzz/run-advert-fuzz.sh
 
 install: deps
 	$(SWIFT) build -c release --static-swift-stdlib
