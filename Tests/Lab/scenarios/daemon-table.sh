@@ -88,6 +88,15 @@ expect_contains "forwarding was enabled for NAT" /proc/sys/net/ipv4/ip_forward '
 ipvsadm -Ln >"$work/ipvsadm.txt"
 expect_same "directorctl list = ipvsadm -Ln" "$work/ipvsadm.txt" "$work/list.txt"
 
+step "The control socket is root's only: another user gets a clear refusal"
+ls -l "$sock"
+set +e
+setpriv --reuid=65534 --regid=65534 --clear-groups "$DIRECTORCTL" status --socket "$sock" >"$work/nonroot.txt" 2>&1; rc=$?
+set -e
+cat "$work/nonroot.txt"
+[ "$rc" -ne 0 ] || fail "a non-root user could talk to directord"
+expect_contains "the refusal says why" "$work/nonroot.txt" 'permission denied.*root'
+
 step "Drift: a deleted real and a changed weight are repaired"
 ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
 ipvsadm -e -f 7 -r 10.2.1.31:0 -g -w 1
