@@ -92,8 +92,9 @@ struct HealthMonitorTests {
         try await Task.sleep(for: .milliseconds(250))
         _ = try await monitor.stop().get()
         let count = prober.probes(of: spec.probe).count
-        // Warmup 0 then every 100 ms: 3 probes in 250 ms (allow one of scheduling slack); 50 services would be 150.
-        #expect((2...4).contains(count), "probes: \(count)")
+        // Warmup 0 then every 100 ms: about 3 probes in 250 ms, fewer on a loaded machine; without sharing, the 50
+        // services would make at least 50.
+        #expect((1...10).contains(count), "probes: \(count)")
     }
 
     @Test func realLeavesForTheSorryServerAndReturnsAgainstALoopbackServer() async throws {
@@ -113,8 +114,9 @@ struct HealthMonitorTests {
         let clock = ContinuousClock()
         let changed = clock.now
         let down = try #require(try await sink.waitFor { $0.step.desired == [.sorryServer(weight: 1)] })
-        // Detection bound: a delay_loop, then retry × delay_before_retry, plus the checks themselves.
-        #expect(clock.now - changed < .seconds(1))
+        // Detection takes a delay_loop, then retry × delay_before_retry, plus the checks (about 0.2 s here); the
+        // bound only catches a check that never fires — figures belong to the benchmarks, not to a unit test.
+        #expect(clock.now - changed < .seconds(10))
         #expect(down.step.events.contains(.realDown("web1", cause: .check(.down(.statusCode(got: 404, expected: .success), path: "/test.html")))))
         #expect(down.step.events.contains(.sorryServerActive))
 
