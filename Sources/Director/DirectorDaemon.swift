@@ -42,14 +42,21 @@ public final class DirectorDaemon: Service, Sendable {
     }
 
     public func run() async throws {
-        let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger, dependencies: dependencies)
+        let metrics = configuration.globals.metricsListen.map { _ in Metrics() }
+        let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger,
+                            dependencies: dependencies, metrics: metrics)
         let logger = self.logger
-        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies, metrics: metrics) { configuration in
             VRRPHost(configuration: configuration, logger: logger)
         }
-        // One event loop serves the health checks and the control socket; VRRP has its own thread.
+        // One event loop serves the health checks, the control socket and the metrics; VRRP has its own thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         try await supervisor.start(configuration, eventLoop: group.next())
+        var metricsChannel: (any Channel)?
+        if let endpoint = configuration.globals.metricsListen, let metrics {
+            metricsChannel = try await MetricsServer.start(at: endpoint, group: group, metrics: metrics)
+            logger.notice("metrics at http://\(endpoint)/metrics")
+        }
         let configFile = options.configFile
         let socketPath = options.socketPath ?? configuration.globals.controlSocket
         let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request in
@@ -89,6 +96,7 @@ public final class DirectorDaemon: Service, Sendable {
         dependencies.notifier.stopping()
         await supervisor.stop(mode: stopMode())
         await control.stop()
+        try? await metricsChannel?.close()
         try? await group.shutdownGracefully()
         if let pidFile = options.pidFile { unlink(pidFile) }
     }

@@ -56,7 +56,11 @@ public actor Engine {
     private(set) var operationsApplied = 0
     private(set) var driftRepairs = 0
 
-    public init(configFile: String, configuration: Configuration, logger: Logger, dependencies: EngineDependencies) {
+    let metrics: Metrics?
+
+    public init(configFile: String, configuration: Configuration, logger: Logger, dependencies: EngineDependencies,
+                metrics: Metrics? = nil) {
+        self.metrics = metrics
         self.configFile = configFile
         self.configuration = configuration
         self.logger = logger
@@ -160,6 +164,7 @@ public actor Engine {
         guard !operations.isEmpty, let table else { return }
         let failures = try table.apply(operations)
         operationsApplied += operations.count - failures.count
+        metrics?.operations.increment(by: Int64(operations.count - failures.count))
         for operation in operations.prefix(50) where !failures.contains(where: { $0.operation == operation }) {
             logger.debug("\(reason): \(operation)")
         }
@@ -187,6 +192,7 @@ public actor Engine {
                 "operations": "\(found.count)", "found": "\(found.prefix(20).joined(separator: "; "))",
             ])
             driftRepairs += 1
+            metrics?.driftRepairs.increment()
             try apply(plan.operations, reason: "drift repair")
             remember(desired)
             return found

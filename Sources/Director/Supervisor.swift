@@ -35,8 +35,11 @@ public actor Supervisor {
     /// must not overwrite an update that the event loop produced after them (actor reentrancy lets it overtake).
     private var verdictSequence: [String: UInt64] = [:]
 
+    let metrics: Metrics?
+
     public init(engine: Engine, logger: Logger, dependencies: EngineDependencies, scripts: any ScriptRunning = ProcessScriptRunner(),
-                makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
+                metrics: Metrics? = nil, makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
+        self.metrics = metrics
         self.engine = engine
         self.logger = logger
         self.dependencies = dependencies
@@ -92,6 +95,7 @@ public actor Supervisor {
             report(step.events, of: vs)
         }
         realStates = states
+        for (vs, reals) in states { for (real, state) in reals { metrics?.realServer(vs, real.description, up: state.up) } }
         await engine.seedDestinations(seeded)
     }
 
@@ -105,6 +109,7 @@ public actor Supervisor {
             case .realUp(let endpoint, let cause), .realDown(let endpoint, let cause):
                 let up: Bool = if case .realUp = event { true } else { false }
                 realStates[vs.identity, default: [:]][endpoint] = RealState(up: up, since: dependencies.now(), lastResult: "\(cause)")
+                metrics?.realServer(vs.identity, endpoint.description, up: up)
             default:
                 break
             }
@@ -158,12 +163,15 @@ public actor Supervisor {
         try host.start()
         vrrp = host
         let notifier = dependencies.notifier
+        let metrics = self.metrics
+        for instance in configuration.vrrpInstances { metrics?.instanceState(instance.name, "INIT") }
         vrrpEvents = Task {
             for await event in host.events {
                 switch event {
                 // The VRRP host logs its transitions itself; systemd's STATUS= line follows them.
                 case .instanceState(let instance, _, let to, _, _):
                     notifier.status("vrrp_instance \(instance) \(to)")
+                    metrics?.instanceState(instance, to)
                 case .groupState(let group, _, let to):
                     notifier.status("vrrp_sync_group \(group) \(to)")
                 case .problem(let text):
@@ -183,6 +191,7 @@ public actor Supervisor {
             let message = "reload rejected, the running configuration is unchanged:\n\(error.description)"
             logger.error("\(message)")
             await engine.recordReload(ok: false, message: message)
+            metrics?.failedReloads.increment()
             return ControlResponse(ok: false, message: message)
         }
         let previousChecks = checkSpecs
@@ -208,6 +217,7 @@ public actor Supervisor {
             : "reload applied with errors:\n" + problems.joined(separator: "\n")
         if ok { logger.notice("\(message)") } else { logger.error("\(message)") }
         await engine.recordReload(ok: ok, message: message)
+        if ok { metrics?.reloads.increment() } else { metrics?.failedReloads.increment() }
         return ControlResponse(ok: ok, message: message, plan: plan)
     }
 

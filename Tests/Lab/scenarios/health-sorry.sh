@@ -24,6 +24,7 @@ wait_until 20 "web2 answers" curl -sf http://10.6.0.12/test.html
 cat >"$work/directord.conf" <<'CONF'
 global_defs {
     drift_check_interval 0
+    metrics_listen 127.0.0.1 9469
 }
 virtual_server 10.6.1.1 80 {
     delay_loop 1
@@ -86,6 +87,11 @@ expect_contains "digest mismatch is the reason" "$log" 'real_server 10.6.0.12:80
 ipvsadm -Ln
 "$DIRECTORCTL" status --socket "$sock" | tee "$work/status2"
 expect_contains "status shows the sorry server active" "$work/status2" 'sorry server 10\.6\.0\.99:80 ACTIVE'
+
+step "The metrics say the same"
+curl -sf http://127.0.0.1:9469/metrics | tee "$work/metrics" | grep -E '^directord_(real_server_up|ipvs_operations_total)'
+expect_contains "web1 down in the metrics" "$work/metrics" '^directord_real_server_up\{.*real_server="10\.6\.0\.11:80".*\} 0'
+expect_contains "operations counted" "$work/metrics" '^directord_ipvs_operations_total [1-9]'
 
 step "web1 is restored: it returns and the sorry server leaves"
 mv "$work/web1/test.html.off" "$work/web1/test.html"
