@@ -6,7 +6,7 @@ source "$LAB_REPO/Tests/Lab/lib.sh"
 work=/tmp/seed-lvs-nat
 fixtures="$LAB_REPO/Tests/DirectorConfigTests/Fixtures"
 mkdir -p "$work"/{real1,real2,sorry}
-trap 'rc=$?; [ $rc -eq 0 ] || for d in lb1 lb2; do echo "--- $d directord log (last 30 lines)"; tail -n 30 "$work/$d.log"; done >&2; cleanup_bg' EXIT
+trap 'rc=$?; [ $rc -eq 0 ] || { for d in lb1 lb2; do echo "--- $d directord log (last 30 lines)"; tail -n 30 "$work/$d.log"; done; echo "--- client (last 15 lines)"; tail -n 15 "$work/client.log"; } >&2; cleanup_bg' EXIT
 
 VIP=172.16.23.80
 GW=192.168.23.105
@@ -80,13 +80,13 @@ step "real1's test page disappears: real1 leaves the table, requests move to rea
 mark real1-down
 mv "$work/real1/test.html" "$work/real1/test.html.off"
 wait_until 60 "real1 removed from lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.80:'"
-wait_until 30 "the client is served by real2 alone" last_served real1-down WEB2
+wait_until 60 "the client is served by real2 alone" last_served real1-down WEB2
 
 step "real2 fails too: the sorry server takes their place"
 mark both-down
 mv "$work/real2/test.html" "$work/real2/test.html.off"
 wait_until 60 "the sorry server is in lb1's table" bash -c "ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.121:8080'"
-wait_until 30 "the client gets the maintenance page" last_served both-down 'down for maintenance'
+wait_until 60 "the client gets the maintenance page" last_served both-down 'down for maintenance'
 ip netns exec lb1 "$DIRECTORCTL" list | sed 's/^/   lb1 | /'
 
 step "Both reals come back: the sorry server leaves"
@@ -95,7 +95,7 @@ mv "$work/real1/test.html.off" "$work/real1/test.html"
 mv "$work/real2/test.html.off" "$work/real2/test.html"
 wait_until 60 "the sorry server left lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.121:'"
 wait_until 60 "both reals are back" bash -c "[ \$(ip netns exec lb1 ipvsadm -Ln | grep -cE '^  -> 192\.168\.23\.8[01]:') -eq 2 ]"
-wait_until 30 "the reals serve the client again" last_served both-up 'Just test for WEB'
+wait_until 60 "the reals serve the client again" last_served both-up 'Just test for WEB'
 
 step "The master dies (directord killed, its links cut): lb2 takes the VIP and the gateway together"
 # A slow transfer through lb1 that must survive the failover (the sync daemon gave lb2 its connection).
@@ -112,7 +112,7 @@ wait_until 30 "lb2 holds the VIP" has_addr lb2 "$VIP"
 wait_until 10 "lb2 holds the gateway" has_addr lb2 "$GW"
 note "takeover after $(echo "$(date +%s.%N) - $start" | bc) s (advert_int 1: about 3.6 s by the protocol)"
 wait_until 30 "the sync daemon on lb2 is master" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | grep -q 'master sync daemon'"
-wait_until 30 "the client is served through lb2" last_served failover 'Just test for WEB'
+wait_until 60 "the client is served through lb2" last_served failover 'Just test for WEB'
 note "$(since_mark failover | grep -c FAILED || true) requests failed during the takeover"
 "$DIRECTORCTL" status --socket "$work/lb2.sock" | sed 's/^/   lb2 | /'
 wait "$big" || true
@@ -129,7 +129,7 @@ echo $! >>/tmp/lab-pids
 wait_until 60 "lb1 holds the VIP again" has_addr lb1 "$VIP"
 wait_until 30 "lb1 holds the gateway again" has_addr lb1 "$GW"
 wait_until 30 "lb2 released the VIP" bash -c "! ip -n lb2 -o addr show | grep -q ' $VIP/'"
-wait_until 30 "the client is served through lb1 again" last_served return 'Just test for WEB'
+wait_until 60 "the client is served through lb1 again" last_served return 'Just test for WEB'
 note "$(since_mark return | grep -c FAILED || true) requests failed during the move back"
 
 step "Final state on the master: the kernel table and directord's view"
