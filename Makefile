@@ -9,7 +9,7 @@ MANDIR   := $(DESTDIR)$(PREFIX)/share/man
 UNITDIR  ?= $(DESTDIR)$(PREFIX)/lib/systemd/system
 CONFDIR  := $(DESTDIR)$(SYSCONFDIR)/directord
 
-.PHONY: all deps build test lab check demo fuzz bench install uninstall man-lint clean
+.PHONY: all deps build test lab lab-extended check demo fuzz bench install uninstall man-lint clean
 
 all: build
 
@@ -26,6 +26,10 @@ test: deps
 # Every lab scenario, one VM boot each.
 lab: build
 	@Tests/Lab/run-all
+
+# The scenarios kept out of make check for time (Tests/Lab/extended/README.md says what covers them there).
+lab-extended: build
+	@Tests/Lab/run-all Tests/Lab/extended/*.sh
 
 man-lint: deps
 	@Tests/tools/man-lint
