@@ -50,13 +50,15 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(location): \(severity.rawValue): \(message)" }
 }
 
-/// Collects diagnostics with a cap, so a garbage file cannot produce an unbounded list.
+/// Collects diagnostics with a cap per severity, so a garbage file cannot produce an unbounded list, and many
+/// warnings (a large valid configuration) never crowd out an error or turn into one.
 struct DiagnosticLog: Sendable {
     static let maximumCount = 200
 
     private(set) var diagnostics: [Diagnostic] = []
     private(set) var errorCount = 0
-    private var overflowed = false
+    private var shown: [Diagnostic.Severity: Int] = [:]
+    private var overflowed: Set<Diagnostic.Severity> = []
 
     var hasErrors: Bool { errorCount > 0 }
 
@@ -70,12 +72,14 @@ struct DiagnosticLog: Sendable {
     }
 
     private mutating func append(_ diagnostic: Diagnostic) {
-        if diagnostics.count < Self.maximumCount {
+        let severity = diagnostic.severity
+        if shown[severity, default: 0] < Self.maximumCount {
+            shown[severity, default: 0] += 1
             diagnostics.append(diagnostic)
-        } else if !overflowed {
-            overflowed = true
-            diagnostics.append(
-                Diagnostic(.error, diagnostic.location, "too many diagnostics; stopping after \(Self.maximumCount)"))
+        } else if overflowed.insert(severity).inserted {
+            // The notice has the severity of what it hides: hidden warnings leave a valid configuration valid.
+            diagnostics.append(Diagnostic(
+                severity, diagnostic.location, "too many \(severity.rawValue)s; the first \(Self.maximumCount) are shown"))
         }
     }
 }

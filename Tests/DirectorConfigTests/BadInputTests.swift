@@ -145,6 +145,20 @@ struct BadInputTests {
         let text = String(repeating: "nonsense\n", count: 1000)
         let result = ConfigurationLoader.parse(text)
         #expect(result.diagnostics.count == 201)
-        #expect(result.diagnostics.last?.message.contains("too many diagnostics") == true)
+        #expect(result.diagnostics.last?.description == "directord.conf:201:1: error: too many errors; the first 200 are shown")
+    }
+
+    @Test func manyWarningsLeaveAValidConfigurationValid() throws {
+        // 300 NAT services with no VRRP-managed gateway: one warning each, and nothing wrong.
+        var text = ""
+        for i in 0..<300 {
+            text += "virtual_server 10.30.\(i / 250).\(i % 250 + 1) 80 {\n lb_kind NAT\n protocol TCP\n"
+            text += " real_server 10.31.0.1 80 {\n weight 1\n }\n}\n"
+        }
+        let result = ConfigurationLoader.parse(text)
+        #expect(result.errors.isEmpty)
+        #expect(result.configuration?.virtualServers.count == 300)
+        #expect(result.warnings.count == 201)
+        #expect(result.warnings.last?.message == "too many warnings; the first 200 are shown")
     }
 }
