@@ -103,34 +103,46 @@ public final class KernelIPVSTable: IPVSTable {
     public func apply(_ operations: [IPVSOperation]) throws -> [IPVSOperationFailure] {
         var failures: [IPVSOperationFailure] = []
         var next = 0
+        var datagram: [UInt8] = []
         while next < operations.count {
-            var datagram: [UInt8] = []
-            var pending: [UInt32: Int] = [:]
-            while next < operations.count, pending.count < window {
+            datagram.removeAll(keepingCapacity: true)
+            let first = next
+            let firstSeq = sequence &+ 1
+            while next < operations.count, next - first < window {
                 let seq = nextSeq()
-                let message = IPVSCodec.request(operations[next], family: family, seq: seq)
-                if !datagram.isEmpty, datagram.count + message.count > sendLimit {
+                let mark = datagram.count
+                IPVSCodec.appendRequest(operations[next], family: family, seq: seq, to: &datagram)
+                if mark > 0, datagram.count > sendLimit {
+                    datagram.removeSubrange(mark...)
                     sequence &-= 1
                     break
                 }
-                datagram += message
-                pending[seq] = next
                 next += 1
             }
             try socket.send(datagram)
-            while !pending.isEmpty {
+            // A window's sequence numbers are consecutive: operation `first + i` went out as `firstSeq &+ i`.
+            var unconfirmed = [Bool](repeating: true, count: next - first)
+            var pending = next - first
+            func take(_ seq: UInt32) -> Int? {
+                let offset = Int(seq &- firstSeq)
+                guard offset < unconfirmed.count, unconfirmed[offset] else { return nil }
+                unconfirmed[offset] = false
+                pending -= 1
+                return first + offset
+            }
+            while pending > 0 {
                 let replies: [NetlinkReply]
                 do {
                     replies = try NetlinkCodec.parse(try socket.receive())
                 } catch IPVSError.system(let call, let code) where code == ENOBUFS {
-                    throw IPVSError.malformed("\(call): acknowledgements were lost (receive buffer overrun); \(pending.count) operations unconfirmed")
+                    throw IPVSError.malformed("\(call): acknowledgements were lost (receive buffer overrun); \(pending) operations unconfirmed")
                 }
                 for reply in replies {
                     switch reply {
                     case .ack(let seq):
-                        pending.removeValue(forKey: seq)
+                        _ = take(seq)
                     case .failure(let seq, let code, let message):
-                        guard let index = pending.removeValue(forKey: seq) else { continue }
+                        guard let index = take(seq) else { continue }
                         let op = operations[index]
                         failures.append(IPVSOperationFailure(
                             index: index, operation: op,

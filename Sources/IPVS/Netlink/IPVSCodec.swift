@@ -77,32 +77,39 @@ public enum IPVSCodec {
 
     /// A request for one table operation, asking for an acknowledgement so batches can be matched by sequence.
     static func request(_ operation: IPVSOperation, family: UInt16, seq: UInt32) -> [UInt8] {
-        var w = NetlinkAttributeWriter()
+        var out: [UInt8] = []
+        appendRequest(operation, family: family, seq: seq, to: &out)
+        return out
+    }
+
+    /// The same request appended to a datagram being filled (no intermediate arrays).
+    static func appendRequest(_ operation: IPVSOperation, family: UInt16, seq: UInt32, to buffer: inout [UInt8]) {
         let command: IPVSCommand
         switch operation {
-        case .addService(let s):
-            command = .newService
-            w.putNested(IPVSAttr.cmdService) { putService(s, into: &$0) }
-        case .updateService(let s):
-            command = .setService
-            w.putNested(IPVSAttr.cmdService) { putService(s, into: &$0) }
-        case .deleteService(let key):
-            command = .delService
-            w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
-        case .addDestination(let key, let d):
-            command = .newDest
-            w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
-            w.putNested(IPVSAttr.cmdDest) { putDestination(d, into: &$0) }
-        case .updateDestination(let key, let d):
-            command = .setDest
-            w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
-            w.putNested(IPVSAttr.cmdDest) { putDestination(d, into: &$0) }
-        case .deleteDestination(let key, let e):
-            command = .delDest
-            w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
-            w.putNested(IPVSAttr.cmdDest) { putEndpoint(e, into: &$0) }
+        case .addService: command = .newService
+        case .updateService: command = .setService
+        case .deleteService: command = .delService
+        case .addDestination: command = .newDest
+        case .updateDestination: command = .setDest
+        case .deleteDestination: command = .delDest
         }
-        return message(command, family: family, flags: NLM.request | NLM.ack, seq: seq, attributes: w.bytes)
+        NetlinkCodec.appendRequest(
+            to: &buffer, family: family, command: command.rawValue, version: genlVersion, flags: NLM.request | NLM.ack,
+            seq: seq
+        ) { w in
+            switch operation {
+            case .addService(let s), .updateService(let s):
+                w.putNested(IPVSAttr.cmdService) { putService(s, into: &$0) }
+            case .deleteService(let key):
+                w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
+            case .addDestination(let key, let d), .updateDestination(let key, let d):
+                w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
+                w.putNested(IPVSAttr.cmdDest) { putDestination(d, into: &$0) }
+            case .deleteDestination(let key, let e):
+                w.putNested(IPVSAttr.cmdService) { putServiceKey(key, into: &$0) }
+                w.putNested(IPVSAttr.cmdDest) { putEndpoint(e, into: &$0) }
+            }
+        }
     }
 
     static func message(_ command: IPVSCommand, family: UInt16, flags: UInt16, seq: UInt32, attributes: [UInt8] = []) -> [UInt8] {
@@ -183,16 +190,14 @@ public enum IPVSCodec {
     // MARK: Attribute encoders
 
     /// Addresses travel as a 16-byte union nf_inet_addr, IPv4 in the first four bytes (as libipvs sends them).
-    static func inetAddrBytes(_ a: IPVSAddress) -> [UInt8] {
-        a.bytes + [UInt8](repeating: 0, count: 16 - a.bytes.count)
-    }
+    static let inetAddrSize = 16
 
     static func putServiceKey(_ key: IPVSServiceKey, into w: inout NetlinkAttributeWriter) {
         w.putU16(IPVSAttr.svcAF, key.family.rawValue)
         switch key {
         case .address(let proto, let address, let port):
             w.putU16(IPVSAttr.svcProtocol, proto.rawValue)
-            w.put(IPVSAttr.svcAddr, inetAddrBytes(address))
+            w.putZeroExtended(IPVSAttr.svcAddr, address.bytes, size: inetAddrSize)
             w.putBE16(IPVSAttr.svcPort, port)
         case .firewallMark(let mark, _):
             w.putU32(IPVSAttr.svcFwmark, mark)
@@ -216,7 +221,7 @@ public enum IPVSCodec {
     }
 
     static func putEndpoint(_ e: IPVSEndpoint, into w: inout NetlinkAttributeWriter) {
-        w.put(IPVSAttr.destAddr, inetAddrBytes(e.address))
+        w.putZeroExtended(IPVSAttr.destAddr, e.address.bytes, size: inetAddrSize)
         w.putBE16(IPVSAttr.destPort, e.port)
         w.putU16(IPVSAttr.destAddrFamily, e.address.family.rawValue)
     }

@@ -9,6 +9,8 @@ enum NLA {
 }
 
 /// Appends attributes to a byte buffer. Integers are host order unless the name says `BE` (IPVS ports, IPv4 masks).
+/// Everything is written straight into `bytes`: a start programs tens of thousands of messages, and temporary
+/// arrays per attribute were most of the encoding cost.
 struct NetlinkAttributeWriter {
     var bytes: [UInt8] = []
 
@@ -17,26 +19,68 @@ struct NetlinkAttributeWriter {
         appendHost(UInt16(length))
         appendHost(type)
         bytes.append(contentsOf: payload)
-        bytes.append(contentsOf: [UInt8](repeating: 0, count: NLA.align(length) - length))
+        pad(length)
     }
 
-    mutating func putU8(_ type: UInt16, _ value: UInt8) { put(type, [value]) }
-    mutating func putU16(_ type: UInt16, _ value: UInt16) { put(type, hostBytes(value)) }
-    mutating func putU32(_ type: UInt16, _ value: UInt32) { put(type, hostBytes(value)) }
-    mutating func putU64(_ type: UInt16, _ value: UInt64) { put(type, hostBytes(value)) }
-    mutating func putBE16(_ type: UInt16, _ value: UInt16) { put(type, hostBytes(value.bigEndian)) }
-    mutating func putBE32(_ type: UInt16, _ value: UInt32) { put(type, hostBytes(value.bigEndian)) }
+    mutating func putU8(_ type: UInt16, _ value: UInt8) { putInteger(type, value) }
+    mutating func putU16(_ type: UInt16, _ value: UInt16) { putInteger(type, value) }
+    mutating func putU32(_ type: UInt16, _ value: UInt32) { putInteger(type, value) }
+    mutating func putU64(_ type: UInt16, _ value: UInt64) { putInteger(type, value) }
+    mutating func putBE16(_ type: UInt16, _ value: UInt16) { putInteger(type, value.bigEndian) }
+    mutating func putBE32(_ type: UInt16, _ value: UInt32) { putInteger(type, value.bigEndian) }
 
     /// NUL-terminated string (the kernel's NLA_NUL_STRING / NLA_STRING both accept it).
-    mutating func putString(_ type: UInt16, _ value: String) { put(type, Array(value.utf8) + [0]) }
-
-    mutating func putNested(_ type: UInt16, _ build: (inout NetlinkAttributeWriter) -> Void) {
-        var inner = NetlinkAttributeWriter()
-        build(&inner)
-        put(type | NLA.nested, inner.bytes)
+    mutating func putString(_ type: UInt16, _ value: String) {
+        let utf8 = value.utf8
+        let length = NLA.headerLength + utf8.count + 1
+        appendHost(UInt16(length))
+        appendHost(type)
+        bytes.append(contentsOf: utf8)
+        bytes.append(0)
+        pad(length)
     }
 
-    private mutating func appendHost<T: FixedWidthInteger>(_ value: T) { bytes.append(contentsOf: hostBytes(value)) }
+    /// `payload` followed by zeros up to `size` bytes (fixed-size unions such as nf_inet_addr).
+    mutating func putZeroExtended(_ type: UInt16, _ payload: [UInt8], size: Int) {
+        let length = NLA.headerLength + max(size, payload.count)
+        appendHost(UInt16(length))
+        appendHost(type)
+        bytes.append(contentsOf: payload)
+        for _ in payload.count..<max(size, payload.count) { bytes.append(0) }
+        pad(length)
+    }
+
+    mutating func putNested(_ type: UInt16, _ build: (inout NetlinkAttributeWriter) -> Void) {
+        let start = bytes.count
+        appendHost(UInt16(0))
+        appendHost(type | NLA.nested)
+        build(&self)
+        // Inner attributes are padded, so the nest needs none; its length is known only now.
+        setHost(UInt16(bytes.count - start), at: start)
+    }
+
+    mutating func putInteger<T: FixedWidthInteger>(_ type: UInt16, _ value: T) {
+        let length = NLA.headerLength + MemoryLayout<T>.size
+        appendHost(UInt16(length))
+        appendHost(type)
+        appendHost(value)
+        pad(length)
+    }
+
+    mutating func appendHost<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    /// Overwrites bytes already written (a length known only after the contents).
+    mutating func setHost<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        withUnsafeBytes(of: value) { raw in
+            for (i, b) in raw.enumerated() { bytes[offset + i] = b }
+        }
+    }
+
+    private mutating func pad(_ length: Int) {
+        for _ in length..<NLA.align(length) { bytes.append(0) }
+    }
 }
 
 func hostBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
@@ -56,11 +100,17 @@ func readHost<T: FixedWidthInteger>(_ type: T.Type, _ bytes: ArraySlice<UInt8>, 
 }
 
 /// The attributes of one nesting level, indexed by type (the last one wins, as in the kernel's nla_parse).
+/// A table read decodes three levels per destination; a flat array indexed by type (types are small) instead of a
+/// dictionary keeps that to one allocation per level.
 struct NetlinkAttributes {
-    private(set) var payloads: [UInt16: ArraySlice<UInt8>] = [:]
+    private let bytes: ArraySlice<UInt8>
+    private var slots: [Range<Int>?] = []
 
     /// `context` names what is being parsed, for error messages.
     init(parsing bytes: ArraySlice<UInt8>, context: String) throws {
+        self.bytes = bytes
+        // Two walks: the first validates and finds the highest type, the second fills the slots.
+        var highest = -1
         var offset = bytes.startIndex
         while offset + NLA.headerLength <= bytes.endIndex {
             let slice = bytes[offset...]
@@ -71,12 +121,25 @@ struct NetlinkAttributes {
             guard len >= NLA.headerLength, offset + len <= bytes.endIndex else {
                 throw IPVSError.malformed("\(context): attribute \(type & NLA.typeMask) claims \(len) bytes")
             }
-            payloads[type & NLA.typeMask] = bytes[(offset + NLA.headerLength)..<(offset + len)]
+            highest = max(highest, Int(type & NLA.typeMask))
             offset += NLA.align(len)
+        }
+        guard highest >= 0 else { return }
+        slots = [Range<Int>?](repeating: nil, count: highest + 1)
+        offset = bytes.startIndex
+        while offset + NLA.headerLength <= bytes.endIndex {
+            let at = offset - bytes.startIndex
+            guard let length = readHost(UInt16.self, bytes, at: at), let type = readHost(UInt16.self, bytes, at: at + 2) else { break }
+            slots[Int(type & NLA.typeMask)] = (offset + NLA.headerLength)..<(offset + Int(length))
+            offset += NLA.align(Int(length))
         }
     }
 
-    subscript(_ type: UInt16) -> ArraySlice<UInt8>? { payloads[type] }
+    subscript(_ type: UInt16) -> ArraySlice<UInt8>? {
+        let t = Int(type & NLA.typeMask)
+        guard t < slots.count, let range = slots[t] else { return nil }
+        return bytes[range]
+    }
 
     func u8(_ type: UInt16, _ context: String) throws -> UInt8? { try integer(UInt8.self, type, context) }
     func u16(_ type: UInt16, _ context: String) throws -> UInt16? { try integer(UInt16.self, type, context) }
@@ -86,18 +149,18 @@ struct NetlinkAttributes {
 
     /// Up to the first NUL; the kernel pads names to fixed buffers.
     func string(_ type: UInt16) -> String? {
-        guard let payload = payloads[type] else { return nil }
+        guard let payload = self[type] else { return nil }
         let end = payload.firstIndex(of: 0) ?? payload.endIndex
         return String(decoding: payload[payload.startIndex..<end], as: UTF8.self)
     }
 
     func nested(_ type: UInt16, _ context: String) throws -> NetlinkAttributes? {
-        guard let payload = payloads[type] else { return nil }
+        guard let payload = self[type] else { return nil }
         return try NetlinkAttributes(parsing: payload, context: context)
     }
 
     private func integer<T: FixedWidthInteger>(_ t: T.Type, _ type: UInt16, _ context: String) throws -> T? {
-        guard let payload = payloads[type] else { return nil }
+        guard let payload = self[type] else { return nil }
         guard payload.count >= MemoryLayout<T>.size, let value = readHost(T.self, payload, at: 0) else {
             throw IPVSError.malformed("\(context): attribute \(type) has \(payload.count) bytes, expected \(MemoryLayout<T>.size)")
         }

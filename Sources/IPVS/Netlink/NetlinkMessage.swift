@@ -59,6 +59,29 @@ enum NetlinkCodec {
         return out
     }
 
+    /// Appends a complete generic netlink request to `buffer` (a datagram being filled), its attributes written in
+    /// place by `build`.
+    static func appendRequest(
+        to buffer: inout [UInt8], family: UInt16, command: UInt8, version: UInt8 = 1, flags: UInt16, seq: UInt32,
+        portID: UInt32 = 0, attributes build: (inout NetlinkAttributeWriter) -> Void
+    ) {
+        var w = NetlinkAttributeWriter()
+        swap(&w.bytes, &buffer)
+        defer { swap(&w.bytes, &buffer) }
+        let start = w.bytes.count
+        w.appendHost(UInt32(0))
+        w.appendHost(family)
+        w.appendHost(flags)
+        w.appendHost(seq)
+        w.appendHost(portID)
+        w.bytes.append(command)
+        w.bytes.append(version)
+        w.bytes.append(0)
+        w.bytes.append(0)
+        build(&w)
+        w.setHost(UInt32(w.bytes.count - start), at: start)
+    }
+
     /// Splits a datagram into messages. Generic netlink messages of other types carry `genlmsghdr`.
     static func parse(_ buffer: ArraySlice<UInt8>) throws -> [NetlinkReply] {
         var replies: [NetlinkReply] = []
