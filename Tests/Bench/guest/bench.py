@@ -32,6 +32,8 @@ DIRECTORCTL = os.path.join(BIN, "directorctl")
 WORK = "/tmp/bench"
 # Seconds any one step may take before the part fails (the smoke run sets it low).
 DEADLINE = float(os.environ.get("BENCH_DEADLINE", "900"))
+# How long an idle daemon's CPU use is sampled.
+IDLE_SECONDS = float(os.environ.get("BENCH_IDLE_SECONDS", "10"))
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 _namespaces = 0
@@ -528,6 +530,13 @@ def ipvs_family_id():
     raise BenchError("cannot resolve the IPVS generic netlink family (genl ctrl get name IPVS)")
 
 
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # --- Issue 9: start / restart / stop ---------------------------------------------------------------------------------
 
 def part_lifecycle(args):
@@ -556,7 +565,11 @@ def part_lifecycle(args):
         m = re.search(ADOPTED, line)
         emit(measure="restart", size=size, tool="directord", run=run, seconds=t_ready - d.started,
              operations=int(m.group(3)), kept=int(m.group(2)), adopted=line[line.index("IPVS table adopted"):])
-        time.sleep(0.5)
+        # Idle cost: CPU used over IDLE_SECONDS with nothing to do but the periodic drift check (a full table dump).
+        cpu0, t_idle = cpu_seconds(d.proc.pid), now()
+        time.sleep(IDLE_SECONDS)
+        emit(measure="idle-cpu", size=size, tool="directord", run=run,
+             seconds=(cpu_seconds(d.proc.pid) - cpu0) / (now() - t_idle))
         # (c) stop, default mode: every owned service removed.
         took = d.stop()
         s, n, _ = read_table()
