@@ -47,6 +47,10 @@ fuzz:
 	@Tests/Fuzz/run-config-fuzz.sh
 	@Tests/Fuzz/run-advert-fuzz.sh
 
+# Benchmarks in the lab (release build, ~20 min under TCG): writes BENCHMARKS.md. `Tests/Bench/bench --smoke` is the quick run.
+bench: deps
+	@Tests/Bench/bench
+
 install: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 	install -d $(SBINDIR) $(BINDIR) $(MANDIR)/man8 $(MANDIR)/man5 $(UNITDIR) $(CONFDIR)/conf.d
