@@ -33,7 +33,7 @@ for d in ha1 ha2; do
     printf '#!/bin/sh\necho "%s $*" >>"%s"\n' "$d" "$work/notify.log" >"$work/$d/init.d/nginx"
     chmod 755 "$work/$d/init.d/nginx"
     # The seed's check has interval 1 and so a 1 s timeout: killall can take longer under TCG.
-    sed -e "s#/etc/rc.d/init.d/nginx#$work/$d/init.d/nginx#" -e 's/^interval 1$/&\ntimeout 5/' \
+    sed -e "s#/etc/rc.d/init.d/nginx#$work/$d/init.d/nginx#" -e 's/^interval 1$/&\ntimeout 20/' \
         "$fixtures/seed002-proxy-$d-chk-nginx.conf" >"$work/$d.conf"
 done
 diff "$fixtures/seed002-proxy-ha1-chk-nginx.conf" "$work/ha1.conf" | sed 's/^/   /' || true

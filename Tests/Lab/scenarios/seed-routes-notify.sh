@@ -40,7 +40,7 @@ for d in d1:80 d2:70; do
     chmod 755 "$work/$name/send_msg.sh" "$work/$name/check_nginx.sh"
     # The seed's check has interval 1 and so a 1 s timeout: a fork and exec can take longer under TCG.
     sed -e "s#/opt/scripts/keepalived/#$work/$name/#" -e "s/priority 80/priority ${d##*:}/" \
-        -e 's/^\( *\)interval 1$/&\n\1timeout 5/' \
+        -e 's/^\( *\)interval 1$/&\n\1timeout 20/' \
         "$fixtures/seed001-nginx-public-vip-addresses.conf" >"$work/$name.conf"
 done
 diff "$fixtures/seed001-nginx-public-vip-addresses.conf" "$work/d2.conf" | sed 's/^/   /' || true
