@@ -263,11 +263,14 @@ public actor Engine {
                 try table.flush()
                 logger.notice("flushed the IPVS table on stop")
             case .removeOwned:
-                // A service delete takes its destinations with it: one operation per service.
-                let present = Set(try table.services().map(\.service.key))
-                let deletes = owned.filter(present.contains).sorted { $0.description < $1.description }.map(IPVSOperation.deleteService)
-                try apply(deletes, reason: "stop")
-                logger.notice("removed \(deletes.count) IPVS services on stop")
+                // A service delete takes its destinations with it: one operation per service, sent in batches
+                // without dumping the table first; a service someone already removed answers "not found", which
+                // is what we wanted.
+                let deletes = owned.map(IPVSOperation.deleteService)
+                let failures = try table.apply(deletes).filter { $0.error.kernelErrno != ESRCH }
+                operationsApplied += deletes.count - failures.count
+                for failure in failures { logger.error("stop: \(failure)") }
+                logger.notice("removed \(deletes.count - failures.count) IPVS services on stop")
             }
         } catch {
             logger.error("cleaning the IPVS table on stop failed: \(error)")

@@ -210,10 +210,22 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
             await engine.stop(mode: mode)
             #expect(shared.table.rules.count == remaining, "\(mode)")
             if mode == .removeOwned {
-                // One delete per service: the kernel drops the destinations with it.
+                // One delete per service: the kernel drops the destinations with it; no dump first.
                 #expect(applied(shared.table.calls).count == 2)
+                #expect(!shared.table.calls.contains(.services))
             }
         }
+    }
+
+    @Test func stopToleratesAServiceAlreadyGone() async throws {
+        let files = FakeFiles()
+        files[path] = webConfig()
+        let shared = SharedTable([foreign])
+        let engine = try makeEngine(files, shared)
+        try await engine.start()
+        _ = try shared.table.apply([.deleteService(web)])
+        await engine.stop(mode: .removeOwned)
+        #expect(shared.table.rules.map(\.key) == [foreign.key])
     }
 
     @Test func ipvsUnavailableFailsTheStartAndTouchesNothing() async throws {
