@@ -8,7 +8,7 @@ source "$LAB_REPO/Tests/Lab/lib.sh"
 work=/tmp/seed-proxy-vip
 fixtures="$LAB_REPO/Tests/DirectorConfigTests/Fixtures"
 mkdir -p "$work/bin"
-trap 'rc=$?; [ $rc -eq 0 ] || { for d in ha1 ha2; do echo "--- $d directord log (last 30 lines)"; tail -n 30 "$work/$d.log"; done; echo "--- notify log"; cat "$work/notify.log"; } >&2; cleanup_bg; for d in ha1 ha2; do [ ! -f "$work/$d.init" ] || kill -KILL "$(cat "$work/$d.init")" 2>/dev/null || true; done' EXIT
+trap 'rc=$?; [ $rc -eq 0 ] || { for d in ha1 ha2; do echo "--- $d directord log (last 30 lines)"; tail -n 30 "$work/$d.log"; echo "--- $d processes"; [ ! -f "$work/$d.init" ] || nsenter -t "$(cat "$work/$d.init")" -p -m ps -eo pid,ppid,stat,comm,args; done; echo "--- notify log"; cat "$work/notify.log"; echo "--- client log (last 12 lines)"; tail -n 12 "$work/client.log" 2>/dev/null; } >&2; cleanup_bg; for d in ha1 ha2; do [ ! -f "$work/$d.init" ] || kill -KILL "$(cat "$work/$d.init")" 2>/dev/null || true; done' EXIT
 
 VIP=172.16.23.80
 
@@ -38,9 +38,12 @@ for d in ha1 ha2; do
 done
 diff "$fixtures/seed002-proxy-ha1-chk-nginx.conf" "$work/ha1.conf" | sed 's/^/   /' || true
 
-# start_machine NAME: NAME's network namespace plus a pid namespace with its own /proc, held by an idle init.
+# start_machine NAME: NAME's network namespace plus a pid namespace with its own /proc, held by an init that reaps
+# orphans as a real init does: httpd's per-request children outlive a killed httpd, and a zombie named nginx left
+# unreaped would keep `killall -0 nginx` succeeding for ever (kill(2) with signal 0 succeeds on a zombie).
 start_machine() {
-    ip netns exec "$1" unshare --pid --fork --mount-proc --kill-child sleep infinity 2>>"$work/$1.machine.log" &
+    ip netns exec "$1" unshare --pid --fork --mount-proc --kill-child \
+        bash -c 'while :; do sleep 5 & wait $!; done' 2>>"$work/$1.machine.log" &
     echo $! >>/tmp/lab-pids
     local outer=$!
     wait_until 30 "$1 has its own pid namespace" pgrep -P "$outer"
@@ -107,6 +110,7 @@ wait_until 30 "the client is served by ha2" last_served nginx-down 'served by ha
 "$DIRECTORCTL" status --socket "$work/ha1.sock" >"$work/ha1.status.down"
 sed 's/^/   ha1 | /' "$work/ha1.status.down"
 expect_contains "ha1 runs at priority 95" "$work/ha1.status.down" '\b95\b'
+expect_contains "ha1's status shows the script down and why" "$work/ha1.status.down" 'last run .*exited with status 1: nginx: no process found'
 wait_until 30 "notify_backup ran on ha1: 'ha1 restart'" notified "ha1 restart" 1
 wait_until 30 "notify_master ran on ha2: 'ha2 start'" notified "ha2 start" 1
 note "$(since_mark nginx-down | grep -c FAILED || true) requests failed while ha1 held the VIP without its proxy ('fall 2')"
