@@ -55,10 +55,13 @@ public struct DaemonStatus: Codable, Equatable, Sendable {
     public var syncGroups: [SyncGroupStatus]
     public var virtualServers: [VirtualServerStatus]
     public var syncDaemons: [SyncDaemonStatus]
+    /// Every vrrp_script. Optional so a directorctl reads the status of a directord older than the field.
+    public var scripts: [TrackedScriptStatus]?
 
     public init(pid: Int32, configFile: String, configLoadedAt: Double, lastReload: ReloadResult? = nil,
                 instances: [InstanceStatus] = [], syncGroups: [SyncGroupStatus] = [],
-                virtualServers: [VirtualServerStatus] = [], syncDaemons: [SyncDaemonStatus] = []) {
+                virtualServers: [VirtualServerStatus] = [], syncDaemons: [SyncDaemonStatus] = [],
+                scripts: [TrackedScriptStatus]? = nil) {
         self.pid = pid
         self.configFile = configFile
         self.configLoadedAt = configLoadedAt
@@ -67,6 +70,7 @@ public struct DaemonStatus: Codable, Equatable, Sendable {
         self.syncGroups = syncGroups
         self.virtualServers = virtualServers
         self.syncDaemons = syncDaemons
+        self.scripts = scripts
     }
 }
 
@@ -115,6 +119,39 @@ public struct InstanceStatus: Codable, Equatable, Sendable {
         self.advertsReceived = advertsReceived
         self.drops = drops
         self.addresses = addresses
+    }
+}
+
+/// A vrrp_script as its runner sees it: the verdict, the run in progress, the last result and the counts that
+/// lead to the next verdict (keepalived's rise/fall).
+public struct TrackedScriptStatus: Codable, Equatable, Sendable {
+    public var name: String
+    public var command: String
+    public var up: Bool
+    /// A run is in progress now.
+    public var running: Bool
+    /// Successes (when the last run succeeded) or failures in a row.
+    public var successesInARow: Int
+    public var failuresInARow: Int
+    public var rise: Int
+    public var fall: Int
+    /// How the last run ended ("exited with status 1: nginx: no process found"); empty before the first.
+    public var lastResult: String
+    /// Seconds since the epoch when the last run ended; nil before the first.
+    public var lastRun: Double?
+
+    public init(name: String, command: String, up: Bool, running: Bool = false, successesInARow: Int = 0,
+                failuresInARow: Int = 0, rise: Int = 1, fall: Int = 1, lastResult: String = "", lastRun: Double? = nil) {
+        self.name = name
+        self.command = command
+        self.up = up
+        self.running = running
+        self.successesInARow = successesInARow
+        self.failuresInARow = failuresInARow
+        self.rise = rise
+        self.fall = fall
+        self.lastResult = lastResult
+        self.lastRun = lastRun
     }
 }
 

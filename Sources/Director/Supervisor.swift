@@ -268,9 +268,10 @@ public actor Supervisor {
             }
         }
         if let vrrp {
-            let (instances, groups) = vrrp.status()
-            status.instances = instances
-            status.syncGroups = groups
+            let vrrpStatus = vrrp.status()
+            status.instances = vrrpStatus.instances
+            status.syncGroups = vrrpStatus.syncGroups
+            status.scripts = vrrpStatus.scripts.isEmpty ? nil : vrrpStatus.scripts
         }
         return status
     }

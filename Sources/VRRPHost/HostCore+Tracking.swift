@@ -33,6 +33,8 @@ extension HostCore {
     func checkFinished(_ name: String, generation: Int, result: ScriptResult, now: ContinuousClock.Instant) {
         guard running, let runtime = scripts[name], runtime.generation == generation else { return }
         runtime.running = false
+        runtime.lastRun = wallClock()
+        runtime.lastResult = result.output.isEmpty ? "\(result.outcome)" : "\(result.outcome): \(result.output.prefix(200))"
         let ok = result.outcome.succeeded
         var changed = false
         if ok {

@@ -83,6 +83,9 @@ final class ScriptRuntime {
     var successes = 0
     var failures = 0
     var lastStart: ContinuousClock.Instant?
+    /// How the last run ended and when (wall clock), for `directorctl status`.
+    var lastResult = ""
+    var lastRun: Double?
 
     init(spec: ScriptSpec, generation: Int, script: Script?) {
         self.spec = spec
@@ -559,7 +562,7 @@ final class HostCore: @unchecked Sendable {
 
     // MARK: - Status
 
-    func status() -> (instances: [InstanceStatus], syncGroups: [SyncGroupStatus]) {
+    func status() -> VRRPStatus {
         let list = spec.instances.map { s -> InstanceStatus in
             let w = s.wiring
             let runtime = instances[s.name]
@@ -575,6 +578,12 @@ final class HostCore: @unchecked Sendable {
         let groupList = spec.groups.map { g in
             SyncGroupStatus(name: g.name, state: groups[g.name]?.policy.state.rawValue ?? "INIT", members: g.members)
         }
-        return (list, groupList)
+        let scriptList = scripts.values.sorted { $0.spec.name < $1.spec.name }.map { r in
+            TrackedScriptStatus(
+                name: r.spec.name, command: r.spec.command, up: r.up, running: r.running,
+                successesInARow: r.successes, failuresInARow: r.failures, rise: r.spec.rise, fall: r.spec.fall,
+                lastResult: r.script == nil ? "not run: refused by script security" : r.lastResult, lastRun: r.lastRun)
+        }
+        return VRRPStatus(instances: list, syncGroups: groupList, scripts: scriptList)
     }
 }

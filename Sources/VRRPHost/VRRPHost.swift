@@ -54,20 +54,17 @@ public final class VRRPHost: Sendable {
         return box.withCore { core, _ in core.plan(spec).lines }
     }
 
-    /// Every instance and sync group, for `directorctl status`.
-    public func status() -> (instances: [InstanceStatus], syncGroups: [SyncGroupStatus]) {
-        let pair = box.withCore { core, _ -> StatusPair in
-            let s = core.status()
-            return StatusPair(instances: s.instances, syncGroups: s.syncGroups)
-        }
-        return pair.tuple
+    /// Every instance, sync group and vrrp_script, for `directorctl status`.
+    public func status() -> VRRPStatus {
+        box.withCore { core, _ in core.status() }
     }
 }
 
-struct StatusPair: Sendable {
-    var instances: [InstanceStatus]
-    var syncGroups: [SyncGroupStatus]
-    var tuple: ([InstanceStatus], [SyncGroupStatus]) { (instances, syncGroups) }
+/// What `VRRPHost.status()` reports.
+public struct VRRPStatus: Sendable {
+    public var instances: [InstanceStatus]
+    public var syncGroups: [SyncGroupStatus]
+    public var scripts: [TrackedScriptStatus]
 }
 
 /// Owns the core: the caller's thread uses it (under `coreLock`) before start and after stop, the VRRP thread in

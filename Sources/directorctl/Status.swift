@@ -7,7 +7,8 @@ struct Status: ParsableCommand {
         abstract: "Show directord's VRRP instances, virtual servers and real-server health.",
         discussion: """
             Every VRRP instance and sync group (state, priority now and configured, master seen, time in state, \
-            adverts and drops), every virtual server with each real server's health and weight in the kernel, \
+            adverts and drops), every vrrp_script (up or down, failures or successes in a row, the last run's \
+            result), every virtual server with each real server's health and weight in the kernel, \
             the sorry server and quorum, the sync daemons, and the configuration's file, load time and last \
             reload. --json prints the same as one JSON object (the ControlProtocol DaemonStatus schema).
             """)
@@ -55,6 +56,21 @@ enum StatusText {
                 if !drops.isEmpty { out += ", dropped " + drops.map { "\($0.key) \($0.value)" }.joined(separator: ", ") }
                 out += "\n"
                 if !i.addresses.isEmpty { out += "    addresses \(i.addresses.joined(separator: " "))\n" }
+            }
+        }
+        if let scripts = s.scripts, !scripts.isEmpty {
+            out += "\nVRRP scripts\n"
+            for t in scripts {
+                out += "  \(t.name): \(t.up ? "up" : "DOWN")"
+                if t.failuresInARow > 0 {
+                    out += ", \(t.failuresInARow) failure(s) in a row (fall \(t.fall))"
+                } else if t.successesInARow > 0 {
+                    out += ", \(t.successesInARow) success(es) in a row (rise \(t.rise))"
+                }
+                if t.running { out += ", running now" }
+                out += "\n    \(t.command)\n"
+                if let at = t.lastRun { out += "    last run \(ago(at, now)) ago: \(t.lastResult)\n" }
+                else if !t.lastResult.isEmpty { out += "    \(t.lastResult)\n" }
             }
         }
         if !s.syncDaemons.isEmpty {

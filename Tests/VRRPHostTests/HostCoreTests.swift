@@ -243,6 +243,9 @@ struct HostCoreTests {
         h.advance(to: 2.0)
         try await h.runPosted(at: 2.1)
         #expect(h.core.status().instances.first?.priority == 90)
+        let down = try #require(h.core.status().scripts.first)
+        #expect(down.name == "chk_nginx" && !down.up && down.failuresInARow == 2 && down.fall == 2 && !down.running)
+        #expect(down.lastResult == "exited with status 1" && down.lastRun != nil)
         h.advance(to: 3.5)
         #expect(h.state("VI_1") == "MASTER")
         #expect(try h.transport("eth0").priorities == [90])
@@ -250,6 +253,8 @@ struct HostCoreTests {
         h.advance(to: 4.0)
         try await h.runPosted(at: 4.1)
         #expect(h.core.status().instances.first?.priority == 150)
+        #expect(h.core.status().scripts.map(\.up) == [true])
+        #expect(h.core.status().scripts.first?.successesInARow == 1)
         #expect(h.scripts.runs(of: "killall -0 nginx").count == 3)
     }
 

@@ -74,11 +74,12 @@ func writeStatus() {
     struct Snapshot: Encodable {
         var instances: [InstanceStatus]
         var syncGroups: [SyncGroupStatus]
+        var scripts: [TrackedScriptStatus]
     }
-    let (instances, groups) = host.status()
+    let s = host.status()
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    guard let data = try? encoder.encode(Snapshot(instances: instances, syncGroups: groups)) else { return }
+    guard let data = try? encoder.encode(Snapshot(instances: s.instances, syncGroups: s.syncGroups, scripts: s.scripts)) else { return }
     if let statusPath {
         let tmp = statusPath + ".tmp"
         FileManager.default.createFile(atPath: tmp, contents: data)
