@@ -16,6 +16,7 @@ shows every expected destination. Reading it costs CPU in proportion to the tabl
 """
 import argparse
 import ctypes
+import importlib
 import json
 import os
 import re
@@ -602,7 +603,15 @@ def part_lifecycle(args):
         note(f"  lifecycle run {run} done")
 
 
+# Parts kept in modules of their own beside this file (bench_NAME.py): each has `add_parser(subparsers)` and
+# `run(args)`, and uses this module's helpers through `import bench`.
+MODULE_PARTS = ("failover", "health")
+
+
 def main():
+    # The plugin modules `import bench`: let them share this running module (its namespace counter, its helpers).
+    sys.modules.setdefault("bench", sys.modules[__name__])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     p = argparse.ArgumentParser()
     sub = p.add_subparsers(dest="part", required=True)
     a = sub.add_parser("program")
@@ -615,6 +624,16 @@ def main():
     a = sub.add_parser("lifecycle")
     a.add_argument("--size", default="2000x16")
     a.add_argument("--runs", type=int, default=3)
+    runners = {"program": part_program, "reload": part_reload, "lifecycle": part_lifecycle}
+    for name in MODULE_PARTS:
+        try:
+            module = importlib.import_module(f"bench_{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"bench_{name}":
+                raise
+            continue
+        module.add_parser(sub)
+        runners[name] = module.run
     args = p.parse_args()
     os.makedirs(WORK, exist_ok=True)
     emit(measure="meta", kernel=os.uname().release, guest_cpus=os.cpu_count(), bin=BIN,
@@ -626,7 +645,7 @@ def main():
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = now()
     try:
-        {"program": part_program, "reload": part_reload, "lifecycle": part_lifecycle}[args.part](args)
+        runners[args.part](args)
     except BenchError as e:
         print(f"bench: {args.part}: {e}", file=sys.stderr, flush=True)
         for name in sorted(os.listdir(WORK)):
