@@ -99,6 +99,8 @@ let package = Package(
             dependencies: ["VRRPHost", "DirectorConfig", .product(name: "Logging", package: "swift-log")],
             path: "Tests/Lab/VRRPTool"
         ),
+        // Lab helper: a non-forking HTTP responder for the health-check benchmarks (Tests/Bench/guest/bench_health.py).
+        .executableTarget(name: "lab-responder", path: "Tests/Lab/Responder"),
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [
