@@ -94,8 +94,9 @@ def render(results, w, u):
                 if kind == "graceful":
                     delay = u.median(u.series(results, measure, variant, tool, field="resign_delay"))
                     logged = u.median(u.series(results, measure, variant, tool, field="stopping_log_delay"))
-                    detail = f"SIGTERM → priority-0 advert: {u.fmt_s(delay)}; SIGTERM → first stop log line: " \
-                             f"{u.fmt_s(logged)}"
+                    gone = u.median(u.series(results, measure, variant, tool, field="exit_delay"))
+                    detail = f"SIGTERM → first stop log line {u.fmt_s(logged)}, → priority-0 advert " \
+                             f"{u.fmt_s(delay)}, → master exited {u.fmt_s(gone)}"
                 r = "—" if tool == "directord" else u.ratio(d, u.median(vals))
                 timer_text = f"{timer}: {pmed}" + (f" ({pspread})" if pn > 1 else "")
                 w(f"| {sig} | {tool} | {med} | {spread} | {n} | {u.fmt_s(b)} | {timer_text} | {detail} | {r} |")

@@ -17,7 +17,8 @@ run the same program, directord or keepalived, with the same keepalived-syntax v
   both on this process's monotonic clock;
 - a packet socket on the backup's interface timestamps every advert from the master, which gives the protocol's own
   view: last master advert -> VIP (Master_Down_Interval after a kill), priority-0 advert -> VIP (Skew_Time after a
-  graceful stop) and signal -> priority-0 advert (how long the stopping master takes to resign).
+  graceful stop) and signal -> priority-0 advert (how long the stopping master takes to resign); after a graceful
+  stop the master's first shutdown log line and its exit are timed too (where the resign time goes).
 
 Each result is a `RESULT` line: measure failover-kill / failover-graceful, size the variant (v2-1s, v3-0.1s), tool
 directord / keepalived.
@@ -348,6 +349,10 @@ def measure(tool, variant, kind, run):
         if kind == "kill" and tool == "keepalived":
             master.vrrp_pid()  # read before the clock starts
         before, logged = len(watcher.adverts), master.log.mark()
+        # When the stopping master's process is gone (its exit competes with the backup for the single vCPU).
+        exited = []
+        waiter = threading.Thread(target=lambda: (master.proc.wait(), exited.append(bench.now())), daemon=True)
+        waiter.start()
         t0 = master.stop(kind)
         bound = master_down_interval(version, interval, PRIORITIES[BACKUP]) if kind == "kill" else \
             skew_time(version, interval, PRIORITIES[BACKUP])
@@ -372,11 +377,12 @@ def measure(tool, variant, kind, run):
                 fields["stopping_log_delay"] = t_line - t0
             except bench.BenchError:
                 bench.note(f"  {tool} {variant}: no '{STOPPING_LINE[tool]}' line after SIGTERM")
+        waiter.join(60)
+        if kind == "graceful" and exited:
+            fields["exit_delay"] = exited[0] - t0
         bench.emit(**fields)
         bench.note(f"  run {run}: {variant} {kind} {tool}: {fields['seconds'] * 1000:.0f} ms "
                    f"(bound {bound * 1000:.0f} ms)")
-        if kind == "graceful":
-            master.proc.wait(60)
     finally:
         for p in peers:
             p.reap()
