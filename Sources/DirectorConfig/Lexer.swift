@@ -26,6 +26,98 @@ struct Lexer {
 
     /// Tokens of one line; problems (unterminated quote, typographic quotes) go to `log`.
     static func tokens(of line: String, file: String, line number: Int, log: inout DiagnosticLog) -> [Token] {
+        var line = line
+        // Configuration is almost always ASCII: its bytes are its scalars, so words are slices of the line's
+        // storage, made into strings once, with no per-character work.
+        if let tokens = line.withUTF8({ asciiTokens(of: $0, file: file, line: number, log: &log) }) { return tokens }
+        return scalarTokens(of: line, file: file, line: number, log: &log)
+    }
+
+    /// The ASCII fast path: nil when the line holds any other byte (the scalar path then reads it).
+    private static func asciiTokens(
+        of bytes: UnsafeBufferPointer<UInt8>, file: String, line number: Int, log: inout DiagnosticLog
+    ) -> [Token]? {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), cr = UInt8(ascii: "\r")
+        let openBrace = UInt8(ascii: "{"), closeBrace = UInt8(ascii: "}"), hash = UInt8(ascii: "#")
+        let bang = UInt8(ascii: "!"), doubleQuote = UInt8(ascii: "\""), singleQuote = UInt8(ascii: "'")
+        let backslash = UInt8(ascii: "\\")
+        func isSpace(_ c: UInt8) -> Bool { c == space || c == tab || c == cr || c == 0x0B || c == 0x0C }
+        if bytes.contains(where: { $0 >= 0x80 }) { return nil }
+        var tokens: [Token] = []
+        var i = 0
+        let count = bytes.count
+        func location(_ index: Int) -> SourceLocation { SourceLocation(file: file, line: number, column: index + 1) }
+
+        while i < count {
+            let c = bytes[i]
+            if isSpace(c) {
+                i += 1
+                continue
+            }
+            if c == hash || c == bang { break }
+            if c == openBrace || c == closeBrace {
+                tokens.append(c == openBrace ? .open(location(i)) : .close(location(i)))
+                i += 1
+                continue
+            }
+            let start = i
+            // Bytes of a word that needed unquoting; nil while the word is a plain slice of the line.
+            var unquoted: [UInt8]?
+            var plainStart = i
+            var commentStarts = false
+            wordLoop: while i < count {
+                let c = bytes[i]
+                if isSpace(c) || c == openBrace || c == closeBrace { break }
+                if c == hash || c == bang {
+                    commentStarts = true
+                    break
+                }
+                if c == doubleQuote || c == singleQuote {
+                    var text = unquoted ?? []
+                    text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
+                    let open = i
+                    i += 1
+                    var closed = false
+                    while i < count {
+                        let q = bytes[i]
+                        if q == c {
+                            closed = true
+                            i += 1
+                            break
+                        }
+                        if q == backslash && c != singleQuote && i + 1 < count {
+                            text.append(UInt8(truncatingIfNeeded: unescape(Unicode.Scalar(bytes[i + 1])).value))
+                            i += 2
+                            continue
+                        }
+                        text.append(q)
+                        i += 1
+                    }
+                    unquoted = text
+                    plainStart = i
+                    if !closed {
+                        log.error(location(open), "unterminated quoted string: the closing '\(Unicode.Scalar(c))' is missing on this line")
+                        break wordLoop
+                    }
+                    continue
+                }
+                i += 1
+            }
+            let word: String
+            if var text = unquoted {
+                text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[plainStart..<i]))
+                word = String(decoding: text, as: UTF8.self)
+            } else {
+                word = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+            }
+            tokens.append(.word(ConfigWord(word, at: location(start))))
+            if commentStarts { break }
+        }
+        return tokens
+    }
+
+    /// The general path, scalar by scalar (columns count scalars), for lines with non-ASCII text.
+    private static func scalarTokens(of line: String, file: String, line number: Int, log: inout DiagnosticLog) -> [Token] {
         let scalars = Array(line.unicodeScalars)
         var tokens: [Token] = []
         var i = 0
