@@ -141,6 +141,13 @@ struct HealthMonitorTests {
         #expect(reloaded["vs"]?.events == [], "nothing new to announce for vs")
         #expect(reloaded["vs2"]?.events == [.quorumDown(liveWeight: 0, threshold: 1), .sorryServerActive])
         #expect(reloaded["vs2"]?.desired == [.sorryServer(weight: 1)], "a new service sharing the check starts with its verdict")
+        // A changed plan is rebuilt (an unchanged one is kept as it is): a real without checks joins, live.
+        var grown = plan
+        grown.reals.append(("rs-new", RealServerPolicy(weight: 3, checks: [])))
+        let regrown = try await monitor.apply(["vs": grown, "vs2": plan]).get()
+        #expect(regrown["vs"]?.desired == [.real("rs-new", weight: 3)])
+        #expect(regrown["vs"]?.events == [.quorumUp(liveWeight: 3, threshold: 1), .sorryServerInactive])
+        #expect(regrown["vs2"]?.desired == [.sorryServer(weight: 1)] && regrown["vs2"]?.events == [])
         let dropped = try await monitor.apply([:]).get()
         #expect(dropped.isEmpty)
         #expect(try await monitor.checks().get().isEmpty)

@@ -15,6 +15,12 @@ public struct VirtualServerPlan<RealID: Hashable & Sendable>: Sendable {
         self.quorum = quorum
         self.sorryServer = sorryServer
     }
+
+    /// Same reals (in the same order, with the same policies and checks), quorum and sorry server.
+    func isSame(as other: VirtualServerPlan) -> Bool {
+        quorum == other.quorum && sorryServer == other.sorryServer && reals.count == other.reals.count
+            && zip(reals, other.reals).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
 }
 
 /// One virtual server's new state after a check changed verdict.
@@ -90,6 +96,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var registry = CheckRegistry<VirtualServerID>()
         var running: [CheckSpec: Running] = [:]
         var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
+        /// The plan each server was built from: a reload that leaves a plan as it was keeps its server as it is.
+        var plans: [VirtualServerID: VirtualServerPlan<RealID>] = [:]
         var sequence: UInt64 = 0
 
         init(prober: any CheckProber, random: @escaping @Sendable () -> Double, onUpdate: @escaping @Sendable (Update) -> Void) {
@@ -117,12 +125,20 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
             let running = self.running
             for (id, plan) in plans {
+                // Unchanged plan: its checks kept running, so its state is current; rebuilding 2000 of them on every
+                // reload was most of a big reload's cost.
+                if let previous = self.plans[id], previous.isSame(as: plan), let vs = self.servers[id] {
+                    steps[id] = VirtualServerStep(events: [], desired: vs.desired, desiredChanged: false)
+                    servers[id] = vs
+                    continue
+                }
                 var vs = VirtualServerHealth(reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
                                              initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha })
                 steps[id] = vs.start(replacing: self.servers[id])
                 servers[id] = vs
             }
             self.servers = servers
+            self.plans = plans
             return steps
         }
 
@@ -130,6 +146,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             for entry in running.values { entry.timer?.cancel() }
             running = [:]
             registry = CheckRegistry()
+            plans = [:]
             return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
         }
 
