@@ -80,7 +80,12 @@ public final class DirectorDaemon: Service, Sendable {
             }
             if drift > .zero {
                 tasks.addTask {
-                    while (try? await Task.sleep(for: drift)) != nil { await engine.repairDrift() }
+                    var wait = drift
+                    while (try? await Task.sleep(for: wait)) != nil {
+                        let started = ContinuousClock.now
+                        await engine.repairDrift()
+                        wait = DriftSchedule.nextWait(interval: drift, lastCheck: started.duration(to: .now))
+                    }
                 }
             }
             if let watchdog {
@@ -89,6 +94,9 @@ public final class DirectorDaemon: Service, Sendable {
                 }
             }
             try? await gracefulShutdown()
+            // VRRP resigns before anything else winds down (a drift check in progress can take seconds on a big
+            // table, and the task group waits for it): the backup takes over after its skew time, not later.
+            await supervisor.resignVRRP()
             tasks.cancelAll()
         }
 

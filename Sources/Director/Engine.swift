@@ -305,3 +305,14 @@ public actor Engine {
         "\(owned.count) IPVS services, \(operationsApplied) operations applied, \(driftRepairs) drift repairs"
     }
 }
+
+/// When the next drift check runs. Each check dumps the whole table: on a big table and a slow machine one check can
+/// take seconds, so the wait stretches to `costFactor` times the last check's duration, which keeps the checks
+/// under about 1/costFactor of a CPU whatever the table's size.
+public enum DriftSchedule {
+    public static let costFactor = 20
+
+    public static func nextWait(interval: Duration, lastCheck: Duration) -> Duration {
+        max(interval, lastCheck * costFactor)
+    }
+}

@@ -27,6 +27,8 @@ public actor Supervisor {
     private var configuration: Configuration?
     private var vrrp: VRRPHost?
     private var vrrpEvents: Task<Void, Never>?
+    /// Set once VRRP has resigned (shutdown): a stop must not resign twice.
+    private var vrrpResigned = false
     private var health: Monitor?
     private var healthUpdates: Task<Void, Never>?
     private var checkSpecs: Set<CheckSpec> = []
@@ -276,9 +278,17 @@ public actor Supervisor {
         return status
     }
 
+    /// Every VRRP instance resigns (priority 0: the peer takes over after skew time) and releases its addresses;
+    /// the first step of a stop, which `stop` does too if nobody did it before.
+    public func resignVRRP(deadline: Duration = .seconds(5)) async {
+        guard let vrrp, !vrrpResigned else { return }
+        vrrpResigned = true
+        await vrrp.shutdown(deadline: deadline)
+    }
+
     /// VRRP resigns first (priority 0: the peer takes over after skew time), then the table is cleaned up.
     public func stop(mode: Engine.StopMode, vrrpDeadline: Duration = .seconds(5)) async {
-        if let vrrp { await vrrp.shutdown(deadline: vrrpDeadline) }
+        await resignVRRP(deadline: vrrpDeadline)
         vrrpEvents?.cancel()
         if let health, let omega = try? await health.stop().get() {
             // omega: notify_down and quorum_down run on shutdown for the virtual servers that ask for it.

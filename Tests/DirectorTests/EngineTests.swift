@@ -134,6 +134,14 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         #expect(await engine.repairDrift().isEmpty)
     }
 
+    @Test func driftChecksStretchWhenOneIsSlow() {
+        // A quick check keeps the configured interval; a slow one pushes the next 20 times its own duration away.
+        #expect(DriftSchedule.nextWait(interval: .seconds(5), lastCheck: .milliseconds(40)) == .seconds(5))
+        #expect(DriftSchedule.nextWait(interval: .seconds(5), lastCheck: .milliseconds(250)) == .seconds(5))
+        #expect(DriftSchedule.nextWait(interval: .seconds(5), lastCheck: .milliseconds(1500)) == .seconds(30))
+        #expect(DriftSchedule.nextWait(interval: .seconds(1), lastCheck: .zero) == .seconds(1))
+    }
+
     @Test func reloadAppliesOnlyTheDifference() async throws {
         let files = FakeFiles()
         files[path] = webConfig()
