@@ -178,10 +178,28 @@ def render_cost(results, w, u):
                             f"(target ≤ {RSS_TARGET_MB} MB: {u.verdict(rss <= RSS_TARGET_MB)}"
                             + (", though its peak was above it" if rss <= RSS_TARGET_MB < hwm else "")
                             + f"); keepalived's checker {krss:.1f} MB.")
+    for r in results:
+        if r.get("measure") == "check-cost-failed":
+            verdicts.append(f"- {r['size']} reals: **{r['tool']} failed** — {r['error']}; its last errors: "
+                            + " / ".join(f"`{line[-200:]}`" for line in r.get("log", [])))
     w("")
     for v in verdicts:
         w(v)
     w("")
+    detail = [r for r in results if r.get("measure") == "check-cost" and r.get("user_per_min") is not None]
+    if detail:
+        w("Where the CPU went in the same windows (per minute; threads by name, busiest first; the guest's idle "
+          "share and the responder's CPU show whether the emulated CPU was saturated):")
+        w("")
+        w("| reals | process | user | system | busiest threads | open files: peak (limit) | guest idle | "
+          "responder CPU |")
+        w("|---|---|---|---|---|---|---|---|")
+        for r in sorted(detail, key=lambda r: (r["size"], r["tool"])):
+            w(f"| {r['size']} | {r['tool']} | {r['user_per_min']:.2f} s | {r['system_per_min']:.2f} s | "
+              f"{', '.join(r.get('thread_cpu_per_min', []))} | {r.get('open_files_peak')} "
+              f"({r.get('open_files_limit')}) | {r['guest_idle'] * 100:.0f}% | "
+              f"{r['responder_cpu_per_min']:.2f} s |")
+        w("")
 
 
 def render_adverts(results, w, u):

@@ -169,6 +169,43 @@ def passive_opens(pid):
     return int(rows[1][rows[0].index("PassiveOpens")])
 
 
+def cpu_ticks():
+    """(idle, total) ticks of the guest's CPUs, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(x) for x in f.readline().split()[1:]]
+    return values[3] + values[4], sum(values)
+
+
+def user_system(pid):
+    """(utime, stime) of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / os.sysconf("SC_CLK_TCK"), int(fields[12]) / os.sysconf("SC_CLK_TCK")
+
+
+def thread_cpu(pid):
+    """{tid: (name, utime + stime seconds)} of every thread of pid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            out[tid] = (name, bench.cpu_seconds(f"{pid}/task/{tid}"))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def open_files(pid):
+    """(descriptors open now, the soft RLIMIT_NOFILE) of pid."""
+    limit = None
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                limit = line.split()[3]
+    return len(os.listdir(f"/proc/{pid}/fd")), limit
+
+
 def status(pid):
     """VmRSS and VmHWM in MB, and the number of threads, from /proc/PID/status."""
     fields = {}
@@ -229,13 +266,24 @@ class Tool:
         return out
 
     def downs(self):
-        """How many times a real has gone down so far, from the log."""
+        """The log lines so far that say a real went down (directord: with the cause)."""
         pattern = "is down:" if self.name == "directord" else "Removing service"
         with open(self.log_path, errors="replace") as f:
-            return sum(1 for line in f if pattern in line)
+            return [line for line in f if pattern in line]
+
 
     def stop(self):
         self.daemon.stop(300)
+
+
+def causes(lines):
+    """The commonest reasons in "... is down: CAUSE" lines, addresses and numbers blanked: [(count, cause)]."""
+    counts = {}
+    for line in lines:
+        cause = line.split("is down:", 1)[-1].strip()
+        cause = re.sub(r"\d+(\.\d+)*", "N", cause)
+        counts[cause] = counts.get(cause, 0) + 1
+    return sorted(((n, c) for c, n in counts.items()), reverse=True)[:3]
 
 
 def start(tool, conf, tag, services, dests, vrrp):
@@ -270,7 +318,7 @@ def part_dead(args, tool):
     services, text = config(n, adverts=False)
     conf = f"{bench.WORK}/dead-{tool}.conf"
     bench.write(conf, text)
-    farm = Farm("hd" if tool == "directord" else "hk")
+    farm = Farm(f"h{tool[0]}{os.getpid()}")
     try:
         servers = [farm.responder(f"{real(i)}:80") for i in range(n)]
         t = start(tool, conf, f"dead-{tool}", services, n, vrrp=False)
@@ -383,7 +431,7 @@ def part_cost(args, reals, tool, adverts):
     services, text = config(reals, adverts)
     conf = f"{bench.WORK}/cost-{reals}-{tool}.conf"
     bench.write(conf, text)
-    farm = Farm("hc" if tool == "directord" else "hkc")
+    farm = Farm(f"h{tool[0]}{os.getpid()}c")
     recorder = None
     try:
         server = farm.responder("0.0.0.0:80")
@@ -394,31 +442,62 @@ def part_cost(args, reals, tool, adverts):
         time.sleep(args.warmup)
         t.check_alive(f"{tool} after the warm-up")
         cpu0 = {pid: bench.cpu_seconds(pid) for _, pid in procs}
+        us0 = {pid: user_system(pid) for _, pid in procs}
+        threads0 = {pid: thread_cpu(pid) for _, pid in procs}
+        ticks0, server0 = cpu_ticks(), bench.cpu_seconds(server.pid)
         opens0, downs0 = passive_opens(server.pid), t.downs()
         if recorder:
             recorder.start()
         w0 = bench.now()
-        time.sleep(args.window)
+        # The window, with the open descriptors sampled every 2 s (their peak is what runs into RLIMIT_NOFILE).
+        peak_fds = {pid: 0 for _, pid in procs}
+        while bench.now() < w0 + args.window:
+            time.sleep(min(2, max(0, w0 + args.window - bench.now())))
+            t.check_alive(f"{tool} during the window")
+            for _, pid in procs:
+                peak_fds[pid] = max(peak_fds[pid], open_files(pid)[0])
         w1 = bench.now()
         cpu1 = {pid: bench.cpu_seconds(pid) for _, pid in procs}
+        us1 = {pid: user_system(pid) for _, pid in procs}
+        threads1 = {pid: thread_cpu(pid) for _, pid in procs}
+        ticks1, server1 = cpu_ticks(), bench.cpu_seconds(server.pid)
+        idle = (ticks1[0] - ticks0[0]) / max(1, ticks1[1] - ticks0[1])
         opens1 = passive_opens(server.pid)
         stamps = recorder.stop() if recorder else []
         mem = {pid: status(pid) for _, pid in procs}
+        fds = {pid: open_files(pid) for _, pid in procs}
         t.check_alive(f"{tool} at the end of the window")
-        downs1 = t.downs()
+        down_lines = t.downs()[len(downs0):]
+        top = causes(down_lines) if tool == "directord" else []
+        if top:
+            bench.note(f"{tool}: why reals went down in the window: " + "; ".join(f"{n}x {c}" for n, c in top))
         _, dests_up, _ = bench.read_table()
         span = w1 - w0
         rate = (opens1 - opens0) / span
         for role, pid in procs:
             cpu = cpu1[pid] - cpu0[pid]
             rss, hwm, threads = mem[pid]
+            # Where the CPU went, per thread (by name), busiest first.
+            busy = {}
+            for tid, (name, c) in threads1[pid].items():
+                busy[name] = busy.get(name, 0) + c - threads0[pid].get(tid, (name, 0))[1]
+            per_thread = [f"{name} {c / span * 60:.2f}" for name, c in sorted(busy.items(), key=lambda x: -x[1])[:4]]
             bench.emit(measure="check-cost", size=reals, tool=role, run=1, seconds=cpu / span * 60,
                        cpu_per_1000_checks=(cpu / (rate * span) * 1000) if rate else None, check_rate=rate,
                        nominal_rate=reals / TIMERS["delay_loop"], rss_mb=rss, hwm_mb=hwm, threads=threads,
-                       window=span, dests_up=dests_up, downs=downs1 - downs0, adverts=adverts)
+                       window=span, dests_up=dests_up, downs=len(down_lines), adverts=adverts,
+                       down_causes=[f"{n}x {c}" for n, c in top], thread_cpu_per_min=per_thread,
+                       guest_idle=idle, responder_cpu_per_min=(server1 - server0) / span * 60,
+                       open_files=fds[pid][0], open_files_peak=peak_fds[pid], open_files_limit=fds[pid][1],
+                       user_per_min=(us1[pid][0] - us0[pid][0]) / span * 60,
+                       system_per_min=(us1[pid][1] - us0[pid][1]) / span * 60)
             bench.note(f"cost {reals} reals, {role}: {cpu / span * 60:.2f} CPU s/min, {rate:.0f} checks/s "
                        f"(nominal {reals / TIMERS['delay_loop']:.0f}), RSS {rss:.1f} MB (HWM {hwm:.1f}), "
-                       f"{threads} threads, {dests_up}/{reals} up, {downs1 - downs0} downs in the window")
+                       f"{threads} threads, {dests_up}/{reals} up, {len(down_lines)} downs in the window; "
+                       f"CPU s/min by thread: {', '.join(per_thread)}; guest idle {idle * 100:.0f}%, responder "
+                       f"{(server1 - server0) / span * 60:.2f} CPU s/min; {fds[pid][0]} open files, peak {peak_fds[pid]} "
+                       f"(limit {fds[pid][1]}); user {(us1[pid][0] - us0[pid][0]) / span * 60:.2f} + system "
+                       f"{(us1[pid][1] - us0[pid][1]) / span * 60:.2f} s/min")
         if recorder:
             gaps = sorted(b - a for a, b in zip(stamps, stamps[1:]))
             if not gaps:
@@ -451,5 +530,17 @@ def run(args):
     if "cost" in measures or "adverts" in measures:
         for k, reals in enumerate(int(x) for x in args.reals.split(",") if x):
             # The order alternates so that a slow phase of the host does not always hit the same tool.
+            failed = []
             for tool in (tools if k % 2 == 0 else tools[::-1]):
-                part_cost(args, reals, tool, "adverts" in measures)
+                # A tool that dies under the load is a result too: the other one is still measured.
+                try:
+                    part_cost(args, reals, tool, "adverts" in measures)
+                except bench.BenchError as e:
+                    log = f"{bench.WORK}/cost-{reals}-{tool}.log"
+                    errors = [line.strip() for line in open(log, errors="replace")
+                              if " error " in line or "Signal" in line or "Fatal" in line][-4:]
+                    bench.emit(measure="check-cost-failed", size=reals, tool=tool, run=1, error=str(e), log=errors)
+                    bench.note(f"cost {reals} reals, {tool} FAILED: {e}")
+                    failed.append(tool)
+            if failed:
+                raise bench.BenchError(f"{', '.join(failed)} failed at {reals} reals")
