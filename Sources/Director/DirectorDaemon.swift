@@ -42,6 +42,14 @@ public final class DirectorDaemon: Service, Sendable {
     }
 
     public func run() async throws {
+        // Each health check in flight holds a socket: raise the soft open-file limit (often 1024) to the hard one.
+        switch OpenFileLimit.raise() {
+        case .success(let (before, after)) where after > before:
+            logger.info("open-file limit raised from \(before) to \(after)")
+        case .success: break
+        case .failure(let error):
+            logger.warning("cannot raise the open-file limit: \(error); health checks in flight are limited to \(OpenFileLimit.checkBudget(limit: OpenFileLimit.current()))")
+        }
         let metrics = configuration.globals.metricsListen.map { _ in Metrics() }
         let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger,
                             dependencies: dependencies, metrics: metrics)

@@ -55,7 +55,10 @@ public actor Supervisor {
         self.configuration = configuration
         if let eventLoop {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
-            let monitor = Monitor(eventLoop: eventLoop, prober: prober) { continuation.yield($0) }
+            let monitor = Monitor(eventLoop: eventLoop, prober: prober,
+                                  maximumInFlight: OpenFileLimit.checkBudget(limit: OpenFileLimit.current())) {
+                continuation.yield($0)
+            }
             health = monitor
             healthUpdates = Task { [weak self] in
                 for await update in stream { await self?.handle(update) }

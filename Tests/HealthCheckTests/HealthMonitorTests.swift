@@ -19,6 +19,33 @@ final class FakeProber: CheckProber {
     func probes(of probe: CheckProbe) -> [ContinuousClock.Instant] { log.withLock { $0.filter { $0.0 == probe }.map(\.1) } }
 }
 
+/// Holds every probe open until the test answers it, counting how many started.
+final class HeldProber: CheckProber {
+    private let promises = Mutex<[EventLoopPromise<CheckResult>]>([])
+    private let count = Mutex(0)
+
+    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        let promise = eventLoop.makePromise(of: CheckResult.self)
+        promises.withLock { $0.append(promise) }
+        count.withLock { $0 += 1 }
+        return promise.futureResult
+    }
+
+    var started: Int { count.withLock { $0 } }
+    var pending: Int { promises.withLock { $0.count } }
+
+    func answerOldest(on eventLoop: any EventLoop) {
+        let promise = promises.withLock { $0.isEmpty ? nil : $0.removeFirst() }
+        promise?.succeed(.up)
+    }
+
+    func waitForStarted(_ n: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(3)
+        while started < n && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(started >= n)
+    }
+}
+
 /// Collects updates and lets a test wait for one that matches.
 final class UpdateSink: Sendable {
     let updates = Mutex<[HealthUpdate<String, String>]>([])
@@ -151,6 +178,27 @@ struct HealthMonitorTests {
         let dropped = try await monitor.apply([:]).get()
         #expect(dropped.isEmpty)
         #expect(try await monitor.checks().get().isEmpty)
+        _ = try await monitor.stop().get()
+    }
+
+    @Test func checksInFlightAreCappedAndTheRestWaitTheirTurn() async throws {
+        let prober = HeldProber()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let monitor = HealthMonitor<String, String>(eventLoop: loop, prober: prober, random: { 0 }, maximumInFlight: 2,
+                                                    onUpdate: { _ in })
+        let slow = CheckTiming(delayLoop: .seconds(60), retry: 0, delayBeforeRetry: .seconds(1), warmup: .zero)
+        var reals: [(String, RealServerPolicy<CheckSpec>)] = []
+        for port in 8101...8105 { reals.append(("rs\(port)", RealServerPolicy(checks: [CheckSpec(probe: try tcpProbe(port), timing: slow)]))) }
+        _ = try await monitor.apply(["vs": VirtualServerPlan(reals: reals)]).get()
+        try await prober.waitForStarted(2)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(prober.started == 2, "five checks due at once, two slots")
+        prober.answerOldest(on: loop)
+        try await prober.waitForStarted(3)
+        while prober.pending > 0 { prober.answerOldest(on: loop); try await Task.sleep(for: .milliseconds(20)) }
+        try await prober.waitForStarted(5)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(prober.started == 5, "each check ran once: none lost in the queue, none run twice")
         _ = try await monitor.stop().get()
     }
 

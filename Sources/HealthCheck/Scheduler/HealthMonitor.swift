@@ -42,16 +42,21 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
     /// - Parameters:
     ///   - random: a fraction in [0, 1) for the warmup of each new check (injected for tests).
+    ///   - maximumInFlight: checks that may run at once (each holds a socket); a check due while that many run waits
+    ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors.
     ///   - onUpdate: called on `eventLoop` for each virtual server a transition changes; keep it short.
     public init(
         eventLoop: any EventLoop,
         prober: any CheckProber = NetworkProber(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        maximumInFlight: Int = 768,
         onUpdate: @escaping @Sendable (Update) -> Void
     ) {
         self.eventLoop = eventLoop
         // Built off the loop, then only touched on it.
-        state = NIOLoopBoundBox.makeBoxSendingValue(State(prober: prober, random: random, onUpdate: onUpdate), eventLoop: eventLoop)
+        state = NIOLoopBoundBox.makeBoxSendingValue(
+            State(prober: prober, random: random, maximumInFlight: max(1, maximumInFlight), onUpdate: onUpdate),
+            eventLoop: eventLoop)
     }
 
     /// Installs (or, on reload, replaces) the plans and answers every virtual server's starting table. Checks that
@@ -85,6 +90,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var health: CheckHealth
         var timer: Scheduled<Void>?
         var inFlight = false
+        /// Due, and waiting for a free slot among the checks in flight.
+        var queued = false
         init(health: CheckHealth) { self.health = health }
     }
 
@@ -100,9 +107,17 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var plans: [VirtualServerID: VirtualServerPlan<RealID>] = [:]
         var sequence: UInt64 = 0
 
-        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, onUpdate: @escaping @Sendable (Update) -> Void) {
+        let maximumInFlight: Int
+        /// Probes started and not yet answered (including those of checks a reload dropped meanwhile).
+        var inFlightCount = 0
+        /// Checks that came due while `maximumInFlight` probes ran, oldest first.
+        var waiting = CircularBuffer<CheckSpec>()
+
+        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, maximumInFlight: Int,
+             onUpdate: @escaping @Sendable (Update) -> Void) {
             self.prober = prober
             self.random = random
+            self.maximumInFlight = maximumInFlight
             self.onUpdate = onUpdate
         }
 
@@ -145,6 +160,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
             for entry in running.values { entry.timer?.cancel() }
             running = [:]
+            waiting.removeAll()
             registry = CheckRegistry()
             plans = [:]
             return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
@@ -158,16 +174,34 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
 
         private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
-            guard let entry = running[spec], !entry.inFlight else { return }
+            guard let entry = running[spec], !entry.inFlight, !entry.queued else { return }
+            guard inFlightCount < maximumInFlight else {
+                entry.queued = true
+                waiting.append(spec)
+                return
+            }
             entry.inFlight = true
+            inFlightCount += 1
             let entryBox = NIOLoopBound(entry, eventLoop: eventLoop)
             prober.probe(spec.probe, on: eventLoop).hop(to: eventLoop).whenComplete { result in
                 let entry = entryBox.value
                 entry.inFlight = false
+                monitor.value.inFlightCount -= 1
+                monitor.value.startWaiting(monitor: monitor, eventLoop: eventLoop)
                 // A reload may have dropped or replaced this check while it ran.
                 guard monitor.value.running[spec] === entry else { return }
                 let checkResult = (try? result.get()) ?? .down(.ioError("prober failed: \((result.failureValue).map { "\($0)" } ?? "")"))
                 monitor.value.record(spec, checkResult, monitor: monitor, eventLoop: eventLoop)
+            }
+        }
+
+        /// Starts the checks that waited for a slot, oldest first, while slots are free.
+        private func startWaiting(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            while inFlightCount < maximumInFlight, let spec = waiting.popFirst() {
+                // A check a reload dropped (or replaced) meanwhile is not started.
+                guard let entry = running[spec], entry.queued else { continue }
+                entry.queued = false
+                fire(spec, monitor: monitor, eventLoop: eventLoop)
             }
         }
 
