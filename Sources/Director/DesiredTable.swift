@@ -87,15 +87,20 @@ public enum DesiredTable {
     public static func rules(
         for configuration: Configuration, destinations: (VirtualServer) -> [DesiredDestination]
     ) -> [IPVSServiceRules] {
-        let groups = Dictionary(configuration.virtualServerGroups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var result: [IPVSServiceRules] = []
-        for vs in configuration.virtualServers {
-            let wanted = destinations(vs).map(destination)
-            for key in serviceKeys(for: vs, groups: groups) {
-                result.append(IPVSServiceRules(service: service(key, for: vs), destinations: wanted))
-            }
-        }
-        return result
+        let groups = groupsByName(configuration)
+        return configuration.virtualServers.flatMap { rules(for: $0, groups: groups, destinations: destinations($0)) }
+    }
+
+    /// One virtual server's services (several for a virtual_server_group) with the given destinations.
+    public static func rules(
+        for vs: VirtualServer, groups: [String: VirtualServerGroup], destinations: [DesiredDestination]
+    ) -> [IPVSServiceRules] {
+        let wanted = destinations.map(destination)
+        return serviceKeys(for: vs, groups: groups).map { IPVSServiceRules(service: service($0, for: vs), destinations: wanted) }
+    }
+
+    public static func groupsByName(_ configuration: Configuration) -> [String: VirtualServerGroup] {
+        Dictionary(configuration.virtualServerGroups.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     public static func ipvsProtocol(_ p: TransportProtocol) -> IPVSProtocol {

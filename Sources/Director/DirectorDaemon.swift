@@ -88,11 +88,11 @@ public final class DirectorDaemon: Service, Sendable {
             }
             if drift > .zero {
                 tasks.addTask {
-                    var wait = drift
+                    // The start's read-back of the table was a drift check too: its cost spaces the first one.
+                    var wait = DriftSchedule.nextWait(interval: drift, lastCheck: await engine.lastReadBack)
                     while (try? await Task.sleep(for: wait)) != nil {
-                        let started = ContinuousClock.now
                         await engine.repairDrift()
-                        wait = DriftSchedule.nextWait(interval: drift, lastCheck: started.duration(to: .now))
+                        wait = DriftSchedule.nextWait(interval: drift, lastCheck: await engine.lastReadBack)
                     }
                 }
             }

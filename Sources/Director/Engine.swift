@@ -42,7 +42,21 @@ public actor Engine {
     let logger: Logger
     let dependencies: EngineDependencies
 
-    private(set) var configuration: Configuration
+    private(set) var configuration: Configuration {
+        didSet { index = Index(configuration) }
+    }
+    /// The running configuration's virtual servers by identity, and its groups: a health change touches one.
+    private var index: Index
+
+    private struct Index {
+        var virtualServers: [String: VirtualServer]
+        var groups: [String: VirtualServerGroup]
+
+        init(_ configuration: Configuration) {
+            virtualServers = Dictionary(configuration.virtualServers.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
+            groups = DesiredTable.groupsByName(configuration)
+        }
+    }
     private var configLoadedAt: Date
     private var lastReload: ReloadResult?
     private var table: (any IPVSTable)?
@@ -63,6 +77,7 @@ public actor Engine {
         self.metrics = metrics
         self.configFile = configFile
         self.configuration = configuration
+        self.index = Index(configuration)
         self.logger = logger
         self.dependencies = dependencies
         self.configLoadedAt = dependencies.now()
@@ -86,11 +101,13 @@ public actor Engine {
         let table = try dependencies.openIPVS()
         self.table = table
         enableForwarding(for: configuration)
+        let readStarted = ContinuousClock.now
         let actual = try table.services()
         let desired = desiredRules()
         let ownership: IPVSOwnership = configuration.globals.lvsFlush
             ? .wholeTable : .services(Set(desired.map(\.key)))
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
+        lastReadBack = readStarted.duration(to: .now)
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
         try apply(plan.operations, reason: "start")
         owned = Set(desired.map(\.key))
@@ -136,22 +153,21 @@ public actor Engine {
         healthDestinations.merge(destinations) { _, new in new }
     }
 
-    /// The health side's verdict for one virtual server changed: apply just that difference, no dump.
+    /// The health side's verdict for one virtual server changed: apply just that difference, no dump, and look at
+    /// that virtual server's services only (a whole-table plan per transition made every health change cost as much
+    /// as the table's size).
     public func updateDestinations(for identity: String, _ destinations: [DesiredDestination]) {
         healthDestinations[identity] = destinations
-        reconcileFromMemory(reason: "health")
-    }
-
-    private func reconcileFromMemory(reason: String) {
-        let desired = desiredRules()
-        let actual = applied.values.map { IPVSServiceEntry(service: $0.service, destinations: $0.destinations.map { IPVSDestinationEntry(destination: $0) }) }
-        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: .services(owned))
+        guard let vs = index.virtualServers[identity] else { return }
+        let desired = DesiredTable.rules(for: vs, groups: index.groups, destinations: destinations)
+        let actual = desired.compactMap { applied[$0.key] }.map(\.asEntry)
+        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: .services(Set(desired.map(\.key))))
         guard !plan.operations.isEmpty else { return }
         do {
-            try apply(plan.operations, reason: reason)
-            remember(desired)
+            try apply(plan.operations, reason: "health")
+            for rules in desired { applied[rules.key] = rules }
         } catch {
-            logger.error("applying the \(reason) change failed: \(error); the next drift check will repair it")
+            logger.error("applying the health change failed: \(error); the next drift check will repair it")
         }
     }
 
@@ -176,16 +192,22 @@ public actor Engine {
 
     // MARK: Drift
 
+    /// How long the last full read-back of the table and its comparison took (at start or in a drift check): the
+    /// cost of one drift check, from which `DriftSchedule` spaces them.
+    public private(set) var lastReadBack: Duration = .zero
+
     /// Dumps the kernel and repairs whatever differs from the desired table in the services directord owns.
     /// Returns what was found, one line per operation (empty when the table was right).
     @discardableResult
     public func repairDrift() -> [String] {
         guard let table else { return [] }
         do {
+            let readStarted = ContinuousClock.now
             let actual = try table.services()
             let desired = desiredRules()
             let ownership: IPVSOwnership = configuration.globals.lvsFlush ? .wholeTable : .services(owned)
             let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
+            lastReadBack = readStarted.duration(to: .now)
             guard !plan.operations.isEmpty else { return [] }
             let found = plan.operations.map(\.description)
             logger.warning("the kernel table drifted from the configuration; repairing", metadata: [
@@ -212,7 +234,7 @@ public actor Engine {
 
     func changePlan(to next: Configuration, verdicts: [String: [DesiredDestination]]? = nil) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
         let desired = desiredRules(for: next, verdicts: verdicts)
-        let actual = applied.values.map { IPVSServiceEntry(service: $0.service, destinations: $0.destinations.map { IPVSDestinationEntry(destination: $0) }) }
+        let actual = applied.values.map(\.asEntry)
         let ownership: IPVSOwnership = next.globals.lvsFlush ? .wholeTable : .services(owned.union(desired.map(\.key)))
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
         return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired)
@@ -314,5 +336,12 @@ public enum DriftSchedule {
 
     public static func nextWait(interval: Duration, lastCheck: Duration) -> Duration {
         max(interval, lastCheck * costFactor)
+    }
+}
+
+extension IPVSServiceRules {
+    /// These rules as a dump would show them: what directord applied stands in for the kernel's answer.
+    var asEntry: IPVSServiceEntry {
+        IPVSServiceEntry(service: service, destinations: destinations.map { IPVSDestinationEntry(destination: $0) })
     }
 }

@@ -207,6 +207,24 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         #expect(shared.table.rules.first { $0.key == web }?.destinations.map(\.address) == [.ipv4(10, 2, 9, 9)])
     }
 
+    @Test func aHealthChangeTouchesItsOwnVirtualServerOnly() async throws {
+        let files = FakeFiles()
+        files[path] = webConfig()
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        try await engine.start()
+        // Someone removes the fwmark service behind directord's back: that is the drift check's business, not the
+        // health change's, which plans the one virtual server it concerns (its cost does not grow with the table).
+        let fwmark = IPVSServiceKey.firewallMark(7, family: .inet)
+        _ = try shared.table.apply([.deleteService(fwmark)])
+        shared.table.clearCalls()
+        let one = DesiredDestination(endpoint: Endpoint(address: .v4(IPv4Address(10, 2, 1, 11)), port: 8080), weight: 2, forwarding: .nat)
+        await engine.updateDestinations(for: "10.2.0.1 80 TCP", [one])
+        let ops = applied(shared.table.calls)
+        #expect(ops.count == 1 && ops.allSatisfy { $0.serviceKey == web }, "\(ops)")
+        #expect(await engine.repairDrift().count == 2, "the drift check still restores the fwmark service and its real")
+    }
+
     @Test func stopModes() async throws {
         for (mode, remaining) in [(Engine.StopMode.removeOwned, 1), (.keep, 3), (.flushAll, 0)] {
             let files = FakeFiles()
