@@ -101,17 +101,10 @@ public actor Engine {
         let table = try dependencies.openIPVS()
         self.table = table
         enableForwarding(for: configuration)
-        let readStarted = ContinuousClock.now
-        let actual = try table.services()
-        let desired = desiredRules()
-        let ownership: IPVSOwnership = configuration.globals.lvsFlush
-            ? .wholeTable : .services(Set(desired.map(\.key)))
-        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
-        lastReadBack = readStarted.duration(to: .now)
+        let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key))) }
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
         try apply(plan.operations, reason: "start")
-        owned = Set(desired.map(\.key))
-        applied = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        remember(desired)
         logger.notice(
             "IPVS table adopted: \(desired.count) services, \(kept) kept as they were, \(plan.operations.count) operations, \(plan.foreignServices.count) foreign services left alone")
         for foreign in plan.foreignServices {
@@ -196,18 +189,30 @@ public actor Engine {
     /// cost of one drift check, from which `DriftSchedule` spaces them.
     public private(set) var lastReadBack: Duration = .zero
 
+    /// Dumps the kernel table and plans it against the running configuration's desired table: the start's adoption
+    /// and every drift check. `ownership` is what directord owns when `lvs_flush` does not make it the whole table.
+    /// Records the cost in `lastReadBack`.
+    private func readBack(
+        _ table: any IPVSTable, ownership: ([IPVSServiceRules]) -> IPVSOwnership
+    ) throws -> (desired: [IPVSServiceRules], plan: IPVSPlan) {
+        let started = ContinuousClock.now
+        let actual = try table.services()
+        let desired = desiredRules()
+        let plan = IPVSReconciler.plan(
+            desired: desired, actual: actual,
+            ownership: configuration.globals.lvsFlush ? .wholeTable : ownership(desired))
+        lastReadBack = started.duration(to: .now)
+        return (desired, plan)
+    }
+
     /// Dumps the kernel and repairs whatever differs from the desired table in the services directord owns.
     /// Returns what was found, one line per operation (empty when the table was right).
     @discardableResult
     public func repairDrift() -> [String] {
         guard let table else { return [] }
         do {
-            let readStarted = ContinuousClock.now
-            let actual = try table.services()
-            let desired = desiredRules()
-            let ownership: IPVSOwnership = configuration.globals.lvsFlush ? .wholeTable : .services(owned)
-            let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
-            lastReadBack = readStarted.duration(to: .now)
+            let owned = self.owned
+            let (desired, plan) = try readBack(table) { _ in .services(owned) }
             guard !plan.operations.isEmpty else { return [] }
             let found = plan.operations.map(\.description)
             logger.warning("the kernel table drifted from the configuration; repairing", metadata: [
