@@ -65,6 +65,26 @@ http_server() {
     echo $! >>/tmp/lab-pids
 }
 
+# --- A client that keeps fetching through a VIP, and markers in its log ---
+
+# start_client NS URL LOG [PAUSE]: from NS, fetches URL in a loop (PAUSE seconds apart, default 0.25), one line per
+# attempt in LOG: "TIME BODY" or "TIME FAILED". mark/since_mark/last_served then read LOG.
+start_client() {
+    CLIENT_LOG="$3"
+    : >"$CLIENT_LOG"
+    # Append mode: the markers the scenario writes must not be overwritten by the client.
+    ip netns exec "$1" bash -c 'while :; do
+            if body=$(curl -s -m 2 "$1"); then echo "$(date +%s.%N) $body"; else echo "$(date +%s.%N) FAILED"; fi
+            sleep "$2"
+        done' client "$2" "${4:-0.25}" >>"$CLIENT_LOG" 2>&1 &
+    echo $! >>/tmp/lab-pids
+}
+# mark NAME: a marker in the client's log; since_mark NAME: the answers after it.
+mark() { echo "MARK $1" >>"$CLIENT_LOG"; }
+since_mark() { sed -n "/^MARK $1\$/,\$p" "$CLIENT_LOG" | grep -v '^MARK'; }
+# last_served MARK PATTERN [N]: the last N answers (default 3) since MARK all match PATTERN.
+last_served() { local n="${3:-3}"; [ "$(since_mark "$1" | tail -n "$n" | grep -c "$2")" -eq "$n" ]; }
+
 # Kill everything a scenario started in the background.
 cleanup_bg() {
     # Some may have exited already (a scenario kills daemons on purpose): that is not a failure.

@@ -78,17 +78,7 @@ wait_until 120 "all 1001 services are in the kernel" bash -c "[ \$(ip netns exec
 note "$(ip netns exec lb ipvsadm -Ln | grep -c '^  ->') real servers in the kernel"
 
 step "A client fetches through the VIP, continuously, from now on"
-cat >"$work/client.sh" <<CLIENT
-while :; do
-    if body=\$(curl -s -m 2 http://$VIP/); then echo "\$(date +%s.%N) \$body"; else echo "\$(date +%s.%N) FAILED"; fi
-    sleep 0.2
-done
-CLIENT
-: >"$work/client.log"
-ip netns exec client bash "$work/client.sh" >>"$work/client.log" 2>&1 &
-echo $! >>/tmp/lab-pids
-mark() { echo "MARK $1" >>"$work/client.log"; }
-since_mark() { sed -n "/^MARK $1\$/,\$p" "$work/client.log" | grep -v '^MARK'; }
+start_client client "http://$VIP/" "$work/client.log" 0.2
 served_since() { [ "$(since_mark "$1" | grep -c 'answered by the real server')" -ge "$2" ]; }
 wait_until 30 "the client is served" bash -c "grep -q 'answered by the real server' '$work/client.log'"
 mark reload

@@ -58,18 +58,7 @@ ip netns exec lb ipvsadm -Ln | tee "$work/table.txt" | sed 's/^/   lb | /'
 expect_contains "the service is TCP $VIP:80 rr" "$work/table.txt" "^TCP  $VIP:80 rr"
 
 step "A client fetches through the VIP, continuously, from now on"
-cat >"$work/client.sh" <<CLIENT
-while :; do
-    if body=\$(curl -s -m 2 http://$VIP/); then echo "\$(date +%s.%N) \$body"; else echo "\$(date +%s.%N) FAILED"; fi
-    sleep 0.25
-done
-CLIENT
-: >"$work/client.log"
-ip netns exec client bash "$work/client.sh" >>"$work/client.log" 2>&1 &
-echo $! >>/tmp/lab-pids
-mark() { echo "MARK $1" >>"$work/client.log"; }
-since_mark() { sed -n "/^MARK $1\$/,\$p" "$work/client.log" | grep -v '^MARK'; }
-last_served() { [ "$(since_mark "$1" | tail -n 6 | grep -c "$2")" -eq 6 ]; }
+start_client client "http://$VIP/" "$work/client.log"
 served_by_both() { since_mark "$1" | grep -q 'by r1' && since_mark "$1" | grep -q 'by r2'; }
 mark start
 wait_until 30 "both reals answer the client" served_by_both start
@@ -92,7 +81,7 @@ mark r1-down
 kill "$(cat "$work/r1.httpd")"
 wait_until 60 "r1 left the table" reals_in_table 1
 ip netns exec lb ipvsadm -Ln | grep -q '10.0.0.12:80' || fail "r2 left the table too"
-wait_until 30 "the client is served by r2 alone" last_served r1-down 'by r2'
+wait_until 30 "the client is served by r2 alone" last_served r1-down 'by r2' 6
 note "$(since_mark r1-down | grep -c FAILED || true) requests failed before the check noticed"
 
 step "r1's server returns: TCP_CHECK puts it back"

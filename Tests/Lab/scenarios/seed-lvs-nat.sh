@@ -58,20 +58,7 @@ wait_until 30 "the sync daemon is master on lb1" bash -c "ip netns exec lb1 ipvs
 wait_until 30 "the sync daemon is backup on lb2" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | grep -q 'backup sync daemon'"
 
 step "A client fetches through the VIP, continuously, from now on"
-cat >"$work/client.sh" <<CLIENT
-while :; do
-    if body=\$(curl -s -m 2 http://$VIP/test.html); then echo "\$(date +%s.%N) \$body"; else echo "\$(date +%s.%N) FAILED"; fi
-    sleep 0.25
-done
-CLIENT
-: >"$work/client.log"
-# Append mode: the markers this script writes must not be overwritten by the client.
-ip netns exec client bash "$work/client.sh" >>"$work/client.log" 2>&1 &
-echo $! >>/tmp/lab-pids
-mark() { echo "MARK $1" >>"$work/client.log"; }
-since_mark() { sed -n "/^MARK $1\$/,\$p" "$work/client.log" | grep -v '^MARK'; }
-# last_served MARK PATTERN: the last 3 answers since MARK all match PATTERN.
-last_served() { [ "$(since_mark "$1" | tail -n 3 | grep -c "$2")" -eq 3 ]; }
+start_client client "http://$VIP/test.html" "$work/client.log"
 wait_until 30 "the client is served" bash -c "grep -q 'Just test for WEB' '$work/client.log'"
 sleep 2
 note "client sees: $(grep -o 'WEB[12]' "$work/client.log" | sort | uniq -c | tr '\n' ' ')"

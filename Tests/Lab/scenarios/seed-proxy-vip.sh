@@ -86,18 +86,7 @@ wait_until 30 "notify_backup ran on ha2: 'ha2 restart'" notified "ha2 restart" 1
 "$DIRECTORCTL" status --socket "$work/ha1.sock" | sed 's/^/   ha1 | /'
 
 step "A client fetches through the VIP, continuously, from now on"
-cat >"$work/client.sh" <<CLIENT
-while :; do
-    if body=\$(curl -s -m 2 http://$VIP/); then echo "\$(date +%s.%N) \$body"; else echo "\$(date +%s.%N) FAILED"; fi
-    sleep 0.25
-done
-CLIENT
-: >"$work/client.log"
-ip netns exec client bash "$work/client.sh" >>"$work/client.log" 2>&1 &
-echo $! >>/tmp/lab-pids
-mark() { echo "MARK $1" >>"$work/client.log"; }
-since_mark() { sed -n "/^MARK $1\$/,\$p" "$work/client.log" | grep -v '^MARK'; }
-last_served() { [ "$(since_mark "$1" | tail -n 3 | grep -c "$2")" -eq 3 ]; }
+start_client client "http://$VIP/" "$work/client.log"
 mark start
 wait_until 30 "the client is served by ha1" last_served start 'served by ha1'
 
