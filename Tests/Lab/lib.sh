@@ -1,5 +1,9 @@
 # Shared helpers for lab scenarios (sourced; runs inside the guest as root).
-set -euo pipefail
+set -Eeuo pipefail
+# A command that stops the scenario through set -e (-E: in functions too) says so in the form fail uses: run-all
+# shows the FAIL lines last, and a CI log may keep only the end.
+# (Not under set +e, where a failing command is expected.)
+trap 'lab_rc=$?; [[ $- != *e* ]] || printf "FAIL: line %s: exit status %s from: %s\n" "$LINENO" "$lab_rc" "$BASH_COMMAND" >&2' ERR
 BIN="${DIRECTORD_BIN:-$LAB_REPO/.build/debug}"
 DIRECTORCTL="$BIN/directorctl"
 DIRECTORD="$BIN/directord"
