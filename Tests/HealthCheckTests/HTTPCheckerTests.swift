@@ -231,6 +231,18 @@ struct HTTPCheckerTests {
         #expect(HTTPFetchRequest(check: literal, url: literal.urls[0]).serverName == nil, "SNI never carries an address")
     }
 
+    @Test func requestTextPerProtocolVersion() throws {
+        func text(_ version: HTTPRequestVersion) throws -> String {
+            let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/h")], connect: CheckEndpoint(host: "192.0.2.1", port: 80),
+                                      protocolVersion: version)
+            return HTTPFetchRequest(check: check, url: check.urls[0]).requestText
+        }
+        let agent = "User-Agent: directord-healthcheck\r\n"
+        #expect(try text(.http10) == "GET /h HTTP/1.0\r\nHost: 192.0.2.1\r\n\(agent)\r\n")
+        #expect(try text(.http10Close) == "GET /h HTTP/1.0\r\nHost: 192.0.2.1\r\n\(agent)Connection: close\r\n\r\n")
+        #expect(try text(.http11) == "GET /h HTTP/1.1\r\nHost: 192.0.2.1\r\n\(agent)Connection: close\r\n\r\n")
+    }
+
     @Test func definitionErrors() {
         #expect(throws: CheckDefinitionError.notAnIPLiteral("www.example.com")) { try CheckEndpoint(host: "www.example.com", port: 80) }
         #expect(throws: CheckDefinitionError.invalidDigest("xyz")) { try HTTPURLCheck(path: "/", digest: "xyz") }

@@ -22,25 +22,32 @@ public struct NetworkProber: CheckProber {
 public enum HTTPChecker {
     /// Fetches every url in order and stops at the first that fails; up only when all pass.
     public static func check(_ check: HTTPCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        @Sendable func next(_ index: Int) -> EventLoopFuture<CheckResult> {
-            guard index < check.urls.count else { return eventLoop.makeSucceededFuture(.up) }
-            let url = check.urls[index]
-            return HTTPFetch.run(HTTPFetchRequest(check: check, url: url), on: eventLoop)
-                .map { response -> CheckResult in
-                    if !url.statusCodes.contains(response.status) {
-                        return .down(.statusCode(got: response.status, expected: url.statusCodes), path: url.path)
-                    }
-                    if let expected = url.digest, expected != response.digest {
-                        return .down(.digestMismatch(got: response.digest, expected: expected), path: url.path)
-                    }
-                    return .up
-                }
-                .flatMapError { error in
-                    eventLoop.makeSucceededFuture(.down(error as? CheckFailure ?? .ioError("\(error)"), path: url.path))
-                }
-                .flatMap { result in result.isUp ? next(index + 1) : eventLoop.makeSucceededFuture(result) }
+        let promise = eventLoop.makePromise(of: CheckResult.self)
+        fetch(check, url: 0, promise: promise)
+        return promise.futureResult
+    }
+
+    /// One url, then the next from its completion: one promise per check, not a chain of futures per url.
+    private static func fetch(_ check: HTTPCheck, url index: Int, promise: EventLoopPromise<CheckResult>) {
+        guard index < check.urls.count else {
+            promise.succeed(.up)
+            return
         }
-        return next(0)
+        let url = check.urls[index]
+        HTTPFetch.run(HTTPFetchRequest(check: check, url: url), on: promise.futureResult.eventLoop).whenComplete { result in
+            switch result {
+            case .success(let response):
+                if !url.statusCodes.contains(response.status) {
+                    promise.succeed(.down(.statusCode(got: response.status, expected: url.statusCodes), path: url.path))
+                } else if let expected = url.digest, expected != response.digest {
+                    promise.succeed(.down(.digestMismatch(got: response.digest, expected: expected), path: url.path))
+                } else {
+                    fetch(check, url: index + 1, promise: promise)
+                }
+            case .failure(let error):
+                promise.succeed(.down(error as? CheckFailure ?? .ioError("\(error)"), path: url.path))
+            }
+        }
     }
 }
 

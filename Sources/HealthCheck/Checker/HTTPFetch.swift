@@ -76,13 +76,12 @@ public struct HTTPFetchRequest: Sendable, Hashable {
         return bare
     }
 
-    var requestHead: HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: hostHeader)
-        headers.add(name: "User-Agent", value: "directord-healthcheck")
-        if protocolVersion != .http10 { headers.add(name: "Connection", value: "close") }
-        let version: HTTPVersion = protocolVersion == .http11 ? .http1_1 : .http1_0
-        return HTTPRequestHead(version: version, method: .GET, uri: path, headers: headers)
+    /// The request as sent: `GET path HTTP/1.x`, Host, User-Agent, and `Connection: close` except for plain 1.0.
+    /// Written as bytes by the connection's front handler (no request encoder in the pipeline).
+    var requestText: String {
+        let version = protocolVersion == .http11 ? "HTTP/1.1" : "HTTP/1.0"
+        let close = protocolVersion == .http10 ? "" : "Connection: close\r\n"
+        return "GET \(path) \(version)\r\nHost: \(hostHeader)\r\nUser-Agent: directord-healthcheck\r\n\(close)\r\n"
     }
 }
 
@@ -90,7 +89,11 @@ public enum HTTPFetch {
     /// Runs one fetch on `eventLoop`. The future fails only with `CheckFailure`.
     public static func run(_ request: HTTPFetchRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPFetchResponse> {
         let promise = eventLoop.makePromise(of: HTTPFetchResponse.self)
-        eventLoop.execute { start(request, promise: promise) }
+        if eventLoop.inEventLoop {
+            start(request, promise: promise)
+        } else {
+            eventLoop.execute { start(request, promise: promise) }
+        }
         return promise.futureResult
     }
 
@@ -116,19 +119,26 @@ public enum HTTPFetch {
         let tlsBox = NIOLoopBound(tls, eventLoop: eventLoop)
         let handlerBox = NIOLoopBound(handler, eventLoop: eventLoop)
         let maxHeaderBytes = request.maxHeaderBytes
+        let requestText = request.requestText
+        // Three handlers for plain HTTP (front, decoder, fetch), five with TLS (a progress meter below it): every
+        // handler is paid for on every check.
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(.nanoseconds(request.connectTimeout.nanoseconds))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = handlerBox.value
+                    handler.registered(channel)
                     let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ByteMeter(after: { handler.madeProgress() }))
-                    if let tls = tlsBox.value { try sync.addHandler(TLSClientHandler(connection: tls)) }
-                    try sync.addHandler(ByteMeter(after: { handler.checkHeaderBudget() }, count: { handler.countHeadBytes($0) }))
+                    let tls = tlsBox.value
+                    if let tls {
+                        try sync.addHandler(ByteMeter(after: { handler.madeProgress() }))
+                        try sync.addHandler(TLSClientHandler(connection: tls))
+                    }
+                    try sync.addHandler(FetchFront(
+                        request: channel.allocator.buffer(string: requestText), fetch: handler, countsProgress: tls == nil))
                     var limits = NIOHTTPDecoderLimitConfiguration()
                     limits.maxHeaderFieldSize = maxHeaderBytes
                     limits.maxHeaderListSize = maxHeaderBytes
-                    try sync.addHandler(HTTPRequestEncoder())
                     try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError, informationalResponseStrategy: .drop, limitConfiguration: limits)))
                     try sync.addHandler(handler)
                 }
@@ -148,34 +158,62 @@ public enum HTTPFetch {
                 bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1)
             }
         }
-        handler.armFetchDeadline(on: eventLoop)
-        bootstrap.connect(to: remote).whenComplete { result in
-            switch result {
-            case .success(let channel): handlerBox.value.connected(channel)
-            case .failure(let error): handlerBox.value.connectFailed(error)
-            }
-        }
+        handler.armDeadline(on: eventLoop)
+        bootstrap.connect(to: remote).whenFailure { error in handlerBox.value.connectFailed(error) }
     }
 }
 
-/// Counts inbound bytes and calls back; placed on raw ciphertext (progress) and on plaintext (header budget).
+/// Counts inbound bytes as progress; below TLS, where the front handler sees only plaintext.
 final class ByteMeter: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     private let after: () -> Void
-    private let count: ((Int) -> Void)?
 
-    init(after: @escaping () -> Void, count: ((Int) -> Void)? = nil) {
+    init(after: @escaping () -> Void) {
         self.after = after
-        self.count = count
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        count?(unwrapInboundIn(data).readableBytes)
+        context.fireChannelRead(data)
+        after()
+    }
+}
+
+/// The plaintext end of the connection, just above the socket (or TLS). Outbound, it is the request encoder: the
+/// fetch's request head goes out as the request's bytes, prepared once (the HTTP decoder above still sees the head
+/// go by, as it must to pair the response with it). Inbound, it counts the bytes the decoder is about to read:
+/// progress (when no meter below TLS does) and the head's size against the header budget, judged after the decoder
+/// has consumed them.
+final class FetchFront: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    private let request: ByteBuffer
+    private let fetch: FetchHandler
+    private let countsProgress: Bool
+
+    init(request: ByteBuffer, fetch: FetchHandler, countsProgress: Bool) {
+        self.request = request
+        self.fetch = fetch
+        self.countsProgress = countsProgress
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head: context.write(wrapOutboundOut(request), promise: promise)
+        case .body, .end: promise?.succeed(())
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        fetch.countHeadBytes(unwrapInboundIn(data).readableBytes)
         context.fireChannelRead(data)
         // After the decoder downstream has consumed the bytes, so the head it produced (if any) is already known.
-        after()
+        if countsProgress { fetch.madeProgress() }
+        fetch.checkHeaderBudget()
     }
 }
 
@@ -187,8 +225,10 @@ final class FetchHandler: ChannelInboundHandler {
     private var phase: CheckPhase = .connect
     private var done = false
     private var channel: (any Channel)?
-    private var fetchDeadline: Scheduled<Void>?
-    private var progressCheck: Scheduled<Void>?
+    /// One timer for the whole fetch, due at the earlier of the fetch's end and the last progress plus the read
+    /// timeout; re-armed from there rather than one timer per read or per bound.
+    private var deadline: Scheduled<Void>?
+    private var fetchEnd = NIODeadline.now()
     private var lastProgress = NIODeadline.now()
     private var headBytes = 0
     private var head: HTTPResponseHead?
@@ -203,17 +243,36 @@ final class FetchHandler: ChannelInboundHandler {
 
     private var readTimeout: TimeAmount { .nanoseconds(request.connectTimeout.nanoseconds) }
 
-    func armFetchDeadline(on eventLoop: any EventLoop) {
-        let timeout = TimeAmount.nanoseconds(request.fetchTimeout.nanoseconds)
+    /// Starts the clock: the connect (bounded by NIO's connect timeout too), then every read, then the whole fetch.
+    func armDeadline(on eventLoop: any EventLoop) {
+        let now = NIODeadline.now()
+        lastProgress = now
+        fetchEnd = now + .nanoseconds(request.fetchTimeout.nanoseconds)
+        arm(on: eventLoop, at: min(fetchEnd, now + readTimeout))
+    }
+
+    private func arm(on eventLoop: any EventLoop, at time: NIODeadline) {
         let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        fetchDeadline = eventLoop.scheduleTask(in: timeout) {
+        deadline = eventLoop.scheduleTask(deadline: time) {
             let handler = loopBound.value
-            // The connect has its own timeout; reaching this while connecting means fetchTimeout < connectTimeout.
-            handler.finish(.failure(handler.phase == .connect ? .timeout(.connect) : .fetchTimeout(handler.phase)))
+            guard !handler.done else { return }
+            let now = NIODeadline.now()
+            if handler.fetchEnd <= now {
+                // Reaching this while connecting means fetchTimeout < connectTimeout.
+                handler.finish(.failure(handler.phase == .connect ? .timeout(.connect) : .fetchTimeout(handler.phase)))
+                return
+            }
+            let due = min(handler.fetchEnd, handler.lastProgress + handler.readTimeout)
+            if due <= now {
+                handler.finish(.failure(.timeout(handler.phase)))
+            } else {
+                handler.arm(on: eventLoop, at: due)
+            }
         }
     }
 
-    func connected(_ channel: any Channel) {
+    /// The channel exists (before its connect): a deadline reached while connecting can close it.
+    func registered(_ channel: any Channel) {
         self.channel = channel
         if done { channel.close(promise: nil) }
     }
@@ -222,17 +281,19 @@ final class FetchHandler: ChannelInboundHandler {
         finish(.failure(Self.connectFailure(error)))
     }
 
+    typealias OutboundOut = HTTPClientRequestPart
+
     func channelActive(context: ChannelHandlerContext) {
-        channel = context.channel
         phase = request.tls == nil ? .responseHead : .tlsHandshake
         madeProgress()
-        armProgressCheck(on: context.eventLoop, at: lastProgress + readTimeout)
-        context.writeAndFlush(wrapOutboundOut(.head(request.requestHead)), promise: nil)
+        // The front handler writes the request's prepared bytes for the head; the decoder sees it go by.
+        context.write(wrapOutboundOut(.head(Self.placeholderHead)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         context.fireChannelActive()
     }
 
-    typealias OutboundOut = HTTPClientRequestPart
+    /// What the decoder needs of the request is its method (a HEAD's response has no body): GET.
+    private static let placeholderHead = HTTPRequestHead(version: .http1_0, method: .GET, uri: "/")
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TLSHandshakeCompleted, phase == .tlsHandshake { phase = .responseHead }
@@ -248,21 +309,6 @@ final class FetchHandler: ChannelInboundHandler {
     func checkHeaderBudget() {
         if head == nil, headBytes > request.maxHeaderBytes {
             finish(.failure(.headersTooLarge(limit: request.maxHeaderBytes)))
-        }
-    }
-
-    private func armProgressCheck(on eventLoop: any EventLoop, at deadline: NIODeadline) {
-        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
-        // One timer re-armed from the last progress instead of one per read.
-        progressCheck = eventLoop.scheduleTask(deadline: deadline) {
-            let handler = loopBound.value
-            guard !handler.done else { return }
-            let due = handler.lastProgress + handler.readTimeout
-            if due <= .now() {
-                handler.finish(.failure(.timeout(handler.phase)))
-            } else {
-                handler.armProgressCheck(on: eventLoop, at: due)
-            }
         }
     }
 
@@ -363,8 +409,7 @@ final class FetchHandler: ChannelInboundHandler {
     private func finish(_ result: Result<HTTPFetchResponse, CheckFailure>) {
         guard !done else { return }
         done = true
-        fetchDeadline?.cancel()
-        progressCheck?.cancel()
+        deadline?.cancel()
         channel?.close(promise: nil)
         promise.completeWith(result.mapError { $0 as any Error })
     }

@@ -122,7 +122,7 @@ public struct TCPCheck: Sendable, Hashable {
 }
 
 /// One checker of a real server, as the scheduler runs it.
-public enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
+public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
     case http(HTTPCheck)
     case tcp(TCPCheck)
 
