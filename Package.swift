@@ -101,6 +101,13 @@ let package = Package(
         ),
         // Lab helper: a non-forking HTTP responder for the health-check benchmarks (Tests/Bench/guest/bench_health.py).
         .executableTarget(name: "lab-responder", path: "Tests/Lab/Responder"),
+        // Benchmark helper: the health checker alone against loopback, for a native per-check cost and profiling.
+        .executableTarget(
+            name: "bench-checker",
+            dependencies: ["HealthCheck", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
+            path: "Tests/Bench/Checker"
+        ),
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [
