@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "directord",
             dependencies: [
-                "DirectorConfig", "IPVS", "Director",
+                "DirectorConfig", "IPVS", "Director", "Platform",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

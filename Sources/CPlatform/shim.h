@@ -10,6 +10,7 @@
 #include <netpacket/packet.h>
 #include <net/ethernet.h>
 #include <linux/filter.h>
+#include <malloc.h>
 
 static inline int directord_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -27,4 +28,8 @@ static inline int directord_wifexited(int status) { return WIFEXITED(status); }
 static inline int directord_wexitstatus(int status) { return WEXITSTATUS(status); }
 static inline int directord_wifsignaled(int status) { return WIFSIGNALED(status); }
 static inline int directord_wtermsig(int status) { return WTERMSIG(status); }
+
+// glibc's allocator tuning (mallopt's option constants are macros).
+static inline int directord_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
+static inline int directord_malloc_trim(void) { return malloc_trim(0); }
 #endif

@@ -67,6 +67,8 @@ public actor Supervisor {
         }
         try await engine.start()
         if !configuration.vrrpInstances.isEmpty { try startVRRP(configuration) }
+        // The parse and the first plan were transient: give their memory back.
+        Memory.returnFreed()
     }
 
     // MARK: Health
@@ -190,7 +192,11 @@ public actor Supervisor {
 
     public func reload(file: String) async -> ControlResponse {
         dependencies.notifier.reloading()
-        defer { dependencies.notifier.send("READY=1") }
+        defer {
+            dependencies.notifier.send("READY=1")
+            // The parse and the plan were transient (and a rejected configuration is all garbage).
+            Memory.returnFreed()
+        }
         let next: Configuration
         do { next = try Engine.load(file, dependencies: dependencies, logger: logger) } catch {
             let message = "reload rejected, the running configuration is unchanged:\n\(error.description)"
