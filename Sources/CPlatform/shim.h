@@ -11,6 +11,7 @@
 #include <net/ethernet.h>
 #include <linux/filter.h>
 #include <malloc.h>
+#include <spawn.h>
 
 static inline int directord_pidfd_open(pid_t pid) {
 #ifdef SYS_pidfd_open
@@ -28,6 +29,13 @@ static inline int directord_wifexited(int status) { return WIFEXITED(status); }
 static inline int directord_wexitstatus(int status) { return WEXITSTATUS(status); }
 static inline int directord_wifsignaled(int status) { return WIFSIGNALED(status); }
 static inline int directord_wtermsig(int status) { return WTERMSIG(status); }
+
+// glibc 2.34+ declares this only under _GNU_SOURCE (see pipe2 above). It closes every descriptor from `from` on in
+// the child: SwiftNIO opens its sockets without close-on-exec, and a script must not inherit them.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+static inline int directord_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 // glibc's allocator tuning (mallopt's option constants are macros).
 static inline int directord_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }

@@ -105,6 +105,9 @@ public struct ProcessScriptRunner: ScriptRunning {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        // Nothing else of the daemon's: its health-check connections, listeners and netlink sockets are not
+        // close-on-exec (SwiftNIO does not set it), and a script (or what it leaves running) would hold them open.
+        directord_spawn_closefrom(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

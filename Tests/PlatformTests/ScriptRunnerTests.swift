@@ -23,6 +23,17 @@ import Testing
         #expect(try String(contentsOfFile: out, encoding: .utf8) == "INSTANCE|VI 1|$HOME|MASTER|100|")
     }
 
+    @Test func aScriptInheritsNoDescriptorButItsOutput() async throws {
+        // A descriptor without close-on-exec, as SwiftNIO opens its sockets.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let result = await runner.run(Script(command: "[ -e /proc/self/fd/\(fd) ] && echo inherited || echo clean"),
+                                      timeout: .seconds(10))
+        #expect(result.outcome == .exited(0))
+        #expect(result.output == "clean")
+    }
+
     @Test func aHungScriptIsKilledWithItsChildren() async throws {
         let start = ContinuousClock.now
         // The background sleep keeps the output pipe open: the runner must not wait for it.
