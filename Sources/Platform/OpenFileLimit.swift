@@ -28,9 +28,14 @@ public enum OpenFileLimit {
         return .success((Int(clamping: before), Int(clamping: target)))
     }
 
+    /// Health checks in flight at most, whatever the limit: each holds about 8 KB besides its socket (measured with
+    /// bench-checker against a server that never answers), and a farm needs this many only when that many reals
+    /// are slow or dead at once; the others wait their turn, oldest first.
+    public static let checksInFlightCeiling = 1024
+
     /// How many health checks may hold a socket at once under a soft limit of `limit`.
     public static func checkBudget(limit: Int?) -> Int {
-        max(16, (limit ?? 1024) - reserve)
+        max(16, min(checksInFlightCeiling, (limit ?? 1024) - reserve))
     }
 
     private static var resourceNumber: __rlimit_resource_t { __rlimit_resource_t(RLIMIT_NOFILE.rawValue) }
