@@ -9,7 +9,7 @@ DIRECTORCTL="$BIN/directorctl"
 DIRECTORD="$BIN/directord"
 STEP=0
 
-step() { STEP=$((STEP + 1)); printf '\n== %d. %s\n' "$STEP" "$*"; }
+step() { STEP=$((STEP + 1)); printf '\n== %d. %s (at %ds)\n' "$STEP" "$*" "$SECONDS"; }
 note() { printf '   %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
