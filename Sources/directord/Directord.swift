@@ -59,7 +59,8 @@ struct Directord: AsyncParsableCommand {
             FileHandle.standardError.write(Data(report.messages.utf8))
             throw ExitCode(report.valid ? 0 : 1)
         }
-        // Two allocator arenas, not one per thread that allocates: measured in the lab at 5000 reals (BENCHMARKS.md).
+        // Two allocator arenas, not one per thread that allocates (the event loop, the concurrency pool, VRRP): what one
+        // thread frees another can reuse. Not measured on its own; BENCHMARKS.md has the RSS with it.
         Memory.limitArenas(2)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let json = logFormat == "json"
