@@ -198,6 +198,35 @@ struct HTTPCheckerTests {
         #expect(try await run(try makeCheck(port: server.port, timeout: .seconds(1))).failure == .timeout(.responseBody))
     }
 
+    /// The checker's event loop is busy (another task blocks it) from before the answer arrives until after the read
+    /// deadline: the kernel holds the whole response, but the loop reaches the deadline before the readable event.
+    /// The real answered in time, so the check passes.
+    @Test func aLateLoopDoesNotBlameTheRealForItsLateness() async throws {
+        let server = try await LoopbackServer.start([.pause(.milliseconds(100))] + ok(web1Page))
+        defer { Task { await server.stop() } }
+        let check = try makeCheck(port: server.port, digest: web1Digest, timeout: .milliseconds(300))
+        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        #expect(result == .up, "\(String(describing: result.failure))")
+    }
+
+    /// The same while connecting: the handshake completes in the kernel while the loop is blocked past connect_timeout.
+    @Test func aLateLoopDoesNotFailAConnectThatWasMadeInTime() async throws {
+        let server = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await server.stop() } }
+        let check = try makeCheck(port: server.port, digest: web1Digest, timeout: .milliseconds(300))
+        let result = try await onBusyLoop(blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        #expect(result == .up, "\(String(describing: result.failure))")
+    }
+
+    /// A silent server still times out when the loop is late: the kernel heard nothing from it either.
+    @Test func aLateLoopStillTimesOutASilentServer() async throws {
+        let server = try await LoopbackServer.start([.hang])
+        defer { Task { await server.stop() } }
+        let check = try makeCheck(port: server.port, timeout: .milliseconds(300))
+        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        #expect(result.failure == .timeout(.responseHead))
+    }
+
     @Test func connectionRefused() async throws {
         let server = try await LoopbackServer.start([])
         let port = server.port

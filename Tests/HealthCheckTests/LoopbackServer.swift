@@ -1,8 +1,10 @@
 // A scripted TCP server on 127.0.0.1 port 0: reads the request head, then plays its steps (send, pause, dribble,
 // reset, close, hang). Hostile servers for the checker tests.
+import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
+@testable import HealthCheck
 
 enum ServerStep: Sendable {
     case send([UInt8])
@@ -164,4 +166,23 @@ private final class ScriptHandler: ChannelInboundHandler {
             handler.dribble(context: context, bytes: bytes, index: index + 1, interval: interval)
         }
     }
+}
+
+/// Runs `body` on an event loop of its own that a task blocks for `blockFor`: `blockAfter` into the check, or (nil)
+/// right behind the check's start, in the same turn of the loop.
+func onBusyLoop(blockAfter: TimeAmount? = nil, blockFor: TimeAmount,
+                _ body: @escaping @Sendable (any EventLoop) -> EventLoopFuture<CheckResult>) async throws -> CheckResult {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { Task { try? await group.shutdownGracefully() } }
+    let loop = group.next()
+    let block = { @Sendable () -> Void in _ = usleep(UInt32(blockFor.nanoseconds / 1000)) }
+    return try await loop.flatSubmit {
+        let result = body(loop)
+        if let blockAfter {
+            loop.scheduleTask(in: blockAfter, block)
+        } else {
+            loop.execute(block)
+        }
+        return result
+    }.get()
 }

@@ -1,4 +1,5 @@
 // SSL_GET against `openssl s_server` with a certificate made at test time, and TCP_CHECK against loopback.
+import Glibc
 import NIOCore
 import NIOPosix
 import Testing
@@ -81,6 +82,28 @@ struct TCPCheckerTests {
         #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.connectionRefused))
     }
 
+    /// The kernel completes the handshake while the checker's loop is blocked past connect_timeout: still up.
+    @Test func aLateLoopDoesNotFailAConnectMadeInTime() async throws {
+        let server = try await LoopbackServer.start([.hang], readRequest: false)
+        defer { Task { await server.stop() } }
+        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .milliseconds(300))
+        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0) } == .up)
+    }
+
+    /// A SYN nobody answers: down after connect_timeout, on an idle loop and on a late one alike.
+    @Test func unansweredConnectTimesOut() async throws {
+        let listener = try FullListener()
+        defer { listener.close() }
+        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: listener.port), connectTimeout: .milliseconds(300))
+        let clock = ContinuousClock()
+        let start = clock.now
+        #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.timeout(.connect)))
+        #expect(clock.now - start >= .milliseconds(290))
+        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0) } == .down(.timeout(.connect)))
+        let http = try makeCheck(port: listener.port, timeout: .milliseconds(300))
+        #expect(try await run(http).failure == .timeout(.connect))
+    }
+
     @Test func bindsToTheGivenSourceAddress() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
@@ -93,5 +116,42 @@ struct TCPCheckerTests {
             Issue.record("expected bindFailed, got \(String(describing: failure))")
             return
         }
+    }
+}
+
+/// A listener that never accepts, its queue already full: the kernel drops any further SYN, so a connect to it stays
+/// unanswered (a black hole on loopback).
+struct FullListener {
+    let fd: Int32
+    let port: Int
+    private let fillers: [Int32]
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 0) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard fd >= 0, bound else { throw TestSetupError("listener: \(String(cString: strerror(errno)))") }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        // Backlog 0 holds one connection; two more in flight keep it full.
+        var fillers: [Int32] = []
+        for _ in 0..<3 {
+            let filler = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            _ = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(filler, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            fillers.append(filler)
+        }
+        self.fillers = fillers
+        usleep(50_000)
+    }
+
+    func close() {
+        for descriptor in fillers + [fd] { _ = Glibc.close(descriptor) }
     }
 }

@@ -53,24 +53,125 @@ public enum HTTPChecker {
 
 public enum TCPChecker {
     public static func check(_ check: TCPCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        let promise = eventLoop.makePromise(of: CheckResult.self)
+        if eventLoop.inEventLoop {
+            start(check, promise: promise)
+        } else {
+            eventLoop.execute { start(check, promise: promise) }
+        }
+        return promise.futureResult
+    }
+
+    private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {
+        let eventLoop = promise.futureResult.eventLoop
         let remote: SocketAddress
         do {
             remote = try check.connect.socketAddress()
         } catch {
-            return eventLoop.makeSucceededFuture(.down(.connectFailed("bad address \(check.connect): \(error)")))
+            promise.succeed(.down(.connectFailed("bad address \(check.connect): \(error)")))
+            return
         }
+        let attempt = ConnectAttempt(timeout: check.connectTimeout, promise: promise)
+        let box = NIOLoopBound(attempt, eventLoop: eventLoop)
+        // The attempt's own deadline judges the connect (asking the kernel first when the loop is late); NIO's
+        // connect timeout is only a backstop behind it.
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(check.connectTimeout.nanoseconds))
+            .connectTimeout(.nanoseconds(check.connectTimeout.nanoseconds) + .seconds(30))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectClock(attempt: box.value, channel: channel))
+                }
+            }
         if check.bindAddress != nil || check.bindPort != 0 {
             let host = check.bindAddress ?? (check.connect.isIPv6 ? "::" : "0.0.0.0")
             guard let local = try? SocketAddress(ipAddress: host, port: check.bindPort) else {
-                return eventLoop.makeSucceededFuture(.down(.bindFailed("\(host):\(check.bindPort)")))
+                promise.succeed(.down(.bindFailed("\(host):\(check.bindPort)")))
+                return
             }
             bootstrap = bootstrap.bind(to: local)
             if check.bindPort != 0 { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
         }
-        return bootstrap.connect(to: remote)
-            .flatMap { channel in channel.close().map { CheckResult.up }.recover { _ in .up } }
-            .recover { error in .down(FetchHandler.connectFailure(error)) }
+        attempt.arm(on: eventLoop)
+        bootstrap.connect(to: remote).whenComplete { result in
+            switch result {
+            case .success: box.value.finish(.up)
+            case .failure(let error): box.value.finish(.down(FetchHandler.connectFailure(error)))
+            }
+        }
+    }
+}
+
+/// One TCP_CHECK connect: up when it connects within the timeout. At the deadline the kernel is asked first, so a
+/// connect made in time counts even when the loop was too busy to handle it yet.
+final class ConnectAttempt {
+    private let timeout: TimeAmount
+    private let promise: EventLoopPromise<CheckResult>
+    private var issued = NIODeadline.now()
+    private var channel: (any Channel)?
+    private var deadline: Scheduled<Void>?
+    private var done = false
+
+    init(timeout: Duration, promise: EventLoopPromise<CheckResult>) {
+        self.timeout = .nanoseconds(timeout.nanoseconds)
+        self.promise = promise
+    }
+
+    func arm(on eventLoop: any EventLoop) {
+        issued = .now()
+        schedule(on: eventLoop, at: issued + timeout)
+    }
+
+    private func schedule(on eventLoop: any EventLoop, at time: NIODeadline) {
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        deadline = eventLoop.scheduleTask(deadline: time) {
+            let attempt = loopBound.value
+            guard !attempt.done else { return }
+            let now = NIODeadline.now()
+            let due = attempt.issued + attempt.timeout
+            if due > now {
+                attempt.schedule(on: eventLoop, at: due)
+            } else if let kernel = KernelWitness(of: attempt.channel, now: now), kernel.connected(issuedAt: attempt.issued, by: due) {
+                attempt.finish(.up)
+            } else {
+                attempt.finish(.down(.timeout(.connect)))
+            }
+        }
+    }
+
+    /// The channel exists and its connect is leaving for the kernel: the clock starts again from here, so a loop
+    /// that was busy since `arm` does not shorten the real's time.
+    func connecting(_ channel: any Channel) {
+        self.channel = channel
+        if done {
+            channel.close(promise: nil)
+        } else {
+            issued = .now()
+        }
+    }
+
+    func finish(_ result: CheckResult) {
+        guard !done else { return }
+        done = true
+        deadline?.cancel()
+        channel?.close(promise: nil)
+        promise.succeed(result)
+    }
+}
+
+/// Tells the attempt when its connect leaves for the kernel.
+private final class ConnectClock: ChannelOutboundHandler {
+    typealias OutboundIn = Never
+
+    private let attempt: ConnectAttempt
+    private let channel: any Channel
+
+    init(attempt: ConnectAttempt, channel: any Channel) {
+        self.attempt = attempt
+        self.channel = channel
+    }
+
+    func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
+        attempt.connecting(channel)
+        context.connect(to: address, promise: promise)
     }
 }

@@ -123,7 +123,9 @@ public enum HTTPFetch {
         // Three handlers for plain HTTP (front, decoder, fetch), five with TLS (a progress meter below it): every
         // handler is paid for on every check.
         var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(request.connectTimeout.nanoseconds))
+            // The fetch's own deadline judges the connect (asking the kernel first when the loop is late); NIO's
+            // connect timeout is only a backstop behind it.
+            .connectTimeout(.nanoseconds(request.fetchTimeout.nanoseconds) + .seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = handlerBox.value
@@ -208,6 +210,11 @@ final class FetchFront: ChannelDuplexHandler {
         }
     }
 
+    func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
+        fetch.connecting()
+        context.connect(to: address, promise: promise)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         fetch.countHeadBytes(unwrapInboundIn(data).readableBytes)
         context.fireChannelRead(data)
@@ -243,12 +250,23 @@ final class FetchHandler: ChannelInboundHandler {
 
     private var readTimeout: TimeAmount { .nanoseconds(request.connectTimeout.nanoseconds) }
 
-    /// Starts the clock: the connect (bounded by NIO's connect timeout too), then every read, then the whole fetch.
+    /// Starts the clock: the connect, then every read, then the whole fetch.
     func armDeadline(on eventLoop: any EventLoop) {
+        startClock()
+        arm(on: eventLoop, at: min(fetchEnd, lastProgress + readTimeout))
+    }
+
+    private func startClock() {
         let now = NIODeadline.now()
         lastProgress = now
         fetchEnd = now + .nanoseconds(request.fetchTimeout.nanoseconds)
-        arm(on: eventLoop, at: min(fetchEnd, now + readTimeout))
+    }
+
+    /// The connect is leaving for the kernel. A loop that was busy between the fetch's start and this moment has not
+    /// given the real its time yet: the clock starts again (the armed deadline finds it moved and waits on).
+    func connecting() {
+        guard !done, phase == .connect else { return }
+        startClock()
     }
 
     private func arm(on eventLoop: any EventLoop, at time: NIODeadline) {
@@ -257,18 +275,31 @@ final class FetchHandler: ChannelInboundHandler {
             let handler = loopBound.value
             guard !handler.done else { return }
             let now = NIODeadline.now()
-            if handler.fetchEnd <= now {
+            let due = min(handler.fetchEnd, handler.lastProgress + handler.readTimeout)
+            if due > now {
+                handler.arm(on: eventLoop, at: due)
+            } else if handler.kernelHeardInTime(now: now) {
+                // The loop is behind, not the real: look again once it has had time to handle what arrived.
+                handler.arm(on: eventLoop, at: now + handler.readTimeout)
+            } else if handler.fetchEnd <= now {
                 // Reaching this while connecting means fetchTimeout < connectTimeout.
                 handler.finish(.failure(handler.phase == .connect ? .timeout(.connect) : .fetchTimeout(handler.phase)))
-                return
-            }
-            let due = min(handler.fetchEnd, handler.lastProgress + handler.readTimeout)
-            if due <= now {
-                handler.finish(.failure(.timeout(handler.phase)))
             } else {
-                handler.arm(on: eventLoop, at: due)
+                handler.finish(.failure(.timeout(handler.phase)))
             }
         }
+    }
+
+    /// Whether the kernel received something from the real that the event loop has not handled yet, and received it
+    /// in time (within the read timeout of the last progress the loop saw, and before the fetch's end): the
+    /// handshake's answer while the loop still waits for the connect, or data newer than the loop's last read.
+    func kernelHeardInTime(now: NIODeadline) -> Bool {
+        guard let kernel = KernelWitness(of: channel, now: now) else { return false }
+        let inTime = min(fetchEnd, lastProgress + readTimeout)
+        if phase == .connect {
+            return kernel.connected(issuedAt: lastProgress, by: inTime)
+        }
+        return kernel.lastData > lastProgress + KernelWitness.clockSlack && kernel.lastData <= inTime + KernelWitness.clockSlack
     }
 
     /// The channel exists (before its connect): a deadline reached while connecting can close it.
