@@ -1,5 +1,6 @@
 // The scheduler on real NIO timers with short delays: dedup across virtual servers, the whole chain against a
 // loopback server, reloads that keep verdicts, and omega at stop.
+import Glibc
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -202,6 +203,40 @@ struct HealthMonitorTests {
         _ = try await monitor.stop().get()
     }
 
+    /// The loop runs late (a task blocks it): fewer checks run at once, the rest wait their turn; once it is
+    /// punctual again the window grows back and every waiting check runs.
+    @Test func aLateLoopRunsFewerChecksAtOnce() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { Task { try? await group.shutdownGracefully() } }
+        let loop = group.next()
+        let prober = HeldProber()
+        let monitor = HealthMonitor<String, String>(eventLoop: loop, prober: prober, random: { 0 }, maximumInFlight: 8,
+                                                    minimumInFlight: 2, onUpdate: { _ in })
+        let slow = CheckTiming(delayLoop: .seconds(60), retry: 0, delayBeforeRetry: .seconds(1), warmup: .zero)
+        var reals: [(String, RealServerPolicy<CheckSpec>)] = []
+        for port in 8201...8220 { reals.append(("rs\(port)", RealServerPolicy(checks: [CheckSpec(probe: try tcpProbe(port), timing: slow)]))) }
+        _ = try await monitor.apply(["vs": VirtualServerPlan(reals: reals)]).get()
+        try await prober.waitForStarted(8)
+        #expect(try await monitor.concurrency().get().limit == 8)
+        // Blocked for 300 ms: the next lag probe runs at least 200 ms late.
+        loop.execute { _ = usleep(300_000) }
+        try await Task.sleep(for: .milliseconds(350))
+        // Halved from the 8 in flight (and perhaps grown by one since, the loop being punctual again).
+        let limit = try await monitor.concurrency().get().limit
+        #expect((4...5).contains(limit))
+        // Answering the eight held probes frees their slots, but only about `limit` may run now.
+        try await loop.submit { for _ in 0..<8 { prober.answerOldest(on: loop) } }.get()
+        #expect((8 + limit...9 + limit).contains(prober.started), "\(prober.started) started")
+        // Punctual again, with checks waiting: the window grows back and every check gets its turn.
+        while prober.pending > 0 || prober.started < 20 {
+            try await loop.submit { while prober.pending > 0 { prober.answerOldest(on: loop) } }.get()
+            try await Task.sleep(for: .milliseconds(50))
+            if try await monitor.concurrency().get().limit == 8, prober.started == 20 { break }
+        }
+        #expect(prober.started == 20, "each check ran once")
+        _ = try await monitor.stop().get()
+    }
+
     @Test func stopAnswersOmegaEventsAndEndsProbing() async throws {
         let prober = FakeProber()
         let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
@@ -230,5 +265,38 @@ struct HealthMonitorTests {
         _ = try await monitor.stop().get()
         let first = try #require(prober.probes(of: spec.probe).first)
         #expect(first - started >= .milliseconds(390), "first probe at 0.99 × delay_loop")
+    }
+}
+
+@Suite("Concurrency window")
+struct ConcurrencyWindowTests {
+    @Test func halvesWhenLateGrowsWhenPunctualWithChecksWaiting() {
+        var window = ConcurrencyWindow(ceiling: 1024, floor: 16)
+        #expect(window.limit == 1024)
+        window.observe(lateness: .milliseconds(250), inFlight: 1024, waiting: 500)
+        #expect(window.limit == 512)
+        // Halved from what actually ran, when fewer ran than allowed.
+        window.observe(lateness: .milliseconds(100), inFlight: 100, waiting: 0)
+        #expect(window.limit == 50)
+        for _ in 0..<10 { window.observe(lateness: .seconds(2), inFlight: window.limit, waiting: 10) }
+        #expect(window.limit == 16, "never below the floor")
+        // Between punctual and late: left as it is.
+        window.observe(lateness: .milliseconds(50), inFlight: 16, waiting: 10)
+        #expect(window.limit == 16)
+        // Punctual but nothing waiting: no reason to grow.
+        window.observe(lateness: .zero, inFlight: 3, waiting: 0)
+        #expect(window.limit == 16)
+        let grew = window.observe(lateness: .milliseconds(5), inFlight: 16, waiting: 10)
+        #expect(grew)
+        #expect(window.limit == 18)
+        for _ in 0..<100 { window.observe(lateness: .zero, inFlight: window.limit, waiting: 1) }
+        #expect(window.limit == 1024, "never above the ceiling")
+        let grewPastCeiling = window.observe(lateness: .zero, inFlight: 1024, waiting: 1)
+        #expect(!grewPastCeiling)
+    }
+
+    @Test func boundsAreSane() {
+        let tiny = ConcurrencyWindow(ceiling: 0, floor: 16)
+        #expect(tiny.ceiling == 1 && tiny.floor == 1 && tiny.limit == 1)
     }
 }

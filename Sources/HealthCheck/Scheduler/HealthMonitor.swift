@@ -43,19 +43,22 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     /// - Parameters:
     ///   - random: a fraction in [0, 1) for the warmup of each new check (injected for tests).
     ///   - maximumInFlight: checks that may run at once (each holds a socket); a check due while that many run waits
-    ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors.
+    ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors. Fewer run while the
+    ///     event loop is late (see `ConcurrencyWindow`), down to `minimumInFlight`.
     ///   - onUpdate: called on `eventLoop` for each virtual server a transition changes; keep it short.
     public init(
         eventLoop: any EventLoop,
         prober: any CheckProber = NetworkProber(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         maximumInFlight: Int = 768,
+        minimumInFlight: Int = 16,
         onUpdate: @escaping @Sendable (Update) -> Void
     ) {
         self.eventLoop = eventLoop
         // Built off the loop, then only touched on it.
         state = NIOLoopBoundBox.makeBoxSendingValue(
-            State(prober: prober, random: random, maximumInFlight: max(1, maximumInFlight), onUpdate: onUpdate),
+            State(prober: prober, random: random, window: ConcurrencyWindow(ceiling: maximumInFlight, floor: minimumInFlight),
+                  onUpdate: onUpdate),
             eventLoop: eventLoop)
     }
 
@@ -79,6 +82,11 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     /// Stops every check; answers what omega virtual servers report at shutdown.
     public func stop() -> EventLoopFuture<[VirtualServerID: [HealthEvent<RealID>]]> {
         eventLoop.submit { [state] in state.value.stop() }
+    }
+
+    /// How many checks may run at once now (the window adapted to the loop's lateness), and its ceiling.
+    public func concurrency() -> EventLoopFuture<ConcurrencyWindow> {
+        eventLoop.submit { [state] in state.value.window }
     }
 
     /// Each running check's state, for status output.
@@ -107,17 +115,19 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var plans: [VirtualServerID: VirtualServerPlan<RealID>] = [:]
         var sequence: UInt64 = 0
 
-        let maximumInFlight: Int
+        var window: ConcurrencyWindow
+        /// Measures the loop's lateness for the window while checks run.
+        var lagProbe: Scheduled<Void>?
         /// Probes started and not yet answered (including those of checks a reload dropped meanwhile).
         var inFlightCount = 0
         /// Checks that came due while `maximumInFlight` probes ran, oldest first.
         var waiting = CircularBuffer<CheckSpec>()
 
-        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, maximumInFlight: Int,
+        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
              onUpdate: @escaping @Sendable (Update) -> Void) {
             self.prober = prober
             self.random = random
-            self.maximumInFlight = maximumInFlight
+            self.window = window
             self.onUpdate = onUpdate
         }
 
@@ -136,6 +146,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()), monitor: monitor, eventLoop: eventLoop)
             }
             registry = next
+            if lagProbe == nil, !running.isEmpty { probeLag(expected: .now() + Self.lagProbeInterval, monitor: monitor, eventLoop: eventLoop) }
             var steps: [VirtualServerID: VirtualServerStep<RealID>] = [:]
             var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
             let running = self.running
@@ -159,6 +170,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
             for entry in running.values { entry.timer?.cancel() }
+            lagProbe?.cancel()
+            lagProbe = nil
             running = [:]
             waiting.removeAll()
             registry = CheckRegistry()
@@ -175,7 +188,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
             guard let entry = running[spec], !entry.inFlight, !entry.queued else { return }
-            guard inFlightCount < maximumInFlight else {
+            guard inFlightCount < window.limit else {
                 entry.queued = true
                 waiting.append(spec)
                 return
@@ -197,11 +210,30 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         /// Starts the checks that waited for a slot, oldest first, while slots are free.
         private func startWaiting(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
-            while inFlightCount < maximumInFlight, let spec = waiting.popFirst() {
+            while inFlightCount < window.limit, let spec = waiting.popFirst() {
                 // A check a reload dropped (or replaced) meanwhile is not started.
                 guard let entry = running[spec], entry.queued else { continue }
                 entry.queued = false
                 fire(spec, monitor: monitor, eventLoop: eventLoop)
+            }
+        }
+
+        static var lagProbeInterval: TimeAmount { .milliseconds(100) }
+
+        /// A timer due at `expected`: how late it runs is how late the loop handles everything else.
+        private func probeLag(expected: NIODeadline, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            lagProbe = eventLoop.scheduleTask(deadline: expected) {
+                let state = monitor.value
+                let now = NIODeadline.now()
+                let lateness = Duration.nanoseconds((now - expected).nanoseconds)
+                if state.window.observe(lateness: lateness, inFlight: state.inFlightCount, waiting: state.waiting.count) {
+                    state.startWaiting(monitor: monitor, eventLoop: eventLoop)
+                }
+                guard !state.running.isEmpty else {
+                    state.lagProbe = nil
+                    return
+                }
+                state.probeLag(expected: now + Self.lagProbeInterval, monitor: monitor, eventLoop: eventLoop)
             }
         }
 
