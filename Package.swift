@@ -28,6 +28,7 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .systemLibrary(name: "CPlatform"),
+        .systemLibrary(name: "CEpoll", path: "Tests/Bench/CEpoll"),
         .target(name: "DirectorConfig"),
         .target(name: "ControlProtocol"),
         .target(
@@ -104,7 +105,7 @@ let package = Package(
         // Benchmark helper: the health checker alone against loopback, for a native per-check cost and profiling.
         .executableTarget(
             name: "bench-checker",
-            dependencies: ["HealthCheck", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["HealthCheck", "CEpoll", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/Bench/Checker"
         ),

@@ -2,7 +2,9 @@
 // to 127.A.B.C:PORT, every one answered by one lab-responder listening on 0.0.0.0:PORT. Prints the check rate, the
 // process's CPU seconds per minute of checking, and its RSS: a quick, native figure for the checker's cost per check
 // (the lab's `make bench` measures the daemon beside keepalived; this isolates the checker for profiling).
+// `--mode nio-bare` and `--mode raw` run the floors under that cost instead (Floors.swift).
 //   bench-checker --reals N --port P [--seconds S] [--delay-loop D] [--digest HEX] [--max-in-flight M]
+//                 [--mode checker|nio-bare|raw]
 import Glibc
 import HealthCheck
 import NIOCore
@@ -17,6 +19,7 @@ func fail(_ message: String) -> Never {
 
 var reals = 1000, port = 0, seconds = 20.0, delayLoop = 1.0, maxInFlight = 768
 var digest = "011e3fa756efb397dd21eadacc8808a3"  // MD5 of lab-responder's default body
+var mode = "checker"
 var args = CommandLine.arguments.dropFirst()
 while let arg = args.popFirst() {
     guard let value = args.popFirst() else { fail("\(arg) needs a value") }
@@ -27,11 +30,12 @@ while let arg = args.popFirst() {
     case "--delay-loop": delayLoop = Double(value) ?? 0
     case "--digest": digest = value
     case "--max-in-flight": maxInFlight = Int(value) ?? 0
+    case "--mode": mode = value
     default: fail("unknown option \(arg)")
     }
 }
-guard reals > 0, (1...65535).contains(port), seconds > 0, delayLoop > 0 else {
-    fail("usage: bench-checker --reals N --port P [--seconds S] [--delay-loop D] [--digest HEX] [--max-in-flight M]")
+guard reals > 0, (1...65535).contains(port), seconds > 0, delayLoop > 0, ["checker", "nio-bare", "raw"].contains(mode) else {
+    fail("usage: bench-checker --reals N --port P [--seconds S] [--delay-loop D] [--digest HEX] [--max-in-flight M] [--mode checker|nio-bare|raw]")
 }
 
 func cpuSeconds() -> Double {
@@ -61,6 +65,18 @@ func rssKiB() -> Int {
         if text.hasPrefix("VmRSS:") { return Int(text.split(separator: " ")[1]) ?? 0 }
     }
     return 0
+}
+
+if mode != "checker" {
+    let cpu0 = cpuSeconds(), t0 = NIODeadline.now()
+    let (completed, failed) = mode == "raw"
+        ? runRaw(reals: reals, port: port, delayLoop: delayLoop, seconds: seconds)
+        : runNIOBare(reals: reals, port: port, delayLoop: delayLoop, seconds: seconds)
+    let cpu = cpuSeconds() - cpu0, elapsed = Double((NIODeadline.now() - t0).nanoseconds) / 1e9
+    print("bench-checker: \(mode), \(reals) reals, delay_loop \(delayLoop) s: \(fixed(Double(completed) / elapsed, 0)) connections/s completed, \(failed) failed")
+    print("bench-checker: cpu \(fixed(cpu / elapsed * 60, 2)) s/min; \(fixed(cpu / Double(max(1, completed)) * 1e6, 1)) us per connection")
+    print("bench-checker: rss \(rssKiB() / 1024) MiB")
+    exit(0)
 }
 
 let timing = CheckTiming(delayLoop: .milliseconds(Int64(delayLoop * 1000)), retry: 1, delayBeforeRetry: .seconds(1))
