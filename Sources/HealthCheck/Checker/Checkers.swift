@@ -53,13 +53,7 @@ public enum HTTPChecker {
 
 public enum TCPChecker {
     public static func check(_ check: TCPCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        let promise = eventLoop.makePromise(of: CheckResult.self)
-        if eventLoop.inEventLoop {
-            start(check, promise: promise)
-        } else {
-            eventLoop.execute { start(check, promise: promise) }
-        }
-        return promise.futureResult
+        eventLoop.startingOnLoop(of: CheckResult.self) { start(check, promise: $0) }
     }
 
     private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {

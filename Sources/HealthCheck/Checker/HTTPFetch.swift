@@ -88,13 +88,7 @@ public struct HTTPFetchRequest: Sendable, Hashable {
 public enum HTTPFetch {
     /// Runs one fetch on `eventLoop`. The future fails only with `CheckFailure`.
     public static func run(_ request: HTTPFetchRequest, on eventLoop: any EventLoop) -> EventLoopFuture<HTTPFetchResponse> {
-        let promise = eventLoop.makePromise(of: HTTPFetchResponse.self)
-        if eventLoop.inEventLoop {
-            start(request, promise: promise)
-        } else {
-            eventLoop.execute { start(request, promise: promise) }
-        }
-        return promise.futureResult
+        eventLoop.startingOnLoop(of: HTTPFetchResponse.self) { start(request, promise: $0) }
     }
 
     private static func start(_ request: HTTPFetchRequest, promise: EventLoopPromise<HTTPFetchResponse>) {
@@ -443,6 +437,22 @@ final class FetchHandler: ChannelInboundHandler {
         deadline?.cancel()
         channel?.close(promise: nil)
         promise.completeWith(result.mapError { $0 as any Error })
+    }
+}
+
+extension EventLoop {
+    /// A promise that `start` completes, started at once when already on this loop (no extra turn of the loop per
+    /// check), else from the loop's queue.
+    func startingOnLoop<Value: Sendable>(of: Value.Type, _ start: @escaping @Sendable (EventLoopPromise<Value>) -> Void)
+        -> EventLoopFuture<Value>
+    {
+        let promise = makePromise(of: Value.self)
+        if inEventLoop {
+            start(promise)
+        } else {
+            execute { start(promise) }
+        }
+        return promise.futureResult
     }
 }
 
