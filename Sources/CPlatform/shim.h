@@ -40,4 +40,9 @@ static inline int directord_spawn_closefrom(posix_spawn_file_actions_t *actions,
 // glibc's allocator tuning (mallopt's option constants are macros).
 static inline int directord_malloc_arena_max(int arenas) { return mallopt(M_ARENA_MAX, arenas); }
 static inline int directord_malloc_trim(void) { return malloc_trim(0); }
+
+// prctl(2) is variadic, which Swift cannot call.
+#include <sys/prctl.h>
+static inline int directord_thp_disable(void) { return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0); }
+static inline int directord_thp_disabled(void) { return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0); }
 #endif

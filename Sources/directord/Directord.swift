@@ -62,6 +62,8 @@ struct Directord: AsyncParsableCommand {
         // Two allocator arenas, not one per thread that allocates (the event loop, the concurrency pool, VRRP): what one
         // thread frees another can reuse. Not measured on its own; BENCHMARKS.md has the RSS with it.
         Memory.limitArenas(2)
+        // 4 KB pages only: huge pages count whole in the RSS however little of them the allocator uses.
+        Memory.disableTransparentHugePages()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
