@@ -45,4 +45,5 @@ static inline int directord_malloc_trim(void) { return malloc_trim(0); }
 #include <sys/prctl.h>
 static inline int directord_thp_disable(void) { return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0); }
 static inline int directord_thp_disabled(void) { return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0); }
+static inline int directord_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
 #endif

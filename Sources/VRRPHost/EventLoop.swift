@@ -37,8 +37,12 @@ final class EventLoop: @unchecked Sendable {
 
     /// Starts the thread that owns `core` from now on.
     func run(_ core: HostCore) {
-        let thread = Thread { [self] in self.loop(core) }
-        thread.name = "directord-vrrp"
+        let thread = Thread { [self] in
+            // Foundation does not name the OS thread on Linux, which would otherwise inherit its creator's name (a
+            // Swift concurrency worker's): top -H and /proc show it by this one.
+            ThreadName.setCurrent("directord-vrrp")
+            self.loop(core)
+        }
         thread.stackSize = 1 << 20
         // Scheduling hint only: the loop does little work but must do it on time.
         thread.qualityOfService = .userInteractive
