@@ -300,3 +300,27 @@ struct ConcurrencyWindowTests {
         #expect(tiny.ceiling == 1 && tiny.floor == 1 && tiny.limit == 1)
     }
 }
+
+@Suite("Due queue")
+struct DueQueueTests {
+    @Test func popsWhatIsDueEarliestFirstAndNothingElse() {
+        var queue = DueQueue<Int>()
+        let start = NIODeadline.now()
+        let offsets = [70, 10, 50, 30, 90, 20, 80, 40, 60, 0, 30]
+        for (value, offset) in offsets.enumerated() {
+            queue.insert(value, at: start + .milliseconds(Int64(offset)), generation: UInt64(value))
+        }
+        #expect(queue.count == offsets.count)
+        #expect(queue.earliest == start)
+        var popped: [Int64] = []
+        while let entry = queue.popDue(by: start + .milliseconds(50)) {
+            popped.append((entry.deadline - start).nanoseconds / 1_000_000)
+            #expect(entry.generation == UInt64(entry.value))
+        }
+        #expect(popped == [0, 10, 20, 30, 30, 40, 50])
+        #expect(queue.earliest == start + .milliseconds(60))
+        #expect(queue.popDue(by: start + .milliseconds(59)) == nil)
+        queue.removeAll()
+        #expect(queue.isEmpty && queue.earliest == nil)
+    }
+}

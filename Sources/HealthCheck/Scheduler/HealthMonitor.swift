@@ -1,4 +1,4 @@
-// The I/O glue around the pure policies: runs every distinct check on NIO timers with absolute deadlines, feeds
+// The I/O glue around the pure policies: runs every distinct check at absolute deadlines (one queue, one timer), feeds
 // results to CheckHealth, and hands each transition to every virtual server that uses the check. It blocks nothing
 // and runs any number of checks concurrently on one event loop.
 import NIOCore
@@ -95,12 +95,17 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     }
 
     final class Running {
+        let spec: CheckSpec
         var health: CheckHealth
-        var timer: Scheduled<Void>?
+        /// Bumped whenever the check is rescheduled or stopped: queue entries of older generations are stale.
+        var generation: UInt64 = 0
         var inFlight = false
         /// Due, and waiting for a free slot among the checks in flight.
         var queued = false
-        init(health: CheckHealth) { self.health = health }
+        init(spec: CheckSpec, health: CheckHealth) {
+            self.spec = spec
+            self.health = health
+        }
     }
 
     /// Lives on the event loop; a class so a probe that completes synchronously can re-enter it.
@@ -122,6 +127,9 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var inFlightCount = 0
         /// Checks that came due while `maximumInFlight` probes ran, oldest first.
         var waiting = CircularBuffer<CheckSpec>()
+        /// When each running check is due next, and the one loop timer for the earliest of them.
+        var due = DueQueue<Running>()
+        var wake: (deadline: NIODeadline, task: Scheduled<Void>)?
 
         init(prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
              onUpdate: @escaping @Sendable (Update) -> Void) {
@@ -136,12 +144,12 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             let next = CheckRegistry(uses: plans.map { id, plan in (id, plan.reals.flatMap(\.1.checks)) })
             let (start, stop) = registry.difference(to: next)
             for spec in stop {
-                running[spec]?.timer?.cancel()
+                running[spec]?.generation += 1
                 running[spec] = nil
             }
             let now = NIODeadline.now()
             for spec in start {
-                let entry = Running(health: CheckHealth(timing: spec.timing))
+                let entry = Running(spec: spec, health: CheckHealth(timing: spec.timing))
                 running[spec] = entry
                 schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()), monitor: monitor, eventLoop: eventLoop)
             }
@@ -169,7 +177,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
 
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
-            for entry in running.values { entry.timer?.cancel() }
+            for entry in running.values { entry.generation += 1 }
+            due.removeAll()
+            wake?.task.cancel()
+            wake = nil
             lagProbe?.cancel()
             lagProbe = nil
             running = [:]
@@ -181,9 +192,36 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         private func schedule(_ spec: CheckSpec, at deadline: NIODeadline, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
             guard let entry = running[spec] else { return }
-            entry.timer = eventLoop.scheduleTask(deadline: deadline) {
-                monitor.value.fire(spec, monitor: monitor, eventLoop: eventLoop)
+            entry.generation += 1
+            due.insert(entry, at: deadline, generation: entry.generation)
+            armWake(monitor: monitor, eventLoop: eventLoop)
+        }
+
+        /// Keeps the loop's one timer at the earliest deadline of the queue.
+        private func armWake(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            guard let earliest = due.earliest else {
+                wake?.task.cancel()
+                wake = nil
+                return
             }
+            if let wake, wake.deadline <= earliest { return }
+            wake?.task.cancel()
+            let task = eventLoop.scheduleTask(deadline: earliest) {
+                monitor.value.wake = nil
+                monitor.value.fireDue(monitor: monitor, eventLoop: eventLoop)
+            }
+            wake = (earliest, task)
+        }
+
+        /// Fires every check that is due (skipping entries a reschedule or stop made stale), then re-arms the timer.
+        private func fireDue(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+            let now = NIODeadline.now()
+            while let entry = due.popDue(by: now) {
+                let running = entry.value
+                guard running.generation == entry.generation, self.running[running.spec] === running else { continue }
+                fire(running.spec, monitor: monitor, eventLoop: eventLoop)
+            }
+            armWake(monitor: monitor, eventLoop: eventLoop)
         }
 
         private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
