@@ -271,7 +271,7 @@ struct HealthMonitorTests {
 @Suite("Concurrency window")
 struct ConcurrencyWindowTests {
     @Test func halvesWhenLateGrowsWhenPunctualWithChecksWaiting() {
-        var window = ConcurrencyWindow(ceiling: 1024, floor: 16)
+        var window = ConcurrencyWindow(ceiling: 1024, floor: 16, initial: 1024)
         #expect(window.limit == 1024)
         window.observe(lateness: .milliseconds(250), inFlight: 1024, waiting: 500)
         #expect(window.limit == 512)
@@ -293,6 +293,19 @@ struct ConcurrencyWindowTests {
         #expect(window.limit == 1024, "never above the ceiling")
         let grewPastCeiling = window.observe(lateness: .zero, inFlight: 1024, waiting: 1)
         #expect(!grewPastCeiling)
+    }
+
+    @Test func startsSmallAndGrowsWhileTheLoopKeepsUp() {
+        var window = ConcurrencyWindow(ceiling: 1024)
+        #expect(window.limit == 64)
+        var probes = 0
+        while window.limit < 1024 {
+            window.observe(lateness: .milliseconds(1), inFlight: window.limit, waiting: 100)
+            probes += 1
+        }
+        #expect(probes <= 25, "at 100 ms a probe, the ceiling within about 2.5 s")
+        #expect(ConcurrencyWindow(ceiling: 8).limit == 8)
+        #expect(ConcurrencyWindow(ceiling: 1024, floor: 16, initial: 2).limit == 16)
     }
 
     @Test func boundsAreSane() {

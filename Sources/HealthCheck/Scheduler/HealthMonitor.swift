@@ -43,8 +43,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     /// - Parameters:
     ///   - random: a fraction in [0, 1) for the warmup of each new check (injected for tests).
     ///   - maximumInFlight: checks that may run at once (each holds a socket); a check due while that many run waits
-    ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors. Fewer run while the
-    ///     event loop is late (see `ConcurrencyWindow`), down to `minimumInFlight`.
+    ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors. Fewer run at start
+    ///     and while the event loop is late (see `ConcurrencyWindow`), down to `minimumInFlight`.
     ///   - onUpdate: called on `eventLoop` for each virtual server a transition changes; keep it short.
     public init(
         eventLoop: any EventLoop,
