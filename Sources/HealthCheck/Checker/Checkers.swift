@@ -58,35 +58,23 @@ public enum TCPChecker {
 
     private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
-        let remote: SocketAddress
-        do {
-            remote = try check.connect.socketAddress()
+        let connection: CheckConnection
+        do throws(CheckFailure) {
+            connection = try CheckConnection(connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort)
         } catch {
-            promise.succeed(.down(.connectFailed("bad address \(check.connect): \(error)")))
+            promise.succeed(.down(error))
             return
         }
         let attempt = ConnectAttempt(timeout: check.connectTimeout, promise: promise)
         let box = NIOLoopBound(attempt, eventLoop: eventLoop)
-        // The attempt's own deadline judges the connect (asking the kernel first when the loop is late); NIO's
-        // connect timeout is only a backstop behind it.
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            .connectTimeout(.nanoseconds(check.connectTimeout.nanoseconds) + .seconds(30))
+        let bootstrap = connection.bootstrap(on: eventLoop, deadline: check.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectClock(attempt: box.value, channel: channel))
+                    try channel.pipeline.syncOperations.addHandler(ConnectClock(attempt: box.value))
                 }
             }
-        if check.bindAddress != nil || check.bindPort != 0 {
-            let host = check.bindAddress ?? (check.connect.isIPv6 ? "::" : "0.0.0.0")
-            guard let local = try? SocketAddress(ipAddress: host, port: check.bindPort) else {
-                promise.succeed(.down(.bindFailed("\(host):\(check.bindPort)")))
-                return
-            }
-            bootstrap = bootstrap.bind(to: local)
-            if check.bindPort != 0 { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
-        }
         attempt.arm(on: eventLoop)
-        bootstrap.connect(to: remote).whenComplete { result in
+        bootstrap.connect(to: connection.remote).whenComplete { result in
             switch result {
             case .success: box.value.finish(.up)
             case .failure(let error): box.value.finish(.down(FetchHandler.connectFailure(error)))
@@ -157,15 +145,13 @@ private final class ConnectClock: ChannelOutboundHandler {
     typealias OutboundIn = Never
 
     private let attempt: ConnectAttempt
-    private let channel: any Channel
 
-    init(attempt: ConnectAttempt, channel: any Channel) {
+    init(attempt: ConnectAttempt) {
         self.attempt = attempt
-        self.channel = channel
     }
 
     func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
-        attempt.connecting(channel)
+        attempt.connecting(context.channel)
         context.connect(to: address, promise: promise)
     }
 }

@@ -93,21 +93,16 @@ public enum HTTPFetch {
 
     private static func start(_ request: HTTPFetchRequest, promise: EventLoopPromise<HTTPFetchResponse>) {
         let eventLoop = promise.futureResult.eventLoop
-        let remote: SocketAddress
-        do {
-            remote = try request.connect.socketAddress()
-        } catch {
-            promise.fail(CheckFailure.connectFailed("bad address \(request.connect): \(error)"))
-            return
-        }
+        let connection: CheckConnection
         var tls: TLSConnection?
-        if request.tls != nil {
-            do throws(CheckFailure) {
+        do throws(CheckFailure) {
+            connection = try CheckConnection(connect: request.connect, bindAddress: request.bindAddress, bindPort: request.bindPort)
+            if request.tls != nil {
                 tls = try TLSConnection(context: try TLSClientContext.shared.get(), serverName: request.serverName)
-            } catch {
-                promise.fail(error)
-                return
             }
+        } catch {
+            promise.fail(error)
+            return
         }
         let handler = FetchHandler(request: request, promise: promise)
         let tlsBox = NIOLoopBound(tls, eventLoop: eventLoop)
@@ -116,10 +111,7 @@ public enum HTTPFetch {
         let requestText = request.requestText
         // Three handlers for plain HTTP (front, decoder, fetch), five with TLS (a progress meter below it): every
         // handler is paid for on every check.
-        var bootstrap = ClientBootstrap(group: eventLoop)
-            // The fetch's own deadline judges the connect (asking the kernel first when the loop is late); NIO's
-            // connect timeout is only a backstop behind it.
-            .connectTimeout(.nanoseconds(request.fetchTimeout.nanoseconds) + .seconds(30))
+        let bootstrap = connection.bootstrap(on: eventLoop, deadline: request.fetchTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = handlerBox.value
@@ -139,23 +131,8 @@ public enum HTTPFetch {
                     try sync.addHandler(handler)
                 }
             }
-        if request.bindAddress != nil || request.bindPort != 0 {
-            let local: SocketAddress
-            do {
-                let host = request.bindAddress ?? (request.connect.isIPv6 ? "::" : "0.0.0.0")
-                local = try SocketAddress(ipAddress: host, port: request.bindPort)
-            } catch {
-                promise.fail(CheckFailure.bindFailed("\(request.bindAddress ?? "*"):\(request.bindPort): \(error)"))
-                return
-            }
-            bootstrap = bootstrap.bind(to: local)
-            if request.bindPort != 0 {
-                // A fixed source port is reused every check; TIME_WAIT from the last one must not block it.
-                bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1)
-            }
-        }
         handler.armDeadline(on: eventLoop)
-        bootstrap.connect(to: remote).whenFailure { error in handlerBox.value.connectFailed(error) }
+        bootstrap.connect(to: connection.remote).whenFailure { error in handlerBox.value.connectFailed(error) }
     }
 }
 
@@ -293,7 +270,7 @@ final class FetchHandler: ChannelInboundHandler {
         if phase == .connect {
             return kernel.connected(issuedAt: lastProgress, by: inTime)
         }
-        return kernel.lastData > lastProgress + KernelWitness.clockSlack && kernel.lastData <= inTime + KernelWitness.clockSlack
+        return kernel.receivedData(after: lastProgress, by: inTime)
     }
 
     /// The channel exists (before its connect): a deadline reached while connecting can close it.

@@ -23,6 +23,11 @@ struct KernelWitness {
         isConnected && lastAck >= issued - Self.clockSlack && lastAck <= deadline + Self.clockSlack
     }
 
+    /// Data arrived after `seen` (what the loop last handled) and by `deadline`.
+    func receivedData(after seen: NIODeadline, by deadline: NIODeadline) -> Bool {
+        lastData > seen + Self.clockSlack && lastData <= deadline + Self.clockSlack
+    }
+
     private static let established = UInt8(TCP_ESTABLISHED)
     private static let closeWait = UInt8(TCP_CLOSE_WAIT)
 

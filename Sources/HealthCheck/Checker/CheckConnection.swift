@@ -1,0 +1,39 @@
+// The TCP connection every checker makes: to the check's address, from its source address and port when set.
+import NIOCore
+import NIOPosix
+
+struct CheckConnection {
+    let remote: SocketAddress
+    private let local: SocketAddress?
+    private let fixedPort: Bool
+
+    init(connect: CheckEndpoint, bindAddress: String?, bindPort: Int) throws(CheckFailure) {
+        do {
+            remote = try connect.socketAddress()
+        } catch {
+            throw .connectFailed("bad address \(connect): \(error)")
+        }
+        fixedPort = bindPort != 0
+        guard bindAddress != nil || fixedPort else {
+            local = nil
+            return
+        }
+        do {
+            local = try SocketAddress(ipAddress: bindAddress ?? (connect.isIPv6 ? "::" : "0.0.0.0"), port: bindPort)
+        } catch {
+            throw .bindFailed("\(bindAddress ?? "*"):\(bindPort): \(error)")
+        }
+    }
+
+    /// The check's own deadline (`deadline` at most) judges the connect, asking the kernel first when the loop is
+    /// late; NIO's connect timeout is only a backstop behind it.
+    func bootstrap(on eventLoop: any EventLoop, deadline: Duration) -> ClientBootstrap {
+        var bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.nanoseconds(deadline.nanoseconds) + .seconds(30))
+        if let local {
+            bootstrap = bootstrap.bind(to: local)
+            // A fixed source port is reused every check; TIME_WAIT from the last one must not block it.
+            if fixedPort { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
+        }
+        return bootstrap
+    }
+}
