@@ -3,8 +3,8 @@
 // timer operation of the loop work on a heap of thousands.
 import NIOCore
 
-/// Deadlines of values, earliest first. Entries are never removed early: a value's owner keeps a generation and
-/// ignores entries of older ones (`isCurrent`), so rescheduling and cancelling are O(log n) and O(1).
+/// Deadlines of values, earliest first. Entries are never removed early: the owner stamps each with a generation and
+/// skips those a later reschedule or a stop made stale, so rescheduling is O(log n) and cancelling O(1).
 struct DueQueue<Value> {
     struct Entry {
         let deadline: NIODeadline

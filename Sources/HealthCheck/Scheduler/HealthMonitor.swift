@@ -97,7 +97,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     final class Running {
         let spec: CheckSpec
         var health: CheckHealth
-        /// Bumped whenever the check is rescheduled or stopped: queue entries of older generations are stale.
+        /// Bumped whenever the check is scheduled: queue entries of older generations are stale.
         var generation: UInt64 = 0
         var inFlight = false
         /// Due, and waiting for a free slot among the checks in flight.
@@ -143,10 +143,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                             eventLoop: any EventLoop) -> [VirtualServerID: VirtualServerStep<RealID>] {
             let next = CheckRegistry(uses: plans.map { id, plan in (id, plan.reals.flatMap(\.1.checks)) })
             let (start, stop) = registry.difference(to: next)
-            for spec in stop {
-                running[spec]?.generation += 1
-                running[spec] = nil
-            }
+            // Their queued deadlines go stale: `fireDue` fires only checks that are still running.
+            for spec in stop { running[spec] = nil }
             let now = NIODeadline.now()
             for spec in start {
                 let entry = Running(spec: spec, health: CheckHealth(timing: spec.timing))
@@ -177,7 +175,6 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
 
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
-            for entry in running.values { entry.generation += 1 }
             due.removeAll()
             wake?.task.cancel()
             wake = nil
