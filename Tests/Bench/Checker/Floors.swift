@@ -19,6 +19,7 @@ struct Pacer {
     }
 }
 
+/// Real `index` of the run: 127.A.B.C on loopback, the same for every mode.
 func address(ofReal index: Int, port: Int) -> (host: String, sockaddr: sockaddr_in) {
     let host = "127.\(1 + index / 62500).\(index / 250 % 250).\(index % 250 + 1)"
     var address = sockaddr_in()
