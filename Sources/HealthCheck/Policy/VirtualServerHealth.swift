@@ -8,12 +8,33 @@ public struct RealServerPolicy<CheckKey: Hashable & Sendable>: Sendable, Hashabl
     public var inhibitOnFailure: Bool
     /// The checks that must all be up for the real to be live; none means always live (keepalived without checkers).
     public var checks: [CheckKey]
+    /// The operator's runtime drain or weight, which health still overrules.
+    public var override: RealOverride
 
-    public init(weight: Int = 1, inhibitOnFailure: Bool = false, checks: [CheckKey]) {
+    public init(weight: Int = 1, inhibitOnFailure: Bool = false, checks: [CheckKey], override: RealOverride = RealOverride()) {
         self.weight = weight
         self.inhibitOnFailure = inhibitOnFailure
         self.checks = checks
+        self.override = override
     }
+
+    /// The weight a live real has in the kernel: 0 while drained, else the override, else the configured weight.
+    public var liveWeight: Int { override.drained ? 0 : override.weight ?? weight }
+}
+
+/// What an operator set on a real at runtime (`directorctl drain`, `directorctl weight`), apart from health: a
+/// drained real stays in the table at weight 0, so it takes no new connection while its established ones go on.
+public struct RealOverride: Sendable, Hashable, Codable {
+    public var drained: Bool
+    /// A weight that replaces the configured one while the real is live; nil: the configured weight.
+    public var weight: Int?
+
+    public init(drained: Bool = false, weight: Int? = nil) {
+        self.drained = drained
+        self.weight = weight
+    }
+
+    public var isEmpty: Bool { !drained && weight == nil }
 }
 
 public struct SorryServerPolicy: Sendable, Hashable {
@@ -101,7 +122,8 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         quorumUp = liveWeight >= quorum.quorum
     }
 
-    public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, reals[$1]?.weight ?? 0) : 0) } }
+    /// Drained reals count as not live: quorum and the sorry server see only what takes new connections.
+    public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, reals[$1]?.liveWeight ?? 0) : 0) } }
 
     public func isLive(_ id: RealID) -> Bool { live[id] ?? false }
 
@@ -114,9 +136,14 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         var events: [HealthEvent<RealID>] = []
         if let previous {
             desired = previous.desired
-            if previous.quorumUp != quorumUp {
-                events.append(quorumUp ? .quorumUp(liveWeight: liveWeight, threshold: quorumPolicy.quorum)
-                                       : .quorumDown(liveWeight: liveWeight, threshold: quorumPolicy.quorum))
+            // The quorum state carries over and moves only as hysteresis lets it (a drain or a reload that takes a
+            // little weight away inside the band changes nothing, as a check verdict would not).
+            quorumUp = previous.quorumUp
+            events = updateQuorum().filter { event in
+                switch event {
+                case .sorryServerActive, .sorryServerInactive: false
+                default: true
+                }
             }
             if previous.sorryServerActive != sorryServerActive {
                 events.append(sorryServerActive ? .sorryServerActive : .sorryServerInactive)
@@ -186,7 +213,7 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
                 // keepalived takes every real out when the sorry server takes over; inhibited ones stay at 0.
                 if real.inhibitOnFailure { members.append(.real(id, weight: 0)) }
             } else if live[id] == true {
-                members.append(.real(id, weight: real.weight))
+                members.append(.real(id, weight: real.liveWeight))
             } else if real.inhibitOnFailure {
                 members.append(.real(id, weight: 0))
             }
