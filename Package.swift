@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "Director",
             dependencies: [
-                "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
+                "DirectorConfig", "IPVS", "Platform", "CPlatform", "ControlProtocol", "VRRPHost", "HealthCheck",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -25,6 +25,13 @@ static inline int directord_pidfd_open(pid_t pid) {
 // pipe2 is declared only under _GNU_SOURCE, which would make this module's libc headers differ from Foundation's.
 static inline int directord_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, O_CLOEXEC); }
 
+// struct ucred too is declared only under _GNU_SOURCE: the kernel's layout of what SO_PEERCRED answers.
+struct directord_peer_credentials {
+    pid_t pid;
+    uid_t uid;
+    gid_t gid;
+};
+
 static inline int directord_wifexited(int status) { return WIFEXITED(status); }
 static inline int directord_wexitstatus(int status) { return WEXITSTATUS(status); }
 static inline int directord_wifsignaled(int status) { return WIFSIGNALED(status); }

@@ -11,6 +11,49 @@ public enum ControlRequest: Codable, Equatable, Sendable {
     case reload
     /// What a reload to this configuration file would do, without doing it.
     case diff(configFile: String)
+    /// An operator's runtime change to one real (`virtualServer` nil: in every virtual server it belongs to).
+    /// VIRTUAL is `ADDR:PORT` (TCP), `udp:ADDR:PORT`, `sctp:ADDR:PORT`, `fwmark:N` or `group:NAME`; REAL is
+    /// `ADDR:PORT` (`[ADDR]:PORT` for IPv6).
+    case override(virtualServer: String?, real: String, change: OverrideChange)
+    /// The connections still on the named reals, for `directorctl drain --wait`.
+    case drainProgress(virtualServer: String?, real: String)
+}
+
+/// What `directorctl drain`, `undrain` and `weight` ask for.
+public enum OverrideChange: Codable, Equatable, Sendable, CustomStringConvertible {
+    /// Weight 0 in the kernel: no new connection, the established ones go on.
+    case drain
+    case undrain
+    case weight(Int)
+    case resetWeight
+
+    public var description: String {
+        switch self {
+        case .drain: "drain"
+        case .undrain: "undrain"
+        case .weight(let w): "weight \(w)"
+        case .resetWeight: "weight reset"
+        }
+    }
+}
+
+/// One real's connections as the kernel counts them, summed over the virtual server's kernel services.
+public struct DrainProgress: Codable, Equatable, Sendable {
+    /// The virtual server as directorctl names it (`192.0.2.1:80`, `udp:…`, `fwmark:N`).
+    public var virtualServer: String
+    public var real: String
+    public var drained: Bool
+    /// nil when the kernel could not be read.
+    public var activeConnections: UInt32?
+    public var inactiveConnections: UInt32?
+
+    public init(virtualServer: String, real: String, drained: Bool, activeConnections: UInt32?, inactiveConnections: UInt32?) {
+        self.virtualServer = virtualServer
+        self.real = real
+        self.drained = drained
+        self.activeConnections = activeConnections
+        self.inactiveConnections = inactiveConnections
+    }
 }
 
 /// The daemon's answer; `ok` false carries the errors in `message` (for reload: the running config is unchanged).
@@ -19,12 +62,15 @@ public struct ControlResponse: Codable, Equatable, Sendable {
     public var message: String
     public var status: DaemonStatus?
     public var plan: ChangePlan?
+    /// For `override` and `drainProgress`: each real the request named.
+    public var drains: [DrainProgress]?
 
-    public init(ok: Bool, message: String = "", status: DaemonStatus? = nil, plan: ChangePlan? = nil) {
+    public init(ok: Bool, message: String = "", status: DaemonStatus? = nil, plan: ChangePlan? = nil, drains: [DrainProgress]? = nil) {
         self.ok = ok
         self.message = message
         self.status = status
         self.plan = plan
+        self.drains = drains
     }
 }
 
@@ -195,13 +241,48 @@ public struct RealServerStatus: Codable, Equatable, Sendable {
     public var lastResult: String
     /// The weight in the kernel now; nil when the real is not in the table.
     public var kernelWeight: Int?
+    /// The configured weight.
+    public var configuredWeight: Int?
+    /// `directorctl drain`: in the table at weight 0 (while its checks keep it up).
+    public var drained: Bool?
+    /// `directorctl weight`: the weight that replaces the configured one while the real is up.
+    public var weightOverride: Int?
+    /// Removed by a reload with `drain_on_removal`: at weight 0 until its connections end or the timeout passes.
+    public var removing: Bool?
+    /// Read from the kernel for drained and removing reals.
+    public var activeConnections: UInt32?
+    public var inactiveConnections: UInt32?
 
-    public init(address: String, up: Bool, since: Double, lastResult: String, kernelWeight: Int? = nil) {
+    public init(address: String, up: Bool, since: Double, lastResult: String, kernelWeight: Int? = nil,
+                configuredWeight: Int? = nil, drained: Bool? = nil, weightOverride: Int? = nil, removing: Bool? = nil,
+                activeConnections: UInt32? = nil, inactiveConnections: UInt32? = nil) {
         self.address = address
         self.up = up
         self.since = since
         self.lastResult = lastResult
         self.kernelWeight = kernelWeight
+        self.configuredWeight = configuredWeight
+        self.drained = drained
+        self.weightOverride = weightOverride
+        self.removing = removing
+        self.activeConnections = activeConnections
+        self.inactiveConnections = inactiveConnections
+    }
+
+    /// The operator's part of this real's state in a few words: "draining, 3 active connections", "drained",
+    /// "weight overridden to 5", "removing, …"; nil when none applies.
+    public var overrideSummary: String? {
+        var parts: [String] = []
+        if removing == true || drained == true {
+            let verb = removing == true ? "removing" : "drain"
+            switch activeConnections {
+            case .some(0): parts.append(removing == true ? "removing, no active connection left" : "drained")
+            case .some(let n): parts.append("\(verb == "drain" ? "draining" : verb), \(n) active connection\(n == 1 ? "" : "s")")
+            case nil: parts.append(removing == true ? "removing" : "draining")
+            }
+        }
+        if let w = weightOverride { parts.append("weight overridden to \(w)") }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 }
 

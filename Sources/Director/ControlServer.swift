@@ -1,12 +1,26 @@
+import CPlatform
 import ControlProtocol
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
 
+/// Who is on the other end of a control connection (SO_PEERCRED), for the log of every runtime change.
+public struct ControlPeer: Sendable, Hashable, CustomStringConvertible {
+    public var uid: UInt32
+    public var pid: Int32
+
+    public init(uid: UInt32, pid: Int32) {
+        self.uid = uid
+        self.pid = pid
+    }
+
+    public var description: String { "uid \(uid) pid \(pid)" }
+}
+
 /// The control socket: a Unix stream socket, mode 0600 in a 0700 directory, one JSON request per connection.
 public final class ControlServer: Sendable {
-    public typealias Handler = @Sendable (ControlRequest) async -> ControlResponse
+    public typealias Handler = @Sendable (ControlRequest, ControlPeer?) async -> ControlResponse
 
     let path: String
     let channel: any Channel
@@ -86,9 +100,12 @@ final class ControlHandler: ChannelInboundHandler, Sendable {
             Self.reply(ControlResponse(ok: false, message: "request not understood: \(error)"), on: channel)
             return
         }
+        let credentials: EventLoopFuture<directord_peer_credentials>? = (channel as? any SocketOptionProvider)?
+            .unsafeGetSocketOption(level: .socket, name: .init(rawValue: SO_PEERCRED))
         Task {
-            logger.debug("control request: \(request)")
-            let response = await handler(request)
+            let peer = (try? await credentials?.get()).map { ControlPeer(uid: $0.uid, pid: $0.pid) }
+            logger.debug("control request from \(peer?.description ?? "an unknown peer"): \(request)")
+            let response = await handler(request, peer)
             Self.reply(response, on: channel)
         }
     }

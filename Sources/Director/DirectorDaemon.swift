@@ -17,13 +17,19 @@ public struct DaemonOptions: Sendable {
     public var pidFile: String?
     /// Keep the IPVS table on stop whatever the configuration says (`--keep-table`).
     public var keepTableOnStop: Bool
+    /// Where the operator's drains and weight overrides are kept across restarts (`--state-file`).
+    public var stateFile: String
 
-    public init(configFile: String, socketPath: String? = nil, pidFile: String? = nil, keepTableOnStop: Bool = false) {
+    public init(configFile: String, socketPath: String? = nil, pidFile: String? = nil, keepTableOnStop: Bool = false,
+                stateFile: String = DaemonOptions.defaultStateFile) {
         self.configFile = configFile
         self.socketPath = socketPath
         self.pidFile = pidFile
         self.keepTableOnStop = keepTableOnStop
+        self.stateFile = stateFile
     }
+
+    public static let defaultStateFile = OverrideStateFile.defaultPath
 }
 
 /// directord as one service of a ServiceGroup: SIGTERM/SIGINT shut it down gracefully, SIGHUP reloads.
@@ -54,7 +60,8 @@ public final class DirectorDaemon: Service, Sendable {
         let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger,
                             dependencies: dependencies, metrics: metrics)
         let logger = self.logger
-        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies, metrics: metrics) { configuration in
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies, metrics: metrics,
+                                    stateFile: options.stateFile) { configuration in
             VRRPHost(configuration: configuration, logger: logger)
         }
         // One event loop serves the health checks, the control socket and the metrics; VRRP has its own thread.
@@ -67,11 +74,15 @@ public final class DirectorDaemon: Service, Sendable {
         }
         let configFile = options.configFile
         let socketPath = options.socketPath ?? configuration.globals.controlSocket
-        let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request in
+        let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request, peer in
             switch request {
             case .status: return ControlResponse(ok: true, status: await supervisor.status())
             case .reload: return await supervisor.reload(file: configFile)
             case .diff(let file): return await supervisor.diff(file: file)
+            case .override(let virtualServer, let real, let change):
+                return await supervisor.override(virtualServer: virtualServer, real: real, change: change, peer: peer)
+            case .drainProgress(let virtualServer, let real):
+                return await supervisor.drainProgress(virtualServer: virtualServer, real: real)
             }
         }
         if let pidFile = options.pidFile { writePIDFile(pidFile) }
@@ -95,6 +106,10 @@ public final class DirectorDaemon: Service, Sendable {
                         wait = DriftSchedule.nextWait(interval: drift, lastCheck: await engine.lastReadBack)
                     }
                 }
+            }
+            tasks.addTask {
+                // drain_on_removal: reals a reload removed leave the table once their connections end.
+                while (try? await Task.sleep(for: .seconds(1))) != nil { await engine.reapRemoved() }
             }
             if let watchdog {
                 tasks.addTask {

@@ -42,13 +42,13 @@ public actor Engine {
     let logger: Logger
     let dependencies: EngineDependencies
 
-    private(set) var configuration: Configuration {
+    var configuration: Configuration {
         didSet { index = Index(configuration) }
     }
     /// The running configuration's virtual servers by identity, and its groups: a health change touches one.
-    private var index: Index
+    var index: Index
 
-    private struct Index {
+    struct Index {
         var virtualServers: [String: VirtualServer]
         var groups: [String: VirtualServerGroup]
 
@@ -58,14 +58,18 @@ public actor Engine {
         }
     }
     private var configLoadedAt: Date
+    var configLoadedAtSeconds: Double { configLoadedAt.timeIntervalSince1970 }
     private var lastReload: ReloadResult?
-    private var table: (any IPVSTable)?
+    var table: (any IPVSTable)?
     /// Services directord created or adopted: the only ones it changes or deletes (unless lvs_flush).
     private var owned: Set<IPVSServiceKey> = []
     /// What the kernel holds for the owned services as far as directord knows (refreshed by every dump).
-    private var applied: [IPVSServiceKey: IPVSServiceRules] = [:]
+    var applied: [IPVSServiceKey: IPVSServiceRules] = [:]
     /// Health verdicts: the destinations each virtual server wants now, keyed by VirtualServer.identity.
-    private var healthDestinations: [String: [DesiredDestination]] = [:]
+    var healthDestinations: [String: [DesiredDestination]] = [:]
+    /// Reals a reload removed under `drain_on_removal`, kept at weight 0 in their services until their
+    /// connections end or their deadline passes (`reapRemoved`).
+    var lingering: [IPVSServiceKey: [Lingering]] = [:]
     /// Counters for status and metrics.
     private(set) var operationsApplied = 0
     private(set) var driftRepairs = 0
@@ -133,12 +137,13 @@ public actor Engine {
 
     /// The table `configuration` (default: the running one) wants with the given health verdicts (default: the
     /// current ones); a virtual server without a verdict has all its reals at their configured weights.
-    func desiredRules(for configuration: Configuration? = nil, verdicts: [String: [DesiredDestination]]? = nil) -> [IPVSServiceRules] {
+    func desiredRules(for configuration: Configuration? = nil, verdicts: [String: [DesiredDestination]]? = nil,
+                      lingering: [IPVSServiceKey: [Lingering]]? = nil) -> [IPVSServiceRules] {
         let config = configuration ?? self.configuration
         let verdicts = verdicts ?? healthDestinations
-        return DesiredTable.rules(for: config) { vs in
+        return Self.adding(lingering ?? self.lingering, to: DesiredTable.rules(for: config) { vs in
             verdicts[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
-        }
+        })
     }
 
     /// Verdicts known before the table is (re)programmed: at start and before a reload's plan.
@@ -152,7 +157,7 @@ public actor Engine {
     public func updateDestinations(for identity: String, _ destinations: [DesiredDestination]) {
         healthDestinations[identity] = destinations
         guard let vs = index.virtualServers[identity] else { return }
-        let desired = DesiredTable.rules(for: vs, groups: index.groups, destinations: destinations)
+        let desired = Self.adding(lingering, to: DesiredTable.rules(for: vs, groups: index.groups, destinations: destinations))
         let actual = desired.compactMap { applied[$0.key] }.map(\.asEntry)
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: .services(Set(desired.map(\.key))))
         guard !plan.operations.isEmpty else { return }
@@ -237,12 +242,15 @@ public actor Engine {
         changePlan(to: next, verdicts: verdicts ?? [:]).plan
     }
 
-    func changePlan(to next: Configuration, verdicts: [String: [DesiredDestination]]? = nil) -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules]) {
-        let desired = desiredRules(for: next, verdicts: verdicts)
+    func changePlan(to next: Configuration, verdicts: [String: [DesiredDestination]]? = nil)
+        -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules], lingering: [IPVSServiceKey: [Lingering]])
+    {
+        let lingering = lingering(after: next)
+        let desired = desiredRules(for: next, verdicts: verdicts, lingering: lingering)
         let actual = applied.values.map(\.asEntry)
         let ownership: IPVSOwnership = next.globals.lvsFlush ? .wholeTable : .services(owned.union(desired.map(\.key)))
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
-        return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired)
+        return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired, lingering)
     }
 
     /// Applies the IPVS difference to an already validated configuration, which becomes the running one.
@@ -252,6 +260,12 @@ public actor Engine {
         let identities = Set(next.virtualServers.map(\.identity))
         healthDestinations = healthDestinations.filter { identities.contains($0.key) }
         let change = changePlan(to: next)
+        for (key, entries) in change.lingering {
+            for entry in entries where !(lingering[key]?.contains { $0.destination.endpoint == entry.destination.endpoint } ?? false) {
+                logger.notice("real \(entry.endpoint) removed from virtual_server \(entry.virtualServer): at weight 0 until its connections end (drain_on_removal, at most until \(entry.deadline))")
+            }
+        }
+        lingering = change.lingering
         enableForwarding(for: next)
         configuration = next
         configLoadedAt = dependencies.now()
@@ -323,8 +337,8 @@ public actor Engine {
                         return RealServerStatus(
                             address: real.endpoint.description, up: (inKernel?.weight ?? 0) > 0,
                             since: configLoadedAt.timeIntervalSince1970, lastResult: real.checks.isEmpty ? "no checker" : "",
-                            kernelWeight: inKernel?.weight)
-                    })
+                            kernelWeight: inKernel?.weight, configuredWeight: real.weight)
+                    } + removingStatus(of: vs.identity))
             })
     }
 

@@ -8,7 +8,8 @@ enum HealthPlans {
 
     /// One plan per virtual server, keyed by its identity; a check that cannot be built is reported with where it
     /// was declared and leaves its real without that check (the validator normally catches these first).
-    static func plans(for configuration: Configuration) -> (plans: [String: Plan], problems: [String]) {
+    /// `overrides`: the operator's drains and weights, carried in each real's policy.
+    static func plans(for configuration: Configuration, overrides: Overrides = Overrides()) -> (plans: [String: Plan], problems: [String]) {
         var plans: [String: Plan] = [:]
         var problems: [String] = []
         for vs in configuration.virtualServers {
@@ -20,7 +21,8 @@ enum HealthPlans {
                         problems.append("\(real.origin): \(check.kind.rawValue) of real_server \(real.endpoint): \(error)")
                     }
                 }
-                reals.append((real.endpoint, RealServerPolicy(weight: real.weight, inhibitOnFailure: real.inhibitOnFailure, checks: specs)))
+                reals.append((real.endpoint, RealServerPolicy(weight: real.weight, inhibitOnFailure: real.inhibitOnFailure, checks: specs,
+                                                              override: overrides[vs.identity, real.endpoint])))
             }
             plans[vs.identity] = Plan(
                 reals: reals,

@@ -24,7 +24,7 @@ public actor Supervisor {
     let dependencies: EngineDependencies
     let makeVRRP: @Sendable (Configuration) -> VRRPHost
     let scripts: any ScriptRunning
-    private var configuration: Configuration?
+    var configuration: Configuration?
     private var vrrp: VRRPHost?
     private var vrrpEvents: Task<Void, Never>?
     /// Set once VRRP has resigned (shutdown): a stop must not resign twice.
@@ -32,16 +32,22 @@ public actor Supervisor {
     private var health: Monitor?
     private var healthUpdates: Task<Void, Never>?
     private var checkSpecs: Set<CheckSpec> = []
-    private var realStates: [String: [Endpoint: RealState]] = [:]
+    var realStates: [String: [Endpoint: RealState]] = [:]
     /// The monitor's sequence number of the newest verdict applied per virtual server: an apply's starting steps
     /// must not overwrite an update that the event loop produced after them (actor reentrancy lets it overtake).
     private var verdictSequence: [String: UInt64] = [:]
 
+    /// The operator's drains and weights, kept in `stateFile` across restarts.
+    var overrides = Overrides()
+    let stateFile: OverrideStateFile?
+
     let metrics: Metrics?
 
+    /// - Parameter stateFile: where the operator's overrides are kept (nil: nowhere, they end with the process).
     public init(engine: Engine, logger: Logger, dependencies: EngineDependencies, scripts: any ScriptRunning = ProcessScriptRunner(),
-                metrics: Metrics? = nil, makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
+                metrics: Metrics? = nil, stateFile: String? = nil, makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
         self.metrics = metrics
+        self.stateFile = stateFile.map(OverrideStateFile.init(path:))
         self.engine = engine
         self.logger = logger
         self.dependencies = dependencies
@@ -53,6 +59,7 @@ public actor Supervisor {
     /// can become MASTER), then VRRP.
     public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber()) async throws {
         self.configuration = configuration
+        loadOverrides(for: configuration)
         if let eventLoop {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
             let monitor = Monitor(eventLoop: eventLoop, prober: prober,
@@ -73,10 +80,12 @@ public actor Supervisor {
 
     // MARK: Health
 
-    /// Installs the configuration's checks (keeping the verdicts of those that stay) and seeds the engine.
-    private func applyHealth(_ configuration: Configuration) async throws {
-        guard let health else { return }
-        let (plans, problems) = HealthPlans.plans(for: configuration)
+    /// Installs the configuration's checks (keeping the verdicts of those that stay) with the operator's overrides,
+    /// and seeds the engine; answers the destinations seeded, by virtual server.
+    @discardableResult
+    func applyHealth(_ configuration: Configuration) async throws -> [String: [DesiredDestination]] {
+        guard let health else { return [:] }
+        let (plans, problems) = HealthPlans.plans(for: configuration, overrides: overrides)
         for problem in problems { logger.error("health check not started: \(problem)") }
         let (steps, sequence) = try await health.applySequenced(plans).get()
         checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
@@ -104,6 +113,7 @@ public actor Supervisor {
         realStates = states
         for (vs, reals) in states { for (real, state) in reals { metrics?.realServer(vs, real.description, up: state.up) } }
         await engine.seedDestinations(seeded)
+        return seeded
     }
 
     private func handle(_ update: HealthUpdate<String, Endpoint>) async {
@@ -207,6 +217,7 @@ public actor Supervisor {
         }
         let previousChecks = checkSpecs
         configuration = next
+        pruneOverrides(to: next)
         var problems: [String] = []
         do { try await applyHealth(next) } catch { problems.append("health checks: \(error)") }
         var (plan, failure) = await engine.adopt(next)
@@ -253,7 +264,9 @@ public actor Supervisor {
     private func prospectiveVerdicts(for next: Configuration) async -> [String: [DesiredDestination]] {
         guard let health, let running = try? await health.checks().get() else { return [:] }
         var verdicts: [String: [DesiredDestination]] = [:]
-        let plans = HealthPlans.plans(for: next).plans
+        var kept = overrides
+        _ = kept.prune(to: next)
+        let plans = HealthPlans.plans(for: next, overrides: kept).plans
         for vs in next.virtualServers {
             guard let plan = plans[vs.identity] else { continue }
             var policy = VirtualServerHealth<Endpoint, CheckSpec>(
@@ -278,6 +291,7 @@ public actor Supervisor {
                 status.virtualServers[v].reals[r].lastResult = state.lastResult
             }
         }
+        await addOverrides(to: &status)
         if let vrrp {
             let vrrpStatus = vrrp.status()
             status.instances = vrrpStatus.instances

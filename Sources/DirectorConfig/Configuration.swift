@@ -65,13 +65,17 @@ public struct GlobalSettings: Hashable, Sendable {
     public var driftCheckInterval: Duration
     /// directord's own: Prometheus text on this address, when set.
     public var metricsListen: Endpoint?
+    /// directord's own: how long a real that a reload removes may keep its connections at weight 0 before it is
+    /// deleted (zero: deleted at once, as keepalived does); a virtual server's `drain_on_removal` overrides it.
+    public var drainOnRemoval: Duration
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),
         vrrpVersion: VRRPVersion = .v2, scriptUser: ScriptUser? = nil, enableScriptSecurity: Bool = false,
         lvsFlush: Bool = false, lvsFlushOnStop: LVSFlushOnStop = .off,
         controlSocket: String = GlobalSettings.defaultControlSocket,
-        driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil
+        driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil,
+        drainOnRemoval: Duration = .zero
     ) {
         self.routerID = routerID
         self.syncDaemon = syncDaemon
@@ -84,6 +88,7 @@ public struct GlobalSettings: Hashable, Sendable {
         self.controlSocket = controlSocket
         self.driftCheckInterval = driftCheckInterval
         self.metricsListen = metricsListen
+        self.drainOnRemoval = drainOnRemoval
     }
 }
 

@@ -93,6 +93,7 @@ public enum ConfigurationWriter {
             out.line("control_socket", quote(g.controlSocket))
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }
+            if g.drainOnRemoval > .zero { out.line("drain_on_removal", seconds(g.drainOnRemoval)) }
         }
     }
 
@@ -252,6 +253,7 @@ public enum ConfigurationWriter {
                 out.line("sorry_server_lvs_method", sorry.forwarding.rawValue)
             }
             if vs.haSuspend { out.line("ha_suspend") }
+            if let drain = vs.drainOnRemoval { out.line("drain_on_removal", seconds(drain)) }
             for real in vs.realServers { renderReal(real, &out) }
         }
     }

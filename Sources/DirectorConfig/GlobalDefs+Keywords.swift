@@ -42,6 +42,9 @@ extension GlobalSettings {
         .value("drift_check_interval") { g, node, log in
             if let v = log.duration(node.arguments[0], 0...86400, "'drift_check_interval'") { g.driftCheckInterval = v }
         },
+        .value("drain_on_removal") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...86400, "'drain_on_removal'") { g.drainOnRemoval = v }
+        },
         .value("metrics_listen", 2...2) { g, node, log in
             guard let address = log.address(node.arguments[0], "'metrics_listen' address"),
                 let port = log.port(node.arguments[1], "'metrics_listen' port")

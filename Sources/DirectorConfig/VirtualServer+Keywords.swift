@@ -174,6 +174,7 @@ struct VirtualServerDraft: Sendable {
     var sorryInhibit = false
     var sorryForwarding: ForwardingMethod?
     var haSuspend = false
+    var drainOnRemoval: Duration?
     var ipFamily: (AddressFamily, ConfigWord)?
     var inherited = InheritedCheckSettings()
     var realServers: [RealServerDraft] = []
@@ -271,6 +272,9 @@ struct VirtualServerDraft: Sendable {
         },
         .value("hysteresis") { d, node, log in
             if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'hysteresis'") { d.hysteresis = UInt32(v) }
+        },
+        .value("drain_on_removal") { d, node, log in
+            if let v = log.duration(node.arguments[0], 0...86400, "'drain_on_removal'") { d.drainOnRemoval = v }
         },
         .value("quorum_up", 1...3) { d, node, log in d.quorumUp = log.notifyScript(node) },
         .value("quorum_down", 1...3) { d, node, log in d.quorumDown = log.notifyScript(node) },
@@ -378,7 +382,7 @@ struct VirtualServerDraft: Sendable {
             persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
             onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
             quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,
-            haSuspend: haSuspend, realServers: reals, origin: SourceOrigin(header.location))
+            haSuspend: haSuspend, drainOnRemoval: drainOnRemoval, realServers: reals, origin: SourceOrigin(header.location))
     }
 }
 

@@ -110,6 +110,8 @@ public struct VirtualServer: Hashable, Sendable {
     public var quorumDown: NotifyScript?
     public var sorryServer: SorryServer?
     public var haSuspend: Bool
+    /// directord's own `drain_on_removal`; nil: the global one.
+    public var drainOnRemoval: Duration?
     public var realServers: [RealServer]
     public var origin: SourceOrigin
 
@@ -119,7 +121,8 @@ public struct VirtualServer: Hashable, Sendable {
         persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
         alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
         quorumUp: NotifyScript? = nil, quorumDown: NotifyScript? = nil, sorryServer: SorryServer? = nil,
-        haSuspend: Bool = false, realServers: [RealServer] = [], origin: SourceOrigin = SourceOrigin(nil)
+        haSuspend: Bool = false, drainOnRemoval: Duration? = nil, realServers: [RealServer] = [],
+        origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.key = key
         if let family {
@@ -144,6 +147,7 @@ public struct VirtualServer: Hashable, Sendable {
         self.quorumDown = quorumDown
         self.sorryServer = sorryServer
         self.haSuspend = haSuspend
+        self.drainOnRemoval = drainOnRemoval
         self.realServers = realServers
         self.origin = origin
     }

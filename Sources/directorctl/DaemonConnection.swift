@@ -12,12 +12,27 @@ struct SocketOption: ParsableArguments {
 
     /// Sends one request; a failure to reach the daemon exits 3 with the client's explanation.
     func send(_ request: ControlRequest) throws -> ControlResponse {
-        do {
-            return try ControlClient(socketPath: socket, timeout: .seconds(timeout)).send(request)
-        } catch {
-            printError("directorctl: \(error.message)")
-            throw ExitCode(3)
-        }
+        try sendControl(request, socket: socket, timeout: .seconds(timeout))
+    }
+}
+
+/// `--socket PATH` alone, for the commands whose `--timeout` means something else (`drain --wait`).
+struct SocketPathOption: ParsableArguments {
+    @Option(name: .customLong("socket"), help: "directord's control socket.")
+    var socket: String = defaultControlSocketPath
+
+    func send(_ request: ControlRequest) throws -> ControlResponse {
+        try sendControl(request, socket: socket, timeout: .seconds(60))
+    }
+}
+
+/// Sends one request; a failure to reach the daemon exits 3 with the client's explanation.
+func sendControl(_ request: ControlRequest, socket: String, timeout: Duration) throws -> ControlResponse {
+    do {
+        return try ControlClient(socketPath: socket, timeout: timeout).send(request)
+    } catch {
+        printError("directorctl: \(error.message)")
+        throw ExitCode(3)
     }
 }
 

@@ -84,8 +84,9 @@ enum StatusText {
                 if let sorry = v.sorryServer { out += ", sorry server \(sorry) \(v.sorryServerActive ? "ACTIVE" : "standby")" }
                 out += "\n"
                 for r in v.reals {
-                    out += "    \(r.address) \(r.up ? "up" : "DOWN") for \(ago(r.since, now))"
+                    out += r.removing == true ? "    \(r.address) removed" : "    \(r.address) \(r.up ? "up" : "DOWN") for \(ago(r.since, now))"
                     out += r.kernelWeight.map { ", weight \($0) in kernel" } ?? ", not in kernel"
+                    if let summary = r.overrideSummary { out += " [\(summary)]" }
                     if !r.lastResult.isEmpty { out += " — \(r.lastResult)" }
                     out += "\n"
                 }

@@ -47,6 +47,10 @@ struct Directord: AsyncParsableCommand {
           help: "Leave the IPVS entries in place on stop, so a restart adopts them with no kernel operation.")
     var keepTableOnStop = false
 
+    @Option(name: .customLong("state-file"),
+            help: "Where the operator's drains and weight overrides are kept across restarts (mode 0600, replaced atomically).")
+    var stateFile: String = DaemonOptions.defaultStateFile
+
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level '\(logLevel)'") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format is text or json, not '\(logFormat)'") }
@@ -75,7 +79,8 @@ struct Directord: AsyncParsableCommand {
         let daemon: DirectorDaemon
         do {
             daemon = try DirectorDaemon(
-                options: DaemonOptions(configFile: configFile, socketPath: socket, pidFile: pidFile, keepTableOnStop: keepTableOnStop),
+                options: DaemonOptions(configFile: configFile, socketPath: socket, pidFile: pidFile, keepTableOnStop: keepTableOnStop,
+                                       stateFile: stateFile),
                 logger: logger)
         } catch {
             FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))

@@ -33,6 +33,15 @@ public final class RecordingIPVSTable: IPVSTable {
 
     public func clearCalls() { calls.removeAll() }
 
+    /// Sets the kernel's connection counters of one destination, as traffic would (not a call: nothing is recorded).
+    public func setConnections(_ key: IPVSServiceKey, _ endpoint: IPVSEndpoint, active: UInt32, inactive: UInt32 = 0) {
+        guard let s = entries.firstIndex(where: { $0.service.key == key }),
+              let d = entries[s].destinations.firstIndex(where: { $0.destination.endpoint == endpoint })
+        else { return }
+        entries[s].destinations[d].activeConnections = active
+        entries[s].destinations[d].inactiveConnections = inactive
+    }
+
     private func check() throws {
         if let unavailableError { throw unavailableError }
     }
