@@ -108,8 +108,12 @@ public final class DirectorDaemon: Service, Sendable {
                 }
             }
             tasks.addTask {
-                // drain_on_removal: reals a reload removed leave the table once their connections end.
-                while (try? await Task.sleep(for: .seconds(1))) != nil { await engine.reapRemoved() }
+                // drain_on_removal: reals a reload removed leave the table once their connections end; the drain
+                // gauges follow the kernel's connection counts.
+                while (try? await Task.sleep(for: .seconds(1))) != nil {
+                    await engine.reapRemoved()
+                    await supervisor.refreshOverrideMetrics()
+                }
             }
             if let watchdog {
                 tasks.addTask {

@@ -39,6 +39,19 @@ public final class Metrics: Sendable {
                            help: "1 while the real server passes its checks").set(to: up ? 1.0 : 0.0)
     }
 
+    /// The operator's override of one real: drained (0/1), the weight override (-1: none), and while drained the
+    /// active connections left in the kernel (-1: not drained).
+    public func realOverride(_ virtualServer: String, _ real: String, drained: Bool, weight: Int?, activeConnections: UInt32?) {
+        let labels = [("virtual_server", virtualServer), ("real_server", real)]
+        registry.makeGauge(name: "directord_real_server_drained", labels: labels,
+                           help: "1 while the real server is drained by directorctl drain").set(to: drained ? 1.0 : 0.0)
+        registry.makeGauge(name: "directord_real_server_weight_override", labels: labels,
+                           help: "The weight set by directorctl weight, -1 when none").set(to: Double(weight ?? -1))
+        registry.makeGauge(name: "directord_real_server_drain_active_connections", labels: labels,
+                           help: "Active connections left on a drained real server, -1 when it is not drained")
+            .set(to: drained ? Double(activeConnections ?? 0) : -1)
+    }
+
     public func render() -> [UInt8] {
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)

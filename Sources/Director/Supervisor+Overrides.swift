@@ -127,6 +127,23 @@ extension Supervisor {
         }
     }
 
+    /// Keeps the override gauges current: every real that has or had an override since start, with the connections
+    /// left on drained ones (read from the kernel, so only for virtual servers with a drain). Every second.
+    public func refreshOverrideMetrics() async {
+        guard let metrics, let configuration else { return }
+        for vs in configuration.virtualServers {
+            let reals = overrides.byServer[vs.identity] ?? [:]
+            guard !reals.isEmpty || reportedOverrides.contains(vs.identity) else { continue }
+            let connections = reals.values.contains(where: \.drained) ? await engine.connections(of: vs.identity) : [:]
+            for real in vs.realServers {
+                let o = reals[real.endpoint] ?? RealOverride()
+                metrics.realOverride(vs.identity, real.endpoint.description, drained: o.drained, weight: o.weight,
+                                     activeConnections: connections[real.endpoint]?.active)
+            }
+            if reals.isEmpty { reportedOverrides.remove(vs.identity) } else { reportedOverrides.insert(vs.identity) }
+        }
+    }
+
     static func describe(_ entries: [OverrideStateFile.Entry]) -> String {
         entries.map { e in
             "real \(e.real) of virtual_server \(e.virtualServer)"

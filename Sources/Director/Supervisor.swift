@@ -39,6 +39,8 @@ public actor Supervisor {
 
     /// The operator's drains and weights, kept in `stateFile` across restarts.
     var overrides = Overrides()
+    /// Virtual servers whose override gauges are set (so a removed override sets them back once).
+    var reportedOverrides: Set<String> = []
     let stateFile: OverrideStateFile?
 
     let metrics: Metrics?

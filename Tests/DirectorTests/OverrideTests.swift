@@ -226,6 +226,42 @@ extension Result {
         await restarted.stop(mode: .keep)
     }
 
+    @Test func theMetricsShowDrainsWeightsAndTheConnectionsLeft() async throws {
+        let files = FakeFiles()
+        files[path] = webConfig(weight: 3)
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let dependencies = EngineDependencies(loadConfiguration: { files.load($0) }, openIPVS: { shared.table }, sysctl: FakeSysctl(),
+                                              notifier: SystemdNotifier(environment: [:]))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let quiet = logger
+        let metrics = Metrics()
+        let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies, metrics: metrics) {
+            VRRPHost(configuration: $0, logger: quiet)
+        }
+        try await supervisor.start(try #require(files.load(path).configuration), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                                   prober: FakeProber(down: []))
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.11:8080", change: .drain, peer: peer).ok)
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.12:8080", change: .weight(8), peer: peer).ok)
+        shared.table.setConnections(web, real11, active: 3)
+        await supervisor.refreshOverrideMetrics()
+        var text = String(decoding: metrics.render(), as: UTF8.self)
+        let labels11 = "{virtual_server=\"10.2.0.1 80 TCP\",real_server=\"10.2.1.11:8080\"}"
+        let labels12 = "{virtual_server=\"10.2.0.1 80 TCP\",real_server=\"10.2.1.12:8080\"}"
+        #expect(text.contains("directord_real_server_drained\(labels11) 1.0"))
+        #expect(text.contains("directord_real_server_drain_active_connections\(labels11) 3.0"))
+        #expect(text.contains("directord_real_server_weight_override\(labels12) 8.0"))
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.11:8080", change: .undrain, peer: peer).ok)
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.12:8080", change: .resetWeight, peer: peer).ok)
+        await supervisor.refreshOverrideMetrics()
+        text = String(decoding: metrics.render(), as: UTF8.self)
+        #expect(text.contains("directord_real_server_drained\(labels11) 0.0"))
+        #expect(text.contains("directord_real_server_drain_active_connections\(labels11) -1.0"))
+        #expect(text.contains("directord_real_server_weight_override\(labels12) -1.0"))
+        await supervisor.stop(mode: .keep)
+    }
+
     @Test func aCorruptStateFileIsIgnoredNotFatal() async throws {
         let files = FakeFiles()
         files[path] = webConfig(weight: 3)
