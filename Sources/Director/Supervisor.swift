@@ -102,10 +102,10 @@ public actor Supervisor {
             }
             seeded[vs.identity] = HealthPlans.destinations(step.desired, of: vs)
             verdictSequence[vs.identity] = sequence
-            let liveReals = Set(step.desired.compactMap { if case .real(let e, let w) = $0, w > 0 { e } else { nil } })
             for real in vs.realServers {
                 let previous = realStates[vs.identity]?[real.endpoint]
-                let up = liveReals.contains(real.endpoint)
+                // Up by its checks: a drained or inhibited real is in the table at 0 either way.
+                let up = step.live.contains(real.endpoint)
                 states[vs.identity, default: [:]][real.endpoint] = previous?.up == up ? previous
                     : RealState(up: up, since: dependencies.now(), lastResult: real.checks.isEmpty ? "no checker"
                         : up ? "up until a check fails" : "down until its first successful check (alpha)")

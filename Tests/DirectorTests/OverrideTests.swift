@@ -139,6 +139,7 @@ extension Result {
         var status = await supervisor.status()
         var r = try #require(status.virtualServers.first?.reals.first)
         #expect(r.drained == true && r.kernelWeight == 0 && r.activeConnections == 4)
+        #expect(r.up, "drained is not down: its checks still pass")
         #expect(r.overrideSummary == "draining, 4 active connections")
         #expect(status.virtualServers.first?.liveWeight == 3)
         shared.table.setConnections(web, real11, active: 0)

@@ -93,6 +93,8 @@ public struct VirtualServerStep<RealID: Hashable & Sendable>: Sendable, Hashable
     /// The whole desired member list, in configuration order, sorry server last.
     public let desired: [DesiredMember<RealID>]
     public let desiredChanged: Bool
+    /// The reals whose checks pass (drained or not): what status calls up.
+    public let live: Set<RealID>
 }
 
 public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashable & Sendable>: Sendable {
@@ -126,6 +128,8 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
     public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, reals[$1]?.liveWeight ?? 0) : 0) } }
 
     public func isLive(_ id: RealID) -> Bool { live[id] ?? false }
+
+    public var liveReals: Set<RealID> { Set(live.compactMap { $0.value ? $0.key : nil }) }
 
     public var sorryServerActive: Bool { sorryServer != nil && !quorumUp }
 
@@ -201,7 +205,7 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         let next = computeDesired()
         let changed = next != desired
         desired = next
-        return VirtualServerStep(events: events, desired: next, desiredChanged: changed)
+        return VirtualServerStep(events: events, desired: next, desiredChanged: changed, live: liveReals)
     }
 
     private func computeDesired() -> [DesiredMember<RealID>] {
