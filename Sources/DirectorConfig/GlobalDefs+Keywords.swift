@@ -48,6 +48,7 @@ extension GlobalSettings {
             else { return }
             g.metricsListen = Endpoint(address: address, port: port)
         },
+        .ignored("lvs_id", "obsolete: keepalived 2.2.7 reports it as an unknown keyword and ignores it (router_id names the director)"),
         .ignored("notification_email", "directord does not send e-mail"),
         .ignored("notification_email_from", "directord does not send e-mail"),
         .ignored("smtp_server", "directord does not send e-mail"),

@@ -187,6 +187,12 @@ struct VRRPInstanceDraft: Sendable {
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
             let word = node.arguments[0]
+            if word.text == "SLAVE" {
+                // keepalived 2.2.7 starts an instance whose state it does not know in BACKUP, with a warning.
+                log.warning(word.location, "state 'SLAVE' is obsolete: read as BACKUP, as keepalived does; write BACKUP")
+                d.state = .backup
+                return
+            }
             guard let state = log.choice(word, "'state'", [("MASTER", VRRPInitialState.master), ("BACKUP", .backup)]) else { return }
             if word.text != state.rawValue {
                 log.warning(word.location, "state '\(word.text)' read as \(state.rawValue) (keepalived 2.2 only knows upper case and would start in BACKUP)")

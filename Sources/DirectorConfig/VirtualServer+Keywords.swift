@@ -305,6 +305,7 @@ struct VirtualServerDraft: Sendable {
         .unsupported("flag-2", "write sh-port or mh-port"),
         .unsupported("flag-3", "no IPVS scheduler uses it"),
         .ignored("snmp_name", "directord has no SNMP agent"),
+        .ignored("nat_mask", "obsolete (Linux 2.2 masquerading): keepalived 2.2.7 reports it as an unknown keyword and ignores it"),
     ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited))
 
     func resolve(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
