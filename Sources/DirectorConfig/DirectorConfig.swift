@@ -102,6 +102,7 @@ struct ConfigurationDraft: Sendable {
         .unsupported("bfd_instance", "BFD is not implemented"),
         .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
+        .unsupported("SSL", "SSL_GET client certificates and CA files are not implemented; SSL_GET connects without a certificate"),
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
