@@ -35,6 +35,8 @@ public struct ParseLimits: Hashable, Sendable {
     /// `$NAME` replacements on one line (a definition that uses itself never ends otherwise).
     public var maximumSubstitutions = 4_096
     public var maximumDefinitions = 10_000
+    /// Text that substitution and ~SEQ make, in all (a long value repeated by a long ~SEQ).
+    public var maximumExpandedBytes = 16 << 20
 
     public init() {}
 }

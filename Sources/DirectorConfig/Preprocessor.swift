@@ -104,6 +104,7 @@ struct Preprocessor {
     var pending: (name: String, lines: [String], location: SourceLocation)?
     /// Lines made by ~SEQ and multi-line definitions so far, against `limits.maximumExpandedLines`.
     var expandedLines = 0
+    var expandedBytes = 0
     var exhausted = false
     /// Near-miss answers for undefined names, forgotten whenever a new name is defined.
     var nearMisses: [String: String?] = [:]
@@ -264,12 +265,20 @@ struct Preprocessor {
         }
     }
 
-    private func emit(_ work: WorkLine, file: String, line: Int, into out: inout [LogicalLine], log: inout DiagnosticLog) {
+    private mutating func emit(_ work: WorkLine, file: String, line: Int, into out: inout [LogicalLine], log: inout DiagnosticLog) {
         if work.scalars.last == "\\" {
             // keepalived joins lines only inside a definition; elsewhere it keeps the '\' as part of the last word.
             log.error(
                 SourceLocation(file: file, line: line, column: work.column(work.scalars.count - 1)),
                 "a line ending with '\\' continues only inside a $NAME= definition; keepalived would read the '\\' as part of the last word here")
+            return
+        }
+        expandedBytes += work.scalars.count
+        if expandedBytes > limits.maximumExpandedBytes {
+            log.error(
+                SourceLocation(file: file, line: line, column: work.column(0)),
+                "definitions and ~SEQ make more than \(limits.maximumExpandedBytes) bytes of text; the rest is not read")
+            exhausted = true
             return
         }
         out.append(LogicalLine(text: work.text, line: line, columns: work.columns))

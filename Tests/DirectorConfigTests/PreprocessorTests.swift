@@ -284,6 +284,13 @@ struct PreprocessorTests {
         #expect(result.errors.first?.message.contains("at most 1000") == true)
     }
 
+    @Test func aLongValueRepeatedByASequenceStopsAtTheTextLimit() {
+        var limits = ParseLimits()
+        limits.maximumExpandedBytes = 100_000
+        let result = parse("$A=" + String(repeating: "x", count: 1_000) + "\n~SEQ(N, 1000) $A\n", limits: limits)
+        #expect(result.errors.filter { $0.message.contains("bytes of text") }.map(\.place) == ["2:15"])
+    }
+
     @Test func multiLineDefinitionsThatExpandThemselvesStop() {
         let result = parse("$A= \\\nx \\\n$A\n$A\n")
         #expect(result.errors.filter { $0.message.contains("nest deeper") }.count == 1)
