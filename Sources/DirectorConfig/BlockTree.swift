@@ -28,6 +28,15 @@ public struct ParseLimits: Hashable, Sendable {
     public var maximumFiles = 1_024
     public var maximumIncludeDepth = 32
     public var maximumNesting = 16
+    /// Lines that ~SEQ and multi-line definitions make, in all.
+    public var maximumExpandedLines = 100_000
+    /// Definitions within definitions and ~SEQ within ~SEQ.
+    public var maximumExpansionDepth = 32
+    /// `$NAME` replacements on one line (a definition that uses itself never ends otherwise).
+    public var maximumSubstitutions = 4_096
+    public var maximumDefinitions = 10_000
+    /// Text that substitution and ~SEQ make, in all (a long value repeated by a long ~SEQ).
+    public var maximumExpandedBytes = 16 << 20
 
     public init() {}
 }
@@ -42,10 +51,14 @@ struct BlockTreeReader {
     private var filesRead = 0
     private var totalBytes = 0
 
-    init(fileSystem: any ConfigFileSystem, limits: ParseLimits, log: DiagnosticLog = DiagnosticLog()) {
+    /// keepalived's definitions are global: a file sees what the files read before it defined.
+    private var preprocessor: Preprocessor
+
+    init(fileSystem: any ConfigFileSystem, limits: ParseLimits, configID: String, log: DiagnosticLog = DiagnosticLog()) {
         self.fileSystem = fileSystem
         self.limits = limits
         self.log = log
+        self.preprocessor = Preprocessor(configID: configID, limits: limits)
     }
 
     /// The statements of the main file; an unreadable main file is reported at `path:1:1`.
@@ -138,15 +151,22 @@ struct BlockTreeReader {
                     aborted = true
                     break readLoop
                 }
-                let tokens = Lexer.tokens(of: text, file: path, line: lineNumber, log: &log)
-                if !process(tokens, frames: &frames, attachable: &attachable, nesting: nesting, path: path) {
-                    aborted = true
-                    break readLoop
+                let logicalLines = preprocessor.lines(of: text, file: path, line: lineNumber, log: &log)
+                    ?? [LogicalLine(text: text, line: lineNumber, columns: [])]
+                for logical in logicalLines {
+                    let tokens = logical.columns.isEmpty
+                        ? Lexer.tokens(of: logical.text, file: path, line: lineNumber, log: &log)
+                        : relocatedTokens(of: logical, file: path)
+                    if !process(tokens, frames: &frames, attachable: &attachable, nesting: nesting, path: path) {
+                        aborted = true
+                        break readLoop
+                    }
                 }
                 if endOfFile { break }
             }
         }
 
+        preprocessor.endOfFile(path, log: &log)
         if !aborted {
             for frame in frames.dropFirst() {
                 let what = frame.header.map { "'\($0.name)' block" } ?? "block"
@@ -226,6 +246,24 @@ struct BlockTreeReader {
         }
         flush(endOfLine: true, into: &frames, attachable: &attachable, reader: &self)
         return true
+    }
+
+    /// Tokens of a preprocessed line, placed where the operator wrote their text.
+    private mutating func relocatedTokens(of logical: LogicalLine, file: String) -> [Token] {
+        var lexerLog = DiagnosticLog()
+        let tokens = Lexer.tokens(of: logical.text, file: file, line: logical.line, log: &lexerLog)
+        for diagnostic in lexerLog.diagnostics {
+            log.record(Diagnostic(diagnostic.severity, logical.relocated(diagnostic.location), diagnostic.message))
+        }
+        return tokens.map { token in
+            switch token {
+            case .word(var word):
+                word.location = logical.relocated(word.location)
+                return .word(word)
+            case .open(let location): return .open(logical.relocated(location))
+            case .close(let location): return .close(logical.relocated(location))
+            }
+        }
     }
 
     // MARK: - Includes

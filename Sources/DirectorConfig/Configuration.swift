@@ -98,11 +98,22 @@ public struct GARPSettings: Hashable, Sendable {
     public var masterRepeat: Int
     /// Zero means no periodic refresh while MASTER.
     public var masterRefresh: Duration
+    /// Messages per address in each refresh (keepalived: 1).
+    public var masterRefreshRepeat: Int
+    /// The burst after a lower-priority advert arrives while MASTER; nil means as after becoming MASTER.
+    public var lowerPriorityDelay: Duration?
+    public var lowerPriorityRepeat: Int?
 
-    public init(masterDelay: Duration = .seconds(5), masterRepeat: Int = 5, masterRefresh: Duration = .zero) {
+    public init(
+        masterDelay: Duration = .seconds(5), masterRepeat: Int = 5, masterRefresh: Duration = .zero, masterRefreshRepeat: Int = 1,
+        lowerPriorityDelay: Duration? = nil, lowerPriorityRepeat: Int? = nil
+    ) {
         self.masterDelay = masterDelay
         self.masterRepeat = masterRepeat
         self.masterRefresh = masterRefresh
+        self.masterRefreshRepeat = masterRefreshRepeat
+        self.lowerPriorityDelay = lowerPriorityDelay
+        self.lowerPriorityRepeat = lowerPriorityRepeat
     }
 }
 

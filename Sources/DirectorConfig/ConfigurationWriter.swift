@@ -80,6 +80,9 @@ public enum ConfigurationWriter {
             out.line("vrrp_garp_master_delay", seconds(g.garp.masterDelay))
             out.line("vrrp_garp_master_repeat", String(g.garp.masterRepeat))
             out.line("vrrp_garp_master_refresh", seconds(g.garp.masterRefresh))
+            out.line("vrrp_garp_master_refresh_repeat", String(g.garp.masterRefreshRepeat))
+            if let d = g.garp.lowerPriorityDelay { out.line("vrrp_garp_lower_prio_delay", seconds(d)) }
+            if let r = g.garp.lowerPriorityRepeat { out.line("vrrp_garp_lower_prio_repeat", String(r)) }
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
             if g.enableScriptSecurity { out.line("enable_script_security") }
@@ -204,6 +207,9 @@ public enum ConfigurationWriter {
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))
+            out.line("garp_master_refresh_repeat", String(i.garp.masterRefreshRepeat))
+            if let d = i.garp.lowerPriorityDelay { out.line("garp_lower_prio_delay", seconds(d)) }
+            if let r = i.garp.lowerPriorityRepeat { out.line("garp_lower_prio_repeat", String(r)) }
             renderNotify(i.notify, &out)
             if let s = i.lvsSyncDaemonInterface { out.line("lvs_sync_daemon_interface", quote(s)) }
         }
@@ -241,7 +247,8 @@ public enum ConfigurationWriter {
             if vs.schedulerFlags.shFallback { out.line("sh-fallback") }
             if vs.schedulerFlags.mhPort { out.line("mh-port") }
             if vs.schedulerFlags.mhFallback { out.line("mh-fallback") }
-            out.line("alpha", onOff(vs.alpha))
+            // keepalived turns a virtual server's alpha on whatever value follows it, so off is written by omission.
+            if vs.alpha { out.line("alpha") }
             if vs.omega { out.line("omega") }
             out.line("quorum", String(vs.quorum))
             out.line("hysteresis", String(vs.hysteresis))

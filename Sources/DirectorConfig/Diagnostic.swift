@@ -71,6 +71,13 @@ struct DiagnosticLog: Sendable {
         append(Diagnostic(.warning, location, message))
     }
 
+    mutating func record(_ diagnostic: Diagnostic) {
+        switch diagnostic.severity {
+        case .error: error(diagnostic.location, diagnostic.message)
+        case .warning: warning(diagnostic.location, diagnostic.message)
+        }
+    }
+
     private mutating func append(_ diagnostic: Diagnostic) {
         let severity = diagnostic.severity
         if shown[severity, default: 0] < Self.maximumCount {

@@ -1,5 +1,6 @@
 // DirectorConfig: keepalived-compatible configuration — lexer, block tree with source locations, keyword tables
 // owned per domain, semantic validation, and the plain-value model. Reading files is the only I/O.
+import Glibc
 
 /// The outcome of loading: the configuration when there is no error, and every diagnostic either way.
 public struct LoadResult: Sendable {
@@ -13,15 +14,29 @@ public struct LoadResult: Sendable {
 public struct ConfigurationLoader: Sendable {
     public var fileSystem: any ConfigFileSystem
     public var limits: ParseLimits
+    /// The id that `@ID` and `@^ID` lines are compared with (keepalived's `-i`/`--config-id`).
+    public var configID: String
 
-    public init(fileSystem: any ConfigFileSystem = LocalFileSystem(), limits: ParseLimits = ParseLimits()) {
+    public init(
+        fileSystem: any ConfigFileSystem = LocalFileSystem(), limits: ParseLimits = ParseLimits(),
+        configID: String = ConfigurationLoader.defaultConfigID()
+    ) {
         self.fileSystem = fileSystem
         self.limits = limits
+        self.configID = configID
+    }
+
+    /// keepalived's default config id: the host name up to its first dot.
+    public static func defaultConfigID() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(name.prefix { $0 != "." })
     }
 
     /// Reads `path` and everything it includes, applies keepalived's defaults and validates the result.
     public func load(path: String) -> LoadResult {
-        var reader = BlockTreeReader(fileSystem: fileSystem, limits: limits)
+        var reader = BlockTreeReader(fileSystem: fileSystem, limits: limits, configID: configID)
         let nodes = reader.readMain(path)
         var log = reader.log
         var draft = ConfigurationDraft()
@@ -87,6 +102,7 @@ struct ConfigurationDraft: Sendable {
         .unsupported("bfd_instance", "BFD is not implemented"),
         .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
+        .unsupported("SSL", "SSL_GET client certificates and CA files are not implemented; SSL_GET connects without a certificate"),
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {

@@ -15,6 +15,15 @@ extension GlobalSettings {
         .value("vrrp_garp_master_refresh") { g, node, log in
             if let v = log.duration(node.arguments[0], 0...86400, "'vrrp_garp_master_refresh'") { g.garp.masterRefresh = v }
         },
+        .value("vrrp_garp_master_refresh_repeat") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...255, "'vrrp_garp_master_refresh_repeat'") { g.garp.masterRefreshRepeat = v }
+        },
+        .value("vrrp_garp_lower_prio_delay") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...1000, "'vrrp_garp_lower_prio_delay'") { g.garp.lowerPriorityDelay = v }
+        },
+        .value("vrrp_garp_lower_prio_repeat") { g, node, log in
+            if let v = log.integer(node.arguments[0], 0...255, "'vrrp_garp_lower_prio_repeat'") { g.garp.lowerPriorityRepeat = v }
+        },
         .value("vrrp_version") { g, node, log in
             if let v = log.choice(node.arguments[0], "'vrrp_version'", [("2", VRRPVersion.v2), ("3", .v3)]) { g.vrrpVersion = v }
         },
@@ -51,6 +60,7 @@ extension GlobalSettings {
             else { return }
             g.metricsListen = Endpoint(address: address, port: port)
         },
+        .ignored("lvs_id", "obsolete: keepalived 2.2.7 reports it as an unknown keyword and ignores it (router_id names the director)"),
         .ignored("notification_email", "directord does not send e-mail"),
         .ignored("notification_email_from", "directord does not send e-mail"),
         .ignored("smtp_server", "directord does not send e-mail"),
@@ -69,11 +79,88 @@ extension GlobalSettings {
         .ignored("enable_snmp_checker", "directord has no SNMP agent; see metrics_listen"),
         .ignored("enable_traps", "directord has no SNMP agent; see metrics_listen"),
         .ignored("max_auto_priority", "directord's VRRP loop has its own thread and absolute deadlines"),
+        .value("lvs_flush_onstop", 0...1) { g, node, log in
+            // keepalived 2.2.7 still reads the spelling it deprecated after 2.1.5.
+            log.warning(node.location, "'lvs_flush_onstop' is deprecated: read as 'lvs_flush_on_stop', as keepalived does")
+            guard let word = node.arguments.first else {
+                g.lvsFlushOnStop = .all
+                return
+            }
+            if log.choice(word, "'lvs_flush_onstop'", [("VS", true)]) != nil { g.lvsFlushOnStop = .virtualServers }
+        },
+    ] + processTuning.map { .ignored($0, "directord is one process; its scheduling, memory and names are the service manager's") }
+      + netlinkBuffers.map { .ignored($0, "directord sizes its own netlink and socket buffers") }
+      + notifyFIFOs.map { .ignored($0, "directord has no notify FIFO; use notify scripts") }
+      + [
+        .ignored("no_checker_emails", "directord does not send e-mail"),
+        .ignored("enable_snmp_keepalived", "directord has no SNMP agent; see metrics_listen"),
+        .ignored("enable_snmp_rfc", "directord has no SNMP agent; see metrics_listen"),
+        .ignored("enable_snmp_rfcv2", "directord has no SNMP agent; see metrics_listen"),
+        .ignored("enable_snmp_rfcv3", "directord has no SNMP agent; see metrics_listen"),
+        .ignored("snmp_socket", "directord has no SNMP agent; see metrics_listen"),
+        .ignored("enable_dbus", "directord has no D-Bus interface; see directorctl"),
+        .ignored("dbus_service_name", "directord has no D-Bus interface; see directorctl"),
+        .ignored("nftables", "directord installs no firewall rules"),
+        .ignored("nftables_priority", "directord installs no firewall rules"),
+        .ignored("nftables_ifindex", "directord installs no firewall rules"),
+        .ignored("nftables_counters", "directord installs no firewall rules"),
+        .ignored("vrrp_iptables", "directord installs no firewall rules"),
+        .ignored("vrrp_ipsets", "directord installs no firewall rules"),
+        .ignored("namespace_with_ipsets", "directord installs no firewall rules"),
+        .ignored("vrrp_higher_prio_send_advert", "not implemented (keepalived's default is off)"),
+        .ignored("vrrp_lower_prio_no_advert", "not implemented (keepalived's default is off)"),
+        .ignored("vrrp_notify_priority_changes", "directord has no notify FIFO"),
+        .ignored("min_auto_priority_delay", "directord's VRRP loop has its own thread and absolute deadlines"),
+        .ignored("linkbeat_use_polling", "directord follows link state through netlink"),
+        .ignored("log_unknown_vrids", "directord logs adverts for unknown routers at debug level"),
+        .ignored("disable_local_igmp", "directord leaves IGMP to the kernel"),
+        .ignored("dynamic_interfaces", "directord waits for a missing interface and follows it through netlink"),
+        .ignored("vmac_prefix", "VRRP virtual MAC interfaces are not implemented"),
+        .ignored("vmac_addr_prefix", "VRRP virtual MAC interfaces are not implemented"),
+        .ignored("vrrp_vmac_garp_intvl", "VRRP virtual MAC interfaces are not implemented"),
+        .ignored("reload_check_config", "directord always checks a configuration completely before it reloads"),
+        .ignored("config_save_dir", "directord keeps no copy of the configuration"),
+        .ignored("tmp_config_directory", "directord keeps no copy of the configuration"),
+        .ignored("include_check", "directord reports every include problem at the include"),
+        .ignored("data_use_instance", "directord writes no data or stats files"),
+        .ignored("instance", "directord names no files after an instance"),
+        .ignored("random_seed", "directord does not seed ${_RANDOM}"),
+        .ignored("rs_init_notifies", "not implemented: real servers' notify scripts run on changes only"),
+        .unsupported("startup_script", "run it from the service manager (ExecStartPre=)"),
+        .unsupported("startup_script_timeout", "run the script from the service manager (ExecStartPre=)"),
+        .unsupported("shutdown_script", "run it from the service manager (ExecStopPost=)"),
+        .unsupported("shutdown_script_timeout", "run the script from the service manager (ExecStopPost=)"),
+        .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
+        .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
+        .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
+        .unsupported("vrrp_startup_delay", "not implemented: instances start at once"),
+        .unsupported("default_interface", "give every vrrp_instance its 'interface'"),
+        .unsupported("vrrp_check_unicast_src", "not implemented: adverts are not checked against unicast_peer"),
+        .unsupported("vrrp_down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
+        .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
+        .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),
+        .unsupported("nftables_ipvs", "keepalived's nftables marking for IPVS is not implemented"),
+        .unsupported("nftables_ipvs_priority", "keepalived's nftables marking for IPVS is not implemented"),
+        .unsupported("nftables_ipvs_start_fwmark", "keepalived's nftables marking for IPVS is not implemented"),
+        .unsupported("net_namespace_ipvs", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
         .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
         .unsupported("lvs_timeouts", "set IPVS timeouts with ipvsadm --set"),
         .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
     ])
+
+    /// Process scheduling, memory and naming of keepalived's three processes.
+    static let processTuning = ["process_names", "process_name", "vrrp_process_name", "checker_process_name", "bfd_process_name",
+        "lvs_process_name", "vrrp_priority", "checker_priority", "bfd_priority", "vrrp_no_swap", "checker_no_swap", "bfd_no_swap",
+        "vrrp_rt_priority", "checker_rt_priority", "bfd_rt_priority", "vrrp_rlimit_rtime", "checker_rlimit_rtime", "bfd_rlimit_rtime",
+        "vrrp_rlimit_rttime", "checker_rlimit_rttime", "bfd_rlimit_rttime", "vrrp_cpu_affinity", "checker_cpu_affinity",
+        "bfd_cpu_affinity", "child_wait_time", "umask", "use_pid_dir"]
+    static let netlinkBuffers = ["vrrp_netlink_cmd_rcv_bufs", "vrrp_netlink_cmd_rcv_bufs_force", "vrrp_netlink_monitor_rcv_bufs",
+        "vrrp_netlink_monitor_rcv_bufs_force", "lvs_netlink_cmd_rcv_bufs", "lvs_netlink_cmd_rcv_bufs_force",
+        "lvs_netlink_monitor_rcv_bufs", "lvs_netlink_monitor_rcv_bufs_force", "process_monitor_rcv_bufs",
+        "process_monitor_rcv_bufs_force", "vrrp_rx_bufs_policy", "vrrp_rx_bufs_multiplier"]
+    static let notifyFIFOs = ["notify_fifo", "notify_fifo_script", "vrrp_notify_fifo", "vrrp_notify_fifo_script", "lvs_notify_fifo",
+        "lvs_notify_fifo_script", "fifo_write_vrrp_states_on_reload"]
 }
 
 extension LVSSyncDaemon {

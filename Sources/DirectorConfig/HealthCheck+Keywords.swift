@@ -80,7 +80,9 @@ struct HealthCheckDraft: Sendable {
         .ignored("log_all_failures", "directord logs every health transition with its reason"),
     ] + InheritedCheckSettings.keywords(\HealthCheckDraft.inherited).filter { $0.name != "inhibit_on_failure" }
 
-    static let tcpKeywords = KeywordTable<HealthCheckDraft>("TCP_CHECK", connectionKeywords)
+    static let tcpKeywords = KeywordTable<HealthCheckDraft>("TCP_CHECK", connectionKeywords + [
+        .ignored("nb_get_retry", "keepalived 2.2.7 reads it only in HTTP_GET and SSL_GET, and ignores it here as an unknown keyword; write 'retry'"),
+    ])
 
     static let httpKeywords = KeywordTable<HealthCheckDraft>("HTTP_GET or SSL_GET", connectionKeywords + [
         .block("url") { d, node, log in
@@ -89,6 +91,8 @@ struct HealthCheckDraft: Sendable {
             d.urls.append(url)
         },
         .value("nb_get_retry") { d, node, log in
+            // keepalived 2.2.7 (check_http.c) reads it as 'retry', with a deprecation warning.
+            log.warning(node.location, "'nb_get_retry' is deprecated: read as 'retry', as keepalived does; write 'retry'")
             if let v = log.integer(node.arguments[0], 0...1000, "'nb_get_retry'") { d.inherited.retry = v }
         },
         .value("http_protocol") { d, node, log in

@@ -152,6 +152,7 @@ extension SyncGroup {
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+        .unsupported("sync_group_tracking_weight", "not implemented"),
     ] + NotifyScripts.keywords(\SyncGroup.notify))
 }
 
@@ -181,12 +182,21 @@ struct VRRPInstanceDraft: Sendable {
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
+    var garpMasterRefreshRepeat: Int?
+    var garpLowerPriorityDelay: Duration?
+    var garpLowerPriorityRepeat: Int?
     var notify = NotifyScripts()
     var lvsSyncDaemonInterface: String?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
             let word = node.arguments[0]
+            if word.text == "SLAVE" {
+                // keepalived 2.2.7 starts an instance whose state it does not know in BACKUP, with a warning.
+                log.warning(word.location, "state 'SLAVE' is obsolete: read as BACKUP, as keepalived does; write BACKUP")
+                d.state = .backup
+                return
+            }
             guard let state = log.choice(word, "'state'", [("MASTER", VRRPInitialState.master), ("BACKUP", .backup)]) else { return }
             if word.text != state.rawValue {
                 log.warning(word.location, "state '\(word.text)' read as \(state.rawValue) (keepalived 2.2 only knows upper case and would start in BACKUP)")
@@ -227,14 +237,14 @@ struct VRRPInstanceDraft: Sendable {
         },
         .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
-        .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = log.address(node.arguments[0], "'unicast_src_ip'") },
+        .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = unicastAddress(node.arguments[0], "'unicast_src_ip'", log: &log) },
         .block("unicast_peer") { d, node, log in
             for entry in node.block ?? [] {
                 if let extra = entry.arguments.first {
                     log.error(extra.location, "unexpected '\(extra.text)' after the unicast peer address (min_ttl/max_ttl are not supported)")
                     continue
                 }
-                if let address = log.address(entry.keyword, "unicast peer") { d.unicastPeers.append(address) }
+                if let address = unicastAddress(entry.keyword, "unicast peer", log: &log) { d.unicastPeers.append(address) }
             }
         },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
@@ -246,6 +256,15 @@ struct VRRPInstanceDraft: Sendable {
         },
         .value("garp_master_refresh") { d, node, log in
             d.garpMasterRefresh = log.duration(node.arguments[0], 0...86400, "'garp_master_refresh'")
+        },
+        .value("garp_master_refresh_repeat") { d, node, log in
+            d.garpMasterRefreshRepeat = log.integer(node.arguments[0], 1...255, "'garp_master_refresh_repeat'")
+        },
+        .value("garp_lower_prio_delay") { d, node, log in
+            d.garpLowerPriorityDelay = log.duration(node.arguments[0], 0...1000, "'garp_lower_prio_delay'")
+        },
+        .value("garp_lower_prio_repeat") { d, node, log in
+            d.garpLowerPriorityRepeat = log.integer(node.arguments[0], 0...255, "'garp_lower_prio_repeat'")
         },
         .value("lvs_sync_daemon_interface") { d, node, _ in d.lvsSyncDaemonInterface = node.arguments[0].text },
         .value("lvs_sync_daemon_inteface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
@@ -267,6 +286,25 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
         .unsupported("notify_master_rx_lower_pri", "not implemented"),
+        .ignored("higher_prio_send_advert", "not implemented (keepalived's default is off)"),
+        .ignored("lower_prio_no_advert", "not implemented (keepalived's default is off)"),
+        .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
+        .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
+        .ignored("kernel_rx_buf_size", "directord sizes its own socket buffers"),
+        .ignored("linkbeat_use_polling", "directord follows link state through netlink"),
+        .ignored("vmac_garp_intvl", "VRRP virtual MAC interfaces are not implemented"),
+        .unsupported("use_vmac_addr", "VRRP virtual MAC interfaces are not implemented"),
+        .unsupported("use_ipvlan", "ipvlan interfaces are not implemented"),
+        .unsupported("vrf", "VRFs are not implemented"),
+        .unsupported("native_ipv6", "give the instance IPv6 virtual addresses, or vrrp_version 3"),
+        .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
+        .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
+        .unsupported("check_unicast_src", "not implemented: adverts are not checked against unicast_peer"),
+        .unsupported("unicast_fault_no_peer", "not implemented"),
+        .unsupported("unicast_ttl", "not implemented: unicast adverts are sent with TTL 255"),
+        .unsupported("track_src_ip", "not implemented"),
+        .unsupported("down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
+        .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
     ] + NotifyScripts.keywords(\VRRPInstanceDraft.notify))
 
@@ -465,6 +503,9 @@ struct VRRPInstanceDraft: Sendable {
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
         if let garpMasterRepeat { garp.masterRepeat = garpMasterRepeat }
         if let garpMasterRefresh { garp.masterRefresh = garpMasterRefresh }
+        if let garpMasterRefreshRepeat { garp.masterRefreshRepeat = garpMasterRefreshRepeat }
+        if let garpLowerPriorityDelay { garp.lowerPriorityDelay = garpLowerPriorityDelay }
+        if let garpLowerPriorityRepeat { garp.lowerPriorityRepeat = garpLowerPriorityRepeat }
         return VRRPInstance(
             name: name.text, initialState: state, interface: interface, virtualRouterID: virtualRouterID,
             priority: priority, advertInterval: advert, version: resolvedVersion, preempt: preempt,
@@ -484,4 +525,18 @@ extension String {
         else { return "" }
         return Substring(scalars[first...last])
     }
+}
+
+/// A unicast address, where keepalived (inet_stosockaddr) drops a `/prefix`: read without it, with a warning.
+func unicastAddress(_ word: ConfigWord, _ what: String, log: inout DiagnosticLog) -> IPAddress? {
+    guard let slash = word.text.firstIndex(of: "/") else { return log.address(word, what) }
+    let prefix = word.text[word.text.index(after: slash)...]
+    guard !prefix.isEmpty, prefix.count <= 3, prefix.allSatisfy(\.isASCII), prefix.allSatisfy(\.isNumber) else {
+        log.error(word.location, "\(what) '\(word.text)' is not an address (a prefix length after '/' is a number)")
+        return nil
+    }
+    let address = ConfigWord(String(word.text[..<slash]), at: word.location)
+    guard let value = log.address(address, what) else { return nil }
+    log.warning(word.location, "the '/\(prefix)' of \(what) \(word.text) is ignored, as keepalived ignores it")
+    return value
 }

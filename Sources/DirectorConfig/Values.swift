@@ -61,7 +61,29 @@ extension DiagnosticLog {
     /// An optional `<BOOL>` after a flag keyword: absent means on.
     mutating func flag(_ node: ConfigNode) -> Bool? {
         guard let word = node.arguments.first else { return true }
+        if word.text == "1" || word.text == "0" {
+            // keepalived's check_true_false knows no digits: it reports the value and leaves the setting as it was.
+            error(
+                word.location,
+                "'\(node.name)' takes on|off|true|false|yes|no, not '\(word.text)' (keepalived 2.2.7 rejects it too and leaves '\(node.name)' unchanged); write '\(node.name) \(word.text == "1" ? "on" : "off")'")
+            return nil
+        }
         return bool(word, "'\(node.name)'")
+    }
+
+    /// A flag whose value keepalived ignores (it turns the flag on whatever follows): a value that says off is
+    /// refused, since keepalived would run with the flag on.
+    mutating func flagIgnoringValue(_ node: ConfigNode) -> Bool? {
+        guard let word = node.arguments.first else { return true }
+        switch word.text.lowercased() {
+        case "on", "true", "yes", "1": return true
+        case "off", "false", "no", "0":
+            error(word.location, "keepalived 2.2.7 ignores the value of '\(node.name)' here and turns it on; remove the line to leave it off")
+            return nil
+        default:
+            error(word.location, "'\(node.name)' takes no value (keepalived ignores it), not '\(word.text)'")
+            return nil
+        }
     }
 
     mutating func address(_ word: ConfigWord, _ what: String) -> IPAddress? {

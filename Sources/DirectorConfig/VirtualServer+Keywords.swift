@@ -266,7 +266,7 @@ struct VirtualServerDraft: Sendable {
         .value("sh-fallback", 0...0) { d, node, _ in d.flags.shFallback = true; d.flagWords.append(node.keyword) },
         .value("mh-port", 0...0) { d, node, _ in d.flags.mhPort = true; d.flagWords.append(node.keyword) },
         .value("mh-fallback", 0...0) { d, node, _ in d.flags.mhFallback = true; d.flagWords.append(node.keyword) },
-        .value("omega", 0...0) { d, _, _ in d.omega = true },
+        .value("omega", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.omega = true } },
         .value("quorum") { d, node, log in
             if let v = log.integer(node.arguments[0], 1...Int(Int32.max), "'quorum'") { d.quorum = UInt32(v) }
         },
@@ -309,7 +309,10 @@ struct VirtualServerDraft: Sendable {
         .unsupported("flag-2", "write sh-port or mh-port"),
         .unsupported("flag-3", "no IPVS scheduler uses it"),
         .ignored("snmp_name", "directord has no SNMP agent"),
-    ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited))
+        .ignored("nat_mask", "obsolete (Linux 2.2 masquerading): keepalived 2.2.7 reports it as an unknown keyword and ignores it"),
+        // keepalived's virtual_server alpha ignores its value (check_parser.c), unlike real_server's and checkers'.
+        .value("alpha", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.inherited.alpha = true } },
+    ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited).filter { $0.name != "alpha" })
 
     func resolve(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
         guard let key else { return nil }

@@ -222,7 +222,8 @@ struct HostSpec {
             primaryAddress: source, initialState: instance.initialState == .master ? .master : .backup,
             preempt: instance.preempt, preemptDelay: instance.preemptDelay,
             gratuitous: VRRP.VRRPInstance.GratuitousPolicy(
-                masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, refreshInterval: garp.masterRefresh),
+                masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, lowerPriorityDelay: garp.lowerPriorityDelay,
+                lowerPriorityRepeat: garp.lowerPriorityRepeat, refreshInterval: garp.masterRefresh, refreshRepeat: garp.masterRefreshRepeat),
             inSyncGroup: group != nil,
             controlsSyncDaemon: config.effectiveSyncDaemon?.instance == name)
         do {

@@ -16,11 +16,17 @@ struct Check: ParsableCommand {
     @Option(name: [.customShort("f"), .customLong("config-file")], help: "Main configuration file.")
     var configFile: String = "/etc/directord/directord.conf"
 
+    @Option(
+        name: [.customShort("i"), .customLong("config-id")],
+        help: "The id that @ID and @^ID configuration lines are compared with (default: the host name up to its first dot).")
+    var configID: String = ConfigurationLoader.defaultConfigID()
+
     @Flag(name: .customLong("dump"), help: "Print the effective configuration when it is valid.")
     var dump = false
 
     mutating func run() throws {
-        let report = ConfigurationCheck.report(path: configFile, dump: dump, program: "directorctl")
+        let report = ConfigurationCheck.report(
+            path: configFile, dump: dump, program: "directorctl", loader: ConfigurationLoader(configID: configID))
         print(report.output, terminator: "")
         FileHandle.standardError.write(Data(report.messages.utf8))
         if !report.valid { throw ExitCode(1) }

@@ -23,6 +23,11 @@ struct Directord: AsyncParsableCommand {
     @Option(name: [.customShort("f"), .customLong("config-file")], help: "Main configuration file.")
     var configFile: String = "/etc/directord/directord.conf"
 
+    @Option(
+        name: [.customShort("i"), .customLong("config-id")],
+        help: "The id that @ID and @^ID configuration lines are compared with (default: the host name up to its first dot).")
+    var configID: String = ConfigurationLoader.defaultConfigID()
+
     @Flag(
         name: [.customShort("t"), .customLong("check")],
         help: "Check the configuration and exit: 0 when valid (warnings on stderr), 1 with every error on stderr.")
@@ -58,7 +63,8 @@ struct Directord: AsyncParsableCommand {
 
     mutating func run() async throws {
         if check || dump {
-            let report = ConfigurationCheck.report(path: configFile, dump: dump, program: "directord")
+            let report = ConfigurationCheck.report(
+                path: configFile, dump: dump, program: "directord", loader: ConfigurationLoader(configID: configID))
             print(report.output, terminator: "")
             FileHandle.standardError.write(Data(report.messages.utf8))
             throw ExitCode(report.valid ? 0 : 1)
@@ -81,7 +87,9 @@ struct Directord: AsyncParsableCommand {
             daemon = try DirectorDaemon(
                 options: DaemonOptions(configFile: configFile, socketPath: socket, pidFile: pidFile, keepTableOnStop: keepTableOnStop,
                                        stateFile: stateFile),
-                logger: logger)
+                logger: logger,
+                // Start and every reload read the configuration with the same config id.
+                dependencies: EngineDependencies(loadConfiguration: { [configID] in ConfigurationLoader(configID: configID).load(path: $0) }))
         } catch {
             FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))
             throw ExitCode(1)

@@ -41,11 +41,15 @@ struct SeedFixtureTests {
             ("14:1: warning", "'vs_sync_daemon_inteface' is a misspelling of 'lvs_sync_daemon_interface'"),
             ("26:15: warning", "sync daemon interface of vrrp_instance 'VI_LVS_HA' is ignored"),
             ("29:1: warning", "'vs_sync_daemon_inteface' is a misspelling"),
+            ("56:1: warning", "'nb_get_retry' is deprecated: read as 'retry'"),
+            ("68:1: warning", "'nb_get_retry' is deprecated: read as 'retry'"),
         ]),
         Expectation(file: "seed002-lvs-nat-backup.conf", diagnostics: [
             ("14:1: warning", "'lvs_sync_daemon_inteface' is a misspelling of 'lvs_sync_daemon_interface'"),
             ("26:15: warning", "sync daemon interface of vrrp_instance 'VI_LVS_HA' is ignored"),
             ("29:1: warning", "'lvs_sync_daemon_inteface' is a misspelling"),
+            ("56:1: warning", "'nb_get_retry' is deprecated: read as 'retry'"),
+            ("68:1: warning", "'nb_get_retry' is deprecated: read as 'retry'"),
         ]),
         Expectation(file: "seed003-keepalived-master-truncated.conf", diagnostics: [
             ("8:20: error", "'vrrp_instance' block opened here is never closed: '}' missing before the end of"),

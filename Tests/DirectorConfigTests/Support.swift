@@ -24,10 +24,10 @@ extension Diagnostic {
 }
 
 /// Parses text as one in-memory file; extra files may be given for includes.
-func parse(_ text: String, files: [String: String] = [:], limits: ParseLimits = ParseLimits()) -> LoadResult {
+func parse(_ text: String, files: [String: String] = [:], limits: ParseLimits = ParseLimits(), configID: String = "main") -> LoadResult {
     var all = files
     all["main.conf"] = text
-    return ConfigurationLoader(fileSystem: InMemoryFileSystem(all), limits: limits).load(path: "main.conf")
+    return ConfigurationLoader(fileSystem: InMemoryFileSystem(all), limits: limits, configID: configID).load(path: "main.conf")
 }
 
 /// The configuration of a text that must be valid; records an issue with every diagnostic otherwise.

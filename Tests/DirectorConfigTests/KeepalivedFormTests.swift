@@ -1,0 +1,95 @@
+// Value forms and keywords of keepalived 2.2.7 that directord reads with keepalived's meaning, ignores with a
+// warning where ignoring changes no traffic, or refuses where keepalived would run something else.
+import DirectorConfig
+import Testing
+
+struct KeepalivedFormTests {
+    private static func server(_ vsExtra: String = "", real: String = "") -> String {
+        """
+        virtual_server 192.0.2.1 80 {
+            lb_kind DR
+            protocol TCP
+        \(vsExtra)
+            real_server 10.0.0.1 80 {
+        \(real)
+                TCP_CHECK {
+                    connect_timeout 3
+                }
+            }
+        }
+        """
+    }
+
+    @Test func aPrefixOnUnicastAddressesIsIgnoredWithAWarning() throws {
+        let result = parse(instance(extra: "    unicast_src_ip 192.0.2.5/24\n    unicast_peer {\n        192.0.2.6/24\n    }\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        #expect(result.warnings.map(\.short) == [
+            "7:20: warning: the '/24' of 'unicast_src_ip' 192.0.2.5/24 is ignored, as keepalived ignores it",
+            "9:9: warning: the '/24' of unicast peer 192.0.2.6/24 is ignored, as keepalived ignores it",
+        ])
+        let vi = try #require(result.configuration?.vrrpInstance(named: "VI_1"))
+        #expect(vi.unicastSourceIP?.description == "192.0.2.5")
+        #expect(vi.unicastPeers.map(\.description) == ["192.0.2.6"])
+        #expect(parse(instance(extra: "    unicast_src_ip 192.0.2.5/x\n")).errors.map(\.place) == ["7:20"])
+    }
+
+    @Test func digitsAreNotBooleansAsInKeepalived() {
+        let result = parse(Self.server(real: "        alpha 1\n"))
+        #expect(result.errors.map(\.short) == [
+            "6:15: error: 'alpha' takes on|off|true|false|yes|no, not '1' (keepalived 2.2.7 rejects it too and leaves 'alpha' unchanged); write 'alpha on'",
+        ])
+    }
+
+    @Test func aVirtualServersAlphaAndOmegaIgnoreTheirValueInKeepalived() throws {
+        let on = try #require(parse(Self.server("    alpha on\n    omega yes\n")).configuration?.virtualServers.first)
+        #expect(on.alpha && on.omega)
+        let off = parse(Self.server("    alpha off\n    omega 0\n"))
+        #expect(off.errors.map(\.short) == [
+            "4:11: error: keepalived 2.2.7 ignores the value of 'alpha' here and turns it on; remove the line to leave it off",
+            "5:11: error: keepalived 2.2.7 ignores the value of 'omega' here and turns it on; remove the line to leave it off",
+        ])
+    }
+
+    @Test func garpRefreshRepeatAndLowerPriorityBursts() throws {
+        let result = parse("""
+            global_defs {
+                vrrp_garp_master_refresh_repeat 3
+                vrrp_garp_lower_prio_repeat 2
+            }
+            """ + "\n" + instance(extra: "    garp_lower_prio_delay 1\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        let garp = try #require(result.configuration?.vrrpInstance(named: "VI_1")?.garp)
+        #expect(garp.masterRefreshRepeat == 3)
+        #expect(garp.lowerPriorityRepeat == 2)
+        #expect(garp.lowerPriorityDelay == .seconds(1))
+    }
+
+    @Test func keywordsThatChangeNoTrafficAreIgnoredWithAWarning() {
+        let result = parse("""
+            global_defs {
+                notify_fifo /run/keepalived.fifo
+                vrrp_notify_fifo_script /usr/local/bin/fifo.sh
+                nftables_counters
+                vrrp_higher_prio_send_advert true
+                vrrp_rt_priority 50
+                lvs_flush_onstop VS
+            }
+            """ + "\n" + instance(extra: "    higher_prio_send_advert\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        #expect(result.warnings.map(\.place) == ["2:5", "3:5", "4:5", "5:5", "6:5", "7:5", "15:5"])
+        #expect(result.configuration?.globals.lvsFlushOnStop == .virtualServers)
+    }
+
+    @Test func keywordsWhoseAbsenceChangesTrafficAreRefused() {
+        let result = parse("""
+            SSL {
+                certificate /etc/ssl/client.pem
+            }
+            global_defs {
+                vrrp_startup_delay 5
+            }
+            """ + "\n" + instance(extra: "    unicast_ttl 1\n"))
+        #expect(result.errors.map(\.place) == ["1:1", "5:5", "13:5"])
+        #expect(result.errors.allSatisfy { $0.message.contains("is not supported by directord") })
+    }
+}
