@@ -17,6 +17,9 @@ public enum ControlRequest: Codable, Equatable, Sendable {
     case override(virtualServer: String?, real: String, change: OverrideChange)
     /// The connections still on the named reals, for `directorctl drain --wait`.
     case drainProgress(virtualServer: String?, real: String)
+    /// `directorctl withdraw` (true) or `announce` (false): an announced VIP out of, or back into, the routers'
+    /// ECMP (`virtualServer` nil: every announced one).
+    case withdraw(virtualServer: String?, withdrawn: Bool)
 }
 
 /// What `directorctl drain`, `undrain` and `weight` ask for.
@@ -221,6 +224,11 @@ public struct VirtualServerStatus: Codable, Equatable, Sendable {
     public var sorryServerActive: Bool
     public var sorryServer: String?
     public var reals: [RealServerStatus]
+    /// For a virtual server with `announce`: whether its VIP's route is in the kernel for the routing daemon,
+    /// since when, and why not (or what is about to withdraw it).
+    public var announced: Bool?
+    public var announcedSince: Double?
+    public var announceReason: String?
 
     public init(name: String, quorumUp: Bool, liveWeight: Int, quorum: Int, sorryServerActive: Bool,
                 sorryServer: String? = nil, reals: [RealServerStatus] = []) {

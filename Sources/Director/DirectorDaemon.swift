@@ -83,6 +83,8 @@ public final class DirectorDaemon: Service, Sendable {
                 return await supervisor.override(virtualServer: virtualServer, real: real, change: change, peer: peer)
             case .drainProgress(let virtualServer, let real):
                 return await supervisor.drainProgress(virtualServer: virtualServer, real: real)
+            case .withdraw(let virtualServer, let withdrawn):
+                return await supervisor.setWithdrawn(virtualServer: virtualServer, withdrawn: withdrawn, peer: peer)
             }
         }
         if let pidFile = options.pidFile { writePIDFile(pidFile) }
@@ -113,6 +115,7 @@ public final class DirectorDaemon: Service, Sendable {
                 while (try? await Task.sleep(for: .seconds(1))) != nil {
                     await engine.reapRemoved()
                     await supervisor.refreshOverrideMetrics()
+                    await supervisor.tickAnnouncements()
                 }
             }
             if let watchdog {
@@ -121,6 +124,13 @@ public final class DirectorDaemon: Service, Sendable {
                 }
             }
             try? await gracefulShutdown()
+            // Announced VIPs go first: the routers move new flows to the other directors while this one still
+            // serves what reaches it, for announce_withdraw_delay.
+            let linger = await supervisor.withdrawAnnouncements()
+            if linger > .zero {
+                logger.notice("routes withdrawn; serving for \(linger) more while the routers converge")
+                try? await Task.sleep(for: linger)
+            }
             // VRRP resigns before anything else winds down (a drift check in progress can take seconds on a big
             // table, and the task group waits for it): the backup takes over after its skew time, not later.
             await supervisor.resignVRRP()

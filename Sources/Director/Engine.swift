@@ -19,19 +19,23 @@ public struct EngineDependencies: Sendable {
     public var sysctl: any SysctlAccess
     public var notifier: SystemdNotifier
     public var now: @Sendable () -> Date
+    /// Host routes for `announce` (rtnetlink, or a fake).
+    public var network: any HostNetworking
 
     public init(
         loadConfiguration: @escaping @Sendable (String) -> LoadResult = { ConfigurationLoader().load(path: $0) },
         openIPVS: @escaping @Sendable () throws -> any IPVSTable = { try KernelIPVSTable() },
         sysctl: any SysctlAccess = ProcSysctl(),
         notifier: SystemdNotifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment),
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        network: any HostNetworking = RouteNetlink()
     ) {
         self.loadConfiguration = loadConfiguration
         self.openIPVS = openIPVS
         self.sysctl = sysctl
         self.notifier = notifier
         self.now = now
+        self.network = network
     }
 }
 
@@ -105,6 +109,7 @@ public actor Engine {
         let table = try dependencies.openIPVS()
         self.table = table
         enableForwarding(for: configuration)
+        enableSloppyTCP(for: configuration)
         let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key))) }
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
         try apply(plan.operations, reason: "start")
@@ -113,6 +118,21 @@ public actor Engine {
             "IPVS table adopted: \(desired.count) services, \(kept) kept as they were, \(plan.operations.count) operations, \(plan.foreignServices.count) foreign services left alone")
         for foreign in plan.foreignServices {
             logger.notice("leaving alone a service directord does not own: \(foreign)")
+        }
+    }
+
+    /// Active-active directors: when a director leaves, the routers send its flows to another, which sees them
+    /// mid-stream. IPVS schedules only a SYN unless sloppy_tcp is on; with it (and `mh`, which picks the same real
+    /// on every director) the flow reaches the same real and survives. Set once, never turned off.
+    func enableSloppyTCP(for configuration: Configuration) {
+        guard configuration.virtualServers.contains(where: \.announce) else { return }
+        let key = "net.ipv4.vs.sloppy_tcp"
+        do {
+            guard try dependencies.sysctl.read(key).trimmingCharacters(in: .whitespacesAndNewlines) != "1" else { return }
+            try dependencies.sysctl.write(key, "1")
+            logger.notice("enabled \(key)=1 for announced virtual servers: a flow another director started is scheduled here too")
+        } catch {
+            logger.error("cannot set \(key)=1 (flows moved here from another director will be reset): \(error)")
         }
     }
 
@@ -267,6 +287,7 @@ public actor Engine {
         }
         lingering = change.lingering
         enableForwarding(for: next)
+        enableSloppyTCP(for: next)
         configuration = next
         configLoadedAt = dependencies.now()
         do {

@@ -39,6 +39,12 @@ public final class Metrics: Sendable {
                            help: "1 while the real server passes its checks").set(to: up ? 1.0 : 0.0)
     }
 
+    /// 1 while the VIP's route is in the kernel for the routing daemon to announce.
+    public func announced(_ address: String, _ on: Bool) {
+        registry.makeGauge(name: "directord_vip_announced", labels: [("address", address)],
+                           help: "1 while the VIP's host route is in the kernel for the routing daemon").set(to: on ? 1.0 : 0.0)
+    }
+
     /// The operator's override of one real: drained (0/1), the weight override (-1: none), and while drained the
     /// active connections left in the kernel (-1: not drained).
     public func realOverride(_ virtualServer: String, _ real: String, drained: Bool, weight: Int?, activeConnections: UInt32?) {

@@ -39,6 +39,10 @@ public actor Supervisor {
 
     /// The operator's drains and weights, kept in `stateFile` across restarts.
     var overrides = Overrides()
+    /// Quorum per virtual server as the health policy holds it (with hysteresis): what announcement follows.
+    var quorumUp: [String: Bool] = [:]
+    /// Set once the table is programmed (`start`): which VIPs are announced through the routing table.
+    var announcer: AnnouncePolicy?
     /// Virtual servers whose override gauges are set (so a removed override sets them back once).
     var reportedOverrides: Set<String> = []
     let stateFile: OverrideStateFile?
@@ -75,6 +79,7 @@ public actor Supervisor {
             try await applyHealth(configuration)
         }
         try await engine.start()
+        startAnnouncements(configuration)
         if !configuration.vrrpInstances.isEmpty { try startVRRP(configuration) }
         // The parse and the first plan were transient: give their memory back.
         Memory.returnFreed()
@@ -102,6 +107,7 @@ public actor Supervisor {
             }
             seeded[vs.identity] = HealthPlans.destinations(step.desired, of: vs)
             verdictSequence[vs.identity] = sequence
+            quorumUp[vs.identity] = step.quorumUp
             for real in vs.realServers {
                 let previous = realStates[vs.identity]?[real.endpoint]
                 // Up by its checks: a drained or inhibited real is in the table at 0 either way.
@@ -113,8 +119,11 @@ public actor Supervisor {
             report(step.events, of: vs)
         }
         realStates = states
+        let identities = Set(configuration.virtualServers.map(\.identity))
+        quorumUp = quorumUp.filter { identities.contains($0.key) }
         for (vs, reals) in states { for (real, state) in reals { metrics?.realServer(vs, real.description, up: state.up) } }
         await engine.seedDestinations(seeded)
+        refreshAnnouncements()
         return seeded
     }
 
@@ -136,6 +145,10 @@ public actor Supervisor {
         report(update.step.events, of: vs)
         if update.step.desiredChanged {
             await engine.updateDestinations(for: vs.identity, HealthPlans.destinations(update.step.desired, of: vs))
+        }
+        if quorumUp[vs.identity] != update.step.quorumUp {
+            quorumUp[vs.identity] = update.step.quorumUp
+            if vs.announce { refreshAnnouncements() }
         }
     }
 
@@ -294,6 +307,7 @@ public actor Supervisor {
             }
         }
         await addOverrides(to: &status)
+        addAnnouncements(to: &status)
         if let vrrp {
             let vrrpStatus = vrrp.status()
             status.instances = vrrpStatus.instances

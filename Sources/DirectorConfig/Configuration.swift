@@ -68,6 +68,8 @@ public struct GlobalSettings: Hashable, Sendable {
     /// directord's own: how long a real that a reload removes may keep its connections at weight 0 before it is
     /// deleted (zero: deleted at once, as keepalived does); a virtual server's `drain_on_removal` overrides it.
     public var drainOnRemoval: Duration
+    /// directord's own: how virtual servers with `announce` are announced through the kernel's routing table.
+    public var announce: AnnounceSettings
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),
@@ -75,7 +77,7 @@ public struct GlobalSettings: Hashable, Sendable {
         lvsFlush: Bool = false, lvsFlushOnStop: LVSFlushOnStop = .off,
         controlSocket: String = GlobalSettings.defaultControlSocket,
         driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil,
-        drainOnRemoval: Duration = .zero
+        drainOnRemoval: Duration = .zero, announce: AnnounceSettings = AnnounceSettings()
     ) {
         self.routerID = routerID
         self.syncDaemon = syncDaemon
@@ -89,6 +91,41 @@ public struct GlobalSettings: Hashable, Sendable {
         self.driftCheckInterval = driftCheckInterval
         self.metricsListen = metricsListen
         self.drainOnRemoval = drainOnRemoval
+        self.announce = announce
+    }
+}
+
+/// Active-active directors behind ECMP: a host route per healthy VIP in the kernel, which the operator's routing
+/// daemon (FRR, BIRD) learns and announces. directord speaks no BGP.
+public struct AnnounceSettings: Hashable, Sendable {
+    /// Not one routing daemons already use (iproute2's rt_protos: 18 is keepalived's, 186-197 FRR's, 12 BIRD's).
+    public static let defaultProtocol: UInt8 = 52
+
+    /// The routing table the routes go in (254: main).
+    public var table: UInt32
+    /// The route's protocol number (rtm_protocol): what a daemon's filter matches.
+    public var routeProtocol: UInt8
+    /// The device the host routes point at; the VIP itself sits on it or on another local device.
+    public var device: String
+    /// A VIP is announced only after it has been healthy this long without a break (flap damping).
+    public var rise: Duration
+    /// A VIP is withdrawn only after it has been unhealthy this long (0: at once).
+    public var fall: Duration
+    /// Nothing is announced before the daemon has run this long.
+    public var minimumUptime: Duration
+    /// On stop, how long the director keeps serving after withdrawing, while the routers converge.
+    public var withdrawDelay: Duration
+
+    public init(table: UInt32 = 254, routeProtocol: UInt8 = AnnounceSettings.defaultProtocol, device: String = "lo",
+                rise: Duration = .seconds(3), fall: Duration = .zero, minimumUptime: Duration = .seconds(5),
+                withdrawDelay: Duration = .seconds(2)) {
+        self.table = table
+        self.routeProtocol = routeProtocol
+        self.device = device
+        self.rise = rise
+        self.fall = fall
+        self.minimumUptime = minimumUptime
+        self.withdrawDelay = withdrawDelay
     }
 }
 

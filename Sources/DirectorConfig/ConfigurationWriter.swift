@@ -97,6 +97,16 @@ public enum ConfigurationWriter {
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }
             if g.drainOnRemoval > .zero { out.line("drain_on_removal", seconds(g.drainOnRemoval)) }
+            if g.announce != AnnounceSettings() {
+                let a = g.announce
+                out.line("announce_table", String(a.table))
+                out.line("announce_protocol", String(a.routeProtocol))
+                out.line("announce_device", a.device)
+                out.line("announce_rise", seconds(a.rise))
+                out.line("announce_fall", seconds(a.fall))
+                out.line("announce_min_uptime", seconds(a.minimumUptime))
+                out.line("announce_withdraw_delay", seconds(a.withdrawDelay))
+            }
         }
     }
 
@@ -261,6 +271,7 @@ public enum ConfigurationWriter {
             }
             if vs.haSuspend { out.line("ha_suspend") }
             if let drain = vs.drainOnRemoval { out.line("drain_on_removal", seconds(drain)) }
+            if vs.announce { out.line("announce") }
             for real in vs.realServers { renderReal(real, &out) }
         }
     }

@@ -54,6 +54,33 @@ extension GlobalSettings {
         .value("drain_on_removal") { g, node, log in
             if let v = log.duration(node.arguments[0], 0...86400, "'drain_on_removal'") { g.drainOnRemoval = v }
         },
+        .value("announce_table") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...Int(UInt32.max - 1), "'announce_table'") { g.announce.table = UInt32(v) }
+        },
+        .value("announce_protocol") { g, node, log in
+            // 0-4 are the kernel's own (unspec, redirect, kernel, boot, static): routing daemons treat them apart.
+            if let v = log.integer(node.arguments[0], 5...255, "'announce_protocol'") { g.announce.routeProtocol = UInt8(v) }
+        },
+        .value("announce_device") { g, node, log in
+            let word = node.arguments[0]
+            guard (1...15).contains(word.text.utf8.count), !word.text.contains("/") else {
+                log.error(word.location, "'announce_device' must be an interface name (1-15 characters, no '/')")
+                return
+            }
+            g.announce.device = word.text
+        },
+        .value("announce_rise") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...3600, "'announce_rise'") { g.announce.rise = v }
+        },
+        .value("announce_fall") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...3600, "'announce_fall'") { g.announce.fall = v }
+        },
+        .value("announce_min_uptime") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...3600, "'announce_min_uptime'") { g.announce.minimumUptime = v }
+        },
+        .value("announce_withdraw_delay") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...600, "'announce_withdraw_delay'") { g.announce.withdrawDelay = v }
+        },
         .value("metrics_listen", 2...2) { g, node, log in
             guard let address = log.address(node.arguments[0], "'metrics_listen' address"),
                 let port = log.port(node.arguments[1], "'metrics_listen' port")

@@ -175,6 +175,7 @@ struct VirtualServerDraft: Sendable {
     var sorryForwarding: ForwardingMethod?
     var haSuspend = false
     var drainOnRemoval: Duration?
+    var announce = false
     var ipFamily: (AddressFamily, ConfigWord)?
     var inherited = InheritedCheckSettings()
     var realServers: [RealServerDraft] = []
@@ -272,6 +273,14 @@ struct VirtualServerDraft: Sendable {
         },
         .value("hysteresis") { d, node, log in
             if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'hysteresis'") { d.hysteresis = UInt32(v) }
+        },
+        .value("announce", 0...1) { d, node, log in
+            guard let on = log.flag(node) else { return }
+            if on, let key = d.key, !(key.isEndpoint) {
+                log.error(node.keyword.location, "'announce' needs a virtual_server ADDRESS PORT: a \(key.isGroup ? "virtual_server group" : "fwmark service") has no one address to announce (announce the addresses with virtual_server ADDRESS PORT blocks)")
+                return
+            }
+            d.announce = on
         },
         .value("drain_on_removal") { d, node, log in
             if let v = log.duration(node.arguments[0], 0...86400, "'drain_on_removal'") { d.drainOnRemoval = v }
@@ -385,7 +394,7 @@ struct VirtualServerDraft: Sendable {
             persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
             onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
             quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,
-            haSuspend: haSuspend, drainOnRemoval: drainOnRemoval, realServers: reals, origin: SourceOrigin(header.location))
+            haSuspend: haSuspend, drainOnRemoval: drainOnRemoval, announce: announce, realServers: reals, origin: SourceOrigin(header.location))
     }
 }
 

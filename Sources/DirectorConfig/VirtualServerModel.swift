@@ -29,6 +29,9 @@ public enum VirtualServerKey: Hashable, Sendable, CustomStringConvertible {
         case .group(let name): "group \(name)"
         }
     }
+
+    public var isEndpoint: Bool { if case .endpoint = self { true } else { false } }
+    public var isGroup: Bool { if case .group = self { true } else { false } }
 }
 
 public struct VirtualServerGroup: Hashable, Sendable {
@@ -112,6 +115,8 @@ public struct VirtualServer: Hashable, Sendable {
     public var haSuspend: Bool
     /// directord's own `drain_on_removal`; nil: the global one.
     public var drainOnRemoval: Duration?
+    /// directord's own `announce`: a host route for the address while the service is healthy here.
+    public var announce: Bool
     public var realServers: [RealServer]
     public var origin: SourceOrigin
 
@@ -121,7 +126,7 @@ public struct VirtualServer: Hashable, Sendable {
         persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
         alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
         quorumUp: NotifyScript? = nil, quorumDown: NotifyScript? = nil, sorryServer: SorryServer? = nil,
-        haSuspend: Bool = false, drainOnRemoval: Duration? = nil, realServers: [RealServer] = [],
+        haSuspend: Bool = false, drainOnRemoval: Duration? = nil, announce: Bool = false, realServers: [RealServer] = [],
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.key = key
@@ -148,6 +153,7 @@ public struct VirtualServer: Hashable, Sendable {
         self.sorryServer = sorryServer
         self.haSuspend = haSuspend
         self.drainOnRemoval = drainOnRemoval
+        self.announce = announce
         self.realServers = realServers
         self.origin = origin
     }

@@ -41,10 +41,12 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
     public var scope: UInt8?
     /// RTN_* route type: unicast by default; blackhole, unreachable and prohibit carry no next hop.
     public var type: UInt8
+    /// RTPROT_* (rtm_protocol), what routing daemons filter on; nil leaves libnl's default (static).
+    public var routeProtocol: UInt8?
 
     public init(family: Int32, destination: [UInt8], prefixLength: Int, gateway: [UInt8]? = nil,
                 source: [UInt8]? = nil, interface: String? = nil, table: UInt32? = nil, metric: UInt32? = nil,
-                scope: UInt8? = nil, type: UInt8 = UInt8(RTN_UNICAST)) {
+                scope: UInt8? = nil, type: UInt8 = UInt8(RTN_UNICAST), routeProtocol: UInt8? = nil) {
         self.family = family
         self.destination = destination
         self.prefixLength = prefixLength
@@ -55,6 +57,7 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
         self.metric = metric
         self.scope = scope
         self.type = type
+        self.routeProtocol = routeProtocol
     }
 
     public var description: String {
@@ -62,6 +65,7 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
         if let gateway { s += " via \(formatAddress(family: family, gateway))" }
         if let interface { s += " dev \(interface)" }
         if let table { s += " table \(table)" }
+        if let routeProtocol { s += " proto \(routeProtocol)" }
         return s
     }
 }
@@ -236,6 +240,7 @@ final class RouteObject {
         try check(rtnl_route_set_type(object, r.type), "rtnl_route_set_type", r.description)
         if let metric = r.metric { rtnl_route_set_priority(object, metric) }
         if let scope = r.scope { rtnl_route_set_scope(object, scope) }
+        if let proto = r.routeProtocol { rtnl_route_set_protocol(object, proto) }
         if let src = r.source {
             let s = try NetlinkAddress(family: r.family, bytes: src)
             try check(rtnl_route_set_pref_src(object, s.handle), "rtnl_route_set_pref_src", r.description)

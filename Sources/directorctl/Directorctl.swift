@@ -6,6 +6,6 @@ struct Directorctl: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directorctl",
         abstract: "Inspect and control directord and the kernel's IPVS table.",
-        subcommands: [List.self, Status.self, Reload.self, Diff.self, Check.self, Genhash.self, Drain.self, Undrain.self, Weight.self]
+        subcommands: [List.self, Status.self, Reload.self, Diff.self, Check.self, Genhash.self, Drain.self, Undrain.self, Weight.self, Withdraw.self, Announce.self]
     )
 }

@@ -83,6 +83,11 @@ enum StatusText {
                 out += "  \(v.name): quorum \(v.quorumUp ? "up" : "DOWN") (live weight \(v.liveWeight) of \(v.quorum) needed)"
                 if let sorry = v.sorryServer { out += ", sorry server \(sorry) \(v.sorryServerActive ? "ACTIVE" : "standby")" }
                 out += "\n"
+                if let announced = v.announced {
+                    out += announced ? "    announced for \(ago(v.announcedSince ?? now, now))" : "    NOT announced for \(ago(v.announcedSince ?? now, now))"
+                    if let reason = v.announceReason { out += ": \(reason)" }
+                    out += "\n"
+                }
                 for r in v.reals {
                     out += r.removing == true ? "    \(r.address) removed" : "    \(r.address) \(r.up ? "up" : "DOWN") for \(ago(r.since, now))"
                     out += r.kernelWeight.map { ", weight \($0) in kernel" } ?? ", not in kernel"

@@ -95,6 +95,8 @@ public struct VirtualServerStep<RealID: Hashable & Sendable>: Sendable, Hashable
     public let desiredChanged: Bool
     /// The reals whose checks pass (drained or not): what status calls up.
     public let live: Set<RealID>
+    /// Quorum, with hysteresis, as the policy holds it after this step.
+    public let quorumUp: Bool
 }
 
 public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashable & Sendable>: Sendable {
@@ -205,7 +207,7 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         let next = computeDesired()
         let changed = next != desired
         desired = next
-        return VirtualServerStep(events: events, desired: next, desiredChanged: changed, live: liveReals)
+        return VirtualServerStep(events: events, desired: next, desiredChanged: changed, live: liveReals, quorumUp: quorumUp)
     }
 
     private func computeDesired() -> [DesiredMember<RealID>] {

@@ -160,7 +160,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 // Unchanged plan: its checks kept running, so its state is current; rebuilding 2000 of them on every
                 // reload was most of a big reload's cost.
                 if let previous = self.plans[id], previous.isSame(as: plan), let vs = self.servers[id] {
-                    steps[id] = VirtualServerStep(events: [], desired: vs.desired, desiredChanged: false, live: vs.liveReals)
+                    steps[id] = VirtualServerStep(events: [], desired: vs.desired, desiredChanged: false, live: vs.liveReals,
+                                                  quorumUp: vs.quorumUp)
                     servers[id] = vs
                     continue
                 }
