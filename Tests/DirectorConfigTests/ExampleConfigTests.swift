@@ -16,7 +16,7 @@ struct ExampleConfigTests {
         #expect(config.syncGroups.map(\.name) == ["VG_DIRECTOR"])
         #expect(config.vrrpInstances.map(\.name) == ["VI_OUTSIDE", "VI_INSIDE"])
         #expect(config.effectiveSyncDaemon == LVSSyncDaemon(interface: "eth1", instance: "VI_INSIDE", syncID: 51))
-        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443"])
+        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443", "198.51.100.10 80"])
         let nat = config.virtualServers[0]
         #expect(nat.forwarding == .nat)
         #expect(nat.sorryServer?.endpoint.description == "10.0.0.20:8080")
@@ -25,6 +25,9 @@ struct ExampleConfigTests {
         #expect(dr.forwarding == .dr)
         #expect(dr.persistenceTimeout == 300)
         #expect(dr.realServers.allSatisfy { $0.checks.first?.kind == .tcp })
+        let active = config.virtualServers[2]
+        #expect(active.announce && active.scheduler == .mh && active.schedulerFlags.mhPort && active.forwarding == .dr)
+        #expect(config.globals.announce.rise == .seconds(3) && config.globals.announce.minimumUptime == .seconds(5))
     }
 
     @Test func examplesRoundTripThroughTheDump() throws {

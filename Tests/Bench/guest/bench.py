@@ -605,7 +605,7 @@ def part_lifecycle(args):
 
 # Parts kept in modules of their own beside this file (bench_NAME.py): each has `add_parser(subparsers)` and
 # `run(args)`, and uses this module's helpers through `import bench`.
-MODULE_PARTS = ("failover", "health")
+MODULE_PARTS = ("failover", "health", "ecmp")
 
 
 def main():
