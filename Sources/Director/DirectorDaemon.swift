@@ -139,15 +139,16 @@ public final class DirectorDaemon: Service, Sendable {
 
         logger.notice("directord stopping")
         dependencies.notifier.stopping()
-        await supervisor.stop(mode: stopMode())
+        // The running configuration's stop mode: a reload may have changed lvs_flush_on_stop.
+        await supervisor.stop(mode: Self.stopMode(await supervisor.runningConfiguration ?? configuration, keepTable: options.keepTableOnStop))
         await control.stop()
         try? await metricsChannel?.close()
         try? await group.shutdownGracefully()
         if let pidFile = options.pidFile { unlink(pidFile) }
     }
 
-    func stopMode() -> Engine.StopMode {
-        if options.keepTableOnStop { return .keep }
+    static func stopMode(_ configuration: Configuration, keepTable: Bool) -> Engine.StopMode {
+        if keepTable { return .keep }
         switch configuration.globals.lvsFlushOnStop {
         case .all: return .flushAll
         case .keep: return .keep

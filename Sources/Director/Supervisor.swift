@@ -25,6 +25,8 @@ public actor Supervisor {
     let makeVRRP: @Sendable (Configuration) -> VRRPHost
     let scripts: any ScriptRunning
     var configuration: Configuration?
+    /// The configuration in force (the last one started or reloaded).
+    public var runningConfiguration: Configuration? { configuration }
     private var vrrp: VRRPHost?
     private var vrrpEvents: Task<Void, Never>?
     /// Set once VRRP has resigned (shutdown): a stop must not resign twice.

@@ -311,6 +311,10 @@ struct VRRPInstanceDraft: Sendable {
     static let authenticationKeywords = KeywordTable<VRRPInstanceDraft>("authentication", [
         .value("auth_type") { d, node, log in
             d.authType = log.choice(node.arguments[0], "'auth_type'", [("PASS", AuthenticationType.pass), ("AH", .ah)])
+            // Refused here, where `-t` sees it, rather than when the VRRP host starts.
+            if d.authType == .ah {
+                log.error(node.arguments[0].location, "auth_type AH (IPsec) is not supported; use PASS, or VRRP version 3 without authentication")
+            }
         },
         .value("auth_pass") { d, node, _ in d.authPass = node.arguments[0] },
     ])

@@ -302,7 +302,11 @@ struct VirtualServerDraft: Sendable {
         .value("sorry_server_lvs_method") { d, node, log in
             if let m = forwardingMethod(node.arguments[0], "'sorry_server_lvs_method'", log: &log) { d.sorryForwarding = m }
         },
-        .value("ha_suspend", 0...0) { d, _, _ in d.haSuspend = true },
+        .value("ha_suspend", 0...0) { d, node, log in
+            // Accepted so keepalived files run; only check traffic differs (checks also run on the backup).
+            log.warning(node.location, "'ha_suspend' is not implemented: the checks run whether or not the virtual server's address is on this director (keepalived suspends them)")
+            d.haSuspend = true
+        },
         .value("ip_family") { d, node, log in
             if let f = log.choice(node.arguments[0], "'ip_family'", [("inet", AddressFamily.ipv4), ("inet6", .ipv6)]) {
                 d.ipFamily = (f, node.arguments[0])
