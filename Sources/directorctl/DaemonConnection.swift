@@ -26,6 +26,16 @@ struct SocketPathOption: ParsableArguments {
     }
 }
 
+/// A request whose refusal ends the command: the daemon's message on standard error and exit status 1.
+func sendExpectingOK(_ request: ControlRequest, socket: String, timeout: Duration = .seconds(60)) throws -> ControlResponse {
+    let response = try sendControl(request, socket: socket, timeout: timeout)
+    guard response.ok else {
+        printError("directorctl: \(response.message)")
+        throw ExitCode(1)
+    }
+    return response
+}
+
 /// Sends one request; a failure to reach the daemon exits 3 with the client's explanation.
 func sendControl(_ request: ControlRequest, socket: String, timeout: Duration) throws -> ControlResponse {
     do {

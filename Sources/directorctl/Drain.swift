@@ -49,11 +49,7 @@ struct Drain: ParsableCommand {
     @OptionGroup var connection: SocketPathOption
 
     func run() throws {
-        let response = try connection.send(.override(virtualServer: selection.virtualServer, real: selection.real, change: .drain))
-        guard response.ok else {
-            printError("directorctl: \(response.message)")
-            throw ExitCode(1)
-        }
+        let response = try sendExpectingOK(.override(virtualServer: selection.virtualServer, real: selection.real, change: .drain), socket: connection.socket)
         print(response.message)
         guard wait else { return }
         let deadline = Date().addingTimeInterval(Double(timeout))
@@ -70,11 +66,7 @@ struct Drain: ParsableCommand {
                 throw ExitCode(1)
             }
             Thread.sleep(forTimeInterval: min(interval, max(0.05, deadline.timeIntervalSinceNow)))
-            let progress = try connection.send(.drainProgress(virtualServer: selection.virtualServer, real: selection.real))
-            guard progress.ok else {
-                printError("directorctl: \(progress.message)")
-                throw ExitCode(1)
-            }
+            let progress = try sendExpectingOK(.drainProgress(virtualServer: selection.virtualServer, real: selection.real), socket: connection.socket)
             drains = progress.drains ?? []
         }
     }
@@ -93,11 +85,7 @@ struct Undrain: ParsableCommand {
     @OptionGroup var connection: SocketPathOption
 
     func run() throws {
-        let response = try connection.send(.override(virtualServer: selection.virtualServer, real: selection.real, change: .undrain))
-        guard response.ok else {
-            printError("directorctl: \(response.message)")
-            throw ExitCode(1)
-        }
+        let response = try sendExpectingOK(.override(virtualServer: selection.virtualServer, real: selection.real, change: .undrain), socket: connection.socket)
         print(response.message)
     }
 }

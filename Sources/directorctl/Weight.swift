@@ -35,11 +35,7 @@ struct Weight: ParsableCommand {
 
     func run() throws {
         let change: OverrideChange = weight.map(OverrideChange.weight) ?? .resetWeight
-        let response = try connection.send(.override(virtualServer: virtualServer, real: real, change: change))
-        guard response.ok else {
-            printError("directorctl: \(response.message)")
-            throw ExitCode(1)
-        }
+        let response = try sendExpectingOK(.override(virtualServer: virtualServer, real: real, change: change), socket: connection.socket, timeout: .seconds(connection.timeout))
         print(response.message)
     }
 }

@@ -49,10 +49,6 @@ struct Announce: ParsableCommand {
 }
 
 private func sendWithdraw(_ selection: AnnouncedSelection, withdrawn: Bool, _ connection: SocketOption) throws {
-    let response = try connection.send(.withdraw(virtualServer: selection.all ? nil : selection.virtualServer, withdrawn: withdrawn))
-    guard response.ok else {
-        printError("directorctl: \(response.message)")
-        throw ExitCode(1)
-    }
+    let response = try sendExpectingOK(.withdraw(virtualServer: selection.all ? nil : selection.virtualServer, withdrawn: withdrawn), socket: connection.socket, timeout: .seconds(connection.timeout))
     print(response.message)
 }

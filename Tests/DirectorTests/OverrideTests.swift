@@ -16,14 +16,14 @@ private let real12 = IPVSEndpoint(address: .ipv4(10, 2, 1, 12), port: 8080)
 private let mark7 = IPVSServiceKey.firewallMark(7, family: .inet)
 
 /// A supervisor over the shared fake table, with health running (no checks: every real is live) and a state file.
-private func started(_ files: FakeFiles, _ shared: SharedTable, stateFile: String?) async throws -> (Supervisor, Engine) {
+private func started(_ files: FakeFiles, _ shared: SharedTable, stateFile: String?, metrics: Metrics? = nil) async throws -> (Supervisor, Engine) {
     let engine = try makeEngine(files, shared)
     let dependencies = EngineDependencies(loadConfiguration: { files.load($0) }, openIPVS: { shared.table }, sysctl: FakeSysctl(),
                                           notifier: SystemdNotifier(environment: [:]))
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let quiet = logger
-    let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies, stateFile: stateFile) {
+    let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies, metrics: metrics, stateFile: stateFile) {
         VRRPHost(configuration: $0, logger: quiet)
     }
     let configuration = try Engine.load(path, dependencies: dependencies, logger: quiet)
@@ -231,18 +231,8 @@ extension Result {
         let files = FakeFiles()
         files[path] = webConfig(weight: 3)
         let shared = SharedTable()
-        let engine = try makeEngine(files, shared)
-        let dependencies = EngineDependencies(loadConfiguration: { files.load($0) }, openIPVS: { shared.table }, sysctl: FakeSysctl(),
-                                              notifier: SystemdNotifier(environment: [:]))
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let quiet = logger
         let metrics = Metrics()
-        let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies, metrics: metrics) {
-            VRRPHost(configuration: $0, logger: quiet)
-        }
-        try await supervisor.start(try #require(files.load(path).configuration), eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
-                                   prober: FakeProber(down: []))
+        let (supervisor, _) = try await started(files, shared, stateFile: nil, metrics: metrics)
         #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.11:8080", change: .drain, peer: peer).ok)
         #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.12:8080", change: .weight(8), peer: peer).ok)
         shared.table.setConnections(web, real11, active: 3)

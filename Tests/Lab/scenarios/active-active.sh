@@ -53,59 +53,8 @@ for r in 1 2; do
         net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
 done
 
-# Each real answers an HTTP GET with its name, and any other connection with its name on every line it reads.
-cat >"$work/server.py" <<'PY'
-import socket, sys, threading
-name = sys.argv[1]
-def serve(conn):
-    with conn:
-        f = conn.makefile("rb")
-        first = f.readline()
-        if first.startswith(b"GET "):
-            while f.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            body = (name + "\n").encode()
-            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            return
-        line = first
-        while line:
-            conn.sendall((name + "\n").encode())
-            line = f.readline()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 80))
-s.listen(128)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
-# N held connections from one process: a line each every 0.5 s, one log line per answer ("TIME INDEX real1",
-# "TIME INDEX FAILED ..."), until STOPFILE exists. The local ports are logged first ("PORT INDEX N").
-cat >"$work/held.py" <<'PY'
-import os, socket, sys, time
-host, count, log, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-out = open(log, "a", buffering=1)
-conns = []
-for i in range(count):
-    s = socket.create_connection((host, 80), timeout=3)
-    conns.append((s, s.makefile("rb")))
-    out.write("PORT %d %d\n" % (i, s.getsockname()[1]))
-alive = set(range(count))
-while alive and not os.path.exists(stop):
-    for i in sorted(alive):
-        s, f = conns[i]
-        try:
-            s.sendall(b"ping\n")
-            answer = f.readline().decode().strip() or "FAILED closed"
-        except OSError as e:
-            answer = "FAILED %s" % e
-        out.write("%.3f %d %s\n" % (time.time(), i, answer))
-        if answer.startswith("FAILED"):
-            alive.discard(i)
-    time.sleep(0.5)
-PY
 for r in 1 2; do
-    ip netns exec "real$r" python3 "$work/server.py" "real$r" &
+    ip netns exec "real$r" python3 "$LAB_REPO/Tests/Lab/helpers/name-server.py" "real$r" &
     echo $! >>/tmp/lab-pids
 done
 
@@ -236,7 +185,7 @@ wait_until 60 "the client is served" bash -c "grep -q real '$work/client.log'"
 conns() { ip netns exec "$1" ipvsadm -Ln --stats --exact | awk '/^TCP/ { print $3 }'; }
 established() { ip netns exec "$1" ipvsadm -Lnc | grep -c ESTABLISHED || true; }
 rm -f "$work/held.stop"
-ip netns exec client python3 "$work/held.py" "$VIP" 12 "$work/held.log" "$work/held.stop" &
+ip netns exec client python3 "$LAB_REPO/Tests/Lab/helpers/held-connections.py" "$VIP" 12 "$work/held.log" "$work/held.stop" &
 echo $! >>/tmp/lab-pids
 wait_until 30 "12 held connections answer" bash -c "[ \$(grep -c ' real' '$work/held.log') -ge 12 ]"
 wait_until 60 "both directors counted new connections" bash -c \

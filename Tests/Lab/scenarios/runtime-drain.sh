@@ -29,54 +29,8 @@ for i in 1 2; do
     ip -n "real$i" route add default via 192.168.0.1
 done
 
-# Each real answers an HTTP GET with its name and closes, and on any other connection answers every line with its
-# name for as long as the client keeps it open (the held connections).
-cat >"$work/server.py" <<'PY'
-import socket, sys, threading
-name = sys.argv[1]
-def serve(conn):
-    with conn:
-        f = conn.makefile("rb")
-        first = f.readline()
-        if first.startswith(b"GET "):
-            while f.readline() not in (b"\r\n", b"\n", b""):
-                pass
-            body = (name + "\n").encode()
-            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            return
-        line = first
-        while line:
-            conn.sendall((name + "\n").encode())
-            line = f.readline()
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 8080))
-s.listen(64)
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-PY
-# A held connection: one line every 0.3 s, the answer logged ("TIME real1" or "TIME FAILED"), until STOPFILE exists.
-cat >"$work/held.py" <<'PY'
-import socket, sys, time, os
-host, log, stop = sys.argv[1], sys.argv[2], sys.argv[3]
-out = open(log, "a", buffering=1)
-s = socket.create_connection((host, 80), timeout=3)
-f = s.makefile("rb")
-while not os.path.exists(stop):
-    try:
-        s.sendall(b"ping\n")
-        answer = f.readline().decode().strip() or "FAILED (closed)"
-    except OSError as e:
-        answer = "FAILED (%s)" % e
-    out.write("%.3f %s\n" % (time.time(), answer))
-    if answer.startswith("FAILED"):
-        break
-    time.sleep(0.3)
-s.close()
-PY
 for i in 1 2; do
-    ip netns exec "real$i" python3 "$work/server.py" "real$i" &
+    ip netns exec "real$i" python3 "$LAB_REPO/Tests/Lab/helpers/name-server.py" "real$i" 8080 &
     echo $! >>/tmp/lab-pids
 done
 note "client 172.16.0.50 -> VIP $VIP:80 (lb, NAT) -> real1 192.168.0.11:8080, real2 192.168.0.12:8080"
@@ -105,12 +59,13 @@ start_directord() {
 hold() {
     rm -f "$work/$1.stop"
     : >"$work/$1.log"
-    ip netns exec client python3 "$work/held.py" "$VIP" "$work/$1.log" "$work/$1.stop" &
+    ip netns exec client python3 "$LAB_REPO/Tests/Lab/helpers/held-connections.py" "$VIP" 1 "$work/$1.log" "$work/$1.stop" &
     echo $! >>/tmp/lab-pids
-    wait_until 20 "held connection $1 is answered" bash -c "[ -s '$work/$1.log' ]"
+    wait_until 20 "held connection $1 is answered" bash -c "grep -q ' real' '$work/$1.log'"
 }
-held_by() { [ "$(tail -n 1 "$work/$1.log" | awk '{print $2}')" = "$2" ]; }
-held_answers() { wc -l <"$work/$1.log"; }
+# The held connection's log (Tests/Lab/helpers/held-connections.py): "TIME 0 real1" per answer.
+held_by() { [ "$(grep -v '^PORT' "$work/$1.log" | tail -n 1 | awk '{print $3}')" = "$2" ]; }
+held_answers() { grep -vc '^PORT' "$work/$1.log"; }
 
 step "Start directord: both reals at weight 1"
 write_config 1 2
