@@ -181,14 +181,14 @@ note "ok: sloppy_tcp=1 on the directors"
 
 step "Flows spread over both directors"
 start_client client "http://$VIP/" "$work/client.log" 0.1
-wait_until 60 "the client is served" bash -c "grep -q real '$work/client.log'"
+wait_until 180 "the client is served" bash -c "grep -q real '$work/client.log'"
 conns() { ip netns exec "$1" ipvsadm -Ln --stats --exact | awk '/^TCP/ { print $3 }'; }
 established() { ip netns exec "$1" ipvsadm -Lnc | grep -c ESTABLISHED || true; }
 rm -f "$work/held.stop"
 ip netns exec client python3 "$LAB_REPO/Tests/Lab/helpers/held-connections.py" "$VIP" 12 "$work/held.log" "$work/held.stop" &
 echo $! >>/tmp/lab-pids
-wait_until 30 "12 held connections answer" bash -c "[ \$(grep -c ' real' '$work/held.log') -ge 12 ]"
-wait_until 60 "both directors counted new connections" bash -c \
+wait_until 90 "12 held connections answer" bash -c "[ \$(grep -c ' real' '$work/held.log') -ge 12 ]"
+wait_until 180 "both directors counted new connections" bash -c \
     "[ \$(ip netns exec d1 ipvsadm -Ln --stats --exact | awk '/^TCP/ {print \$3}') -gt 3 ] && [ \$(ip netns exec d2 ipvsadm -Ln --stats --exact | awk '/^TCP/ {print \$3}') -gt 3 ]"
 on1=$(established d1) on2=$(established d2)
 note "connections counted by IPVS: d1 $(conns d1), d2 $(conns d2); held connections established on d1 $on1, on d2 $on2"
@@ -206,7 +206,7 @@ t1=$(now)
 note "router down to one next hop $(ms "$t0" "$t1") ms after SIGTERM"
 result ecmp-sigterm-to-withdrawn "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 [ "$(nexthops)" -eq 1 ] && has_nexthop 10.0.1.12 || fail "the router should be left with d2 only"
-wait_until 30 "d1's directord has stopped" bash -c "! kill -0 $(cat "$work/d1.pid") 2>/dev/null"
+wait_until 90 "d1's directord has stopped" bash -c "! kill -0 $(cat "$work/d1.pid") 2>/dev/null"
 sleep 3
 failed_new=$(since_mark sigterm | grep -c FAILED || true)
 broken=$(tail -n +"$((heldmark + 1))" "$work/held.log" | grep -c FAILED || true)
@@ -221,12 +221,12 @@ note "ok: the $on1 held connection(s) that were on d1 now go through d2: $(estab
 step "d1 returns: announced again after its damping, flows spread again"
 t0=$(now)
 start_directord 1
-wait_until 60 "the router has d1 again" has_nexthop 10.0.1.11
+wait_until 180 "the router has d1 again" has_nexthop 10.0.1.11
 t1=$(now)
 note "d1 announced $(ms "$t0" "$t1") ms after its start (announce_min_uptime 1, announce_rise 2)"
 result ecmp-start-to-announced "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
 before=$(conns d1)
-wait_until 30 "new connections reach d1 again" bash -c "[ \$(ip netns exec d1 ipvsadm -Ln --stats --exact | awk '/^TCP/ {print \$3}') -gt $((before + 3)) ]"
+wait_until 90 "new connections reach d1 again" bash -c "[ \$(ip netns exec d1 ipvsadm -Ln --stats --exact | awk '/^TCP/ {print \$3}') -gt $((before + 3)) ]"
 ip netns exec d1 "$DIRECTORCTL" status --socket "$work/d1.sock" | tee "$work/status.txt" | sed 's/^/   status | /'
 expect_contains "status says announced" "$work/status.txt" '^    announced for '
 
@@ -243,7 +243,7 @@ ip netns exec d1 "$DIRECTORCTL" status --socket "$work/d1.sock" >"$work/status2.
 expect_contains "d1's status says why it is not announced" "$work/status2.txt" 'NOT announced for .*quorum lost'
 grep -q "withdrawing $VIP (quorum lost" "$work/d1.log" || fail "d1's log does not say why it withdrew"
 for r in 1 2; do ip -n "real$r" route del blackhole 10.0.1.11/32; done
-wait_until 60 "d1 announces again once its checks pass" has_nexthop 10.0.1.11
+wait_until 180 "d1 announces again once its checks pass" has_nexthop 10.0.1.11
 sleep 1
 failed_cut=$(since_mark cutoff | grep -c FAILED || true)
 note "new connections failed while d1 withdrew and returned: $failed_cut"
@@ -265,7 +265,7 @@ counted ecmp-crash-failed-new "$failed_crash"
 step "d1 hangs (directord and FRR stopped, link up, nothing sent): the router drops d1 at the BGP hold time"
 frr_start d1 "$work/d1-frr.conf"
 start_directord 1
-wait_until 90 "d1 is announced again" has_nexthop 10.0.1.11
+wait_until 180 "d1 is announced again" has_nexthop 10.0.1.11
 mark hang
 t0=$(now)
 kill -STOP "$(cat "$work/d1.pid")" "$(cat /run/frr/d1/bgpd.pid)" "$(cat /run/frr/d1/zebra.pid)"
@@ -273,7 +273,9 @@ while has_nexthop 10.0.1.11; do sleep 0.1; done
 t1=$(now)
 note "router dropped d1 $(ms "$t0" "$t1") ms after it hung (hold time ${HOLD}s)"
 result ecmp-hang-to-withdrawn "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" ", \"hold_seconds\": $HOLD"
-awk -v a="$t0" -v b="$t1" -v h="$HOLD" 'BEGIN { exit !(b - a <= h + 5) }' || fail "the router kept d1 longer than the hold time"
+# The hold timer runs from the last keepalive the router got, up to 3 s before the stop; twice the hold time leaves
+# room for an emulated CPU under load (the figure is the benchmark's).
+awk -v a="$t0" -v b="$t1" -v h="$HOLD" 'BEGIN { exit !(b - a <= 2 * h) }' || fail "the router kept d1 for more than twice the hold time"
 failed_hang=$(since_mark hang | grep -c FAILED || true)
 note "new connections failed since the hang: $failed_hang (d1's kernel table still forwards; its checks are frozen)"
 counted ecmp-hang-failed-new "$failed_hang"
