@@ -41,8 +41,11 @@ public actor Supervisor {
 
     /// The operator's drains and weights, kept in `stateFile` across restarts.
     var overrides = Overrides()
-    /// Quorum per virtual server as the health policy holds it (with hysteresis): what announcement follows.
+    /// Quorum per virtual server as the health policy holds it (with hysteresis): what announcement and status
+    /// follow.
     var quorumUp: [String: Bool] = [:]
+    /// The policy's live weight per virtual server, for status.
+    var liveWeight: [String: Int] = [:]
     /// Set once the table is programmed (`start`): which VIPs are announced through the routing table.
     var announcer: AnnouncePolicy?
     /// Virtual servers whose override gauges are set (so a removed override sets them back once).
@@ -110,6 +113,7 @@ public actor Supervisor {
             seeded[vs.identity] = HealthPlans.destinations(step.desired, of: vs)
             verdictSequence[vs.identity] = sequence
             quorumUp[vs.identity] = step.quorumUp
+            liveWeight[vs.identity] = step.liveWeight
             for real in vs.realServers {
                 let previous = realStates[vs.identity]?[real.endpoint]
                 // Up by its checks: a drained or inhibited real is in the table at 0 either way.
@@ -123,6 +127,7 @@ public actor Supervisor {
         realStates = states
         let identities = Set(configuration.virtualServers.map(\.identity))
         quorumUp = quorumUp.filter { identities.contains($0.key) }
+        liveWeight = liveWeight.filter { identities.contains($0.key) }
         for (vs, reals) in states { for (real, state) in reals { metrics?.realServer(vs, real.description, up: state.up) } }
         await engine.seedDestinations(seeded)
         refreshAnnouncements()
@@ -148,6 +153,7 @@ public actor Supervisor {
         if update.step.desiredChanged {
             await engine.updateDestinations(for: vs.identity, HealthPlans.destinations(update.step.desired, of: vs))
         }
+        liveWeight[vs.identity] = update.step.liveWeight
         if quorumUp[vs.identity] != update.step.quorumUp {
             quorumUp[vs.identity] = update.step.quorumUp
             if vs.announce { refreshAnnouncements() }
@@ -307,6 +313,11 @@ public actor Supervisor {
                 status.virtualServers[v].reals[r].since = state.since.timeIntervalSince1970
                 status.virtualServers[v].reals[r].lastResult = state.lastResult
             }
+        }
+        // Quorum as the policy holds it, hysteresis included (the engine can only count what is in the table).
+        for (v, vs) in status.virtualServers.enumerated() {
+            if let up = quorumUp[vs.name] { status.virtualServers[v].quorumUp = up }
+            if let weight = liveWeight[vs.name] { status.virtualServers[v].liveWeight = weight }
         }
         await addOverrides(to: &status)
         addAnnouncements(to: &status)

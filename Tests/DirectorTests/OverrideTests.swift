@@ -253,6 +253,21 @@ extension Result {
         await supervisor.stop(mode: .keep)
     }
 
+    @Test func statusShowsTheQuorumThePolicyHoldsWithItsHysteresis() async throws {
+        let files = FakeFiles()
+        // 2 + 3 = 5 live; quorum 4 with hysteresis 1 is lost only below 3.
+        files[path] = webConfig(weight: 3).replacingOccurrences(of: "lb_algo wrr", with: "lb_algo wrr\n quorum 4\n hysteresis 1")
+        let shared = SharedTable()
+        let (supervisor, _) = try await started(files, shared, stateFile: nil)
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.11:8080", change: .drain, peer: peer).ok)
+        var vs = try #require(await supervisor.status().virtualServers.first)
+        #expect(vs.liveWeight == 3 && vs.quorumUp, "3 is inside the band: quorum holds (the table alone says 3 < 4)")
+        #expect(await supervisor.override(virtualServer: "10.2.0.1:80", real: "10.2.1.12:8080", change: .weight(2), peer: peer).ok)
+        vs = try #require(await supervisor.status().virtualServers.first)
+        #expect(vs.liveWeight == 2 && !vs.quorumUp)
+        await supervisor.stop(mode: .keep)
+    }
+
     @Test func aCorruptStateFileIsIgnoredNotFatal() async throws {
         let files = FakeFiles()
         files[path] = webConfig(weight: 3)

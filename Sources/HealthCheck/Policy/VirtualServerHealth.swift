@@ -97,6 +97,8 @@ public struct VirtualServerStep<RealID: Hashable & Sendable>: Sendable, Hashable
     public let live: Set<RealID>
     /// Quorum, with hysteresis, as the policy holds it after this step.
     public let quorumUp: Bool
+    /// The sum of the live reals' weights (drained ones count 0) after this step.
+    public let liveWeight: Int
 }
 
 public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashable & Sendable>: Sendable {
@@ -207,7 +209,8 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         let next = computeDesired()
         let changed = next != desired
         desired = next
-        return VirtualServerStep(events: events, desired: next, desiredChanged: changed, live: liveReals, quorumUp: quorumUp)
+        return VirtualServerStep(events: events, desired: next, desiredChanged: changed, live: liveReals, quorumUp: quorumUp,
+                                 liveWeight: liveWeight)
     }
 
     private func computeDesired() -> [DesiredMember<RealID>] {

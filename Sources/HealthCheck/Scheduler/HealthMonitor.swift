@@ -161,7 +161,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 // reload was most of a big reload's cost.
                 if let previous = self.plans[id], previous.isSame(as: plan), let vs = self.servers[id] {
                     steps[id] = VirtualServerStep(events: [], desired: vs.desired, desiredChanged: false, live: vs.liveReals,
-                                                  quorumUp: vs.quorumUp)
+                                                  quorumUp: vs.quorumUp, liveWeight: vs.liveWeight)
                     servers[id] = vs
                     continue
                 }
