@@ -39,10 +39,10 @@ public final class Metrics: Sendable {
                            help: "1 while the real server passes its checks").set(to: up ? 1.0 : 0.0)
     }
 
-    /// 1 while the VIP's route is in the kernel for the routing daemon to announce.
-    public func announced(_ address: String, _ on: Bool) {
-        registry.makeGauge(name: "directord_vip_announced", labels: [("address", address)],
-                           help: "1 while the VIP's host route is in the kernel for the routing daemon").set(to: on ? 1.0 : 0.0)
+    /// 1 while the virtual server's VIP has its route in the kernel for the routing daemon to announce.
+    public func announced(_ virtualServer: String, _ on: Bool) {
+        registry.makeGauge(name: "directord_virtual_server_announced", labels: [("virtual_server", virtualServer)],
+                           help: "1 while the virtual server's VIP has its host route in the kernel for the routing daemon").set(to: on ? 1.0 : 0.0)
     }
 
     /// The operator's override of one real: drained (0/1), the weight override (-1: none), and while drained the

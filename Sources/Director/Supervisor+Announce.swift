@@ -85,11 +85,14 @@ extension Supervisor {
                 }
             }
         }
+        guard let metrics, let configuration else { return }
         for action in actions {
             let address = switch action {
             case .announce(let a), .withdraw(let a): a
             }
-            metrics?.announced(address.description, announcer?.vips[address]?.announced ?? false)
+            for vs in configuration.virtualServers where vs.announce && Self.address(of: vs) == address {
+                metrics.announced(vs.identity, announcer?.vips[address]?.announced ?? false)
+            }
         }
     }
 

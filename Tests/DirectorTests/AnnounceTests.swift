@@ -137,7 +137,10 @@ final class ManualDate: @unchecked Sendable {
         let quiet = logger
         let configuration = try Engine.load(path, dependencies: dependencies, logger: quiet)
         let engine = Engine(configFile: path, configuration: configuration, logger: quiet, dependencies: dependencies)
-        let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies) { VRRPHost(configuration: $0, logger: quiet) }
+        let metrics = Metrics()
+        let supervisor = Supervisor(engine: engine, logger: quiet, dependencies: dependencies, metrics: metrics) {
+            VRRPHost(configuration: $0, logger: quiet)
+        }
         let prober = SwitchableProber()
         try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober)
         #expect(network.current.isEmpty, "not before announce_min_uptime")
@@ -151,6 +154,8 @@ final class ManualDate: @unchecked Sendable {
         #expect(network.current == [route])
         status = await supervisor.status()
         #expect(status.virtualServers.first?.announced == true && status.virtualServers.first?.announceReason == nil)
+        #expect(String(decoding: metrics.render(), as: UTF8.self)
+            .contains("directord_virtual_server_announced{virtual_server=\"198.51.100.10 80 TCP\"} 1.0"))
         // The only real fails its check: quorum is lost and the route goes at once.
         prober.down = true
         var gone = false
