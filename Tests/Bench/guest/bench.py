@@ -30,6 +30,8 @@ REPO = os.environ.get("LAB_REPO", os.path.dirname(os.path.dirname(os.path.dirnam
 BIN = os.environ.get("DIRECTORD_BIN") or os.path.join(REPO, ".build/debug")
 DIRECTORD = os.path.join(BIN, "directord")
 DIRECTORCTL = os.path.join(BIN, "directorctl")
+# The C floor program (Tests/Bench/Floor/ipvs-floor.c), built beside the binaries by the host side.
+FLOOR = os.path.join(BIN, "ipvs-floor")
 WORK = "/tmp/bench"
 # Seconds any one step may take before the part fails (the smoke run sets it low).
 DEADLINE = float(os.environ.get("BENCH_DEADLINE", "900"))
@@ -352,6 +354,20 @@ def program_ipvsadm(table, size, run, rules):
          signal_seconds=exited[0] - t0, polls=reads, poll_cost=cost)
 
 
+def program_floor(table, size, run, rules):
+    """The floor: raw generic netlink, batched, no library (Tests/Bench/Floor/ipvs-floor.c), timed as ipvsadm -R."""
+    fresh_namespace("f")
+    t0 = now()
+    r = subprocess.run([FLOOR], stdin=open(rules), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    t_exit = now()
+    if r.returncode != 0:
+        raise BenchError(f"ipvs-floor failed: {r.stderr.decode(errors='replace')[-400:]}")
+    t_done, reads, cost = wait_complete(table.services, table.destinations, t0 + DEADLINE, "the floor's table")
+    emit(measure="program", size=size, tool="floor", run=run, seconds=t_done - t0, signal_seconds=t_exit - t0,
+         polls=reads, poll_cost=cost)
+    empty_table()
+
+
 def dump_print(table, size, run):
     """In a namespace holding the whole table (left by ipvsadm -R): directorctl list vs ipvsadm -Ln."""
     a, b = f"{WORK}/list-directorctl.txt", f"{WORK}/list-ipvsadm.txt"
@@ -373,13 +389,15 @@ def part_program(args):
         note(f"program {size}: {table.services} services, {table.destinations} destinations")
         for run in range(1, args.runs + 1):
             # The order rotates so that a slow phase of the host does not always hit the same tool.
-            order = ["directord", "keepalived", "ipvsadm"]
-            order = order[(run - 1) % 3:] + order[:(run - 1) % 3]
+            order = ["directord", "keepalived", "ipvsadm", "floor"]
+            order = order[(run - 1) % 4:] + order[:(run - 1) % 4]
             for tool in order:
                 if tool == "directord":
                     program_directord(table, size, run, conf)
                 elif tool == "keepalived":
                     program_keepalived(table, size, run, conf)
+                elif tool == "floor":
+                    program_floor(table, size, run, rules)
                 else:
                     program_ipvsadm(table, size, run, rules)
                     dump_print(table, size, run)
@@ -640,7 +658,7 @@ def main():
          keepalived=subprocess.run(["keepalived", "-v"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
          .stdout.decode(errors="replace").splitlines()[0])
     # The first start of a binary reads it over 9p; every tool gets that cost paid before anything is timed.
-    for argv in ([DIRECTORD, "--help"], [DIRECTORCTL, "--help"], ["keepalived", "-v"], ["ipvsadm", "-v"],
+    for argv in ([DIRECTORD, "--help"], [DIRECTORCTL, "--help"], [FLOOR, "--version"], ["keepalived", "-v"], ["ipvsadm", "-v"],
                  ["ip", "-V"], ["strace", "-V"]):
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = now()
