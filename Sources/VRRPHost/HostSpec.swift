@@ -324,3 +324,13 @@ extension InstanceSpec.Wiring {
         return out
     }
 }
+
+/// The kernel's form of configured addresses and routes, for the director's static blocks (the same conversion
+/// VRRP's own addresses and routes go through).
+public enum HostObjects {
+    public static func address(_ v: VirtualAddress, defaultDevice: String) -> InterfaceAddress {
+        HostSpec.interfaceAddress(v, defaultDevice: defaultDevice)
+    }
+
+    public static func route(_ r: VirtualRoute) -> HostRoute { HostSpec.hostRoute(r) }
+}
