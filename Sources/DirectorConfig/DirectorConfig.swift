@@ -70,6 +70,7 @@ struct ConfigurationDraft: Sendable {
     var groups: [VirtualServerGroup] = []
     var virtualServers: [VirtualServerDraft] = []
     var staticNetwork = StaticNetwork()
+    var nextRulePriority: [AddressFamily: UInt32] = [:]
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -101,7 +102,17 @@ struct ConfigurationDraft: Sendable {
             d.staticNetwork.routes += (node.block ?? []).compactMap { VRRPInstanceDraft.parseVirtualRoute($0, log: &log) }
         },
         .block("static_rules") { d, node, log in
-            d.staticNetwork.rules += (node.block ?? []).compactMap { StaticNetwork.parseRule($0, log: &log) }
+            for entry in node.block ?? [] {
+                guard var rule = StaticNetwork.parseRule(entry, log: &log) else { continue }
+                if rule.priority == nil {
+                    // keepalived numbers rules without a preference down from 16384, per family, and warns.
+                    let next = d.nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
+                    d.nextRulePriority[rule.family] = next - 1
+                    rule.priority = next
+                    log.warning(entry.location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
+                }
+                d.staticNetwork.rules.append(rule)
+            }
         },
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),

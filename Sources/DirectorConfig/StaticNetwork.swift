@@ -65,6 +65,9 @@ public struct StaticNetwork: Hashable, Sendable {
 }
 
 extension StaticNetwork {
+    /// keepalived's RULE_START_PRIORITY: the preference of the first rule written without one.
+    static let firstDefaultRulePriority: UInt32 = 16384
+
     static func parseAddress(_ entry: ConfigNode, log: inout DiagnosticLog) -> VirtualAddress? {
         guard let (address, word) = VRRPInstanceDraft.parseVirtualAddress(entry, log: &log) else { return nil }
         // keepalived falls back to a "default interface" it picks at run time; directord wants it named.

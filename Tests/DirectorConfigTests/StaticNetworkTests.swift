@@ -81,3 +81,16 @@ extension StaticNetworkTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 }
+
+extension StaticNetworkTests {
+    @Test func aRuleWithoutPreferenceIsNumberedDownFrom16384PerFamilyWithAWarning() throws {
+        let result = parse("static_rules {\n    from 192.0.2.0/24 table 1\n    to 192.0.2.0/24 table 1\n    inet6 to 2001:db8::/32 table 1\n}\n")
+        let config = try #require(result.configuration)
+        #expect(config.staticNetwork.rules.map(\.priority) == [16384, 16383, 16384])
+        #expect(result.warnings.map(\.short) == [
+            "2:5: warning: rule has no 'preference': 16384, as keepalived sets it (give one to place it)",
+            "3:5: warning: rule has no 'preference': 16383, as keepalived sets it (give one to place it)",
+            "4:5: warning: rule has no 'preference': 16384, as keepalived sets it (give one to place it)",
+        ])
+    }
+}
