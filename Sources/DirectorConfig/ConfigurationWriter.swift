@@ -171,7 +171,7 @@ public enum ConfigurationWriter {
     private static func routeLine(_ r: VirtualRoute) -> String {
         var words: [String] = []
         if let s = r.source { words += ["src", s.description] }
-        words += ["to", r.destination.description]
+        words += r.type == .unicast ? ["to", r.destination.description] : [r.type.rawValue, r.destination.description]
         if let g = r.gateway { words += ["via", g.description] }
         if let d = r.device { words += ["dev", quote(d)] }
         if let s = r.scope { words += ["scope", s.rawValue] }

@@ -114,6 +114,8 @@ struct ConfigurationDraft: Sendable {
                 d.staticNetwork.rules.append(rule)
             }
         },
+        // keepalived reads net_namespace at the top level (global_parser's install_keyword_root), not in global_defs.
+        .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),
         .unsupported("track_file", "track files are not implemented; use a vrrp_script"),

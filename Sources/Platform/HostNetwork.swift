@@ -70,6 +70,15 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// RTN_* values for `HostRoute.type`, for modules that do not import the kernel headers.
+public enum RouteKind {
+    public static let unicast = UInt8(RTN_UNICAST)
+    public static let blackhole = UInt8(RTN_BLACKHOLE)
+    public static let unreachable = UInt8(RTN_UNREACHABLE)
+    public static let prohibit = UInt8(RTN_PROHIBIT)
+    public static let `throw` = UInt8(RTN_THROW)
+}
+
 /// A policy routing rule as static_rules declares it, in `ip rule`'s terms.
 public struct HostRule: Hashable, Sendable, CustomStringConvertible {
     public var family: Int32
