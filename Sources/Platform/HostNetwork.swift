@@ -333,7 +333,12 @@ final class RouteObject {
         rtnl_route_set_table(object, r.table ?? UInt32(RT_TABLE_MAIN.rawValue))
         try check(rtnl_route_set_type(object, r.type), "rtnl_route_set_type", r.description)
         if let metric = r.metric { rtnl_route_set_priority(object, metric) }
-        if let scope = r.scope { rtnl_route_set_scope(object, scope) }
+        if let scope = r.scope {
+            rtnl_route_set_scope(object, scope)
+        } else if r.type != UInt8(RTN_UNICAST) {
+            // libnl guesses scope link for a route without a gateway; ip(8) gives blackhole and the like universe.
+            rtnl_route_set_scope(object, UInt8(RT_SCOPE_UNIVERSE.rawValue))
+        }
         if let proto = r.routeProtocol { rtnl_route_set_protocol(object, proto) }
         if let src = r.source {
             let s = try NetlinkAddress(family: r.family, bytes: src)

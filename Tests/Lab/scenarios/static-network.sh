@@ -15,6 +15,7 @@ static_ipaddress {
 }
 static_routes {
     198.51.100.0/24 via 192.0.2.1 dev eth0 table $1
+    blackhole 203.0.113.0/24 table 100
 }
 static_rules {
     from 192.0.2.10/32 table $1 preference $2
@@ -25,7 +26,7 @@ CONF
 has_addr() { ip -n d1 -o addr show dev eth0 | grep -q " $1 "; }
 has_route() { ip -n d1 route show table "$1" | grep -q "^198.51.100.0/24 via 192.0.2.1 dev eth0"; }
 has_rule() { ip -n d1 rule show | grep -q "^$1"; }
-show() { { ip -n d1 -o addr show dev eth0; ip -n d1 route show table all | grep 198.51 || true; ip -n d1 rule show; } | sed 's/^/   | /'; }
+show() { { ip -n d1 -o addr show dev eth0; ip -n d1 route show table all | grep -E '198.51|203.0.113' || true; ip -n d1 rule show; } | sed 's/^/   | /'; }
 
 step "A namespace whose eth0 already holds 192.0.2.11/24 (someone else's), which the configuration names too"
 bridge_add br0
@@ -42,6 +43,7 @@ wait_until 10 "192.0.2.10/24 on eth0" has_addr 192.0.2.10/24
 ip -n d1 -o addr show dev eth0 | grep -q "192.0.2.10/24 .*eth0:st" || { show; fail "the label eth0:st is missing"; }
 has_route 100 || { show; fail "no route in table 100"; }
 has_rule "1000:	from 192.0.2.10 lookup 100" || { show; fail "no rule 1000"; }
+ip -n d1 route show table 100 | grep -q "^blackhole 203.0.113.0/24 proto static $" || { show; fail "no blackhole route"; }
 has_rule "1500:	not from all fwmark 0x2/0xff lookup main" || { show; fail "no inverted rule 1500"; }
 show
 grep -q "static address 192.0.2.11/24 dev eth0 was already there" "$log" || fail "the log does not say 192.0.2.11 was there"
@@ -68,6 +70,7 @@ show
 has_addr 192.0.2.10/24 && fail "192.0.2.10/24 is still there"
 has_addr 192.0.2.11/24 || fail "the pre-existing 192.0.2.11/24 was removed"
 has_route 101 && fail "the route is still there"
+ip -n d1 route show table 100 | grep -q blackhole && fail "the blackhole route is still there"
 has_rule "1001:" && fail "rule 1001 is still there"
 has_rule "1500:" && fail "rule 1500 is still there"
 note "ok: only 192.0.2.11/24 is left"
