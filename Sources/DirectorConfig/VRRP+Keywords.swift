@@ -280,7 +280,7 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
         .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
-        .unsupported("virtual_rules", "policy routing rules are not implemented; use virtual_routes with 'table'"),
+        .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
         .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
