@@ -51,6 +51,8 @@ public actor Supervisor {
     /// Virtual servers whose override gauges are set (so a removed override sets them back once).
     var reportedOverrides: Set<String> = []
     let stateFile: OverrideStateFile?
+    /// static_ipaddress, static_routes, static_rules: what is held, and what of it this run added.
+    var staticNetwork = StaticNetworkLedger()
 
     let metrics: Metrics?
 
@@ -85,6 +87,7 @@ public actor Supervisor {
         }
         try await engine.start()
         startAnnouncements(configuration)
+        applyStaticNetwork(configuration)
         if !configuration.vrrpInstances.isEmpty { try startVRRP(configuration) }
         // The parse and the first plan were transient: give their memory back.
         Memory.returnFreed()
@@ -246,6 +249,8 @@ public actor Supervisor {
         var (plan, failure) = await engine.adopt(next)
         if let failure { problems.append(failure) }
         plan.healthChanges = Self.checkChanges(from: previousChecks, to: checkSpecs)
+        let statics = applyStaticNetwork(next)
+        problems += statics.problems
         if let vrrp {
             plan.vrrpChanges = vrrp.reload(to: next)
         } else if !next.vrrpInstances.isEmpty {
@@ -256,6 +261,7 @@ public actor Supervisor {
                 problems.append("VRRP could not start: \(error)")
             }
         }
+        plan.vrrpChanges += statics.changes
         let ok = problems.isEmpty
         let message = ok
             ? (plan.isEmpty ? "reloaded: nothing changed" : "reloaded: \(plan.ipvsOperations.count) IPVS operations, \(plan.vrrpChanges.count) VRRP changes")
@@ -279,6 +285,7 @@ public actor Supervisor {
         } else {
             plan.vrrpChanges = next.vrrpInstances.map { "start vrrp_instance \($0.name)" }
         }
+        plan.vrrpChanges += staticNetworkChanges(for: next)
         return ControlResponse(ok: true, plan: plan)
     }
 
@@ -350,5 +357,6 @@ public actor Supervisor {
         }
         healthUpdates?.cancel()
         await engine.stop(mode: mode)
+        removeStaticNetwork()
     }
 }

@@ -8,11 +8,13 @@ public struct Configuration: Hashable, Sendable {
     public var vrrpInstances: [VRRPInstance]
     public var virtualServerGroups: [VirtualServerGroup]
     public var virtualServers: [VirtualServer]
+    /// static_ipaddress, static_routes, static_rules: held from start to stop, whatever the VRRP state.
+    public var staticNetwork: StaticNetwork
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],
         vrrpInstances: [VRRPInstance] = [], virtualServerGroups: [VirtualServerGroup] = [],
-        virtualServers: [VirtualServer] = []
+        virtualServers: [VirtualServer] = [], staticNetwork: StaticNetwork = StaticNetwork()
     ) {
         self.globals = globals
         self.vrrpScripts = vrrpScripts
@@ -20,6 +22,7 @@ public struct Configuration: Hashable, Sendable {
         self.vrrpInstances = vrrpInstances
         self.virtualServerGroups = virtualServerGroups
         self.virtualServers = virtualServers
+        self.staticNetwork = staticNetwork
     }
 
     public func vrrpInstance(named name: String) -> VRRPInstance? { vrrpInstances.first { $0.name == name } }

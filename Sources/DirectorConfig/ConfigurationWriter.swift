@@ -5,6 +5,7 @@ public enum ConfigurationWriter {
     public static func render(_ config: Configuration) -> String {
         var out = Output()
         renderGlobals(config.globals, &out)
+        renderStatic(config.staticNetwork, &out)
         for script in config.vrrpScripts { renderScript(script, &out) }
         for group in config.syncGroups { renderSyncGroup(group, &out) }
         for instance in config.vrrpInstances { renderInstance(instance, &out) }
@@ -167,6 +168,51 @@ public enum ConfigurationWriter {
         return words.joined(separator: " ")
     }
 
+    private static func routeLine(_ r: VirtualRoute) -> String {
+        var words: [String] = []
+        if let s = r.source { words += ["src", s.description] }
+        words += r.type == .unicast ? ["to", r.destination.description] : [r.type.rawValue, r.destination.description]
+        if let g = r.gateway { words += ["via", g.description] }
+        if let d = r.device { words += ["dev", quote(d)] }
+        if let s = r.scope { words += ["scope", s.rawValue] }
+        if let t = r.table { words += ["table", String(t)] }
+        if let m = r.metric { words += ["metric", String(m)] }
+        return words.joined(separator: " ")
+    }
+
+    private static func ruleLine(_ r: StaticRule) -> String {
+        var words: [String] = r.family == .ipv6 ? ["inet6"] : []
+        if r.invert { words.append("not") }
+        if let f = r.from { words += ["from", f.description] }
+        if let t = r.to { words += ["to", t.description] }
+        if let t = r.tos { words += ["tos", String(t)] }
+        if let m = r.fwmark { words += ["fwmark", String(m) + (r.fwmask.map { "/\($0)" } ?? "")] }
+        if let i = r.inputInterface { words += ["iif", quote(i)] }
+        if let o = r.outputInterface { words += ["oif", quote(o)] }
+        if let p = r.priority { words += ["preference", String(p)] }
+        switch r.action {
+        case .table(let t): words += ["table", String(t)]
+        case .goto(let t): words += ["goto", String(t)]
+        case .nop: words.append("nop")
+        case .blackhole: words.append("blackhole")
+        case .unreachable: words.append("unreachable")
+        case .prohibit: words.append("prohibit")
+        }
+        return words.joined(separator: " ")
+    }
+
+    private static func renderStatic(_ n: StaticNetwork, _ out: inout Output) {
+        if !n.addresses.isEmpty {
+            out.block("static_ipaddress") { out in for a in n.addresses { out.line(addressLine(a)) } }
+        }
+        if !n.routes.isEmpty {
+            out.block("static_routes") { out in for r in n.routes { out.line(routeLine(r)) } }
+        }
+        if !n.rules.isEmpty {
+            out.block("static_rules") { out in for r in n.rules { out.line(ruleLine(r)) } }
+        }
+    }
+
     private static func renderInstance(_ i: VRRPInstance, _ out: inout Output) {
         out.block("vrrp_instance", quote(i.name)) { out in
             out.line("state", i.initialState.rawValue)
@@ -193,17 +239,7 @@ public enum ConfigurationWriter {
             }
             if !i.virtualRoutes.isEmpty {
                 out.block("virtual_routes") { out in
-                    for r in i.virtualRoutes {
-                        var words: [String] = []
-                        if let s = r.source { words += ["src", s.description] }
-                        words += ["to", r.destination.description]
-                        if let g = r.gateway { words += ["via", g.description] }
-                        if let d = r.device { words += ["dev", quote(d)] }
-                        if let s = r.scope { words += ["scope", s.rawValue] }
-                        if let t = r.table { words += ["table", String(t)] }
-                        if let m = r.metric { words += ["metric", String(m)] }
-                        out.line(words.joined(separator: " "))
-                    }
+                    for r in i.virtualRoutes { out.line(routeLine(r)) }
                 }
             }
             renderTracking(i.trackScripts, i.trackInterfaces, &out)

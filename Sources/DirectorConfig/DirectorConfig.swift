@@ -69,6 +69,8 @@ struct ConfigurationDraft: Sendable {
     var instances: [VRRPInstanceDraft] = []
     var groups: [VirtualServerGroup] = []
     var virtualServers: [VirtualServerDraft] = []
+    var staticNetwork = StaticNetwork()
+    var nextRulePriority: [AddressFamily: UInt32] = [:]
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -93,9 +95,27 @@ struct ConfigurationDraft: Sendable {
             VirtualServerDraft.keywords.apply(node.block ?? [], to: &server, log: &log)
             d.virtualServers.append(server)
         },
-        .unsupported("static_ipaddress", "manage static addresses with the system's network configuration"),
-        .unsupported("static_routes", "manage static routes with the system's network configuration"),
-        .unsupported("static_rules", "manage static rules with the system's network configuration"),
+        .block("static_ipaddress") { d, node, log in
+            d.staticNetwork.addresses += (node.block ?? []).compactMap { StaticNetwork.parseAddress($0, log: &log) }
+        },
+        .block("static_routes") { d, node, log in
+            d.staticNetwork.routes += (node.block ?? []).compactMap { VRRPInstanceDraft.parseVirtualRoute($0, log: &log) }
+        },
+        .block("static_rules") { d, node, log in
+            for entry in node.block ?? [] {
+                guard var rule = StaticNetwork.parseRule(entry, log: &log) else { continue }
+                if rule.priority == nil {
+                    // keepalived numbers rules without a preference down from 16384, per family, and warns.
+                    let next = d.nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
+                    d.nextRulePriority[rule.family] = next - 1
+                    rule.priority = next
+                    log.warning(entry.location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
+                }
+                d.staticNetwork.rules.append(rule)
+            }
+        },
+        // keepalived reads net_namespace at the top level (global_parser's install_keyword_root), not in global_defs.
+        .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),
         .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
@@ -112,7 +132,8 @@ struct ConfigurationDraft: Sendable {
             syncGroups: syncGroups,
             vrrpInstances: instances.compactMap { $0.resolve(globals: globals, log: &log) },
             virtualServerGroups: groups,
-            virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) })
+            virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) },
+            staticNetwork: staticNetwork)
     }
 }
 

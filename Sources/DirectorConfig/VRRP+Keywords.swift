@@ -280,7 +280,7 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
         .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
-        .unsupported("virtual_rules", "policy routing rules are not implemented; use virtual_routes with 'table'"),
+        .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
         .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
@@ -381,6 +381,17 @@ struct VRRPInstanceDraft: Sendable {
             let word = words[i]
             let options = ["src", "to", "via", "gw", "dev", "scope", "table", "metric"]
             guard options.contains(word.text) else {
+                if destination == nil, route.type == .unicast, let type = RouteType(rawValue: word.text), type != .unicast {
+                    // keepalived reads a route type only right before the destination.
+                    guard i + 1 < words.count, let p = log.prefix(words[i + 1], "\(word.text) route destination") else {
+                        if i + 1 >= words.count { log.error(word.location, "'\(word.text)' needs a destination") }
+                        return nil
+                    }
+                    route.type = type
+                    destination = p
+                    i += 2
+                    continue
+                }
                 if destination == nil, case .success = IPPrefix.parse(word.text) {
                     destination = log.prefix(word, "route destination")
                     i += 1
@@ -391,6 +402,10 @@ struct VRRPInstanceDraft: Sendable {
                     if destination == nil { return nil }
                     i += 1
                     continue
+                }
+                if word.text == "or" || word.text == "nexthop" {
+                    log.error(word.location, "route option '\(word.text)' (a second next hop) is not supported: directord has no multipath routes")
+                    return nil
                 }
                 log.error(word.location, "unknown route option '\(word.text)'; expected [src ADDR] [to] DEST [via ADDR] [dev IF] [scope S] [table N] [metric N]")
                 return nil
@@ -430,6 +445,10 @@ struct VRRPInstanceDraft: Sendable {
             // No destination (seed 001: `via GW dev eth1`): the default route of the gateway's family.
             let family = route.gateway?.family ?? route.source?.family ?? .ipv4
             route.destination = IPPrefix(address: family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)), length: 0)
+        }
+        if route.type != .unicast && (route.gateway != nil || route.device != nil) {
+            log.error(entry.location, "a \(route.type.rawValue) route has no gateway and no device (the kernel refuses them)")
+            return nil
         }
         if let gateway = route.gateway, gateway.family != route.destination.address.family {
             log.error(entry.location, "route to \(route.destination) has an \(gateway.family.rawValue) gateway \(gateway)")

@@ -164,7 +164,14 @@ public struct VirtualAddress: Hashable, Sendable {
     }
 }
 
-/// A `virtual_routes` entry: `[src S] [to] DEST[/PLEN] [via|gw G] [dev IF] [scope S] [table T] [metric M]`.
+/// The kind of a route (RTN_*) that keepalived reads before the destination: `blackhole 192.0.2.0/24`.
+public enum RouteType: String, Hashable, Sendable {
+    case unicast, blackhole, unreachable, prohibit
+    case `throw`
+}
+
+/// A `virtual_routes` entry: `[src S] [to] DEST[/PLEN] [via|gw G] [dev IF] [scope S] [table T] [metric M]`, or
+/// `TYPE DEST ...` for a blackhole, unreachable, prohibit or throw route (no gateway, no device).
 public struct VirtualRoute: Hashable, Sendable {
     /// `0.0.0.0/0` (or `::/0`) when the entry names no destination, as seed 001's `via GW dev eth1` does.
     public var destination: IPPrefix
@@ -174,11 +181,13 @@ public struct VirtualRoute: Hashable, Sendable {
     public var scope: AddressScope?
     public var table: UInt32?
     public var metric: UInt32?
+    public var type: RouteType
 
     public init(
         destination: IPPrefix, gateway: IPAddress? = nil, device: String? = nil, source: IPAddress? = nil,
-        scope: AddressScope? = nil, table: UInt32? = nil, metric: UInt32? = nil
+        scope: AddressScope? = nil, table: UInt32? = nil, metric: UInt32? = nil, type: RouteType = .unicast
     ) {
+        self.type = type
         self.destination = destination
         self.gateway = gateway
         self.device = device

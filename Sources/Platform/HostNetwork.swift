@@ -70,6 +70,80 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// RTN_* values for `HostRoute.type`, for modules that do not import the kernel headers.
+public enum RouteKind {
+    public static let unicast = UInt8(RTN_UNICAST)
+    public static let blackhole = UInt8(RTN_BLACKHOLE)
+    public static let unreachable = UInt8(RTN_UNREACHABLE)
+    public static let prohibit = UInt8(RTN_PROHIBIT)
+    public static let `throw` = UInt8(RTN_THROW)
+}
+
+/// A policy routing rule as static_rules declares it, in `ip rule`'s terms.
+public struct HostRule: Hashable, Sendable, CustomStringConvertible {
+    public var family: Int32
+    /// Network-order bytes with a prefix length; nil matches all.
+    public var source: [UInt8]?
+    public var sourceLength: Int
+    public var destination: [UInt8]?
+    public var destinationLength: Int
+    /// FIB_RULE_INVERT: `not`.
+    public var invert: Bool
+    public var priority: UInt32?
+    public var tos: UInt8?
+    public var mark: UInt32?
+    public var mask: UInt32?
+    public var inputInterface: String?
+    public var outputInterface: String?
+    public var action: Action
+
+    /// FR_ACT_*, with the table or the goto target that two of them carry.
+    public enum Action: Hashable, Sendable {
+        case table(UInt32), goto(UInt32), nop, blackhole, unreachable, prohibit
+    }
+
+    public init(family: Int32, source: [UInt8]? = nil, sourceLength: Int = 0, destination: [UInt8]? = nil,
+                destinationLength: Int = 0, invert: Bool = false, priority: UInt32? = nil, tos: UInt8? = nil,
+                mark: UInt32? = nil, mask: UInt32? = nil, inputInterface: String? = nil, outputInterface: String? = nil,
+                action: Action) {
+        self.family = family
+        self.source = source
+        self.sourceLength = sourceLength
+        self.destination = destination
+        self.destinationLength = destinationLength
+        self.invert = invert
+        self.priority = priority
+        self.tos = tos
+        self.mark = mark
+        self.mask = mask
+        self.inputInterface = inputInterface
+        self.outputInterface = outputInterface
+        self.action = action
+    }
+
+    /// `ip rule`'s words.
+    public var description: String {
+        var words: [String] = []
+        if let priority { words.append("pref \(priority)") }
+        if invert { words.append("not") }
+        words.append("from " + (source.map { "\(formatAddress(family: family, $0))/\(sourceLength)" } ?? "all"))
+        if let destination { words.append("to \(formatAddress(family: family, destination))/\(destinationLength)") }
+        if let tos { words.append("tos \(tos)") }
+        if let mark { words.append("fwmark \(mark)" + (mask.map { "/\($0)" } ?? "")) }
+        if let inputInterface { words.append("iif \(inputInterface)") }
+        if let outputInterface { words.append("oif \(outputInterface)") }
+        switch action {
+        case .table(let table): words.append("lookup \(table)")
+        case .goto(let target): words.append("goto \(target)")
+        case .nop: words.append("nop")
+        case .blackhole: words.append("blackhole")
+        case .unreachable: words.append("unreachable")
+        case .prohibit: words.append("prohibit")
+        }
+        return words.joined(separator: " ")
+    }
+}
+
 /// Link state for track_interface.
 public struct LinkState: Equatable, Sendable {
     public var index: Int32
@@ -90,6 +164,8 @@ public protocol HostNetworking: Sendable {
     func remove(_ address: InterfaceAddress) throws(SystemError)
     func add(_ route: HostRoute) throws(SystemError) -> AddOutcome
     func remove(_ route: HostRoute) throws(SystemError)
+    func add(_ rule: HostRule) throws(SystemError) -> AddOutcome
+    func remove(_ rule: HostRule) throws(SystemError)
     func link(_ name: String) throws(SystemError) -> LinkState
 }
 
@@ -131,6 +207,24 @@ public struct RouteNetlink: HostNetworking {
         let rc = rtnl_route_delete(socket.handle, object.handle, 0)
         if rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV { return }
         try check(rc, "delete route", route.description)
+    }
+
+    public func add(_ rule: HostRule) throws(SystemError) -> AddOutcome {
+        let socket = try RouteSocket()
+        let object = try RuleObject(rule)
+        // NLM_F_EXCL: the kernel answers EEXIST for an equal rule (fib_nl_newrule's rule_exists) instead of a twin.
+        let rc = try object.send(socket, add: true, flags: NLM_F_CREATE | NLM_F_EXCL)
+        if rc == -NLE_EXIST { return .alreadyPresent }
+        try check(rc, "add rule", rule.description)
+        return .added
+    }
+
+    public func remove(_ rule: HostRule) throws(SystemError) {
+        let socket = try RouteSocket()
+        let object = try RuleObject(rule)
+        let rc = try object.send(socket, add: false, flags: 0)
+        if rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NOADDR || rc == -NLE_NODEV { return }
+        try check(rc, "delete rule", rule.description)
     }
 
     public func link(_ name: String) throws(SystemError) -> LinkState {
@@ -239,7 +333,12 @@ final class RouteObject {
         rtnl_route_set_table(object, r.table ?? UInt32(RT_TABLE_MAIN.rawValue))
         try check(rtnl_route_set_type(object, r.type), "rtnl_route_set_type", r.description)
         if let metric = r.metric { rtnl_route_set_priority(object, metric) }
-        if let scope = r.scope { rtnl_route_set_scope(object, scope) }
+        if let scope = r.scope {
+            rtnl_route_set_scope(object, scope)
+        } else if r.type != UInt8(RTN_UNICAST) {
+            // libnl guesses scope link for a route without a gateway; ip(8) gives blackhole and the like universe.
+            rtnl_route_set_scope(object, UInt8(RT_SCOPE_UNIVERSE.rawValue))
+        }
         if let proto = r.routeProtocol { rtnl_route_set_protocol(object, proto) }
         if let src = r.source {
             let s = try NetlinkAddress(family: r.family, bytes: src)
@@ -257,6 +356,61 @@ final class RouteObject {
     }
 
     deinit { rtnl_route_put(handle) }
+}
+
+final class RuleObject {
+    let handle: OpaquePointer
+    let invert: Bool
+
+    init(_ r: HostRule) throws(SystemError) {
+        guard let object = rtnl_rule_alloc() else { throw SystemError(call: "rtnl_rule_alloc", errno: ENOMEM) }
+        handle = object
+        invert = r.invert
+        rtnl_rule_set_family(object, r.family)
+        if let src = r.source {
+            let a = try NetlinkAddress(family: r.family, bytes: src, prefixLength: r.sourceLength)
+            try check(rtnl_rule_set_src(object, a.handle), "rtnl_rule_set_src", r.description)
+        }
+        if let dst = r.destination {
+            let a = try NetlinkAddress(family: r.family, bytes: dst, prefixLength: r.destinationLength)
+            try check(rtnl_rule_set_dst(object, a.handle), "rtnl_rule_set_dst", r.description)
+        }
+        if let priority = r.priority { rtnl_rule_set_prio(object, priority) }
+        if let tos = r.tos { rtnl_rule_set_dsfield(object, tos) }
+        if let mark = r.mark { rtnl_rule_set_mark(object, mark) }
+        if let mask = r.mask { rtnl_rule_set_mask(object, mask) }
+        if let iif = r.inputInterface { try check(rtnl_rule_set_iif(object, iif), "rtnl_rule_set_iif", iif) }
+        if let oif = r.outputInterface { try check(rtnl_rule_set_oif(object, oif), "rtnl_rule_set_oif", oif) }
+        switch r.action {
+        case .table(let table):
+            rtnl_rule_set_action(object, UInt8(FR_ACT_TO_TBL))
+            rtnl_rule_set_table(object, table)
+        case .goto(let target):
+            rtnl_rule_set_action(object, UInt8(FR_ACT_GOTO))
+            rtnl_rule_set_goto(object, target)
+        case .nop: rtnl_rule_set_action(object, UInt8(FR_ACT_NOP))
+        case .blackhole: rtnl_rule_set_action(object, UInt8(FR_ACT_BLACKHOLE))
+        case .unreachable: rtnl_rule_set_action(object, UInt8(FR_ACT_UNREACHABLE))
+        case .prohibit: rtnl_rule_set_action(object, UInt8(FR_ACT_PROHIBIT))
+        }
+    }
+
+    /// libnl-route has no setter for the rule header's flags, so `not` (FIB_RULE_INVERT) is set in the built
+    /// request before it is sent. Answers libnl's code (negative NLE_* on failure).
+    func send(_ socket: RouteSocket, add: Bool, flags: Int32) throws(SystemError) -> Int32 {
+        var message: OpaquePointer?
+        let rc = add ? rtnl_rule_build_add_request(handle, flags, &message)
+            : rtnl_rule_build_delete_request(handle, flags, &message)
+        try check(rc, add ? "rtnl_rule_build_add_request" : "rtnl_rule_build_delete_request", "")
+        guard let message else { throw SystemError(call: "rtnl_rule_build_request", errno: ENOMEM) }
+        if invert, let header = nlmsg_data(nlmsg_hdr(message)) {
+            header.assumingMemoryBound(to: fib_rule_hdr.self).pointee.flags |= UInt32(FIB_RULE_INVERT)
+        }
+        // nl_send_sync frees the message and waits for the kernel's ack.
+        return nl_send_sync(socket.handle, message)
+    }
+
+    deinit { rtnl_rule_put(handle) }
 }
 
 /// inet_ntop for log lines.

@@ -268,7 +268,17 @@ struct HostSpec {
         HostRoute(
             family: r.destination.address.family == .ipv4 ? AF_INET : AF_INET6, destination: r.destination.address.bytes,
             prefixLength: r.destination.length, gateway: r.gateway?.bytes, source: r.source?.bytes, interface: r.device,
-            table: r.table, metric: r.metric, scope: r.scope.map(scopeValue))
+            table: r.table, metric: r.metric, scope: r.scope.map(scopeValue), type: routeKind(r.type))
+    }
+
+    static func routeKind(_ t: RouteType) -> UInt8 {
+        switch t {
+        case .unicast: RouteKind.unicast
+        case .blackhole: RouteKind.blackhole
+        case .unreachable: RouteKind.unreachable
+        case .prohibit: RouteKind.prohibit
+        case .throw: RouteKind.throw
+        }
     }
 
     /// RT_SCOPE_* values.
@@ -323,4 +333,14 @@ extension InstanceSpec.Wiring {
         if out.isEmpty { out.append("settings") }
         return out
     }
+}
+
+/// The kernel's form of configured addresses and routes, for the director's static blocks (the same conversion
+/// VRRP's own addresses and routes go through).
+public enum HostObjects {
+    public static func address(_ v: VirtualAddress, defaultDevice: String) -> InterfaceAddress {
+        HostSpec.interfaceAddress(v, defaultDevice: defaultDevice)
+    }
+
+    public static func route(_ r: VirtualRoute) -> HostRoute { HostSpec.hostRoute(r) }
 }

@@ -78,6 +78,8 @@ final class RecordingNetwork: HostNetworking, @unchecked Sendable {
 
     func add(_ address: InterfaceAddress) throws(SystemError) -> AddOutcome { .added }
     func remove(_ address: InterfaceAddress) throws(SystemError) {}
+    func add(_ rule: HostRule) throws(SystemError) -> AddOutcome { .added }
+    func remove(_ rule: HostRule) throws(SystemError) {}
     func add(_ route: HostRoute) throws(SystemError) -> AddOutcome {
         lock.withLock {
             log.append("add \(route)")

@@ -98,11 +98,12 @@ final class FakeOpener: VRRPTransportOpening, @unchecked Sendable {
 /// Addresses and routes in memory, with the kernel's EEXIST behaviour, and settable link states.
 final class FakeNetwork: HostNetworking, @unchecked Sendable {
     enum Call: Hashable {
-        case add(String), remove(String), addRoute(String), removeRoute(String)
+        case add(String), remove(String), addRoute(String), removeRoute(String), addRule(String), removeRule(String)
     }
 
     let addresses = Locked<Set<InterfaceAddress>>([])
     let routes = Locked<Set<HostRoute>>([])
+    let rules = Locked<Set<HostRule>>([])
     let links = Locked<[String: Bool]>([:])
     let calls = Locked<[Call]>([])
 
@@ -124,6 +125,16 @@ final class FakeNetwork: HostNetworking, @unchecked Sendable {
     func remove(_ route: HostRoute) throws(SystemError) {
         calls.update { $0.append(.removeRoute(route.description)) }
         routes.update { _ = $0.remove(route) }
+    }
+
+    func add(_ rule: HostRule) throws(SystemError) -> AddOutcome {
+        calls.update { $0.append(.addRule(rule.description)) }
+        return rules.update { $0.insert(rule).inserted } ? .added : .alreadyPresent
+    }
+
+    func remove(_ rule: HostRule) throws(SystemError) {
+        calls.update { $0.append(.removeRule(rule.description)) }
+        rules.update { _ = $0.remove(rule) }
     }
 
     func link(_ name: String) throws(SystemError) -> LinkState {

@@ -1,0 +1,40 @@
+// Forms met in keepalived 2.2.7's doc/samples that directord reads (or refuses by name), each in its own words.
+import DirectorConfig
+import Testing
+
+struct KeepalivedSampleFormTests {
+    @Test func routeTypesBeforeTheDestination() throws {
+        let config = try #require(valid(instance(extra: """
+                virtual_routes {
+                    blackhole 192.0.2.0/24
+                    unreachable 198.51.100.0/24 table 7
+                    prohibit 203.0.113.0/24 metric 5
+                    throw 10.0.0.0/8
+                    to 10.1.0.0/16 via 192.0.2.1
+                }
+            """)))
+        let routes = try #require(config.vrrpInstances.first?.virtualRoutes)
+        #expect(routes.map(\.type) == [.blackhole, .unreachable, .prohibit, .throw, .unicast])
+        #expect(routes[1].table == 7 && routes[2].metric == 5)
+        #expect(routes[0].destination.description == "192.0.2.0/24")
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+        let statics = try #require(valid("static_routes {\n    blackhole 192.0.2.0/24 table 9\n}\n"))
+        #expect(statics.staticNetwork.routes.first?.type == .blackhole)
+    }
+
+    @Test(arguments: [
+        ("static_routes {\n    blackhole 192.0.2.0/24 via 10.0.0.1\n}\n",
+         "2:5: error: a blackhole route has no gateway and no device (the kernel refuses them)"),
+        ("static_routes {\n    blackhole\n}\n", "2:5: error: 'blackhole' needs a destination"),
+        ("static_routes {\n    192.0.2.0/24 via 10.0.0.1 or 10.0.0.2\n}\n",
+         "2:31: error: route option 'or' (a second next hop) is not supported: directord has no multipath routes"),
+        ("static_routes {\n    192.0.2.0/24 nexthop via 10.0.0.1\n}\n",
+         "2:18: error: route option 'nexthop' (a second next hop) is not supported: directord has no multipath routes"),
+        ("net_namespace blue\n", "1:1: error: 'net_namespace' is not supported by directord: start directord inside the namespace (ip netns exec) instead"),
+    ])
+    func refused(_ text: String, _ expected: String) {
+        let result = parse(text)
+        #expect(result.configuration == nil)
+        #expect(result.errors.first?.short == expected, "\(result.errors.map(\.short))")
+    }
+}
