@@ -8,6 +8,8 @@ public struct Configuration: Hashable, Sendable {
     public var vrrpInstances: [VRRPInstance]
     public var virtualServerGroups: [VirtualServerGroup]
     public var virtualServers: [VirtualServer]
+    /// Top-level `track_file` blocks (FILE_CHECK reads them).
+    public var trackFiles: [TrackFile] = []
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],

@@ -69,6 +69,7 @@ struct ConfigurationDraft: Sendable {
     var instances: [VRRPInstanceDraft] = []
     var groups: [VirtualServerGroup] = []
     var virtualServers: [VirtualServerDraft] = []
+    var trackFiles: [TrackFileDraft] = []
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -97,8 +98,8 @@ struct ConfigurationDraft: Sendable {
         .unsupported("static_routes", "manage static routes with the system's network configuration"),
         .unsupported("static_rules", "manage static rules with the system's network configuration"),
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
-        .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),
-        .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
+        trackFileKeyword("vrrp_track_file"),
+        trackFileKeyword("track_file"),
         .unsupported("bfd_instance", "BFD is not implemented"),
         .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
@@ -106,13 +107,16 @@ struct ConfigurationDraft: Sendable {
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
-        Configuration(
+        var configuration = Configuration(
             globals: globals,
             vrrpScripts: scripts.compactMap { $0.resolve(log: &log) },
             syncGroups: syncGroups,
             vrrpInstances: instances.compactMap { $0.resolve(globals: globals, log: &log) },
             virtualServerGroups: groups,
             virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) })
+        configuration.trackFiles = trackFiles.compactMap { $0.resolve(log: &log) }
+        configuration.resolveTrackFiles(log: &log)
+        return configuration
     }
 }
 
@@ -132,6 +136,9 @@ public enum KeywordCatalog {
         (HealthCheckDraft.httpKeywords.context, HealthCheckDraft.httpKeywords.names),
         (HealthCheckDraft.tcpKeywords.context, HealthCheckDraft.tcpKeywords.names),
         (HealthCheckDraft.URLDraft.keywords.context, HealthCheckDraft.URLDraft.keywords.names),
+        (HealthCheckDraft.miscKeywords.context, HealthCheckDraft.miscKeywords.names),
+        (HealthCheckDraft.fileKeywords.context, HealthCheckDraft.fileKeywords.names),
+        (TrackFileDraft.keywords.context, TrackFileDraft.keywords.names),
     ]
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }
