@@ -63,7 +63,7 @@ public actor Supervisor {
 
     /// Health verdicts first (alpha reals start down), then IPVS (so the table is programmed before this director
     /// can become MASTER), then VRRP.
-    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber()) async throws {
+    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber(scripts: PlatformCheckScripts())) async throws {
         self.configuration = configuration
         loadOverrides(for: configuration)
         if let eventLoop {
@@ -92,6 +92,7 @@ public actor Supervisor {
     @discardableResult
     func applyHealth(_ configuration: Configuration) async throws -> [String: [DesiredDestination]] {
         guard let health else { return [:] }
+        TrackFileInitializer.prepare(configuration.trackFiles, logger: logger)
         let (plans, problems) = HealthPlans.plans(for: configuration, overrides: overrides)
         for problem in problems { logger.error("health check not started: \(problem)") }
         let (steps, sequence) = try await health.applySequenced(plans).get()
