@@ -144,6 +144,10 @@ public actor Supervisor {
             }
         }
         report(update.step.events, of: vs)
+        if update.step.events.isEmpty, update.transition.isUp, update.step.desiredChanged {
+            // misc_dynamic or FILE_CHECK moved a live real's weight: no up/down event, but the operator should know.
+            logger.notice("virtual_server \(vs.identity): \(update.check.probe) asks for \(update.transition.result.weight.map { "\($0)" } ?? "the configured weight")")
+        }
         if update.step.desiredChanged {
             await engine.updateDestinations(for: vs.identity, HealthPlans.destinations(update.step.desired, of: vs))
         }
@@ -287,7 +291,7 @@ public actor Supervisor {
             guard let plan = plans[vs.identity] else { continue }
             var policy = VirtualServerHealth<Endpoint, CheckSpec>(
                 reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
-                initiallyUp: { running[$0]?.isUp ?? !$0.timing.alpha })
+                initiallyUp: { running[$0]?.isUp ?? !$0.timing.alpha }, initialWeight: { running[$0]?.weight })
             verdicts[vs.identity] = HealthPlans.destinations(policy.start().desired, of: vs)
         }
         return verdicts
