@@ -2,6 +2,7 @@
 // configuration text to probes.
 import DirectorConfig
 import Foundation
+import Logging
 import HealthCheck
 import NIOCore
 import NIOPosix
@@ -176,4 +177,54 @@ func residentBytes() -> Int? {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// Answers every MISC_CHECK with the exit status the test sets.
+final class ExitProber: CheckProber, @unchecked Sendable {
+    var status: Int32 = 0
+    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        guard case .misc(let check) = probe else { return eventLoop.makeSucceededFuture(.up) }
+        return eventLoop.makeSucceededFuture(MiscCheck.result(of: .exited(status), dynamic: check.dynamic))
+    }
+}
+
+@Suite struct DynamicWeightSupervisorTests {
+    @Test func misc_dynamicSetsTheWeightTheKernelGets() async throws {
+        let files = FakeFiles()
+        files[path] = """
+            virtual_server 10.2.0.1 80 {
+                lb_algo wrr
+                lb_kind NAT
+                protocol TCP
+                delay_loop 0.05
+                real_server 10.2.1.11 80 {
+                    weight 3
+                    MISC_CHECK {
+                        misc_path /usr/local/bin/weight
+                        misc_dynamic
+                        warmup 0
+                    }
+                }
+            }
+            """
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let supervisor = makeSupervisor(engine, files)
+        let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
+        let prober = ExitProber()
+        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober)
+        func weights() async -> [Int32] { await engine.desiredRules().first?.destinations.map(\.weight) ?? [] }
+        func waitFor(_ expected: [Int32]) async throws {
+            for _ in 0..<100 where await weights() != expected { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(await weights() == expected)
+        }
+        try await waitFor([3])
+        prober.status = 9
+        try await waitFor([7])
+        prober.status = 1
+        try await waitFor([])
+        prober.status = 0
+        try await waitFor([3])
+        await supervisor.stop(mode: .keep)
+    }
 }
