@@ -1,5 +1,6 @@
 import DirectorConfig
 import HealthCheck
+import VRRPHost
 
 /// Configuration → the health monitor's plans (checks as shared `CheckSpec`s, per-real policy, quorum, sorry
 /// server), and the monitor's desired members → destinations for the kernel. Pure.
@@ -9,7 +10,8 @@ enum HealthPlans {
     /// One plan per virtual server, keyed by its identity; a check that cannot be built is reported with where it
     /// was declared and leaves its real without that check (the validator normally catches these first).
     /// `overrides`: the operator's drains and weights, carried in each real's policy.
-    static func plans(for configuration: Configuration, overrides: Overrides = Overrides()) -> (plans: [String: Plan], problems: [String]) {
+    static func plans(for configuration: Configuration, overrides: Overrides = Overrides(),
+                      files: any ScriptPathInspecting = SystemScriptPaths()) -> (plans: [String: Plan], problems: [String]) {
         var plans: [String: Plan] = [:]
         var problems: [String] = []
         for vs in configuration.virtualServers {
@@ -17,7 +19,7 @@ enum HealthPlans {
             for real in vs.realServers {
                 var specs: [CheckSpec] = []
                 for check in real.checks {
-                    do { specs.append(try spec(for: check)) } catch {
+                    do { specs.append(try spec(for: check, globals: configuration.globals, files: files)) } catch {
                         problems.append("\(real.origin): \(check.kind.rawValue) of real_server \(real.endpoint): \(error)")
                     }
                 }
@@ -32,7 +34,8 @@ enum HealthPlans {
         return (plans, problems)
     }
 
-    static func spec(for check: DirectorConfig.HealthCheck) throws(CheckDefinitionError) -> CheckSpec {
+    static func spec(for check: DirectorConfig.HealthCheck, globals: GlobalSettings = GlobalSettings(),
+                     files: any ScriptPathInspecting = SystemScriptPaths()) throws(CheckDefinitionError) -> CheckSpec {
         let connect = try CheckEndpoint(host: check.connectIP.description, port: Int(check.connectPort))
         let timing = CheckTiming(delayLoop: check.delayLoop, retry: check.retry, delayBeforeRetry: check.delayBeforeRetry,
                                  warmup: check.warmup, alpha: check.alpha)
@@ -53,6 +56,12 @@ enum HealthPlans {
                 protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
                 tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName) : nil,
                 virtualhost: check.virtualhost))
+        case .misc:
+            guard let misc = check.misc else { throw .noScript }
+            probe = miscProbe(misc, check: check, globals: globals, files: files)
+        case .file:
+            guard let file = check.file else { throw .noScript }
+            probe = fileProbe(file)
         }
         return CheckSpec(probe: probe, timing: timing)
     }

@@ -70,7 +70,7 @@ public actor Supervisor {
 
     /// Health verdicts first (alpha reals start down), then IPVS (so the table is programmed before this director
     /// can become MASTER), then VRRP.
-    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber()) async throws {
+    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber(scripts: PlatformCheckScripts())) async throws {
         self.configuration = configuration
         loadOverrides(for: configuration)
         if let eventLoop {
@@ -100,6 +100,7 @@ public actor Supervisor {
     @discardableResult
     func applyHealth(_ configuration: Configuration) async throws -> [String: [DesiredDestination]] {
         guard let health else { return [:] }
+        TrackFileInitializer.prepare(configuration.trackFiles, logger: logger)
         let (plans, problems) = HealthPlans.plans(for: configuration, overrides: overrides)
         for problem in problems { logger.error("health check not started: \(problem)") }
         let (steps, sequence) = try await health.applySequenced(plans).get()
@@ -153,6 +154,10 @@ public actor Supervisor {
             }
         }
         report(update.step.events, of: vs)
+        if update.step.events.isEmpty, update.transition.isUp, update.step.desiredChanged {
+            // misc_dynamic or FILE_CHECK moved a live real's weight: no up/down event, but the operator should know.
+            logger.notice("virtual_server \(vs.identity): \(update.check.probe) asks for \(update.transition.result.weight.map { "\($0)" } ?? "the configured weight")")
+        }
         if update.step.desiredChanged {
             await engine.updateDestinations(for: vs.identity, HealthPlans.destinations(update.step.desired, of: vs))
         }
@@ -301,7 +306,7 @@ public actor Supervisor {
             guard let plan = plans[vs.identity] else { continue }
             var policy = VirtualServerHealth<Endpoint, CheckSpec>(
                 reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
-                initiallyUp: { running[$0]?.isUp ?? !$0.timing.alpha })
+                initiallyUp: { running[$0]?.isUp ?? !$0.timing.alpha }, initialWeight: { running[$0]?.weight })
             verdicts[vs.identity] = HealthPlans.destinations(policy.start().desired, of: vs)
         }
         return verdicts

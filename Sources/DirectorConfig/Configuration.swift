@@ -10,6 +10,8 @@ public struct Configuration: Hashable, Sendable {
     public var virtualServers: [VirtualServer]
     /// static_ipaddress, static_routes, static_rules: held from start to stop, whatever the VRRP state.
     public var staticNetwork: StaticNetwork
+    /// Top-level `track_file` blocks (FILE_CHECK reads them).
+    public var trackFiles: [TrackFile] = []
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],

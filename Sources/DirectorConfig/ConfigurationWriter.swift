@@ -10,6 +10,7 @@ public enum ConfigurationWriter {
         for group in config.syncGroups { renderSyncGroup(group, &out) }
         for instance in config.vrrpInstances { renderInstance(instance, &out) }
         for group in config.virtualServerGroups { renderServerGroup(group, &out) }
+        for file in config.trackFiles { renderTrackFile(file, &out) }
         for vs in config.virtualServers { renderVirtualServer(vs, &out) }
         return out.text
     }
@@ -328,6 +329,7 @@ public enum ConfigurationWriter {
     }
 
     private static func renderCheck(_ c: HealthCheck, _ out: inout Output) {
+        if c.kind == .misc || c.kind == .file { return renderScriptOrFileCheck(c, &out) }
         out.block(c.kind.rawValue) { out in
             out.line("connect_ip", c.connectIP.description)
             out.line("connect_port", String(c.connectPort))
@@ -354,6 +356,36 @@ public enum ConfigurationWriter {
                     if let v = url.virtualhost { out.line("virtualhost", quote(v)) }
                 }
             }
+        }
+    }
+
+    private static func renderTrackFile(_ f: TrackFile, _ out: inout Output) {
+        out.block("track_file", quote(f.name)) { out in
+            out.line("file", quote(f.path))
+            out.line("weight", String(f.weight), f.reverse ? "reverse" : "")
+            if let i = f.initFile { out.line("init_file", String(i.value), i.overwrite ? "overwrite" : "") }
+        }
+    }
+
+    private static func renderScriptOrFileCheck(_ c: HealthCheck, _ out: inout Output) {
+        out.block(c.kind.rawValue) { out in
+            if let f = c.file {
+                out.line("track_file", quote(f.trackFile))
+                out.line("weight", String(f.weight), f.reverse ? "reverse" : "")
+                out.line("delay_loop", seconds(c.delayLoop))
+                return
+            }
+            guard let m = c.misc else { return }
+            out.line("misc_path", quote(m.command))
+            if let t = m.timeout { out.line("misc_timeout", seconds(t)) }
+            if m.dynamic { out.line("misc_dynamic") }
+            if let u = m.user { out.line("user", quote(u.user), u.group.map(quote) ?? "") }
+            out.line("connect_timeout", seconds(c.connectTimeout))
+            out.line("retry", String(c.retry))
+            out.line("delay_before_retry", seconds(c.delayBeforeRetry))
+            out.line("delay_loop", seconds(c.delayLoop))
+            out.line("warmup", seconds(c.warmup))
+            out.line("alpha", onOff(c.alpha))
         }
     }
 }

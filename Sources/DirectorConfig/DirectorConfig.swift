@@ -71,6 +71,7 @@ struct ConfigurationDraft: Sendable {
     var virtualServers: [VirtualServerDraft] = []
     var staticNetwork = StaticNetwork()
     var nextRulePriority: [AddressFamily: UInt32] = [:]
+    var trackFiles: [TrackFileDraft] = []
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -117,8 +118,8 @@ struct ConfigurationDraft: Sendable {
         // keepalived reads net_namespace at the top level (global_parser's install_keyword_root), not in global_defs.
         .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
-        .unsupported("vrrp_track_file", "track files are not implemented; use a vrrp_script"),
-        .unsupported("track_file", "track files are not implemented; use a vrrp_script"),
+        trackFileKeyword("vrrp_track_file"),
+        trackFileKeyword("track_file"),
         .unsupported("bfd_instance", "BFD is not implemented"),
         .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
@@ -126,7 +127,7 @@ struct ConfigurationDraft: Sendable {
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
-        Configuration(
+        var configuration = Configuration(
             globals: globals,
             vrrpScripts: scripts.compactMap { $0.resolve(log: &log) },
             syncGroups: syncGroups,
@@ -134,6 +135,9 @@ struct ConfigurationDraft: Sendable {
             virtualServerGroups: groups,
             virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) },
             staticNetwork: staticNetwork)
+        configuration.trackFiles = trackFiles.compactMap { $0.resolve(log: &log) }
+        configuration.resolveTrackFiles(log: &log)
+        return configuration
     }
 }
 
@@ -153,6 +157,9 @@ public enum KeywordCatalog {
         (HealthCheckDraft.httpKeywords.context, HealthCheckDraft.httpKeywords.names),
         (HealthCheckDraft.tcpKeywords.context, HealthCheckDraft.tcpKeywords.names),
         (HealthCheckDraft.URLDraft.keywords.context, HealthCheckDraft.URLDraft.keywords.names),
+        (HealthCheckDraft.miscKeywords.context, HealthCheckDraft.miscKeywords.names),
+        (HealthCheckDraft.fileKeywords.context, HealthCheckDraft.fileKeywords.names),
+        (TrackFileDraft.keywords.context, TrackFileDraft.keywords.names),
     ]
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }

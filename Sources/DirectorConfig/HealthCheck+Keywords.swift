@@ -12,6 +12,8 @@ struct HealthCheckDraft: Sendable {
     var httpProtocol: HTTPProtocolVersion = .http10
     var enableSNI = false
     var sniName: String?
+    var misc = MiscCheckDraft()
+    var file = FileCheckDraft()
 
     struct URLDraft: Sendable {
         var header: ConfigNode
@@ -119,6 +121,8 @@ struct HealthCheckDraft: Sendable {
 
     func resolve(real: Endpoint, defaults: InheritedCheckSettings, log: inout DiagnosticLog) -> HealthCheck? {
         let settings = inherited.over(defaults)
+        if kind == .misc { return resolveMisc(real: real, settings: settings, log: &log) }
+        if kind == .file { return resolveFile(real: real, settings: settings, log: &log) }
         var urls: [URLCheck] = []
         var ok = true
         for draft in self.urls {

@@ -206,6 +206,8 @@ public enum HealthCheckKind: String, Hashable, Sendable {
     case httpGet = "HTTP_GET"
     case sslGet = "SSL_GET"
     case tcp = "TCP_CHECK"
+    case misc = "MISC_CHECK"
+    case file = "FILE_CHECK"
 }
 
 public enum HTTPProtocolVersion: String, Hashable, Sendable {
@@ -260,6 +262,9 @@ public struct HealthCheck: Hashable, Sendable {
     public var virtualhost: String?
     public var enableSNI: Bool
     public var sniName: String?
+    // MISC_CHECK and FILE_CHECK only:
+    public var misc: MiscCheckConfig? = nil
+    public var file: FileCheckConfig? = nil
 
     public init(
         kind: HealthCheckKind, connectIP: IPAddress, connectPort: UInt16, bindTo: IPAddress? = nil, bindPort: UInt16? = nil,

@@ -9,11 +9,25 @@ public struct Script: Hashable, Sendable, CustomStringConvertible {
     public var arguments: [String]
     /// Run as this user (and its groups) instead of root; nil keeps directord's own identity.
     public var user: String?
+    /// Exec the command's words directly when it has no shell syntax (MISC_CHECK, as keepalived execs it); a
+    /// command with quotes, variables, globs, redirections or operators still goes through `/bin/sh -c`.
+    public var avoidShell: Bool
 
-    public init(command: String, arguments: [String] = [], user: String? = nil) {
+    public init(command: String, arguments: [String] = [], user: String? = nil, avoidShell: Bool = false) {
         self.command = command
         self.arguments = arguments
         self.user = user
+        self.avoidShell = avoidShell
+    }
+
+    /// The command's words when the shell would only split it on blanks, else nil.
+    public static func plainWords(_ command: String) -> [String]? {
+        let special = Set("|&;<>()$`\\\"'*?[]#~{}!\n")
+        guard !command.contains(where: { special.contains($0) }) else { return nil }
+        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        // `VAR=value cmd` is an assignment to the shell.
+        guard let first = words.first, !first.contains("=") else { return nil }
+        return words
     }
 
     public var description: String { ([command] + arguments).joined(separator: " ") }
@@ -76,9 +90,14 @@ public struct ProcessScriptRunner: ScriptRunning {
     /// The command line to spawn, or why there is none (an unknown user).
     static func argv(for script: Script) -> Result<[String], ScriptStartError> {
         // `sh -c 'CMD "$@"' sh ARGS...` passes the arguments through untouched by the shell.
-        let shell = script.arguments.isEmpty
-            ? ["/bin/sh", "-c", script.command]
-            : ["/bin/sh", "-c", script.command + " \"$@\"", "sh"] + script.arguments
+        let shell: [String]
+        if script.avoidShell, let words = Script.plainWords(script.command) {
+            shell = words + script.arguments
+        } else {
+            shell = script.arguments.isEmpty
+                ? ["/bin/sh", "-c", script.command]
+                : ["/bin/sh", "-c", script.command + " \"$@\"", "sh"] + script.arguments
+        }
         guard let user = script.user, user != "root" else { return .success(shell) }
         guard let entry = getpwnam(user) else { return .failure(ScriptStartError(reason: "no such user \(user)")) }
         let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid

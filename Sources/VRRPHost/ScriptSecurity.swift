@@ -52,13 +52,13 @@ public struct SystemScriptPaths: ScriptPathInspecting {
     public func userExists(_ name: String) -> Bool { getpwnam(name) != nil }
 }
 
-/// keepalived's script user and enable_script_security rules.
-struct ScriptPolicy: Sendable {
+/// keepalived's script user and enable_script_security rules (VRRP scripts here, MISC_CHECK in the Director).
+public struct ScriptPolicy: Sendable {
     var defaultUser: ScriptUser?
     var enforce: Bool
     var files: any ScriptPathInspecting
 
-    init(globals: GlobalSettings, files: any ScriptPathInspecting) {
+    public init(globals: GlobalSettings, files: any ScriptPathInspecting) {
         // keepalived: script_user, else `keepalived_script` when that user exists, else root.
         defaultUser = globals.scriptUser ?? (files.userExists("keepalived_script") ? ScriptUser(user: "keepalived_script") : nil)
         enforce = globals.enableScriptSecurity
@@ -73,7 +73,7 @@ struct ScriptPolicy: Sendable {
 
     /// A `Script` ready to run, or why it must not run (insecure and enable_script_security set).
     /// `warning` is set when the script is insecure but security is not enforced (keepalived logs and runs it).
-    func prepare(command: String, arguments: [String] = [], user explicit: ScriptUser?) -> (script: Script?, problem: String?) {
+    public func prepare(command: String, arguments: [String] = [], user explicit: ScriptUser?) -> (script: Script?, problem: String?) {
         let user = user(for: explicit)
         let script = Script(command: command, arguments: arguments, user: user)
         guard user == nil, let weak = insecurity(of: command) else { return (script, nil) }

@@ -16,7 +16,7 @@ struct ExampleConfigTests {
         #expect(config.syncGroups.map(\.name) == ["VG_DIRECTOR"])
         #expect(config.vrrpInstances.map(\.name) == ["VI_OUTSIDE", "VI_INSIDE"])
         #expect(config.effectiveSyncDaemon == LVSSyncDaemon(interface: "eth1", instance: "VI_INSIDE", syncID: 51))
-        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443", "198.51.100.10 80"])
+        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443", "198.51.100.10 80", "203.0.113.30 8080"])
         let nat = config.virtualServers[0]
         #expect(nat.forwarding == .nat)
         #expect(nat.sorryServer?.endpoint.description == "10.0.0.20:8080")
@@ -28,6 +28,11 @@ struct ExampleConfigTests {
         let active = config.virtualServers[2]
         #expect(active.announce && active.scheduler == .mh && active.schedulerFlags.mhPort && active.forwarding == .dr)
         #expect(config.globals.announce.rise == .seconds(3) && config.globals.announce.minimumUptime == .seconds(5))
+        let programs = config.virtualServers[3]
+        #expect(programs.realServers.map { $0.checks.map(\.kind) } == [[.misc, .file], [.misc]])
+        #expect(programs.realServers[0].checks[1].file == FileCheckConfig(trackFile: "app_maintenance", path: "/run/directord-app-maintenance", weight: 0))
+        #expect(programs.realServers[1].checks[0].misc?.dynamic == true)
+        #expect(config.trackFiles.map(\.name) == ["app_maintenance"])
     }
 
     @Test func examplesRoundTripThroughTheDump() throws {

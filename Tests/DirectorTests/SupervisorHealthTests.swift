@@ -17,6 +17,8 @@ struct FakeProber: CheckProber {
         let address: String = switch probe {
         case .http(let c): "\(c.connect)"
         case .tcp(let c): "\(c.connect)"
+        case .misc(let c): c.command
+        case .file(let c): c.path
         }
         return eventLoop.makeSucceededFuture(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
     }

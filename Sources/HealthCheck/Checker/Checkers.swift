@@ -9,12 +9,21 @@ public protocol CheckProber: Sendable {
 
 /// The real checkers over sockets.
 public struct NetworkProber: CheckProber {
-    public init() {}
+    /// MISC_CHECK's scripts and FILE_CHECK's files.
+    public let scripts: MiscChecker
+    public let files = FileChecker()
+
+    /// `scripts`: how MISC_CHECK runs its programs (nil: MISC_CHECK answers down, as in tools without a runner).
+    public init(scripts: (any CheckScriptRunning)? = nil) {
+        self.scripts = MiscChecker(runner: scripts)
+    }
 
     public func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
         switch probe {
         case .http(let check): HTTPChecker.check(check, on: eventLoop)
         case .tcp(let check): TCPChecker.check(check, on: eventLoop)
+        case .misc(let check): scripts.check(check, on: eventLoop)
+        case .file(let check): files.check(check, on: eventLoop)
         }
     }
 }

@@ -34,6 +34,8 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
     case invalidDigest(String)
     case invalidPath(String)
     case noURL
+    /// A MISC_CHECK without its script or a FILE_CHECK without its file (the parser normally refuses these).
+    case noScript
 
     public var description: String {
         switch self {
@@ -43,6 +45,7 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
         case .invalidDigest(let s): "'\(s)' is not an MD5 digest (32 hexadecimal digits)"
         case .invalidPath(let s): "'\(s)' is not a request path (it must start with '/' and contain no spaces or control characters)"
         case .noURL: "an HTTP check needs at least one url"
+        case .noScript: "MISC_CHECK has no misc_path, or FILE_CHECK no track_file"
         }
     }
 }

@@ -4,8 +4,12 @@ public struct CheckResult: Sendable, Hashable, CustomStringConvertible {
     public let failure: CheckFailure?
     /// For HTTP checks, the url path that failed.
     public let path: String?
+    /// MISC_CHECK (misc_dynamic) and FILE_CHECK: the real's weight this verdict asks for; nil: the configured one.
+    public var weight: DynamicWeight? = nil
 
     public static let up = CheckResult(failure: nil, path: nil)
+
+    public static func up(weight: DynamicWeight?) -> CheckResult { CheckResult(failure: nil, path: nil, weight: weight) }
 
     public static func down(_ failure: CheckFailure, path: String? = nil) -> CheckResult {
         CheckResult(failure: failure, path: path)
@@ -14,7 +18,7 @@ public struct CheckResult: Sendable, Hashable, CustomStringConvertible {
     public var isUp: Bool { failure == nil }
 
     public var description: String {
-        guard let failure else { return "up" }
+        guard let failure else { return weight.map { "up (\($0))" } ?? "up" }
         if let path { return "\(path): \(failure)" }
         return "\(failure)"
     }
@@ -49,6 +53,10 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// libcrypto refused MD5 (a FIPS-only build, for instance).
     case digestUnavailable(String)
     case ioError(String)
+    /// MISC_CHECK: the script failed, was killed, timed out or did not start.
+    case scriptFailed(String)
+    /// FILE_CHECK: the value read from the file means FAULT.
+    case fileFault(value: Int64)
 
     public var description: String {
         switch self {
@@ -68,6 +76,8 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .tlsFailed(let s): "TLS error: \(s)"
         case .digestUnavailable(let s): "MD5 unavailable: \(s)"
         case .ioError(let s): "I/O error: \(s)"
+        case .scriptFailed(let s): "script \(s)"
+        case .fileFault(let v): "file value \(v) means fault"
         }
     }
 }

@@ -125,11 +125,15 @@ public struct TCPCheck: Sendable, Hashable {
 public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
     case http(HTTPCheck)
     case tcp(TCPCheck)
+    case misc(MiscCheck)
+    case file(FileCheck)
 
     public var description: String {
         switch self {
         case .http(let c): "\(c.tls == nil ? "HTTP_GET" : "SSL_GET") \(c.connect)"
         case .tcp(let c): "TCP_CHECK \(c.connect)"
+        case .misc(let c): "MISC_CHECK \(c.command)"
+        case .file(let c): "FILE_CHECK \(c.path)"
         }
     }
 }

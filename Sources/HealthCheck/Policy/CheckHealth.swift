@@ -42,6 +42,8 @@ public struct CheckHealth: Sendable, Hashable {
     /// Failures in a row since the last success.
     public private(set) var failuresInARow = 0
     public private(set) var lastResult: CheckResult?
+    /// The weight the last success asked for (misc_dynamic, FILE_CHECK); nil: the configured weight.
+    public private(set) var weight: DynamicWeight?
 
     public init(timing: CheckTiming) {
         self.timing = timing
@@ -60,8 +62,10 @@ public struct CheckHealth: Sendable, Hashable {
         lastResult = result
         if result.isUp {
             failuresInARow = 0
-            let transition = isUp ? nil : CheckTransition(isUp: true, result: result)
+            // A new weight while up is a transition too: the virtual server must hear it.
+            let transition = isUp && result.weight == weight ? nil : CheckTransition(isUp: true, result: result)
             isUp = true
+            weight = result.weight
             return CheckStep(transition: transition, nextCheck: now + timing.delayLoop.timeAmount)
         }
         failuresInARow += 1

@@ -19,7 +19,24 @@ public struct RealServerPolicy<CheckKey: Hashable & Sendable>: Sendable, Hashabl
     }
 
     /// The weight a live real has in the kernel: 0 while drained, else the override, else the configured weight.
-    public var liveWeight: Int { override.drained ? 0 : override.weight ?? weight }
+    public var liveWeight: Int { liveWeight(dynamic: []) }
+
+    /// With the weights its checks ask for (misc_dynamic, FILE_CHECK): 0 while drained; else the operator's
+    /// weight, which wins over the checks' (the operator decided last, and `directorctl weight --reset` hands the
+    /// real back to them); else the configured weight changed as keepalived does: each `.set(n)` moves it by
+    /// n - configured, each `.offset(k)` by k, and the sum is kept to the kernel's 0...65535.
+    public func liveWeight(dynamic: [DynamicWeight]) -> Int {
+        if override.drained { return 0 }
+        if let operatorWeight = override.weight { return operatorWeight }
+        var total = weight
+        for asked in dynamic {
+            switch asked {
+            case .set(let n): total = total.addingClamped(n - weight)
+            case .offset(let k): total = total.addingClamped(k)
+            }
+        }
+        return min(max(total, 0), 65535)
+    }
 }
 
 /// What an operator set on a real at runtime (`directorctl drain`, `directorctl weight`), apart from health: a
@@ -107,13 +124,16 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
     public let quorumPolicy: QuorumPolicy
     public let sorryServer: SorryServerPolicy?
     private var checkUp: [CheckKey: Bool]
+    /// What each check's last success asked of the weight (absent: the configured weight).
+    private var checkWeight: [CheckKey: DynamicWeight] = [:]
     private var live: [RealID: Bool]
     public private(set) var quorumUp: Bool
     public private(set) var desired: [DesiredMember<RealID>] = []
 
     /// `initiallyUp` gives each check's starting verdict (up unless alpha).
     public init(reals: [(RealID, RealServerPolicy<CheckKey>)], quorum: QuorumPolicy = QuorumPolicy(),
-                sorryServer: SorryServerPolicy? = nil, initiallyUp: (CheckKey) -> Bool) {
+                sorryServer: SorryServerPolicy? = nil, initiallyUp: (CheckKey) -> Bool,
+                initialWeight: (CheckKey) -> DynamicWeight? = { _ in nil }) {
         order = reals.map(\.0)
         self.reals = Dictionary(reals, uniquingKeysWith: { first, _ in first })
         quorumPolicy = quorum
@@ -121,6 +141,9 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
         var checkUp: [CheckKey: Bool] = [:]
         for (_, real) in reals { for key in real.checks { checkUp[key] = initiallyUp(key) } }
         self.checkUp = checkUp
+        var checkWeight: [CheckKey: DynamicWeight] = [:]
+        for (_, real) in reals { for key in real.checks { checkWeight[key] = initialWeight(key) } }
+        self.checkWeight = checkWeight
         var live: [RealID: Bool] = [:]
         for (id, real) in reals { live[id] = real.checks.allSatisfy { checkUp[$0] ?? true } }
         self.live = live
@@ -129,7 +152,13 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
     }
 
     /// Drained reals count as not live: quorum and the sorry server see only what takes new connections.
-    public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, reals[$1]?.liveWeight ?? 0) : 0) } }
+    public var liveWeight: Int { order.reduce(0) { $0 + (live[$1] == true ? max(0, weight(of: $1)) : 0) } }
+
+    /// A live real's weight in the kernel: its policy's, with what its checks ask for.
+    public func weight(of id: RealID) -> Int {
+        guard let real = reals[id] else { return 0 }
+        return real.liveWeight(dynamic: real.checks.compactMap { checkWeight[$0] })
+    }
 
     public func isLive(_ id: RealID) -> Bool { live[id] ?? false }
 
@@ -167,6 +196,8 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
     public mutating func apply(check key: CheckKey, transition: CheckTransition) -> VirtualServerStep<RealID> {
         guard checkUp[key] != nil else { return finish([]) }
         checkUp[key] = transition.isUp
+        // keepalived forgets a check's weight when it fails; the next success brings its own.
+        checkWeight[key] = transition.isUp ? transition.result.weight : nil
         var events: [HealthEvent<RealID>] = []
         for id in order {
             guard let real = reals[id], real.checks.contains(key) else { continue }
@@ -222,7 +253,7 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
                 // keepalived takes every real out when the sorry server takes over; inhibited ones stay at 0.
                 if real.inhibitOnFailure { members.append(.real(id, weight: 0)) }
             } else if live[id] == true {
-                members.append(.real(id, weight: real.liveWeight))
+                members.append(.real(id, weight: weight(of: id)))
             } else if real.inhibitOnFailure {
                 members.append(.real(id, weight: 0))
             }
@@ -235,5 +266,12 @@ public struct VirtualServerHealth<RealID: Hashable & Sendable, CheckKey: Hashabl
             }
         }
         return members
+    }
+}
+
+extension Int {
+    func addingClamped(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }

@@ -166,7 +166,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                     continue
                 }
                 var vs = VirtualServerHealth(reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
-                                             initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha })
+                                             initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha },
+                                             initialWeight: { running[$0]?.health.weight })
                 steps[id] = vs.start(replacing: self.servers[id])
                 servers[id] = vs
             }

@@ -1,0 +1,101 @@
+// MISC_CHECK's and FILE_CHECK's I/O: run the script (through an injected runner, so the process handling lives
+// in Platform) with a bound on how many run at once, and read the tracked file. Verdicts come from MiscCheck's and
+// FileCheck's pure rules.
+import Glibc
+import NIOCore
+import Synchronization
+
+/// Runs a check script: the daemon injects Platform's process runner (process groups killed at the timeout).
+public protocol CheckScriptRunning: Sendable {
+    func run(command: String, user: String?, timeout: Duration) async -> ScriptExit
+}
+
+/// Runs MISC_CHECK scripts, at most `maximumRunning` at once; the others wait their turn (the timeout counts from
+/// the start). The health monitor never starts a check whose previous run is still going, and the runner kills a
+/// script at its timeout, so hung scripts cannot pile up (keepalived issue #2653).
+public final class MiscChecker: Sendable {
+    public static let defaultMaximumRunning = 32
+
+    private let runner: (any CheckScriptRunning)?
+    private let slots: ScriptSlots
+
+    public init(runner: (any CheckScriptRunning)?, maximumRunning: Int = MiscChecker.defaultMaximumRunning) {
+        self.runner = runner
+        self.slots = ScriptSlots(limit: max(1, maximumRunning))
+    }
+
+    public func check(_ check: MiscCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        if let refusal = check.refusal { return eventLoop.makeSucceededFuture(.down(.scriptFailed(refusal))) }
+        guard let runner else {
+            return eventLoop.makeSucceededFuture(.down(.scriptFailed("could not start: no script runner in this process")))
+        }
+        let promise = eventLoop.makePromise(of: CheckResult.self)
+        let slots = self.slots
+        Task {
+            await slots.acquire()
+            let exit = await runner.run(command: check.command, user: check.user, timeout: check.timeout)
+            await slots.release()
+            promise.succeed(MiscCheck.result(of: exit, dynamic: check.dynamic))
+        }
+        return promise.futureResult
+    }
+
+    /// Scripts running now (for tests and status).
+    public func running() async -> Int { await slots.inUse }
+}
+
+/// A counting semaphore for script runs, first come first served.
+actor ScriptSlots {
+    private let limit: Int
+    private(set) var inUse = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func acquire() async {
+        if inUse < limit {
+            inUse += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            inUse -= 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
+
+/// FILE_CHECK: reads the file at every check (polling at delay_loop). A value keepalived would ignore (out of
+/// range) keeps the last good one, as keepalived keeps its last status.
+public final class FileChecker: Sendable {
+    private let lastGood = Mutex<[String: Int64]>([:])
+
+    public init() {}
+
+    public func check(_ check: FileCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        let bytes = Self.read(check.path)
+        let value: Int64
+        if let parsed = FileCheck.parseValue(bytes) {
+            value = parsed
+            lastGood.withLock { $0[check.path] = parsed }
+        } else {
+            value = lastGood.withLock { $0[check.path] } ?? 0
+        }
+        return eventLoop.makeSucceededFuture(check.result(for: value))
+    }
+
+    /// At most `FileCheck.readLimit` bytes; a missing or unreadable file reads as empty (value 0, as keepalived).
+    /// O_NONBLOCK so a FIFO put in the file's place cannot block the event loop.
+    static func read(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: FileCheck.readLimit)
+        let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+        return n > 0 ? Array(buffer.prefix(n)) : []
+    }
+}
