@@ -132,7 +132,7 @@ public enum KeywordCatalog {
         (HealthCheckDraft.httpKeywords.context, HealthCheckDraft.httpKeywords.names),
         (HealthCheckDraft.tcpKeywords.context, HealthCheckDraft.tcpKeywords.names),
         (HealthCheckDraft.URLDraft.keywords.context, HealthCheckDraft.URLDraft.keywords.names),
-    ]
+    ] + HealthCheckDraft.networkKeywordTables
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }
 

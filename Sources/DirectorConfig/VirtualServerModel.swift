@@ -206,6 +206,10 @@ public enum HealthCheckKind: String, Hashable, Sendable {
     case httpGet = "HTTP_GET"
     case sslGet = "SSL_GET"
     case tcp = "TCP_CHECK"
+    case smtp = "SMTP_CHECK"
+    case dns = "DNS_CHECK"
+    case udp = "UDP_CHECK"
+    case ping = "PING_CHECK"
 }
 
 public enum HTTPProtocolVersion: String, Hashable, Sendable {
@@ -260,6 +264,8 @@ public struct HealthCheck: Hashable, Sendable {
     public var virtualhost: String?
     public var enableSNI: Bool
     public var sniName: String?
+    /// SMTP_CHECK, DNS_CHECK and UDP_CHECK only (NetworkChecksModel.swift).
+    public var network = NetworkCheckOptions()
 
     public init(
         kind: HealthCheckKind, connectIP: IPAddress, connectPort: UInt16, bindTo: IPAddress? = nil, bindPort: UInt16? = nil,
@@ -286,8 +292,8 @@ public struct HealthCheck: Hashable, Sendable {
         self.sniName = sniName
     }
 
-    /// keepalived: 3 s for HTTP_GET and SSL_GET, 1 s for the others.
+    /// keepalived: 3 s for HTTP_GET and SSL_GET, 1 s for the others (DNS_CHECK: delay_loop, set where it is resolved).
     public static func defaultDelayBeforeRetry(_ kind: HealthCheckKind) -> Duration {
-        kind == .tcp ? .seconds(1) : .seconds(3)
+        kind == .httpGet || kind == .sslGet ? .seconds(3) : .seconds(1)
     }
 }
