@@ -53,6 +53,8 @@ enum HealthPlans {
                 protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
                 tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName) : nil,
                 virtualhost: check.virtualhost))
+        case .smtp, .dns, .udp, .ping:
+            probe = try networkProbe(for: check, connect: connect)
         }
         return CheckSpec(probe: probe, timing: timing)
     }

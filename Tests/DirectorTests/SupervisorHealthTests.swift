@@ -17,6 +17,10 @@ struct FakeProber: CheckProber {
         let address: String = switch probe {
         case .http(let c): "\(c.connect)"
         case .tcp(let c): "\(c.connect)"
+        case .smtp(let c): "\(c.connect)"
+        case .dns(let c): "\(c.connect)"
+        case .udp(let c): "\(c.connect)"
+        case .ping(let c): "\(c.connect)"
         }
         return eventLoop.makeSucceededFuture(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
     }

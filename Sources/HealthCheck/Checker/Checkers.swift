@@ -15,6 +15,10 @@ public struct NetworkProber: CheckProber {
         switch probe {
         case .http(let check): HTTPChecker.check(check, on: eventLoop)
         case .tcp(let check): TCPChecker.check(check, on: eventLoop)
+        case .smtp(let check): SMTPChecker.check(check, on: eventLoop)
+        case .dns(let check): DatagramChecker.check(dns: check, on: eventLoop)
+        case .udp(let check): DatagramChecker.check(udp: check, on: eventLoop)
+        case .ping(let check): PingChecker.check(check, on: eventLoop)
         }
     }
 }

@@ -34,6 +34,7 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
     case invalidDigest(String)
     case invalidPath(String)
     case noURL
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -43,6 +44,7 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
         case .invalidDigest(let s): "'\(s)' is not an MD5 digest (32 hexadecimal digits)"
         case .invalidPath(let s): "'\(s)' is not a request path (it must start with '/' and contain no spaces or control characters)"
         case .noURL: "an HTTP check needs at least one url"
+        case .invalidOption(let s): s
         }
     }
 }

@@ -26,6 +26,12 @@ public enum CheckPhase: String, Sendable, Hashable {
     case tlsHandshake = "TLS handshake"
     case responseHead = "status line and headers"
     case responseBody = "body"
+    case smtpBanner = "SMTP greeting"
+    case smtpHelo = "SMTP HELO reply"
+    case smtpQuit = "SMTP QUIT reply"
+    case dnsAnswer = "DNS answer"
+    case udpReply = "UDP reply"
+    case echoReply = "ICMP echo reply"
 }
 
 public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
@@ -49,6 +55,10 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// libcrypto refused MD5 (a FIPS-only build, for instance).
     case digestUnavailable(String)
     case ioError(String)
+    /// SMTP_CHECK, DNS_CHECK, UDP_CHECK: the real answered, but not as the check requires.
+    case badReply(CheckPhase, String)
+    /// An ICMP destination unreachable (port, host or network) for the check's datagrams.
+    case unreachable(String)
 
     public var description: String {
         switch self {
@@ -68,6 +78,8 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .tlsFailed(let s): "TLS error: \(s)"
         case .digestUnavailable(let s): "MD5 unavailable: \(s)"
         case .ioError(let s): "I/O error: \(s)"
+        case .badReply(let p, let s): "bad \(p.rawValue): \(s)"
+        case .unreachable(let s): "unreachable: \(s)"
         }
     }
 }

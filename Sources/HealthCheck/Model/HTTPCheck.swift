@@ -125,11 +125,19 @@ public struct TCPCheck: Sendable, Hashable {
 public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
     case http(HTTPCheck)
     case tcp(TCPCheck)
+    case smtp(SMTPCheck)
+    case dns(DNSCheck)
+    case udp(UDPCheck)
+    case ping(PingCheck)
 
     public var description: String {
         switch self {
         case .http(let c): "\(c.tls == nil ? "HTTP_GET" : "SSL_GET") \(c.connect)"
         case .tcp(let c): "TCP_CHECK \(c.connect)"
+        case .smtp(let c): "SMTP_CHECK \(c.connect)"
+        case .dns(let c): "DNS_CHECK \(c.type) \(c.name) \(c.connect)"
+        case .udp(let c): "UDP_CHECK \(c.connect)"
+        case .ping(let c): "PING_CHECK \(c.connect.host)"
         }
     }
 }
