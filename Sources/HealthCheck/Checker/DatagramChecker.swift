@@ -20,6 +20,8 @@ struct DatagramExchange: Sendable {
     /// The verdict when nothing decisive arrived in time.
     var onSilence: CheckResult
     var judge: @Sendable ([UInt8]) -> Verdict
+    /// The read buffer: a longer datagram arrives cut to this (NIO's default for datagrams is 2048 bytes).
+    var receiveCapacity = 2048
 }
 
 public enum DatagramChecker {
@@ -28,7 +30,7 @@ public enum DatagramChecker {
             return eventLoop.makeSucceededFuture(.down(.badReply(.dnsAnswer, "'\(check.name)' is not a DNS name")))
         }
         let query = DNSQuery(id: UInt16.random(in: 0...UInt16.max), name: name, type: check.type)
-        let exchange = DatagramExchange(
+        var exchange = DatagramExchange(
             request: query.encoded(), timeout: check.timeout, resendOnce: true, onSilence: .down(.timeout(.dnsAnswer)),
             judge: { datagram in
                 switch query.judge(datagram) {
@@ -37,19 +39,23 @@ public enum DatagramChecker {
                 case .stray: .ignore
                 }
             })
+        // The largest datagram: an answer is judged whole, never as a cut prefix.
+        exchange.receiveCapacity = 65_536
         return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, on: eventLoop)
     }
 
     public static func check(udp check: UDPCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
         // keepalived sends 32 random bytes when no payload is given.
         let payload = check.payload ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let exchange = DatagramExchange(
+        var exchange = DatagramExchange(
             request: payload, timeout: check.timeout, resendOnce: false,
             onSilence: check.requireReply ? .down(.timeout(.udpReply)) : .up,
             judge: { reply in
                 if let problem = check.judge(reply: reply) { return .down(.badReply(.udpReply, problem)) }
                 return .up
             })
+        // keepalived reads max_reply_length + 1 bytes, so a longer reply fails the length test.
+        exchange.receiveCapacity = max(check.maxReplyLength + 1, 64)
         return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, on: eventLoop)
     }
 
@@ -74,6 +80,7 @@ public enum DatagramChecker {
                 ? ChannelOptions.Types.SocketOption(level: .ipv6, name: NIOBSDSocket.Option(rawValue: IPV6_RECVERR))
                 : ChannelOptions.Types.SocketOption(level: .ip, name: NIOBSDSocket.Option(rawValue: IP_RECVERR))
             var bootstrap = DatagramBootstrap(group: eventLoop).channelOption(recvErr, value: 1)
+                .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: exchange.receiveCapacity))
             if bindPort != 0 { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
             session.arm(on: eventLoop)
             bootstrap.channelInitializer { channel in

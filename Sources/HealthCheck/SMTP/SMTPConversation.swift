@@ -114,8 +114,7 @@ public struct SMTPConversation: Sendable {
         do {
             replies = try reader.feed(bytes)
         } catch {
-            step = .done
-            return [.finish(.down(.badReply(phase, "\(error)")))]
+            return fail("\(error)")
         }
         var actions: [Action] = []
         for reply in replies {
