@@ -62,6 +62,8 @@ enum HealthPlans {
         case .file:
             guard let file = check.file else { throw .noScript }
             probe = fileProbe(file)
+        case .smtp, .dns, .udp, .ping:
+            probe = try networkProbe(for: check, connect: connect)
         }
         return CheckSpec(probe: probe, timing: timing)
     }

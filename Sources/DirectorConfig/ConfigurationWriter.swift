@@ -332,7 +332,7 @@ public enum ConfigurationWriter {
         if c.kind == .misc || c.kind == .file { return renderScriptOrFileCheck(c, &out) }
         out.block(c.kind.rawValue) { out in
             out.line("connect_ip", c.connectIP.description)
-            out.line("connect_port", String(c.connectPort))
+            if c.connectPort != 0 { out.line("connect_port", String(c.connectPort)) }
             if let b = c.bindTo { out.line("bindto", b.description) }
             if let p = c.bindPort { out.line("bind_port", String(p)) }
             out.line("connect_timeout", seconds(c.connectTimeout))
@@ -341,7 +341,8 @@ public enum ConfigurationWriter {
             out.line("delay_loop", seconds(c.delayLoop))
             out.line("warmup", seconds(c.warmup))
             out.line("alpha", onOff(c.alpha))
-            guard c.kind != .tcp else { return }
+            for words in c.network.configLines(c.kind) { out.line(words) }
+            guard c.kind == .httpGet || c.kind == .sslGet else { return }
             out.line("http_protocol", c.httpProtocol.rawValue)
             if let v = c.virtualhost { out.line("virtualhost", quote(v)) }
             if c.kind == .sslGet {

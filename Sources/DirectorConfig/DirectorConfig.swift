@@ -160,7 +160,7 @@ public enum KeywordCatalog {
         (HealthCheckDraft.miscKeywords.context, HealthCheckDraft.miscKeywords.names),
         (HealthCheckDraft.fileKeywords.context, HealthCheckDraft.fileKeywords.names),
         (TrackFileDraft.keywords.context, TrackFileDraft.keywords.names),
-    ]
+    ] + HealthCheckDraft.networkKeywordTables
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }
 

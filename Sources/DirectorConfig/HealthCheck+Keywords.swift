@@ -14,6 +14,9 @@ struct HealthCheckDraft: Sendable {
     var sniName: String?
     var misc = MiscCheckDraft()
     var file = FileCheckDraft()
+    var network = NetworkCheckOptions()
+    /// SMTP_CHECK's deprecated `host` blocks, each a checker of its own (NetworkChecks+Keywords.swift).
+    var hosts: [HealthCheckDraft] = []
 
     struct URLDraft: Sendable {
         var header: ConfigNode
@@ -72,7 +75,7 @@ struct HealthCheckDraft: Sendable {
     }
 
     /// What every checker accepts: where to connect from and to, and the inherited timing.
-    private static let connectionKeywords: [Keyword<HealthCheckDraft>] = [
+    static let connectionKeywords: [Keyword<HealthCheckDraft>] = [
         .value("connect_ip") { d, node, log in d.connectIP = log.address(node.arguments[0], "'connect_ip'") },
         .value("connect_port") { d, node, log in d.connectPort = log.port(node.arguments[0], "'connect_port'") },
         .value("bindto") { d, node, log in d.bindTo = log.address(node.arguments[0], "'bindto'") },
@@ -133,7 +136,7 @@ struct HealthCheckDraft: Sendable {
             }
             urls.append(URLCheck(path: path, digest: draft.digest, statusCodes: draft.statusCodes ?? URLCheck.defaultStatusCodes, virtualhost: draft.virtualhost))
         }
-        if kind != .tcp && self.urls.isEmpty {
+        if (kind == .httpGet || kind == .sslGet) && self.urls.isEmpty {
             log.error(header.location, "\(kind.rawValue) has no 'url' block to fetch")
             ok = false
         }
@@ -143,17 +146,20 @@ struct HealthCheckDraft: Sendable {
             ok = false
         }
         let connectPort = connectPort ?? real.port
-        if connectPort == 0 {
+        if connectPort == 0 && kind != .ping {
             log.error(header.location, "\(kind.rawValue) has no port to connect to: give the real server a port or set 'connect_port'")
             ok = false
         }
         guard ok else { return nil }
-        return HealthCheck(
+        var check = HealthCheck(
             kind: kind, connectIP: connectIP, connectPort: connectPort, bindTo: bindTo, bindPort: bindPort,
             connectTimeout: settings.connectTimeout ?? HealthCheck.defaultConnectTimeout,
-            retry: settings.retry ?? HealthCheck.defaultRetry, delayBeforeRetry: settings.delayBeforeRetry,
+            retry: settings.retry ?? (kind == .dns ? NetworkCheckOptions.defaultDNSRetry : HealthCheck.defaultRetry),
+            delayBeforeRetry: settings.delayBeforeRetry ?? (kind == .dns ? settings.delayLoop ?? HealthCheck.defaultDelayLoop : nil),
             delayLoop: settings.delayLoop ?? HealthCheck.defaultDelayLoop, warmup: settings.warmup,
             alpha: settings.alpha ?? false, urls: urls, httpProtocol: httpProtocol,
-            virtualhost: kind == .tcp ? nil : settings.virtualhost, enableSNI: enableSNI, sniName: sniName)
+            virtualhost: kind == .httpGet || kind == .sslGet ? settings.virtualhost : nil, enableSNI: enableSNI, sniName: sniName)
+        check.network = network
+        return check
     }
 }

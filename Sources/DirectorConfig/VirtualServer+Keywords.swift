@@ -430,9 +430,9 @@ struct RealServerDraft: Sendable {
     private static func check(_ kind: HealthCheckKind) -> Keyword<RealServerDraft> {
         .block(kind.rawValue, 0...0, .required) { d, node, log in
             var check = HealthCheckDraft(kind: kind, header: node)
-            let table = kind == .tcp ? HealthCheckDraft.tcpKeywords : HealthCheckDraft.httpKeywords
+            let table = HealthCheckDraft.networkKeywords(kind) ?? (kind == .tcp ? HealthCheckDraft.tcpKeywords : HealthCheckDraft.httpKeywords)
             table.apply(node.block ?? [], to: &check, log: &log)
-            d.checks.append(check)
+            d.checks.append(contentsOf: check.expandingHosts(log: &log))
         }
     }
 
@@ -454,13 +454,13 @@ struct RealServerDraft: Sendable {
         check(.sslGet),
         check(.tcp),
         scriptOrFileCheck(.misc),
-        .unsupported("SMTP_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
-        .unsupported("DNS_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
-        .unsupported("UDP_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
-        .unsupported("PING_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
         scriptOrFileCheck(.file),
         .unsupported("BFD_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
         .ignored("snmp_name", "directord has no SNMP agent"),
+        check(.smtp),
+        check(.dns),
+        check(.udp),
+        check(.ping),
     ] + InheritedCheckSettings.keywords(\RealServerDraft.inherited))
 
     func resolve(virtualServer vs: VirtualServerDraft, defaults: InheritedCheckSettings, log: inout DiagnosticLog) -> RealServer? {

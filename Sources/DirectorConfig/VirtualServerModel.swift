@@ -208,6 +208,10 @@ public enum HealthCheckKind: String, Hashable, Sendable {
     case tcp = "TCP_CHECK"
     case misc = "MISC_CHECK"
     case file = "FILE_CHECK"
+    case smtp = "SMTP_CHECK"
+    case dns = "DNS_CHECK"
+    case udp = "UDP_CHECK"
+    case ping = "PING_CHECK"
 }
 
 public enum HTTPProtocolVersion: String, Hashable, Sendable {
@@ -265,6 +269,8 @@ public struct HealthCheck: Hashable, Sendable {
     // MISC_CHECK and FILE_CHECK only:
     public var misc: MiscCheckConfig? = nil
     public var file: FileCheckConfig? = nil
+    /// SMTP_CHECK, DNS_CHECK and UDP_CHECK only (NetworkChecksModel.swift).
+    public var network = NetworkCheckOptions()
 
     public init(
         kind: HealthCheckKind, connectIP: IPAddress, connectPort: UInt16, bindTo: IPAddress? = nil, bindPort: UInt16? = nil,
@@ -291,8 +297,8 @@ public struct HealthCheck: Hashable, Sendable {
         self.sniName = sniName
     }
 
-    /// keepalived: 3 s for HTTP_GET and SSL_GET, 1 s for the others.
+    /// keepalived: 3 s for HTTP_GET and SSL_GET, 1 s for the others (DNS_CHECK: delay_loop, set where it is resolved).
     public static func defaultDelayBeforeRetry(_ kind: HealthCheckKind) -> Duration {
-        kind == .tcp ? .seconds(1) : .seconds(3)
+        kind == .httpGet || kind == .sslGet ? .seconds(3) : .seconds(1)
     }
 }

@@ -16,7 +16,7 @@ struct ExampleConfigTests {
         #expect(config.syncGroups.map(\.name) == ["VG_DIRECTOR"])
         #expect(config.vrrpInstances.map(\.name) == ["VI_OUTSIDE", "VI_INSIDE"])
         #expect(config.effectiveSyncDaemon == LVSSyncDaemon(interface: "eth1", instance: "VI_INSIDE", syncID: 51))
-        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443", "198.51.100.10 80", "203.0.113.30 8080"])
+        #expect(config.virtualServers.map(\.key.description) == ["203.0.113.10 80", "203.0.113.20 443", "198.51.100.10 80", "203.0.113.53 53", "203.0.113.25 25", "203.0.113.30 8080"])
         let nat = config.virtualServers[0]
         #expect(nat.forwarding == .nat)
         #expect(nat.sorryServer?.endpoint.description == "10.0.0.20:8080")
@@ -27,8 +27,10 @@ struct ExampleConfigTests {
         #expect(dr.realServers.allSatisfy { $0.checks.first?.kind == .tcp })
         let active = config.virtualServers[2]
         #expect(active.announce && active.scheduler == .mh && active.schedulerFlags.mhPort && active.forwarding == .dr)
+        #expect(config.virtualServers[3].realServers.first?.checks.first?.kind == .dns)
+        #expect(config.virtualServers[4].realServers.first?.checks.first?.network.heloName == "lb1.example.test")
         #expect(config.globals.announce.rise == .seconds(3) && config.globals.announce.minimumUptime == .seconds(5))
-        let programs = config.virtualServers[3]
+        let programs = config.virtualServers[5]
         #expect(programs.realServers.map { $0.checks.map(\.kind) } == [[.misc, .file], [.misc]])
         #expect(programs.realServers[0].checks[1].file == FileCheckConfig(trackFile: "app_maintenance", path: "/run/directord-app-maintenance", weight: 0))
         #expect(programs.realServers[1].checks[0].misc?.dynamic == true)

@@ -84,7 +84,7 @@ struct MiscFileCheckConfigTests {
             """)
         #expect(misc.errors.map(\.short) == [
             "3:9: error: MISC_CHECK of real_server 10.0.1.1:80 has no 'misc_path'",
-            "4:13: error: 'connect_ip' is not valid in MISC_CHECK; it belongs in HTTP_GET or SSL_GET or TCP_CHECK",
+            "4:13: error: 'connect_ip' is not valid in MISC_CHECK; it belongs in HTTP_GET or SSL_GET or TCP_CHECK or SMTP_CHECK or SMTP_CHECK host or DNS_CHECK or UDP_CHECK or PING_CHECK",
             "8:12: error: track_file t has no 'file'",
             "9:12: error: track_file 'weight' must be in -254..254, not 300",
         ])

@@ -19,6 +19,10 @@ struct FakeProber: CheckProber {
         case .tcp(let c): "\(c.connect)"
         case .misc(let c): c.command
         case .file(let c): c.path
+        case .smtp(let c): "\(c.connect)"
+        case .dns(let c): "\(c.connect)"
+        case .udp(let c): "\(c.connect)"
+        case .ping(let c): "\(c.connect)"
         }
         return eventLoop.makeSucceededFuture(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
     }

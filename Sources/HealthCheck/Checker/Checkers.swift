@@ -24,6 +24,10 @@ public struct NetworkProber: CheckProber {
         case .tcp(let check): TCPChecker.check(check, on: eventLoop)
         case .misc(let check): scripts.check(check, on: eventLoop)
         case .file(let check): files.check(check, on: eventLoop)
+        case .smtp(let check): SMTPChecker.check(check, on: eventLoop)
+        case .dns(let check): DatagramChecker.check(dns: check, on: eventLoop)
+        case .udp(let check): DatagramChecker.check(udp: check, on: eventLoop)
+        case .ping(let check): PingChecker.check(check, on: eventLoop)
         }
     }
 }

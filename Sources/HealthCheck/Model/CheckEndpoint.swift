@@ -36,6 +36,7 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
     case noURL
     /// A MISC_CHECK without its script or a FILE_CHECK without its file (the parser normally refuses these).
     case noScript
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -46,6 +47,7 @@ public enum CheckDefinitionError: Error, Sendable, Hashable, CustomStringConvert
         case .invalidPath(let s): "'\(s)' is not a request path (it must start with '/' and contain no spaces or control characters)"
         case .noURL: "an HTTP check needs at least one url"
         case .noScript: "MISC_CHECK has no misc_path, or FILE_CHECK no track_file"
+        case .invalidOption(let s): s
         }
     }
 }

@@ -30,6 +30,12 @@ public enum CheckPhase: String, Sendable, Hashable {
     case tlsHandshake = "TLS handshake"
     case responseHead = "status line and headers"
     case responseBody = "body"
+    case smtpBanner = "SMTP greeting"
+    case smtpHelo = "SMTP HELO reply"
+    case smtpQuit = "SMTP QUIT reply"
+    case dnsAnswer = "DNS answer"
+    case udpReply = "UDP reply"
+    case echoReply = "ICMP echo reply"
 }
 
 public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
@@ -57,6 +63,10 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case scriptFailed(String)
     /// FILE_CHECK: the value read from the file means FAULT.
     case fileFault(value: Int64)
+    /// SMTP_CHECK, DNS_CHECK, UDP_CHECK: the real answered, but not as the check requires.
+    case badReply(CheckPhase, String)
+    /// An ICMP destination unreachable (port, host or network) for the check's datagrams.
+    case unreachable(String)
 
     public var description: String {
         switch self {
@@ -78,6 +88,8 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .ioError(let s): "I/O error: \(s)"
         case .scriptFailed(let s): "script \(s)"
         case .fileFault(let v): "file value \(v) means fault"
+        case .badReply(let p, let s): "bad \(p.rawValue): \(s)"
+        case .unreachable(let s): "unreachable: \(s)"
         }
     }
 }

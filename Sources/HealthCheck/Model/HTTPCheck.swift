@@ -127,6 +127,10 @@ public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
     case tcp(TCPCheck)
     case misc(MiscCheck)
     case file(FileCheck)
+    case smtp(SMTPCheck)
+    case dns(DNSCheck)
+    case udp(UDPCheck)
+    case ping(PingCheck)
 
     public var description: String {
         switch self {
@@ -134,6 +138,10 @@ public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
         case .tcp(let c): "TCP_CHECK \(c.connect)"
         case .misc(let c): "MISC_CHECK \(c.command)"
         case .file(let c): "FILE_CHECK \(c.path)"
+        case .smtp(let c): "SMTP_CHECK \(c.connect)"
+        case .dns(let c): "DNS_CHECK \(c.type) \(c.name) \(c.connect)"
+        case .udp(let c): "UDP_CHECK \(c.connect)"
+        case .ping(let c): "PING_CHECK \(c.connect.host)"
         }
     }
 }

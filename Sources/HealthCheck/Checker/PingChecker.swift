@@ -1,0 +1,100 @@
+// PING_CHECK: one ICMP or ICMPv6 echo on a socket made here and handed to a NIO datagram channel. An unprivileged
+// ping socket (SOCK_DGRAM, IPPROTO_ICMP, which net.ipv4.ping_group_range gates) when the kernel allows it, else a
+// raw socket (CAP_NET_RAW). Unlike keepalived, directord never widens ping_group_range itself.
+import Glibc
+import NIOCore
+import NIOPosix
+import Synchronization
+
+public enum PingChecker {
+    public static func check(_ check: PingCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+        eventLoop.startingOnLoop(of: CheckResult.self) { promise in start(check, promise: promise) }
+    }
+
+    /// One process-wide sequence, so two checks of one target (on a raw socket, which sees every echo reply) differ.
+    private static let sequence = Mutex<UInt16>(0)
+
+    private static func start(_ check: PingCheck, promise: EventLoopPromise<CheckResult>) {
+        let eventLoop = promise.futureResult.eventLoop
+        let ipv6 = check.connect.isIPv6
+        let remote: SocketAddress
+        do {
+            remote = try SocketAddress(ipAddress: check.connect.host, port: 0)
+        } catch {
+            promise.succeed(.down(.connectFailed("bad address \(check.connect.host): \(error)")))
+            return
+        }
+        let socket: PingSocket
+        do throws(CheckFailure) {
+            socket = try PingSocket.open(ipv6: ipv6, bindAddress: check.bindAddress)
+        } catch {
+            promise.succeed(.down(error))
+            return
+        }
+        let echo = ICMPEcho(ipv6: ipv6, identifier: UInt16.random(in: 1...UInt16.max), sequence: sequence.withLock { $0 &+= 1; return $0 },
+                            token: (0..<16).map { _ in UInt8.random(in: 0...255) })
+        let raw = socket.raw
+        let exchange = DatagramExchange(
+            request: echo.request(), timeout: check.timeout, resendOnce: false, onSilence: .down(.timeout(.echoReply)),
+            judge: { datagram in
+                echo.isReply(datagram, hasIPHeader: raw && !ipv6, checkIdentifier: raw) ? .up : .ignore
+            })
+        let session = DatagramSession(exchange: exchange, remote: remote, promise: promise)
+        let box = NIOLoopBound(session, eventLoop: eventLoop)
+        session.arm(on: eventLoop)
+        let bootstrap = DatagramBootstrap(group: eventLoop).channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(box.value) }
+        }
+        // NIO owns (and closes) the descriptor from here.
+        bootstrap.withBoundSocket(socket.descriptor).whenComplete { result in
+            switch result {
+            case .success(let channel):
+                box.value.registered(channel)
+                box.value.send()
+            case .failure(let error):
+                box.value.failed(error)
+            }
+        }
+    }
+}
+
+/// A non-blocking ICMP socket, bound to the check's source address when it has one.
+struct PingSocket {
+    let descriptor: CInt
+    /// A raw socket sees every ICMP packet of the host (and, for IPv4, their IP headers).
+    let raw: Bool
+
+    static func open(ipv6: Bool, bindAddress: String?) throws(CheckFailure) -> PingSocket {
+        let family = ipv6 ? AF_INET6 : AF_INET
+        let proto = ipv6 ? CInt(IPPROTO_ICMPV6) : CInt(IPPROTO_ICMP)
+        let flags = CInt(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+        var raw = false
+        var fd = socket(family, CInt(SOCK_DGRAM.rawValue) | flags, proto)
+        if fd < 0 {
+            // EACCES: this group is outside net.ipv4.ping_group_range.
+            let dgramError = errno
+            fd = socket(family, CInt(SOCK_RAW.rawValue) | flags, proto)
+            guard fd >= 0 else {
+                throw .connectFailed("no ICMP socket: ping socket: \(String(cString: strerror(dgramError))), raw socket: \(String(cString: strerror(errno)))")
+            }
+            raw = true
+        }
+        if let bindAddress {
+            do {
+                let local = try SocketAddress(ipAddress: bindAddress, port: 0)
+                let result = local.withSockAddr { pointer, size in bind(fd, pointer, socklen_t(size)) }
+                if result != 0 {
+                    let error = errno
+                    close(fd)
+                    throw CheckFailure.bindFailed("\(bindAddress): \(String(cString: strerror(error)))")
+                }
+            } catch let failure as CheckFailure {
+                throw failure
+            } catch {
+                close(fd)
+                throw .bindFailed("\(bindAddress): \(error)")
+            }
+        }
+        return PingSocket(descriptor: fd, raw: raw)
+    }
+}
