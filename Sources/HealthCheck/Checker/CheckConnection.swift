@@ -7,6 +7,18 @@ struct CheckConnection {
     private let local: SocketAddress?
     private let fixedPort: Bool
 
+    /// The connection a TCP-based check makes, or nil after answering the check down (a bad address or bind
+    /// address is the real's failure, reported as a result, not an error).
+    static func opening(_ connect: CheckEndpoint, bindAddress: String?, bindPort: Int,
+                        orAnswering promise: EventLoopPromise<CheckResult>) -> CheckConnection? {
+        do throws(CheckFailure) {
+            return try CheckConnection(connect: connect, bindAddress: bindAddress, bindPort: bindPort)
+        } catch {
+            promise.succeed(.down(error))
+            return nil
+        }
+    }
+
     init(connect: CheckEndpoint, bindAddress: String?, bindPort: Int) throws(CheckFailure) {
         do {
             remote = try connect.socketAddress()

@@ -71,13 +71,9 @@ public enum TCPChecker {
 
     private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
-        let connection: CheckConnection
-        do throws(CheckFailure) {
-            connection = try CheckConnection(connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort)
-        } catch {
-            promise.succeed(.down(error))
-            return
-        }
+        guard let connection = CheckConnection.opening(check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort,
+                                                       orAnswering: promise)
+        else { return }
         let attempt = ConnectAttempt(timeout: check.connectTimeout, promise: promise)
         let box = NIOLoopBound(attempt, eventLoop: eventLoop)
         let bootstrap = connection.bootstrap(on: eventLoop, deadline: check.connectTimeout)

@@ -9,13 +9,9 @@ public enum SMTPChecker {
 
     private static func start(_ check: SMTPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
-        let connection: CheckConnection
-        do throws(CheckFailure) {
-            connection = try CheckConnection(connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort)
-        } catch {
-            promise.succeed(.down(error))
-            return
-        }
+        guard let connection = CheckConnection.opening(check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort,
+                                                       orAnswering: promise)
+        else { return }
         let session = SMTPSession(check: check, promise: promise)
         let box = NIOLoopBound(session, eventLoop: eventLoop)
         let bootstrap = connection.bootstrap(on: eventLoop, deadline: check.sessionTimeout)
