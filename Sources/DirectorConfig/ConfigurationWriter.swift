@@ -166,6 +166,10 @@ public enum ConfigurationWriter {
         if let d = a.device { words += ["dev", quote(d)] }
         if let s = a.scope { words += ["scope", s.rawValue] }
         if let l = a.label { words += ["label", quote(l)] }
+        if let p = a.peer { words += ["peer", p.description] }
+        words += AddressFlags.words.filter { a.flags.contains($0.1) }.map(\.0)
+        if a.duplicateAddressDetection { words.append("-nodad") }
+        if let lifetime = a.preferredLifetime { words += ["preferred_lft", String(lifetime)] }
         return words.joined(separator: " ")
     }
 
@@ -178,6 +182,21 @@ public enum ConfigurationWriter {
         if let s = r.scope { words += ["scope", s.rawValue] }
         if let t = r.table { words += ["table", String(t)] }
         if let m = r.metric { words += ["metric", String(m)] }
+        if let p = r.protocolNumber { words += ["protocol", String(p)] }
+        if let t = r.tos { words += ["tos", String(t)] }
+        if r.onlink { words.append("onlink") }
+        for m in r.metrics {
+            let name = VRRPInstanceDraft.metricName(m.kind)
+            words += [name] + (m.locked ? ["lock"] : []) + [name == "features" ? "ecn" : String(m.value)]
+        }
+        if r.append { words.append("append") }
+        for h in r.nextHops {
+            words.append("nexthop")
+            if let g = h.gateway { words += ["via", g.description] }
+            if let d = h.device { words += ["dev", quote(d)] }
+            if h.weight != 1 { words += ["weight", String(h.weight)] }
+            if h.onlink { words.append("onlink") }
+        }
         return words.joined(separator: " ")
     }
 

@@ -324,6 +324,9 @@ struct VRRPInstanceDraft: Sendable {
         d.lvsSyncDaemonInterface = node.arguments[0].text
     }
 
+    /// An address entry as `ip addr add` and keepalived take it:
+    /// `ADDR[/PLEN] [brd ADDR|+|-] [dev IF] [scope S] [label L] [peer ADDR] [home] [-nodad] [mngtmpaddr]
+    /// [noprefixroute] [autojoin] [no_track] [preferred_lft N|forever]`.
     static func parseVirtualAddress(_ entry: ConfigNode, log: inout DiagnosticLog) -> (VirtualAddress, ConfigWord)? {
         if entry.block != nil {
             log.error(entry.blockLocation ?? entry.location, "an address entry does not take a block")
@@ -331,12 +334,36 @@ struct VRRPInstanceDraft: Sendable {
         }
         guard let prefix = log.prefix(entry.keyword, "virtual address") else { return nil }
         var address = VirtualAddress(prefix: prefix)
+        let isIPv6 = prefix.address.family == .ipv6
+        var broadcastBits: String?
         let args = entry.arguments
         var i = 0
         while i < args.count {
             let option = args[i]
-            guard ["brd", "broadcast", "dev", "scope", "label"].contains(option.text) else {
-                log.error(option.location, "unknown address option '\(option.text)'; expected brd, dev, scope or label")
+            if let flag = AddressFlags.words.first(where: { $0.0 == option.text })?.1 {
+                address.flags.insert(flag)
+                i += 1
+                continue
+            }
+            switch option.text {
+            case "-nodad":
+                address.duplicateAddressDetection = true
+                i += 1
+                continue
+            case "no_track":
+                // keepalived stops watching the address for removal; directord does not watch addresses for that.
+                i += 1
+                continue
+            case "track_group":
+                log.error(option.location, "address option 'track_group' is not supported: directord has no track_group blocks")
+                return nil
+            case "use_vmac":
+                log.error(option.location, "address option 'use_vmac' is not supported: VRRP virtual MAC interfaces are not implemented")
+                return nil
+            case "brd", "broadcast", "dev", "scope", "label", "peer", "preferred_lft":
+                break
+            default:
+                log.error(option.location, "unknown address option '\(option.text)'; expected brd, dev, scope, label, peer, home, -nodad, mngtmpaddr, noprefixroute, autojoin, no_track or preferred_lft")
                 return nil
             }
             guard i + 1 < args.count else {
@@ -346,8 +373,12 @@ struct VRRPInstanceDraft: Sendable {
             let value = args[i + 1]
             switch option.text {
             case "brd", "broadcast":
+                if value.text == "+" || value.text == "-" {
+                    broadcastBits = value.text
+                    break
+                }
                 guard case .v4 = prefix.address, case .success(.v4(let b)) = IPAddress.parse(value.text) else {
-                    log.error(value.location, "'brd' needs an IPv4 broadcast address for an IPv4 virtual address, not '\(value.text)'")
+                    log.error(value.location, "'brd' needs an IPv4 broadcast address (or + or -) for an IPv4 virtual address, not '\(value.text)'")
                     return nil
                 }
                 address.broadcast = b
@@ -355,11 +386,54 @@ struct VRRPInstanceDraft: Sendable {
                 address.device = value.text
             case "scope":
                 guard let scope = log.choice(value, "'scope'", scopes) else { return nil }
-                address.scope = scope
+                if isIPv6 {
+                    log.warning(value.location, "keepalived ignores 'scope' on an IPv6 address; ignored")
+                } else {
+                    address.scope = scope
+                }
+            case "label":
+                if isIPv6 {
+                    log.warning(value.location, "keepalived ignores 'label' on an IPv6 address; ignored")
+                } else if value.text.utf8.count >= 16 {
+                    log.error(value.location, "address label '\(value.text)' is longer than 15 characters (the kernel's IFNAMSIZ)")
+                    return nil
+                } else {
+                    address.label = value.text
+                }
+            case "peer":
+                guard let peer = log.prefix(value, "peer address") else { return nil }
+                guard peer.address.family == prefix.address.family else {
+                    log.error(value.location, "peer \(peer) is not of the address's family")
+                    return nil
+                }
+                if prefix.length != (isIPv6 ? 128 : 32) {
+                    log.warning(entry.keyword.location, "keepalived ignores the address's prefix when a peer is given; the peer's prefix length is used")
+                }
+                address.peer = peer
             default:
-                address.label = value.text
+                if value.text == "forever" {
+                    address.preferredLifetime = nil
+                } else {
+                    guard let n = log.integer(value, 0...Int(UInt32.max), "'preferred_lft'") else { return nil }
+                    address.preferredLifetime = UInt32(n)
+                }
+                if !isIPv6 {
+                    log.warning(option.location, "'preferred_lft' applies to IPv6 addresses; keepalived ignores it here")
+                    address.preferredLifetime = nil
+                }
             }
             i += 2
+        }
+        if address.peer != nil, address.broadcast != nil || broadcastBits != nil {
+            log.warning(entry.keyword.location, "keepalived ignores the broadcast address when a peer is given; ignored")
+            address.broadcast = nil
+        } else if let bits = broadcastBits {
+            guard case .v4(let a) = (address.peer?.address ?? prefix.address), prefix.length <= 30 else {
+                log.error(entry.keyword.location, "'brd \(bits)' needs an IPv4 address with a prefix of /30 or shorter")
+                return nil
+            }
+            let host: UInt32 = prefix.length == 0 ? .max : (UInt32.max >> UInt32(prefix.length))
+            address.broadcast = IPv4Address(bits == "+" ? a.value | host : a.value & ~host)
         }
         return (address, entry.keyword)
     }
@@ -367,95 +441,6 @@ struct VRRPInstanceDraft: Sendable {
     static let scopes: [(String, AddressScope)] = [
         ("global", .global), ("site", .site), ("link", .link), ("host", .host), ("nowhere", .nowhere),
     ]
-
-    static func parseVirtualRoute(_ entry: ConfigNode, log: inout DiagnosticLog) -> VirtualRoute? {
-        if entry.block != nil {
-            log.error(entry.blockLocation ?? entry.location, "a route entry does not take a block")
-            return nil
-        }
-        let words = [entry.keyword] + entry.arguments
-        var destination: IPPrefix?
-        var route = VirtualRoute(destination: IPPrefix(host: .v4(IPv4Address(0))))
-        var i = 0
-        while i < words.count {
-            let word = words[i]
-            let options = ["src", "to", "via", "gw", "dev", "scope", "table", "metric"]
-            guard options.contains(word.text) else {
-                if destination == nil, route.type == .unicast, let type = RouteType(rawValue: word.text), type != .unicast {
-                    // keepalived reads a route type only right before the destination.
-                    guard i + 1 < words.count, let p = log.prefix(words[i + 1], "\(word.text) route destination") else {
-                        if i + 1 >= words.count { log.error(word.location, "'\(word.text)' needs a destination") }
-                        return nil
-                    }
-                    route.type = type
-                    destination = p
-                    i += 2
-                    continue
-                }
-                if destination == nil, case .success = IPPrefix.parse(word.text) {
-                    destination = log.prefix(word, "route destination")
-                    i += 1
-                    continue
-                }
-                if destination == nil && word.text.first.map({ $0.isNumber || $0 == ":" }) == true {
-                    destination = log.prefix(word, "route destination")
-                    if destination == nil { return nil }
-                    i += 1
-                    continue
-                }
-                if word.text == "or" || word.text == "nexthop" {
-                    log.error(word.location, "route option '\(word.text)' (a second next hop) is not supported: directord has no multipath routes")
-                    return nil
-                }
-                log.error(word.location, "unknown route option '\(word.text)'; expected [src ADDR] [to] DEST [via ADDR] [dev IF] [scope S] [table N] [metric N]")
-                return nil
-            }
-            guard i + 1 < words.count else {
-                log.error(word.location, "'\(word.text)' needs a value")
-                return nil
-            }
-            let value = words[i + 1]
-            switch word.text {
-            case "src":
-                guard let a = log.address(value, "route source") else { return nil }
-                route.source = a
-            case "to":
-                guard let p = log.prefix(value, "route destination") else { return nil }
-                destination = p
-            case "via", "gw":
-                guard let a = log.address(value, "route gateway") else { return nil }
-                route.gateway = a
-            case "dev":
-                route.device = value.text
-            case "scope":
-                guard let s = log.choice(value, "'scope'", scopes) else { return nil }
-                route.scope = s
-            case "table":
-                guard let t = log.integer(value, 1...Int(UInt32.max), "route table") else { return nil }
-                route.table = UInt32(t)
-            default:
-                guard let m = log.integer(value, 0...Int(UInt32.max), "route metric") else { return nil }
-                route.metric = UInt32(m)
-            }
-            i += 2
-        }
-        if let destination {
-            route.destination = destination
-        } else {
-            // No destination (seed 001: `via GW dev eth1`): the default route of the gateway's family.
-            let family = route.gateway?.family ?? route.source?.family ?? .ipv4
-            route.destination = IPPrefix(address: family == .ipv4 ? .v4(IPv4Address(0)) : .v6(IPv6Address(high: 0, low: 0)), length: 0)
-        }
-        if route.type != .unicast && (route.gateway != nil || route.device != nil) {
-            log.error(entry.location, "a \(route.type.rawValue) route has no gateway and no device (the kernel refuses them)")
-            return nil
-        }
-        if let gateway = route.gateway, gateway.family != route.destination.address.family {
-            log.error(entry.location, "route to \(route.destination) has an \(gateway.family.rawValue) gateway \(gateway)")
-            return nil
-        }
-        return route
-    }
 
     func resolve(globals: GlobalSettings, log: inout DiagnosticLog) -> VRRPInstance? {
         var ok = true

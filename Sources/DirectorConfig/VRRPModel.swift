@@ -151,17 +151,51 @@ public struct VirtualAddress: Hashable, Sendable {
     public var device: String?
     public var scope: AddressScope?
     public var label: String?
+    /// `peer ADDR[/PLEN]`: a point-to-point address; the peer's prefix length becomes the address's.
+    public var peer: IPPrefix?
+    /// `home`, `mngtmpaddr`, `noprefixroute`, `autojoin`: IFA_F_* flags given as `ip addr` takes them.
+    public var flags: AddressFlags
+    /// IPv6 addresses are added without duplicate address detection (IFA_F_NODAD), as keepalived does, so a VIP is
+    /// usable at once and never left "dadfailed" after a split brain; `-nodad` turns DAD back on.
+    public var duplicateAddressDetection: Bool
+    /// `preferred_lft N|forever` (IPv6): 0 marks the address deprecated, so it is not chosen as a source.
+    /// nil is forever.
+    public var preferredLifetime: UInt32?
 
     public init(
         prefix: IPPrefix, broadcast: IPv4Address? = nil, device: String? = nil, scope: AddressScope? = nil,
-        label: String? = nil
+        label: String? = nil, peer: IPPrefix? = nil, flags: AddressFlags = [], duplicateAddressDetection: Bool = false,
+        preferredLifetime: UInt32? = nil
     ) {
         self.prefix = prefix
         self.broadcast = broadcast
         self.device = device
         self.scope = scope
         self.label = label
+        self.peer = peer
+        self.flags = flags
+        self.duplicateAddressDetection = duplicateAddressDetection
+        self.preferredLifetime = preferredLifetime
     }
+}
+
+/// The address flags of `ip addr add` that keepalived's address entries take.
+public struct AddressFlags: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// IFA_F_HOMEADDRESS (Mobile IPv6).
+    public static let home = AddressFlags(rawValue: 0x10)
+    /// IFA_F_MANAGETEMPADDR.
+    public static let manageTemporaryAddresses = AddressFlags(rawValue: 0x100)
+    /// IFA_F_NOPREFIXROUTE.
+    public static let noPrefixRoute = AddressFlags(rawValue: 0x200)
+    /// IFA_F_MCAUTOJOIN.
+    public static let multicastAutoJoin = AddressFlags(rawValue: 0x400)
+
+    static let words: [(String, AddressFlags)] = [
+        ("home", .home), ("mngtmpaddr", .manageTemporaryAddresses), ("noprefixroute", .noPrefixRoute),
+        ("autojoin", .multicastAutoJoin),
+    ]
 }
 
 /// The kind of a route (RTN_*) that keepalived reads before the destination: `blackhole 192.0.2.0/24`.
@@ -170,8 +204,10 @@ public enum RouteType: String, Hashable, Sendable {
     case `throw`
 }
 
-/// A `virtual_routes` entry: `[src S] [to] DEST[/PLEN] [via|gw G] [dev IF] [scope S] [table T] [metric M]`, or
-/// `TYPE DEST ...` for a blackhole, unreachable, prohibit or throw route (no gateway, no device).
+/// A `virtual_routes` or `static_routes` entry, in `ip route`'s words as keepalived takes them:
+/// `[src S] [to] DEST[/PLEN] [via|gw G] [dev IF] [scope S] [table T] [metric M] [protocol P] [tos T] [onlink]
+/// [mtu [lock] N] ... [nexthop via G dev IF weight W onlink]...`, or `TYPE DEST ...` for a blackhole, unreachable,
+/// prohibit or throw route (no gateway, no device).
 public struct VirtualRoute: Hashable, Sendable {
     /// `0.0.0.0/0` (or `::/0`) when the entry names no destination, as seed 001's `via GW dev eth1` does.
     public var destination: IPPrefix
@@ -182,10 +218,24 @@ public struct VirtualRoute: Hashable, Sendable {
     public var table: UInt32?
     public var metric: UInt32?
     public var type: RouteType
+    /// Two or more next hops make a multipath route (`nexthop ...`, or keepalived's older `via A or B`);
+    /// then `gateway` and `device` are nil.
+    public var nextHops: [RouteNextHop]
+    /// rtm_protocol (`protocol bird`, `protocol 186`); nil is static, as ip(8) and keepalived add routes.
+    public var protocolNumber: UInt8?
+    public var tos: UInt8?
+    /// RTNH_F_ONLINK on the single next hop.
+    public var onlink: Bool
+    /// RTAX_* metrics (`mtu 1400`, `initcwnd 10`, `mtu lock 1400`).
+    public var metrics: [RouteMetric]
+    /// `append`: added after matching routes (NLM_F_APPEND) rather than before them.
+    public var append: Bool
 
     public init(
         destination: IPPrefix, gateway: IPAddress? = nil, device: String? = nil, source: IPAddress? = nil,
-        scope: AddressScope? = nil, table: UInt32? = nil, metric: UInt32? = nil, type: RouteType = .unicast
+        scope: AddressScope? = nil, table: UInt32? = nil, metric: UInt32? = nil, type: RouteType = .unicast,
+        nextHops: [RouteNextHop] = [], protocolNumber: UInt8? = nil, tos: UInt8? = nil, onlink: Bool = false,
+        metrics: [RouteMetric] = [], append: Bool = false
     ) {
         self.type = type
         self.destination = destination
@@ -195,6 +245,44 @@ public struct VirtualRoute: Hashable, Sendable {
         self.scope = scope
         self.table = table
         self.metric = metric
+        self.nextHops = nextHops
+        self.protocolNumber = protocolNumber
+        self.tos = tos
+        self.onlink = onlink
+        self.metrics = metrics
+        self.append = append
+    }
+}
+
+/// One next hop of a multipath route.
+public struct RouteNextHop: Hashable, Sendable {
+    public var gateway: IPAddress?
+    public var device: String?
+    /// 1...256, as ip(8) writes it; the kernel's rtnh_hops is one less.
+    public var weight: Int
+    public var onlink: Bool
+
+    public init(gateway: IPAddress? = nil, device: String? = nil, weight: Int = 1, onlink: Bool = false) {
+        self.gateway = gateway
+        self.device = device
+        self.weight = weight
+        self.onlink = onlink
+    }
+}
+
+/// A route metric (RTA_METRICS) as `ip route` writes it.
+public struct RouteMetric: Hashable, Sendable {
+    /// RTAX_* number.
+    public var kind: UInt16
+    /// In the kernel's unit (rtt is ms × 8, rttvar ms × 4, rto_min ms).
+    public var value: UInt32
+    /// `lock`: the kernel does not change it from path MTU discovery or the like.
+    public var locked: Bool
+
+    public init(kind: UInt16, value: UInt32, locked: Bool = false) {
+        self.kind = kind
+        self.value = value
+        self.locked = locked
     }
 }
 

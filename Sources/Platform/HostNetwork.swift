@@ -13,9 +13,16 @@ public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
     public var broadcast: [UInt8]?
     /// RT_SCOPE_* (0 universe/global, 200 site, 253 link, 254 host); nil leaves the kernel's default.
     public var scope: UInt8?
+    /// The other end of a point-to-point address (IFA_ADDRESS); `prefixLength` is then the peer's.
+    public var peer: [UInt8]?
+    /// IFA_F_* flags (IFA_F_NODAD, IFA_F_NOPREFIXROUTE, ...).
+    public var flags: UInt32
+    /// IPv6 preferred lifetime in seconds (0: deprecated); nil is forever.
+    public var preferredLifetime: UInt32?
 
     public init(family: Int32, address: [UInt8], prefixLength: Int, interface: String,
-                label: String? = nil, broadcast: [UInt8]? = nil, scope: UInt8? = nil) {
+                label: String? = nil, broadcast: [UInt8]? = nil, scope: UInt8? = nil, peer: [UInt8]? = nil,
+                flags: UInt32 = 0, preferredLifetime: UInt32? = nil) {
         self.family = family
         self.address = address
         self.prefixLength = prefixLength
@@ -23,9 +30,16 @@ public struct InterfaceAddress: Hashable, Sendable, CustomStringConvertible {
         self.label = label
         self.broadcast = broadcast
         self.scope = scope
+        self.peer = peer
+        self.flags = flags
+        self.preferredLifetime = preferredLifetime
     }
 
-    public var description: String { "\(formatAddress(family: family, address))/\(prefixLength) dev \(interface)" }
+    public var description: String {
+        let local = formatAddress(family: family, address)
+        if let peer { return "\(local) peer \(formatAddress(family: family, peer))/\(prefixLength) dev \(interface)" }
+        return "\(local)/\(prefixLength) dev \(interface)"
+    }
 }
 
 /// A route as virtual_routes declares it: DST/PLEN [via GW] [src SRC] [dev IF] [table N] [metric M] [scope S].
@@ -43,10 +57,29 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
     public var type: UInt8
     /// RTPROT_* (rtm_protocol), what routing daemons filter on; nil leaves libnl's default (static).
     public var routeProtocol: UInt8?
+    /// Two or more: a multipath route (RTA_MULTIPATH); `gateway` and `interface` are then nil.
+    public var nextHops: [HostNextHop]
+    public var tos: UInt8?
+    /// RTNH_F_ONLINK on the single next hop.
+    public var onlink: Bool
+    /// RTAX_* → value (RTA_METRICS).
+    public var metrics: [UInt16: UInt32]
+    /// RTAX_LOCK: bit N locks metric N.
+    public var lockedMetrics: UInt32
+    /// NLM_F_APPEND instead of NLM_F_EXCL.
+    public var append: Bool
 
     public init(family: Int32, destination: [UInt8], prefixLength: Int, gateway: [UInt8]? = nil,
                 source: [UInt8]? = nil, interface: String? = nil, table: UInt32? = nil, metric: UInt32? = nil,
-                scope: UInt8? = nil, type: UInt8 = UInt8(RTN_UNICAST), routeProtocol: UInt8? = nil) {
+                scope: UInt8? = nil, type: UInt8 = UInt8(RTN_UNICAST), routeProtocol: UInt8? = nil,
+                nextHops: [HostNextHop] = [], tos: UInt8? = nil, onlink: Bool = false,
+                metrics: [UInt16: UInt32] = [:], lockedMetrics: UInt32 = 0, append: Bool = false) {
+        self.nextHops = nextHops
+        self.tos = tos
+        self.onlink = onlink
+        self.metrics = metrics
+        self.lockedMetrics = lockedMetrics
+        self.append = append
         self.family = family
         self.destination = destination
         self.prefixLength = prefixLength
@@ -64,9 +97,31 @@ public struct HostRoute: Hashable, Sendable, CustomStringConvertible {
         var s = "\(formatAddress(family: family, destination))/\(prefixLength)"
         if let gateway { s += " via \(formatAddress(family: family, gateway))" }
         if let interface { s += " dev \(interface)" }
+        for hop in nextHops {
+            s += " nexthop"
+            if let g = hop.gateway { s += " via \(formatAddress(family: family, g))" }
+            if let i = hop.interface { s += " dev \(i)" }
+            if hop.weight != 1 { s += " weight \(hop.weight)" }
+        }
         if let table { s += " table \(table)" }
         if let routeProtocol { s += " proto \(routeProtocol)" }
         return s
+    }
+}
+
+/// One next hop of a multipath route.
+public struct HostNextHop: Hashable, Sendable {
+    public var gateway: [UInt8]?
+    public var interface: String?
+    /// 1...256, as ip(8) shows it.
+    public var weight: Int
+    public var onlink: Bool
+
+    public init(gateway: [UInt8]? = nil, interface: String? = nil, weight: Int = 1, onlink: Bool = false) {
+        self.gateway = gateway
+        self.interface = interface
+        self.weight = weight
+        self.onlink = onlink
     }
 }
 
@@ -194,8 +249,8 @@ public struct RouteNetlink: HostNetworking {
 
     public func add(_ route: HostRoute) throws(SystemError) -> AddOutcome {
         let socket = try RouteSocket()
-        let object = try RouteObject(route, ifindex: try route.interface.map { name throws(SystemError) in try ifindex(name) })
-        let rc = rtnl_route_add(socket.handle, object.handle, NLM_F_CREATE | NLM_F_EXCL)
+        let object = try RouteObject(route) { name throws(SystemError) in try ifindex(name) }
+        let rc = rtnl_route_add(socket.handle, object.handle, NLM_F_CREATE | (route.append ? NLM_F_APPEND : NLM_F_EXCL))
         if rc == -NLE_EXIST { return .alreadyPresent }
         try check(rc, "add route", route.description)
         return .added
@@ -203,7 +258,7 @@ public struct RouteNetlink: HostNetworking {
 
     public func remove(_ route: HostRoute) throws(SystemError) {
         let socket = try RouteSocket()
-        let object = try RouteObject(route, ifindex: try route.interface.map { name throws(SystemError) in try ifindex(name) })
+        let object = try RouteObject(route) { name throws(SystemError) in try ifindex(name) }
         let rc = rtnl_route_delete(socket.handle, object.handle, 0)
         if rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV { return }
         try check(rc, "delete route", route.description)
@@ -316,6 +371,15 @@ final class AddressObject {
             try check(rtnl_addr_set_broadcast(object, b.handle), "rtnl_addr_set_broadcast", a.description)
         }
         if let scope = a.scope { rtnl_addr_set_scope(object, Int32(scope)) }
+        if let p = a.peer {
+            let peer = try NetlinkAddress(family: a.family, bytes: p, prefixLength: a.prefixLength)
+            try check(rtnl_addr_set_peer(object, peer.handle), "rtnl_addr_set_peer", a.description)
+        }
+        if a.flags != 0 { rtnl_addr_set_flags(object, a.flags) }
+        if let lifetime = a.preferredLifetime {
+            rtnl_addr_set_preferred_lifetime(object, lifetime)
+            rtnl_addr_set_valid_lifetime(object, UInt32.max)
+        }
     }
 
     deinit { rtnl_addr_put(handle) }
@@ -324,7 +388,7 @@ final class AddressObject {
 final class RouteObject {
     let handle: OpaquePointer
 
-    init(_ r: HostRoute, ifindex: Int32?) throws(SystemError) {
+    init(_ r: HostRoute, ifindex resolve: (String) throws(SystemError) -> Int32) throws(SystemError) {
         guard let object = rtnl_route_alloc() else { throw SystemError(call: "rtnl_route_alloc", errno: ENOMEM) }
         handle = object
         rtnl_route_set_family(object, UInt8(r.family))
@@ -344,15 +408,39 @@ final class RouteObject {
             let s = try NetlinkAddress(family: r.family, bytes: src)
             try check(rtnl_route_set_pref_src(object, s.handle), "rtnl_route_set_pref_src", r.description)
         }
-        guard r.type == UInt8(RTN_UNICAST), r.gateway != nil || ifindex != nil else { return }
+        if let tos = r.tos { rtnl_route_set_tos(object, tos) }
+        for (kind, value) in r.metrics.sorted(by: { $0.key < $1.key }) {
+            try check(rtnl_route_set_metric(object, Int32(kind), value), "rtnl_route_set_metric", r.description)
+        }
+        if r.lockedMetrics != 0 {
+            try check(rtnl_route_set_metric(object, Int32(RTAX_LOCK), r.lockedMetrics), "rtnl_route_set_metric", r.description)
+        }
+        guard r.type == UInt8(RTN_UNICAST) else { return }
+        if r.nextHops.isEmpty {
+            guard r.gateway != nil || r.interface != nil else { return }
+            let single = HostNextHop(gateway: r.gateway, interface: r.interface, onlink: r.onlink)
+            try Self.addNextHop(single, to: object, family: r.family, multipath: false, resolve)
+        } else {
+            for hop in r.nextHops { try Self.addNextHop(hop, to: object, family: r.family, multipath: true, resolve) }
+        }
+    }
+
+    private static func addNextHop(_ h: HostNextHop, to route: OpaquePointer, family: Int32, multipath: Bool,
+                                   _ resolve: (String) throws(SystemError) -> Int32) throws(SystemError) {
         guard let hop = rtnl_route_nh_alloc() else { throw SystemError(call: "rtnl_route_nh_alloc", errno: ENOMEM) }
-        if let ifindex { rtnl_route_nh_set_ifindex(hop, ifindex) }
-        if let gw = r.gateway {
-            let g = try NetlinkAddress(family: r.family, bytes: gw)
+        // The route owns the next hop once added and frees it with itself; free it here if that never happens.
+        var owned = false
+        defer { if !owned { rtnl_route_nh_free(hop) } }
+        if let name = h.interface { rtnl_route_nh_set_ifindex(hop, try resolve(name)) }
+        if let gw = h.gateway {
+            let g = try NetlinkAddress(family: family, bytes: gw)
             rtnl_route_nh_set_gateway(hop, g.handle)
         }
-        // The route owns the next hop from here on and frees it with itself.
-        rtnl_route_add_nexthop(object, hop)
+        // libnl puts the weight into rtnh_hops as it is; the kernel's weight is rtnh_hops + 1, as ip(8) shows it.
+        if multipath { rtnl_route_nh_set_weight(hop, UInt8(clamping: h.weight - 1)) }
+        if h.onlink { rtnl_route_nh_set_flags(hop, UInt32(RTNH_F_ONLINK)) }
+        rtnl_route_add_nexthop(route, hop)
+        owned = true
     }
 
     deinit { rtnl_route_put(handle) }

@@ -256,19 +256,29 @@ struct HostSpec {
         return UInt16(clamping: c.seconds * 100 + c.attoseconds / 10_000_000_000_000_000)
     }
 
+    /// IFA_F_NODAD.
+    static let noDAD: UInt32 = 0x02
+
     static func interfaceAddress(_ v: VirtualAddress, defaultDevice: String) -> InterfaceAddress {
         let a = v.prefix.address
         return InterfaceAddress(
-            family: a.family == .ipv4 ? AF_INET : AF_INET6, address: a.bytes, prefixLength: v.prefix.length,
-            interface: v.device ?? defaultDevice, label: v.label, broadcast: v.broadcast?.bytes,
-            scope: v.scope.map(scopeValue))
+            family: a.family == .ipv4 ? AF_INET : AF_INET6, address: a.bytes,
+            prefixLength: v.peer?.length ?? v.prefix.length, interface: v.device ?? defaultDevice, label: v.label, broadcast: v.broadcast?.bytes,
+            scope: v.scope.map(scopeValue), peer: v.peer?.address.bytes,
+            flags: v.flags.rawValue | (a.family == .ipv6 && !v.duplicateAddressDetection ? noDAD : 0),
+            preferredLifetime: a.family == .ipv6 ? v.preferredLifetime : nil)
     }
 
     static func hostRoute(_ r: VirtualRoute) -> HostRoute {
         HostRoute(
             family: r.destination.address.family == .ipv4 ? AF_INET : AF_INET6, destination: r.destination.address.bytes,
             prefixLength: r.destination.length, gateway: r.gateway?.bytes, source: r.source?.bytes, interface: r.device,
-            table: r.table, metric: r.metric, scope: r.scope.map(scopeValue), type: routeKind(r.type))
+            table: r.table, metric: r.metric, scope: r.scope.map(scopeValue), type: routeKind(r.type),
+            routeProtocol: r.protocolNumber,
+            nextHops: r.nextHops.map { HostNextHop(gateway: $0.gateway?.bytes, interface: $0.device, weight: $0.weight, onlink: $0.onlink) },
+            tos: r.tos, onlink: r.onlink,
+            metrics: Dictionary(r.metrics.map { ($0.kind, $0.value) }, uniquingKeysWith: { _, last in last }),
+            lockedMetrics: r.metrics.filter(\.locked).reduce(0) { $0 | (1 << UInt32($1.kind)) }, append: r.append)
     }
 
     static func routeKind(_ t: RouteType) -> UInt8 {

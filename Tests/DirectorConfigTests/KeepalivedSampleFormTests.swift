@@ -26,10 +26,10 @@ struct KeepalivedSampleFormTests {
         ("static_routes {\n    blackhole 192.0.2.0/24 via 10.0.0.1\n}\n",
          "2:5: error: a blackhole route has no gateway and no device (the kernel refuses them)"),
         ("static_routes {\n    blackhole\n}\n", "2:5: error: 'blackhole' needs a destination"),
-        ("static_routes {\n    192.0.2.0/24 via 10.0.0.1 or 10.0.0.2\n}\n",
-         "2:31: error: route option 'or' (a second next hop) is not supported: directord has no multipath routes"),
-        ("static_routes {\n    192.0.2.0/24 nexthop via 10.0.0.1\n}\n",
-         "2:18: error: route option 'nexthop' (a second next hop) is not supported: directord has no multipath routes"),
+        ("static_routes {\n    192.0.2.0/24 via 10.0.0.1 dev eth0 encap mpls 100\n}\n",
+         "2:40: error: route option 'encap' is not supported: lightweight tunnel encapsulation is not implemented"),
+        ("static_routes {\n    192.0.2.0/24 nexthop via 10.0.0.1 realms 4\n}\n",
+         "2:39: error: next hop option 'realms' is not supported: route realms are not implemented"),
         ("net_namespace blue\n", "1:1: error: 'net_namespace' is not supported by directord: start directord inside the namespace (ip netns exec) instead"),
     ])
     func refused(_ text: String, _ expected: String) {

@@ -44,10 +44,10 @@ struct StaticNetworkTests {
 
     @Test(arguments: [
         ("static_ipaddress {\n    192.0.2.10/24 scope global\n}\n", "2:5: error: static address 192.0.2.10/24 needs 'dev INTERFACE'"),
-        ("static_ipaddress {\n    192.0.2.10/24 dev eth0 peer 192.0.2.1\n}\n",
-         "2:28: error: unknown address option 'peer'; expected brd, dev, scope or label"),
-        ("static_routes {\n    198.51.100.0/24 via 192.0.2.1 onlink\n}\n",
-         "2:35: error: unknown route option 'onlink'; expected [src ADDR] [to] DEST [via ADDR] [dev IF] [scope S] [table N] [metric N]"),
+        ("static_ipaddress {\n    192.0.2.10/24 dev eth0 peers 192.0.2.1\n}\n",
+         "2:28: error: unknown address option 'peers'; expected brd, dev, scope, label, peer, home, -nodad, mngtmpaddr, noprefixroute, autojoin, no_track or preferred_lft"),
+        ("static_routes {\n    198.51.100.0/24 via 192.0.2.1 onlnk\n}\n",
+         "2:35: error: unknown route option 'onlnk'; expected [src ADDR] [to] DEST [via ADDR] [dev IF] [scope S] [table N] [metric N] [protocol P] [tos N] [onlink] [mtu N] ... [nexthop ...]"),
         ("static_rules {\n    from 192.0.2.0/24 uidrange 1-2 table 5\n}\n", "2:23: error: rule option 'uidrange' is not supported by directord"),
         ("static_rules {\n    from 192.0.2.0/24\n}\n", "2:5: error: rule has no action (table N, goto N, nop, blackhole, unreachable or prohibit)"),
         ("static_rules {\n    from 192.0.2.0/24 table 5 goto 9\n}\n",
