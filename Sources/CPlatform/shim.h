@@ -22,6 +22,16 @@ static inline int directord_pidfd_open(pid_t pid) {
 #endif
 }
 
+// setns(2) and CLONE_NEWNET are declared only under _GNU_SOURCE too.
+static inline int directord_setns_net(int fd) {
+#ifdef SYS_setns
+    return (int)syscall(SYS_setns, fd, 0x40000000 /* CLONE_NEWNET */);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 // pipe2 is declared only under _GNU_SOURCE, which would make this module's libc headers differ from Foundation's.
 static inline int directord_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, O_CLOEXEC); }
 

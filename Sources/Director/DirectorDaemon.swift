@@ -47,6 +47,9 @@ public final class DirectorDaemon: Service, Sendable {
         self.configuration = try Engine.load(options.configFile, dependencies: dependencies, logger: logger)
     }
 
+    /// keepalived's `net_namespace`: where the process must run; the caller moves it there before `run`.
+    public var netNamespace: String? { configuration.globals.netNamespace }
+
     public func run() async throws {
         // Each health check in flight holds a socket: raise the soft open-file limit (often 1024) to the hard one.
         switch OpenFileLimit.raise() {

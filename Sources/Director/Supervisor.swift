@@ -246,6 +246,15 @@ public actor Supervisor {
             metrics?.failedReloads.increment()
             return ControlResponse(ok: false, message: message)
         }
+        let runningNamespace = configuration?.globals.netNamespace
+        if let configuration, next.globals.netNamespace != configuration.globals.netNamespace {
+            // As in keepalived: the namespace is where the process and all its sockets are; only a restart moves them.
+            let message = "reload rejected, the running configuration is unchanged: net_namespace changes from \(runningNamespace ?? "none") to \(next.globals.netNamespace ?? "none"), which needs a restart"
+            logger.error("\(message)")
+            await engine.recordReload(ok: false, message: message)
+            metrics?.failedReloads.increment()
+            return ControlResponse(ok: false, message: message)
+        }
         let previousChecks = checkSpecs
         configuration = next
         pruneOverrides(to: next)

@@ -75,6 +75,9 @@ public struct GlobalSettings: Hashable, Sendable {
     public var drainOnRemoval: Duration
     /// directord's own: how virtual servers with `announce` are announced through the kernel's routing table.
     public var announce: AnnounceSettings
+    /// `net_namespace NAME`: the daemon runs in the network namespace `/run/netns/NAME` (as `ip netns add` makes
+    /// it); fixed at start, as in keepalived.
+    public var netNamespace: String?
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),

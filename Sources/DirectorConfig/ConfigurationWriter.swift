@@ -99,6 +99,7 @@ public enum ConfigurationWriter {
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }
             if g.drainOnRemoval > .zero { out.line("drain_on_removal", seconds(g.drainOnRemoval)) }
+            if let ns = g.netNamespace { out.line("net_namespace", quote(ns)) }
             if g.announce != AnnounceSettings() {
                 let a = g.announce
                 out.line("announce_table", String(a.table))

@@ -116,7 +116,7 @@ struct ConfigurationDraft: Sendable {
             }
         },
         // keepalived reads net_namespace at the top level (global_parser's install_keyword_root), not in global_defs.
-        .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
+        .value("net_namespace") { d, node, log in d.globals.setNetNamespace(node.arguments[0], log: &log) },
         .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
         trackFileKeyword("vrrp_track_file"),
         trackFileKeyword("track_file"),

@@ -173,7 +173,7 @@ extension GlobalSettings {
         .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
         .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
         .unsupported("lvs_timeouts", "set IPVS timeouts with ipvsadm --set"),
-        .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
+        .value("net_namespace") { g, node, log in g.setNetNamespace(node.arguments[0], log: &log) },
     ])
 
     /// Process scheduling, memory and naming of keepalived's three processes.
@@ -253,5 +253,21 @@ extension IPAddress {
         case .v4(let a): a.value >> 28 == 0xE
         case .v6(let a): a.high >> 56 == 0xFF
         }
+    }
+}
+
+extension GlobalSettings {
+    /// A name `ip netns add` could have made: one path component under /run/netns.
+    mutating func setNetNamespace(_ word: ConfigWord, log: inout DiagnosticLog) {
+        let name = word.text
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), name.utf8.count <= 255 else {
+            log.error(word.location, "net_namespace '\(name)' is not a namespace name (one file name under /run/netns, as 'ip netns add' makes it)")
+            return
+        }
+        if let set = netNamespace, set != name {
+            log.error(word.location, "net_namespace is given twice ('\(set)', then '\(name)'); directord runs in one namespace")
+            return
+        }
+        netNamespace = name
     }
 }

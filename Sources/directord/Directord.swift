@@ -94,6 +94,23 @@ struct Directord: AsyncParsableCommand {
             FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))
             throw ExitCode(1)
         }
+        if let name = daemon.netNamespace {
+            do {
+                switch try NetworkNamespace.enter(name) {
+                case .alreadyInside:
+                    logger.notice("running in network namespace \(name)")
+                case .entered:
+                    // Every thread but this one is still outside: start again from inside (same pid, one thread).
+                    let failure = NetworkNamespace.reexecute(arguments: CommandLine.arguments)
+                    FileHandle.standardError.write(Data("directord: net_namespace \(name): \(failure)\n".utf8))
+                    throw ExitCode(3)
+                }
+            } catch let error as SystemError {
+                let hint = error.errno == ENOENT ? " (create it with 'ip netns add \(name)')" : ""
+                FileHandle.standardError.write(Data("directord: net_namespace \(name): \(error)\(hint)\n".utf8))
+                throw ExitCode(3)
+            }
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

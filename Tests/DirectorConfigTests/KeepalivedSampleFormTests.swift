@@ -22,6 +22,13 @@ struct KeepalivedSampleFormTests {
         #expect(statics.staticNetwork.routes.first?.type == .blackhole)
     }
 
+    @Test func netNamespaceAtTheTopOrInGlobalDefs() throws {
+        #expect(valid("net_namespace blue\n")?.globals.netNamespace == "blue")
+        let config = try #require(valid("global_defs {\n    net_namespace blue\n}\nnet_namespace blue\n"))
+        #expect(config.globals.netNamespace == "blue")
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test(arguments: [
         ("static_routes {\n    blackhole 192.0.2.0/24 via 10.0.0.1\n}\n",
          "2:5: error: a blackhole route has no gateway and no device (the kernel refuses them)"),
@@ -30,7 +37,9 @@ struct KeepalivedSampleFormTests {
          "2:40: error: route option 'encap' is not supported: lightweight tunnel encapsulation is not implemented"),
         ("static_routes {\n    192.0.2.0/24 nexthop via 10.0.0.1 realms 4\n}\n",
          "2:39: error: next hop option 'realms' is not supported: route realms are not implemented"),
-        ("net_namespace blue\n", "1:1: error: 'net_namespace' is not supported by directord: start directord inside the namespace (ip netns exec) instead"),
+        ("net_namespace blue/x\n", "1:15: error: net_namespace 'blue/x' is not a namespace name (one file name under /run/netns, as 'ip netns add' makes it)"),
+        ("net_namespace blue\nglobal_defs {\n    net_namespace green\n}\n",
+         "3:19: error: net_namespace is given twice ('blue', then 'green'); directord runs in one namespace"),
     ])
     func refused(_ text: String, _ expected: String) {
         let result = parse(text)
