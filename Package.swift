@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "VRRPHost",
             dependencies: [
-                "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol",
+                "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

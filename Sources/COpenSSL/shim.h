@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/md5.h>
+#include <openssl/hmac.h>
 
 // SSL_set_tlsext_host_name is a macro over SSL_ctrl, which Swift cannot import.
 static inline long directord_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {

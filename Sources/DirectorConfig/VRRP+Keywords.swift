@@ -311,10 +311,6 @@ struct VRRPInstanceDraft: Sendable {
     static let authenticationKeywords = KeywordTable<VRRPInstanceDraft>("authentication", [
         .value("auth_type") { d, node, log in
             d.authType = log.choice(node.arguments[0], "'auth_type'", [("PASS", AuthenticationType.pass), ("AH", .ah)])
-            // Refused here, where `-t` sees it, rather than when the VRRP host starts.
-            if d.authType == .ah {
-                log.error(node.arguments[0].location, "auth_type AH (IPsec) is not supported; use PASS, or VRRP version 3 without authentication")
-            }
         },
         .value("auth_pass") { d, node, _ in d.authPass = node.arguments[0] },
     ])
@@ -503,6 +499,9 @@ struct VRRPInstanceDraft: Sendable {
                 authentication = nil
             }
         }
+        if authentication?.type == .ah && state == .master {
+            log.warning(name.location, "instance '\(name.text)': initial state MASTER is incompatible with auth_type AH (the anti-replay sequence must be learnt first); it starts as BACKUP, as keepalived does")
+        }
         if !preempt && state == .master {
             log.warning(name.location, "'nopreempt' only works with 'state BACKUP'; instance '\(name.text)' starts as MASTER")
         }
@@ -515,7 +514,7 @@ struct VRRPInstanceDraft: Sendable {
         if let garpLowerPriorityDelay { garp.lowerPriorityDelay = garpLowerPriorityDelay }
         if let garpLowerPriorityRepeat { garp.lowerPriorityRepeat = garpLowerPriorityRepeat }
         return VRRPInstance(
-            name: name.text, initialState: state, interface: interface, virtualRouterID: virtualRouterID,
+            name: name.text, initialState: authentication?.type == .ah ? .backup : state, interface: interface, virtualRouterID: virtualRouterID,
             priority: priority, advertInterval: advert, version: resolvedVersion, preempt: preempt,
             preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
             excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,

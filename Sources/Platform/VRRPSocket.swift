@@ -18,6 +18,8 @@ public struct ReceivedPacket: Sendable {
 /// to the VRRP group for receiving (a raw socket bound to a unicast address would not see the multicast group).
 public final class VRRPSocket: @unchecked Sendable {
     public static let protocolNumber: Int32 = 112
+    /// 112, or 51 (IPsec AH) for keepalived's auth_type AH, whose packets are built whole (IP_HDRINCL).
+    public let ipProtocol: Int32
     public let family: Int32
     public let interface: String
     public let interfaceIndex: Int32
@@ -28,20 +30,22 @@ public final class VRRPSocket: @unchecked Sendable {
     /// - Parameters:
     ///   - source: our primary address on the interface (network order); adverts go out from it.
     ///   - multicastGroup: the group to join (224.0.0.18 / ff02::12), or nil for unicast peers only.
-    public init(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError) {
+    public init(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?,
+                ipProtocol: Int32 = VRRPSocket.protocolNumber) throws(SystemError) {
         self.family = family
+        self.ipProtocol = ipProtocol
         self.interface = interface
         let index = if_nametoindex(interface)
         guard index != 0 else { throw SystemError(call: "if_nametoindex", errno: ENODEV, detail: interface) }
         interfaceIndex = Int32(index)
         let send = try retryingEINTR("socket", detail: "raw VRRP send on \(interface)") {
-            socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), Self.protocolNumber)
+            socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue), ipProtocol)
         }
         let receive: Int32
         do {
             receive = try retryingEINTR("socket", detail: "raw VRRP receive on \(interface)") {
                 socket(family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                       Self.protocolNumber)
+                       ipProtocol)
             }
         } catch {
             close(send)
@@ -68,6 +72,10 @@ public final class VRRPSocket: @unchecked Sendable {
             var program = sock_fprog(len: 1, filter: filter)
             try setOption(sendFD, SOL_SOCKET, SO_ATTACH_FILTER, program, "SO_ATTACH_FILTER")
             _ = program
+        }
+        if family == AF_INET && ipProtocol != Self.protocolNumber {
+            // The caller builds the IP header (the AH ICV covers its id, which the kernel would otherwise choose).
+            try setOption(sendFD, Int32(IPPROTO_IP), IP_HDRINCL, Int32(1), "IP_HDRINCL")
         }
         if family == AF_INET {
             // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert was not routed.

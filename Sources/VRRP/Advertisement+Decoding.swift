@@ -156,6 +156,7 @@ extension Advertisement {
             switch message[base + 4] {
             case 0: authentication = .none
             case 1: authentication = .password(AuthPassword(bytes: Array(message[offset..<(offset + 8)])))
+            case 2: authentication = .ipsecAH
             case let other: authentication = .unsupported(type: other)
             }
         case .v3:

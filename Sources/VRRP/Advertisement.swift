@@ -27,7 +27,10 @@ public enum Authentication: Hashable, Sendable {
     case none
     /// Auth type 1, keepalived's `auth_type PASS`.
     case password(AuthPassword)
-    /// Any other type seen on the wire (2 is IPsec AH, which keepalived sends with IP protocol 51, not 112).
+    /// Auth type 2, keepalived's `auth_type AH`: the 8 authentication bytes are zero and the message travels inside
+    /// an IPsec authentication header (IP protocol 51) whose HMAC-MD5-96 the host checks before decoding.
+    case ipsecAH
+    /// Any other type seen on the wire.
     case unsupported(type: UInt8)
 
     /// The auth type byte.
@@ -35,6 +38,7 @@ public enum Authentication: Hashable, Sendable {
         switch self {
         case .none: return 0
         case .password: return 1
+        case .ipsecAH: return 2
         case .unsupported(let type): return type
         }
     }
@@ -68,7 +72,7 @@ public enum AdvertisementError: Error, Hashable, Sendable, CustomStringConvertib
         case .authenticationRequiresVersion2:
             return "authentication exists only in VRRP version 2"
         case .unsupportedAuthentication(let type):
-            return "auth type \(type) is not supported (only none and PASS)"
+            return "auth type \(type) is not supported (only none, PASS and AH)"
         case .headerFamilyMismatch:
             return "source/destination address family differs from the advertised addresses"
         }

@@ -22,8 +22,23 @@ extension HostCore {
         }
     }
 
-    func handle(_ packet: ReceivedPacket, on key: TransportKey, now: ContinuousClock.Instant) {
+    func handle(_ received: ReceivedPacket, on key: TransportKey, now: ContinuousClock.Instant) {
         let members = instances.values.filter { $0.transportKey == key }
+        var packet = received
+        if key.ipsecAH != nil, let runtime = transports[key] {
+            switch runtime.ipsecAH?.open(packet.bytes, unicast: !key.multicast) {
+            case .success(let plain)?:
+                packet.bytes = plain
+            case .failure(let rejection)?:
+                let vrid = Self.peekVirtualRouterID(packet.bytes, family: key.family, behindAH: true)
+                let targets = vrid.map { id in members.filter { $0.spec.wiring.advert.virtualRouterID == id } } ?? members
+                if targets.isEmpty { foreignAdverts += 1 }
+                for runtime in targets { drop(runtime, rejection, now: now) }
+                return
+            case nil:
+                return
+            }
+        }
         let result: Result<ReceivedAdvertisement, AdvertRejection>
         if key.family == AF_INET {
             result = Advertisement.decode(ipv4Packet: packet.bytes)
@@ -73,10 +88,10 @@ extension HostCore {
     }
 
     /// The VRID byte of a packet that failed to decode, when it is there to read.
-    static func peekVirtualRouterID(_ bytes: [UInt8], family: Int32) -> UInt8? {
+    static func peekVirtualRouterID(_ bytes: [UInt8], family: Int32, behindAH: Bool = false) -> UInt8? {
         if family == AF_INET {
             guard bytes.count >= 20, bytes[0] >> 4 == 4 else { return nil }
-            let offset = Int(bytes[0] & 0x0F) * 4 + 1
+            let offset = Int(bytes[0] & 0x0F) * 4 + 1 + (behindAH ? IPsecAHState.headerLength : 0)
             return offset < bytes.count && offset >= 21 ? bytes[offset] : nil
         }
         return bytes.count >= 2 ? bytes[1] : nil

@@ -15,23 +15,31 @@ struct TransportKey: Hashable, CustomStringConvertible {
     var family: Int32
     var source: VRRPAddress
     var multicast: Bool
+    /// auth_type AH instances have their own IP protocol 51 socket, one per password.
+    var ipsecAH: AuthPassword?
 
     init(_ w: InstanceSpec.Wiring) {
         interface = w.interface
         family = w.family
         source = w.source
         multicast = w.multicast
+        ipsecAH = w.ipsecAH
     }
 
-    var description: String { "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" }
+    var description: String { "\(interface) \(multicast ? "multicast" : "unicast") from \(source)\(ipsecAH == nil ? "" : " with IPsec AH")" }
 }
 
 final class TransportRuntime {
     let transport: any VRRPTransport
     /// Set after a failed send, so a dead link logs once rather than at every advert.
     var failing = false
+    /// auth_type AH: the sequence numbers and IP ids of this socket's virtual routers.
+    var ipsecAH: IPsecAHState?
 
-    init(_ transport: any VRRPTransport) { self.transport = transport }
+    init(_ transport: any VRRPTransport, ipsecAH: AuthPassword? = nil) {
+        self.transport = transport
+        self.ipsecAH = ipsecAH.map(IPsecAHState.init(password:))
+    }
 }
 
 /// One running vrrp_instance: the pure state machine plus what the host keeps about it.
@@ -182,8 +190,9 @@ final class HostCore: @unchecked Sendable {
         let group: [UInt8]? = w.multicast ? w.destinations.first?.bytes : nil
         do {
             let t = try dependencies.transports.open(
-                family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group)
-            transports[key] = TransportRuntime(t)
+                family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group,
+                ipProtocol: w.ipsecAH == nil ? VRRPSocket.protocolNumber : Int32(IPsecAHState.ipProtocol))
+            transports[key] = TransportRuntime(t, ipsecAH: w.ipsecAH)
             return nil
         } catch {
             return "vrrp_instance \(instance.name): cannot open the VRRP socket on \(key): \(error)"
@@ -361,7 +370,11 @@ final class HostCore: @unchecked Sendable {
         var failure: String?
         for destination in w.destinations {
             do {
-                let bytes = try advert.encoded(source: w.source, destination: destination)
+                var bytes = try advert.encoded(source: w.source, destination: destination)
+                if transport.ipsecAH != nil {
+                    bytes = transport.ipsecAH?.seal(bytes, source: w.source.bytes, destination: destination.bytes,
+                                                    unicast: !w.multicast) ?? bytes
+                }
                 try transport.transport.send(bytes, to: destination.bytes)
                 runtime.sent += 1
             } catch {

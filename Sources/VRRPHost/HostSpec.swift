@@ -23,6 +23,8 @@ struct InstanceSpec: Equatable {
         var addresses: [InterfaceAddress]
         var routes: [HostRoute]
         var group: String?
+        /// auth_type AH: adverts travel in an IPsec AH header keyed with this password (IPv4, VRRPv2 only).
+        var ipsecAH: AuthPassword? = nil
     }
 
     var name: String
@@ -205,8 +207,9 @@ struct HostSpec {
         switch instance.authentication?.type {
         case nil: authentication = .none
         case .pass?: authentication = version == .v2 ? .password(AuthPassword(instance.authentication?.password ?? "")) : .none
-        case .ah?: return problem("auth_type AH (IPsec) is not supported; use PASS, or VRRP version 3 without authentication")
+        case .ah?: authentication = version == .v2 ? .ipsecAH : .none
         }
+        let ipsecAH = authentication == .ipsecAH ? AuthPassword(instance.authentication?.password ?? "") : nil
         let interval = centiseconds(instance.advertInterval)
         let advert: Advertisement
         do {
@@ -219,7 +222,8 @@ struct HostSpec {
         let garp = instance.garp
         let machine = VRRP.VRRPInstance.Configuration(
             name: name, version: version, priority: instance.priority, advertIntervalCentiseconds: interval,
-            primaryAddress: source, initialState: instance.initialState == .master ? .master : .backup,
+            // keepalived clears an initial MASTER state under AH: the anti-replay counter must first be learnt.
+            primaryAddress: source, initialState: instance.initialState == .master && ipsecAH == nil ? .master : .backup,
             preempt: instance.preempt, preemptDelay: instance.preemptDelay,
             gratuitous: VRRP.VRRPInstance.GratuitousPolicy(
                 masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, lowerPriorityDelay: garp.lowerPriorityDelay,
@@ -241,7 +245,8 @@ struct HostSpec {
         let routes = instance.virtualRoutes.map(hostRoute)
         let wiring = InstanceSpec.Wiring(
             machine: machine, interface: instance.interface, family: af, source: source, destinations: destinations,
-            multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group)
+            multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group,
+            ipsecAH: ipsecAH)
         return .success(
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,

@@ -15,6 +15,18 @@ public protocol VRRPTransport: AnyObject, Sendable {
 public protocol VRRPTransportOpening: Sendable {
     func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
         -> any VRRPTransport
+    /// `ipProtocol` 51 (auth_type AH): packets are sent whole, IP header included, and received with it.
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
+        throws(SystemError) -> any VRRPTransport
+}
+
+extension VRRPTransportOpening {
+    /// Fakes carry any protocol's bytes alike.
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
+        throws(SystemError) -> any VRRPTransport
+    {
+        try open(family: family, interface: interface, source: source, multicastGroup: multicastGroup)
+    }
 }
 
 extension VRRPSocket: VRRPTransport {
@@ -29,6 +41,13 @@ public struct VRRPSocketOpener: VRRPTransportOpening {
         -> any VRRPTransport
     {
         try VRRPSocket(family: family, interface: interface, source: source, multicastGroup: multicastGroup)
+    }
+
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
+        throws(SystemError) -> any VRRPTransport
+    {
+        try VRRPSocket(family: family, interface: interface, source: source, multicastGroup: multicastGroup,
+                       ipProtocol: ipProtocol)
     }
 }
 

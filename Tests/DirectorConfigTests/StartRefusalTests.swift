@@ -3,9 +3,10 @@ import DirectorConfig
 import Testing
 
 @Suite struct StartRefusalTests {
-    @Test func authTypeAHIsRefusedWhereItIsWritten() {
+    @Test func authTypeAHIsReadAndAnInitialMasterStartsAsBackup() throws {
         let result = ConfigurationLoader.parse("""
             vrrp_instance VI_1 {
+                state MASTER
                 interface eth0
                 virtual_router_id 51
                 priority 100
@@ -18,8 +19,10 @@ import Testing
                 }
             }
             """)
-        #expect(result.configuration == nil)
-        #expect(result.errors.map(\.description) == ["directord.conf:6:19: error: auth_type AH (IPsec) is not supported; use PASS, or VRRP version 3 without authentication"])
+        #expect(result.errors.isEmpty)
+        let instance = try #require(result.configuration?.vrrpInstances.first)
+        #expect(instance.authentication?.type == .ah && instance.initialState == .backup)
+        #expect(result.warnings.map(\.description).contains { $0.hasPrefix("directord.conf:1:15: warning: instance 'VI_1': initial state MASTER is incompatible with auth_type AH") })
     }
 
     @Test func haSuspendWarnsThatItIsNotImplemented() {

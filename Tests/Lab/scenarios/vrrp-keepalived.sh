@@ -1,5 +1,6 @@
-# Interop with keepalived 2.2.7 in the same VRID, both ways, VRRPv2 with PASS authentication and VRRPv3 (0.5 s):
-# the higher priority wins whichever program it is, and killing either makes the other MASTER.
+# Interop with keepalived 2.2.7 in the same VRID, both ways, VRRPv2 with PASS authentication, VRRPv2 with IPsec AH
+# authentication and VRRPv3 (0.5 s): the higher priority wins whichever program it is, and killing either makes the
+# other MASTER. With AH, a different auth_pass is refused by name.
 source "$LAB_REPO/Tests/Lab/lib.sh"
 out=/tmp/vrrp-keepalived
 mkdir -p "$out"
@@ -15,12 +16,18 @@ ns_link d eth0 br0 192.0.2.2/24
 ns_link k eth0 br0 192.0.2.3/24
 VIP=192.0.2.10
 
-conf() {  # conf FILE VERSION PRIORITY: the same instance for both programs
-    local auth="" interval=1
+conf() {  # conf FILE VERSION|ah PRIORITY [PASSWORD]: the same instance for both programs
+    local auth="" interval=1 version="$2"
     if [ "$2" = 2 ]; then
         auth="authentication {
         auth_type PASS
         auth_pass s3cret
+    }"
+    elif [ "$2" = ah ]; then
+        version=2
+        auth="authentication {
+        auth_type AH
+        auth_pass ${4:-s3cret}
     }"
     else
         interval=0.5
@@ -30,7 +37,7 @@ vrrp_instance VI_1 {
     state BACKUP
     interface eth0
     virtual_router_id 42
-    version $2
+    version $version
     priority $3
     advert_int $interval
     $auth
@@ -76,7 +83,7 @@ clear_vip() {  # leftovers of a SIGKILL, so the next round starts clean
     for ns in d k; do ip -n "$ns" addr del "$VIP/24" dev eth0 2>/dev/null || true; done
 }
 
-for version in 2 3; do
+for version in 2 ah 3; do
     step "VRRPv$version: directord priority 150, keepalived 100 → directord is MASTER"
     conf "$out/d.conf" "$version" 150
     conf "$out/k.conf" "$version" 100
@@ -121,4 +128,19 @@ for version in 2 3; do
     clear_vip
 done
 
-printf '\nvrrp-keepalived: directord and keepalived 2.2.7 elect each other in v2 (PASS) and v3\n'
+step "VRRPv2 with AH and another auth_pass on keepalived's side: directord drops its adverts as failing the HMAC"
+conf "$out/d.conf" ah 100
+conf "$out/k.conf" ah 150 other
+: >"$out/k.log"
+start_keepalived
+start_vrrp d
+wait_until 60 "the VIP is on k" holds k
+wait_until 60 "directord, hearing no valid advert, is MASTER too" holds d
+status_of d >"$out/d.status.wrong"
+expect_contains "directord counts the adverts it dropped for authentication" "$out/d.status.wrong" '"auth" : [1-9]'
+grep -q "HMAC-MD5 does not match" "$out/d.log" || fail "directord's log does not say why it dropped keepalived's adverts"
+kill_keepalived
+stop_vrrp d TERM
+clear_vip
+
+printf '\nvrrp-keepalived: directord and keepalived 2.2.7 elect each other in v2 (PASS), v2 (IPsec AH) and v3\n'
