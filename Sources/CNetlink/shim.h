@@ -9,6 +9,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/rule.h>
 #include <linux/netlink.h>
 #include <linux/genetlink.h>

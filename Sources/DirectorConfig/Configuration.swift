@@ -78,6 +78,8 @@ public struct GlobalSettings: Hashable, Sendable {
     /// `net_namespace NAME`: the daemon runs in the network namespace `/run/netns/NAME` (as `ip netns add` makes
     /// it); fixed at start, as in keepalived.
     public var netNamespace: String?
+    /// `vmac_prefix`: the start of the names of use_vmac interfaces (`vrrp.VRID`).
+    public var vmacPrefix = "vrrp"
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),

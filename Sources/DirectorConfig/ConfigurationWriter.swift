@@ -271,6 +271,10 @@ public enum ConfigurationWriter {
                 }
             }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
+            if let v = i.virtualMAC {
+                out.line("use_vmac", quote(v.interface), v.address.map { String($0, radix: 16) }.joined(separator: ":"))
+                if v.transmitOnBase { out.line("vmac_xmit_base") }
+            }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))

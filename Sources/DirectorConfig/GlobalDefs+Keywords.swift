@@ -142,7 +142,14 @@ extension GlobalSettings {
         .ignored("log_unknown_vrids", "directord logs adverts for unknown routers at debug level"),
         .ignored("disable_local_igmp", "directord leaves IGMP to the kernel"),
         .ignored("dynamic_interfaces", "directord waits for a missing interface and follows it through netlink"),
-        .ignored("vmac_prefix", "VRRP virtual MAC interfaces are not implemented"),
+        .value("vmac_prefix") { g, node, log in
+            let word = node.arguments[0]
+            guard !word.text.isEmpty, word.text.utf8.count <= 11, !word.text.contains("/") else {
+                log.error(word.location, "'vmac_prefix' must be 1 to 11 bytes without '/', so that PREFIX.VRID is an interface name")
+                return
+            }
+            g.vmacPrefix = word.text
+        },
         .ignored("vmac_addr_prefix", "VRRP virtual MAC interfaces are not implemented"),
         .ignored("vrrp_vmac_garp_intvl", "VRRP virtual MAC interfaces are not implemented"),
         .ignored("reload_check_config", "directord always checks a configuration completely before it reloads"),

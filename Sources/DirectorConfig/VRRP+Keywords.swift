@@ -187,6 +187,8 @@ struct VRRPInstanceDraft: Sendable {
     var garpLowerPriorityRepeat: Int?
     var notify = NotifyScripts()
     var lvsSyncDaemonInterface: String?
+    var useVMAC: ConfigNode?
+    var vmacXmitBase = false
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -278,8 +280,8 @@ struct VRRPInstanceDraft: Sendable {
         .ignored("strict_mode", "directord installs no firewall rules and does not implement keepalived's strict mode"),
         .ignored("accept", "directord never filters traffic to the virtual addresses"),
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
-        .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
-        .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
+        .value("use_vmac", 0...2) { d, node, _ in d.useVMAC = node },
+        .value("vmac_xmit_base", 0...0) { d, _, _ in d.vmacXmitBase = true },
         .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
         .unsupported("track_file", "track_file in a VRRP instance or sync group is not implemented (the VRRP host does not watch files yet; FILE_CHECK in a real_server is); use a vrrp_script that reads the file"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
@@ -513,7 +515,9 @@ struct VRRPInstanceDraft: Sendable {
         if let garpMasterRefreshRepeat { garp.masterRefreshRepeat = garpMasterRefreshRepeat }
         if let garpLowerPriorityDelay { garp.lowerPriorityDelay = garpLowerPriorityDelay }
         if let garpLowerPriorityRepeat { garp.lowerPriorityRepeat = garpLowerPriorityRepeat }
-        return VRRPInstance(
+        let vmac = resolveVirtualMAC(globals: globals, virtualRouterID: virtualRouterID, log: &log)
+        if useVMAC != nil && vmac == nil { return nil }
+        var instance = VRRPInstance(
             name: name.text, initialState: authentication?.type == .ah ? .backup : state, interface: interface, virtualRouterID: virtualRouterID,
             priority: priority, advertInterval: advert, version: resolvedVersion, preempt: preempt,
             preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
@@ -521,6 +525,63 @@ struct VRRPInstanceDraft: Sendable {
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface, origin: SourceOrigin(name.location))
+        instance.virtualMAC = vmac
+        return instance
+    }
+
+    /// `use_vmac [NAME] [MAC]` (either order; a word with ':' is the MAC, five octets take the VRID as the sixth).
+    func resolveVirtualMAC(globals: GlobalSettings, virtualRouterID: UInt8, log: inout DiagnosticLog) -> VirtualMAC? {
+        guard let node = useVMAC else {
+            if vmacXmitBase { log.warning(name.location, "'vmac_xmit_base' without 'use_vmac' does nothing, as in keepalived") }
+            return nil
+        }
+        if virtualAddresses.contains(where: { $0.0.prefix.address.family == .ipv6 }) {
+            log.error(node.location, "'use_vmac' is not supported for IPv6 instances (their link-local address on the macvlan is not implemented); use it with IPv4 instances")
+            return nil
+        }
+        var interfaceName = "\(globals.vmacPrefix).\(virtualRouterID)"
+        var address = VirtualMAC.routerAddress(virtualRouterID)
+        for word in node.arguments {
+            if word.text.contains(":") {
+                guard let mac = Self.parseMAC(word.text, virtualRouterID: virtualRouterID) else {
+                    log.error(word.location, "'\(word.text)' is not a MAC address (six hex octets, or five to take the VRID as the sixth)")
+                    return nil
+                }
+                guard mac[0] & 1 == 0 else {
+                    log.error(word.location, "VMAC address \(word.text) is a multicast address")
+                    return nil
+                }
+                address = mac
+            } else {
+                guard !word.text.isEmpty, word.text.utf8.count < 16, !word.text.contains("/"), word.text != ".", word.text != ".." else {
+                    log.error(word.location, "'\(word.text)' is not an interface name (at most 15 bytes, no '/')")
+                    return nil
+                }
+                interfaceName = word.text
+            }
+        }
+        if interfaceName == interface {
+            log.error(node.location, "the VMAC interface '\(interfaceName)' cannot be the instance's own interface")
+            return nil
+        }
+        var transmitOnBase = vmacXmitBase
+        if !unicastPeers.isEmpty && !transmitOnBase {
+            log.warning(node.location, "unicast peers with use_vmac need vmac_xmit_base: set, as keepalived sets it")
+            transmitOnBase = true
+        }
+        return VirtualMAC(interface: interfaceName, address: address, transmitOnBase: transmitOnBase)
+    }
+
+    static func parseMAC(_ text: String, virtualRouterID: UInt8) -> [UInt8]? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        var octets: [UInt8] = []
+        for (i, part) in parts.enumerated() {
+            if part.isEmpty && i == parts.count - 1 && octets.count == 5 { break }  // "00:11:22:33:44:"
+            guard (1...2).contains(part.count), let v = UInt8(part, radix: 16) else { return nil }
+            octets.append(v)
+        }
+        if octets.count == 5 { octets.append(virtualRouterID) }
+        return octets.count == 6 ? octets : nil
     }
 }
 

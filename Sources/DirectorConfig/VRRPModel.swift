@@ -179,6 +179,26 @@ public struct VirtualAddress: Hashable, Sendable {
     }
 }
 
+/// keepalived's `use_vmac`: a private-mode macvlan on the instance's interface whose MAC address is the virtual
+/// router's (00:00:5e:00:01:VRID, RFC 5798 §7.3), so a failover moves no MAC address in the neighbours' caches.
+public struct VirtualMAC: Hashable, Sendable {
+    /// `vrrp.VRID` unless named (`vmac_prefix` changes "vrrp").
+    public var interface: String
+    /// 6 bytes.
+    public var address: [UInt8]
+    /// `vmac_xmit_base`: adverts go out of, and are read on, the base interface; the addresses stay on the macvlan.
+    public var transmitOnBase: Bool
+
+    public init(interface: String, address: [UInt8], transmitOnBase: Bool = false) {
+        self.interface = interface
+        self.address = address
+        self.transmitOnBase = transmitOnBase
+    }
+
+    /// 00:00:5e:00:01:VRID (IPv4).
+    public static func routerAddress(_ vrid: UInt8) -> [UInt8] { [0x00, 0x00, 0x5e, 0x00, 0x01, vrid] }
+}
+
 /// The address flags of `ip addr add` that keepalived's address entries take.
 public struct AddressFlags: OptionSet, Hashable, Sendable {
     public let rawValue: UInt32
@@ -308,6 +328,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
     public var multicastSourceIP: IPAddress?
+    /// `use_vmac`: a macvlan with the virtual router's MAC address carries the adverts and the addresses.
+    public var virtualMAC: VirtualMAC? = nil
     public var garp: GARPSettings
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).

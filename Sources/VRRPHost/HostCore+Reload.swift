@@ -139,7 +139,7 @@ extension HostCore {
             runtime.tracking = rebuiltTracking(instance.tracked)
         }
         for instance in new.instances where instances[instance.name] == nil {
-            if let problem = openTransport(for: instance) {
+            if let problem = ensureVirtualMAC(for: instance) ?? openTransport(for: instance) {
                 report(problem)
                 continue
             }
@@ -147,6 +147,7 @@ extension HostCore {
         }
         let used = Set(instances.values.map(\.transportKey))
         for key in transports.keys where !used.contains(key) { transports[key] = nil }
+        removeVirtualMACs(keeping: Set(instances.values.compactMap { $0.spec.wiring.virtualMAC?.interface }))
         let fresh = Set(plan.added + plan.restarted.map(\.name))
         for instance in new.instances where !fresh.contains(instance.name) {
             guard let runtime = instances[instance.name], let before = oldSummaries[instance.name] else { continue }

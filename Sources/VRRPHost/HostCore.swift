@@ -124,6 +124,10 @@ final class HostCore: @unchecked Sendable {
     /// Addresses and routes directord added (AddOutcome.added) and has not removed since.
     var ownedAddresses: Set<InterfaceAddress> = []
     var ownedRoutes: Set<HostRoute> = []
+    /// use_vmac interfaces directord created or adopted, by name, with their base interface.
+    var ownedVirtualMACs: [String: String] = [:]
+    /// arp_ignore and arp_filter of each base interface before its first macvlan, restored after its last.
+    var savedBaseSettings: [String: [String: String]] = [:]
     var linkUp: [String: Bool] = [:]
     var ipvsTable: (any IPVSTable)?
     /// The last task of each notify chain: a scope's scripts run one after another, in transition order.
@@ -167,6 +171,10 @@ final class HostCore: @unchecked Sendable {
         if !spec.problems.isEmpty { throw VRRPHostError(spec.problems) }
         var problems: [String] = []
         for instance in spec.instances {
+            if let problem = ensureVirtualMAC(for: instance) {
+                problems.append(problem)
+                continue
+            }
             if let problem = openTransport(for: instance) { problems.append(problem) }
         }
         guard problems.isEmpty else {
@@ -180,6 +188,43 @@ final class HostCore: @unchecked Sendable {
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.master, alsoBackup: true) }
         timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
         logger.info("VRRP running", metadata: ["instances": "\(spec.instances.count)", "sockets": "\(transports.count)"])
+    }
+
+    /// nil when the instance's use_vmac interface is up (or it has none).
+    func ensureVirtualMAC(for instance: InstanceSpec) -> String? {
+        guard let vmac = instance.wiring.virtualMAC else { return nil }
+        let base = instance.wiring.base
+        if ownedVirtualMACs[vmac.interface] == base { return nil }
+        let macText = vmac.address.map { String($0, radix: 16).leftPadded(2) }.joined(separator: ":")
+        do {
+            if savedBaseSettings[base] == nil { savedBaseSettings[base] = try dependencies.virtualMACs.prepareBase(base) }
+            let outcome = try dependencies.virtualMACs.create(vmac.interface, on: base, address: vmac.address)
+            ownedVirtualMACs[vmac.interface] = base
+            logger.notice("vrrp_instance \(instance.name): VMAC interface \(vmac.interface) (\(macText)) on \(base) \(outcome)")
+            return nil
+        } catch {
+            return "vrrp_instance \(instance.name): cannot set up the VMAC interface \(vmac.interface) on \(base): \(error)"
+        }
+    }
+
+    /// Removes the macvlans no instance uses any more, then restores the base interfaces that have none left.
+    func removeVirtualMACs(keeping: Set<String>) {
+        for (name, base) in ownedVirtualMACs where !keeping.contains(name) {
+            do {
+                try dependencies.virtualMACs.delete(name)
+                logger.notice("VMAC interface \(name) on \(base) removed")
+            } catch {
+                report("VMAC interface \(name) on \(base) not removed: \(error)")
+            }
+            ownedVirtualMACs[name] = nil
+        }
+        let bases = Set(ownedVirtualMACs.values)
+        for (base, saved) in savedBaseSettings where !bases.contains(base) {
+            do { try dependencies.virtualMACs.restoreBase(base, saved) } catch {
+                report("\(base): arp_ignore and arp_filter not restored: \(error)")
+            }
+            savedBaseSettings[base] = nil
+        }
     }
 
     /// nil when the instance's socket is open (or already was).
@@ -546,6 +591,8 @@ final class HostCore: @unchecked Sendable {
         }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.stopped) }
         releaseEverything()
+        transports.removeAll()
+        removeVirtualMACs(keeping: [])
         instances.removeAll()
         groups.removeAll()
         scripts.removeAll()
@@ -580,7 +627,7 @@ final class HostCore: @unchecked Sendable {
             let w = s.wiring
             let runtime = instances[s.name]
             return InstanceStatus(
-                name: s.name, interface: w.interface, virtualRouterID: Int(w.advert.virtualRouterID),
+                name: s.name, interface: w.base.isEmpty ? w.interface : w.base, virtualRouterID: Int(w.advert.virtualRouterID),
                 version: Int(w.machine.version.rawValue), state: runtime?.machine.state.rawValue ?? "INIT",
                 priority: Int(runtime?.machine.effectivePriority ?? w.machine.priority),
                 configuredPriority: Int(w.machine.priority), masterAddress: runtime?.machine.masterAddress?.description,
@@ -599,4 +646,8 @@ final class HostCore: @unchecked Sendable {
         }
         return VRRPStatus(instances: list, syncGroups: groupList, scripts: scriptList)
     }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

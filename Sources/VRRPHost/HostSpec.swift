@@ -25,6 +25,10 @@ struct InstanceSpec: Equatable {
         var group: String?
         /// auth_type AH: adverts travel in an IPsec AH header keyed with this password (IPv4, VRRPv2 only).
         var ipsecAH: AuthPassword? = nil
+        /// use_vmac: the macvlan to create on `base` before the socket opens, and remove when the instance goes.
+        var virtualMAC: DirectorConfig.VirtualMAC? = nil
+        /// The instance's configured interface (`interface` is the macvlan when adverts go through it).
+        var base: String = ""
     }
 
     var name: String
@@ -241,12 +245,15 @@ struct HostSpec {
             // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
             hopLimit: unicast ? .any : .exactly255)
         let all = instance.virtualAddresses + instance.excludedAddresses
-        let addresses = all.map { interfaceAddress($0, defaultDevice: instance.interface) }
+        // With use_vmac the addresses go on the macvlan, so the neighbours learn the virtual router's MAC for them.
+        let vmac = instance.virtualMAC
+        let addresses = all.map { interfaceAddress($0, defaultDevice: vmac?.interface ?? instance.interface) }
+        let socketInterface = vmac.map { $0.transmitOnBase ? instance.interface : $0.interface } ?? instance.interface
         let routes = instance.virtualRoutes.map(hostRoute)
         let wiring = InstanceSpec.Wiring(
-            machine: machine, interface: instance.interface, family: af, source: source, destinations: destinations,
+            machine: machine, interface: socketInterface, family: af, source: source, destinations: destinations,
             multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group,
-            ipsecAH: ipsecAH)
+            ipsecAH: ipsecAH, virtualMAC: vmac, base: instance.interface)
         return .success(
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,

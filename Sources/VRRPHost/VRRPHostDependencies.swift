@@ -72,14 +72,17 @@ public struct VRRPHostDependencies: Sendable {
     public var notifyTimeout: Duration
     /// How often tracked interfaces' link state is read.
     public var linkPollInterval: Duration
+    /// use_vmac's macvlans.
+    public var virtualMACs: any VirtualMACManaging
 
     public init(
         network: any HostNetworking, announcer: any AddressAnnouncing, scripts: any ScriptRunning,
         transports: any VRRPTransportOpening, interfaceAddresses: any InterfaceAddressLookup,
         files: any ScriptPathInspecting = SystemScriptPaths(),
         ipvs: (@Sendable () throws -> any IPVSTable)?, notifyTimeout: Duration = .seconds(30),
-        linkPollInterval: Duration = .seconds(1)
+        linkPollInterval: Duration = .seconds(1), virtualMACs: any VirtualMACManaging = SystemVirtualMACs()
     ) {
+        self.virtualMACs = virtualMACs
         self.network = network
         self.announcer = announcer
         self.scripts = scripts

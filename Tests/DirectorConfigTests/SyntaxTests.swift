@@ -139,11 +139,11 @@ struct SyntaxTests {
                 vrrp_mcast_group4 224.0.0.19
             }
 
-            """ + instance(extra: "    use_vmac"))
+            """ + instance(extra: "    use_ipvlan"))
         #expect(result.diagnostics.map(\.short) == [
             "2:5: warning: 'smtp_server' is ignored: directord does not send e-mail",
             "3:5: error: 'vrrp_mcast_group4' is not supported by directord: VRRP uses the IANA group 224.0.0.18",
-            "11:5: error: 'use_vmac' is not supported by directord: VRRP virtual MAC interfaces are not implemented",
+            "11:5: error: 'use_ipvlan' is not supported by directord: ipvlan interfaces are not implemented",
         ])
     }
 }

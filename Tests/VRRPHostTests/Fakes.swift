@@ -95,6 +95,41 @@ final class FakeOpener: VRRPTransportOpening, @unchecked Sendable {
     func transport(_ interface: String) -> FakeTransport? { opened.read { $0.last { $0.interface == interface } } }
 }
 
+/// use_vmac macvlans in memory: what exists, and the base interfaces' ARP settings.
+final class FakeVirtualMACs: VirtualMACManaging, @unchecked Sendable {
+    let links = Locked<[String: (base: String, address: [UInt8])]>([:])
+    let baseSettings = Locked<[String: String]>([:])
+    let calls = Locked<[String]>([])
+
+    func create(_ name: String, on base: String, address: [UInt8]) throws(SystemError) -> VirtualMACOutcome {
+        calls.update { $0.append("create \(name) on \(base)") }
+        return links.update { links in
+            defer { links[name] = (base, address) }
+            guard let old = links[name] else { return .created }
+            return old.base == base && old.address == address ? .reused : .replaced
+        }
+    }
+
+    func delete(_ name: String) throws(SystemError) {
+        calls.update { $0.append("delete \(name)") }
+        links.update { _ = $0.removeValue(forKey: name) }
+    }
+
+    func prepareBase(_ base: String) throws(SystemError) -> [String: String] {
+        calls.update { $0.append("prepare \(base)") }
+        return baseSettings.update { settings in
+            let saved = ["arp_ignore": settings[base] ?? "0"]
+            settings[base] = "1"
+            return saved
+        }
+    }
+
+    func restoreBase(_ base: String, _ saved: [String: String]) throws(SystemError) {
+        calls.update { $0.append("restore \(base)") }
+        baseSettings.update { $0[base] = saved["arp_ignore"] }
+    }
+}
+
 /// Addresses and routes in memory, with the kernel's EEXIST behaviour, and settable link states.
 final class FakeNetwork: HostNetworking, @unchecked Sendable {
     enum Call: Hashable {
@@ -203,6 +238,7 @@ final class Harness: @unchecked Sendable {
     let announcer = FakeAnnouncer()
     let scripts = FakeScripts()
     let ipvs = TableBox()
+    let virtualMACs = FakeVirtualMACs()
     let events = Locked<[VRRPHostEvent]>([])
     let posted = Locked<[HostWork]>([])
     let core: HostCore
@@ -220,7 +256,7 @@ final class Harness: @unchecked Sendable {
         let deps = VRRPHostDependencies(
             network: network, announcer: announcer, scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Self.interfaces), files: files, ipvs: { box.table },
-            notifyTimeout: .seconds(5))
+            notifyTimeout: .seconds(5), virtualMACs: virtualMACs)
         let spec = HostSpec.build(configuration, addresses: deps.interfaceAddresses)
         let posted = self.posted, events = self.events
         var logger = Logger(label: "test")
