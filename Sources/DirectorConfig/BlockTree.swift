@@ -326,11 +326,28 @@ struct BlockTreeReader {
         }
         if let text = String(validating: body, as: UTF8.self) { return text }
         let offset = firstInvalidUTF8Offset(Array(body))
+        // Comments are not read, so their bytes may be in any encoding (GBK comments are common in Chinese
+        // configurations): only the text before the comment must be UTF-8.
+        if let comment = commentStart(Array(body)), comment <= offset,
+            let text = String(validating: body.prefix(comment), as: UTF8.self)
+        {
+            return text
+        }
         log.error(
             SourceLocation(file: path, line: line, column: columnOf(byteOffset: offset, in: Array(body))),
             "invalid UTF-8: this is not a configuration file; the rest of '\(path)' is not read")
         return nil
     }
+}
+
+/// Where a `#` or `!` comment starts on a line of bytes, outside double quotes.
+func commentStart(_ bytes: [UInt8]) -> Int? {
+    var quoted = false
+    for (i, c) in bytes.enumerated() {
+        if c == UInt8(ascii: "\"") { quoted.toggle() }
+        if !quoted && (c == UInt8(ascii: "#") || c == UInt8(ascii: "!")) { return i }
+    }
+    return nil
 }
 
 /// 1-based column (in scalars) of a byte offset, counting every non-continuation byte before it.

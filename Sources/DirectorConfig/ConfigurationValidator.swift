@@ -173,7 +173,7 @@ enum ConfigurationValidator {
             if complete && !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
                 log.warning(
                     at(vs.origin),
-                    "NAT virtual_server \(vs.key) has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway, and net.ipv4.ip_forward=1, which directord sets)")
+                    "NAT virtual_server \(vs.key) has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway); directord turns on \(family == .ipv6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward"), which keepalived leaves to the operator")
             }
         }
     }
@@ -182,7 +182,8 @@ enum ConfigurationValidator {
     private static func hasReplyPath(for reals: [IPAddress], managed: [VirtualAddress], vips: Set<IPAddress>) -> Bool {
         managed.contains { candidate in
             let address = candidate.prefix.address
-            guard !vips.contains(address) else { return false }
+            // A virtual service's own address is the reals' gateway only when they are on its subnet (one-armed NAT).
+            if vips.contains(address) { return reals.contains { candidate.prefix.length < address.family.maximumPrefixLength && candidate.prefix.contains($0) } }
             if candidate.prefix.length == address.family.maximumPrefixLength {
                 return reals.contains { $0.family == address.family }
             }

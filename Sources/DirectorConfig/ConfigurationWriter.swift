@@ -271,6 +271,7 @@ public enum ConfigurationWriter {
                 }
             }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
+            if !i.tracksPrimary { out.line("dont_track_primary") }
             if let v = i.virtualMAC {
                 out.line("use_vmac", quote(v.interface), v.address.map { String($0, radix: 16) }.joined(separator: ":"))
                 if v.transmitOnBase { out.line("vmac_xmit_base") }

@@ -78,12 +78,29 @@ struct KeywordTable<Draft>: Sendable {
             log.error(node.location, "'\(node.name)' is not supported by directord: \(reason)")
             return
         case .apply(let apply):
+            var node = node
             let count = node.arguments.count
             if count < keyword.arguments.lowerBound {
                 log.error(node.location, "'\(node.name)' \(arityText(keyword.arguments)), got \(count)")
                 return
             }
-            if count > keyword.arguments.upperBound {
+            if keyword.arguments == 0...0, keyword.block == .none, node.block == nil, count == 1 {
+                // A flag written with a value (`nopreempt 1`): keepalived 2.2.7 ignores the value and sets the flag.
+                // A value that reads as "on" is taken as keepalived takes it; one that reads as "off" would run the
+                // opposite of what is written, so it is refused.
+                let word = node.arguments[0]
+                switch word.text.lowercased() {
+                case "on", "true", "yes", "1":
+                    log.warning(word.location, "'\(node.name)' takes no value: keepalived ignores '\(word.text)' and sets it, and so does directord")
+                    node.arguments = []
+                case "off", "false", "no", "0":
+                    log.error(word.location, "keepalived 2.2.7 ignores the value of '\(node.name)' and turns it on; remove the line to leave it off")
+                    return
+                default:
+                    break
+                }
+            }
+            if node.arguments.count > keyword.arguments.upperBound {
                 let extra = node.arguments[keyword.arguments.upperBound]
                 log.error(extra.location, "'\(node.name)' \(arityText(keyword.arguments)); unexpected '\(extra.text)'")
                 return

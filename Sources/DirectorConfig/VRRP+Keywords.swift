@@ -189,6 +189,7 @@ struct VRRPInstanceDraft: Sendable {
     var lvsSyncDaemonInterface: String?
     var useVMAC: ConfigNode?
     var vmacXmitBase = false
+    var dontTrackPrimary = false
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -273,7 +274,7 @@ struct VRRPInstanceDraft: Sendable {
         .value("vs_sync_daemon_inteface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
         .value("vs_sync_daemon_interface") { d, node, log in misspelledSyncDaemon(&d, node, &log) },
         .ignored("smtp_alert", "directord does not send e-mail"),
-        .ignored("dont_track_primary", "directord always tracks the instance's interface"),
+        .value("dont_track_primary", 0...0) { d, _, _ in d.dontTrackPrimary = true },
         .ignored("debug", "use directord --log-level"),
         .ignored("notify_priority_changes", "directord has no notify FIFO"),
         .ignored("skip_check_adv_addr", "directord always checks advertisements as the RFCs require"),
@@ -526,6 +527,7 @@ struct VRRPInstanceDraft: Sendable {
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface, origin: SourceOrigin(name.location))
         instance.virtualMAC = vmac
+        instance.tracksPrimary = !dontTrackPrimary
         return instance
     }
 

@@ -330,6 +330,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var multicastSourceIP: IPAddress?
     /// `use_vmac`: a macvlan with the virtual router's MAC address carries the adverts and the addresses.
     public var virtualMAC: VirtualMAC? = nil
+    /// false with `dont_track_primary`: the instance's own interface going down is not a fault.
+    public var tracksPrimary = true
     public var garp: GARPSettings
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).

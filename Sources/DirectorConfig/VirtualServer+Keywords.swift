@@ -269,7 +269,9 @@ struct VirtualServerDraft: Sendable {
         .value("mh-fallback", 0...0) { d, node, _ in d.flags.mhFallback = true; d.flagWords.append(node.keyword) },
         .value("omega", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.omega = true } },
         .value("quorum") { d, node, log in
-            if let v = log.integer(node.arguments[0], 1...Int(Int32.max), "'quorum'") { d.quorum = UInt32(v) }
+            guard let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'quorum'") else { return }
+            if v == 0 { log.warning(node.arguments[0].location, "quorum 0 is read as 1, as keepalived 2.2.7 reads it") }
+            d.quorum = UInt32(max(v, 1))
         },
         .value("hysteresis") { d, node, log in
             if let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'hysteresis'") { d.hysteresis = UInt32(v) }

@@ -258,7 +258,7 @@ struct HostSpec {
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,
                 tracked: tracked(
-                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, implicit: instance.interface,
+                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, implicit: instance.tracksPrimary ? instance.interface : nil,
                     config: config),
                 addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))
     }

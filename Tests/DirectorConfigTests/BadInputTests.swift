@@ -162,3 +162,33 @@ struct BadInputTests {
         #expect(result.warnings.last?.message == "too many warnings; the first 200 are shown")
     }
 }
+
+// Forms met in real configurations that keepalived 2.2.7 runs: read as keepalived reads them, with a warning.
+struct KeepalivedToleranceTests {
+    @Test func aFlagWithAnOnValueIsTheFlag() throws {
+        let result = parse("global_defs {\n    enable_script_security 1\n}\nvrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 1\n    nopreempt yes\n    virtual_ipaddress {\n        192.0.2.1\n    }\n}\n")
+        let config = try #require(result.configuration, "\(result.errors.map(\.short))")
+        #expect(config.globals.enableScriptSecurity && config.vrrpInstances.first?.preempt == false)
+        #expect(result.warnings.map(\.short).contains("2:28: warning: 'enable_script_security' takes no value: keepalived ignores '1' and sets it, and so does directord"))
+        let off = parse("global_defs {\n    enable_script_security 0\n}\n")
+        #expect(off.errors.map(\.short) == ["2:28: error: keepalived 2.2.7 ignores the value of 'enable_script_security' and turns it on; remove the line to leave it off"])
+    }
+
+    @Test func bytesThatAreNotUTF8InACommentAreNotRead() throws {
+        // "监控" in GBK, after a comment mark: keepalived never reads it, nor does directord.
+        let bytes: [UInt8] = Array("vrrp_script chk {\n    script \"/bin/true\"   ###".utf8) + [0xBC, 0xE0, 0xBF, 0xD8] + Array("\n}\n".utf8)
+        let result = ConfigurationLoader(fileSystem: InMemoryFileSystem(bytes: ["directord.conf": bytes])).load(path: "directord.conf")
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        #expect(result.configuration?.vrrpScripts.first?.command == "/bin/true")
+        // Before the comment, the same bytes are still refused.
+        let bad: [UInt8] = Array("vrrp_script chk".utf8) + [0xBC, 0xE0] + Array(" {\n}\n".utf8)
+        let refused = ConfigurationLoader(fileSystem: InMemoryFileSystem(bytes: ["directord.conf": bad])).load(path: "directord.conf")
+        #expect(refused.errors.first?.message.hasPrefix("invalid UTF-8") == true)
+    }
+
+    @Test func quorumZeroIsOne() throws {
+        let result = parse("virtual_server 192.0.2.1 80 {\n    protocol TCP\n    lb_kind DR\n    quorum 0\n    real_server 10.0.0.1 80 {\n    }\n}\n")
+        #expect(result.configuration?.virtualServers.first?.quorum == 1)
+        #expect(result.warnings.map(\.short).contains("4:12: warning: quorum 0 is read as 1, as keepalived 2.2.7 reads it"))
+    }
+}

@@ -81,7 +81,7 @@ struct DefaultsTests {
             """)
         #expect(result.diagnostics.map(\.short) == [
             "1:1: warning: virtual_server 192.0.2.1 80 has no 'protocol'; it is UDP, as in keepalived 2.2 (write 'protocol TCP' for a TCP service)",
-            "1:1: warning: NAT virtual_server 192.0.2.1 80 has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway, and net.ipv4.ip_forward=1, which directord sets)",
+            "1:1: warning: NAT virtual_server 192.0.2.1 80 has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway); directord turns on net.ipv4.ip_forward, which keepalived leaves to the operator",
         ])
         let vs = try #require(result.configuration?.virtualServers.first)
         #expect(vs.protocolType == .udp)

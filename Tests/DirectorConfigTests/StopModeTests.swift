@@ -27,7 +27,11 @@ import Testing
     }
 
     @Test func keepTakesNoArgument() {
-        let result = ConfigurationLoader.parse("global_defs {\n    lvs_keep_on_stop yes\n}\n")
+        // keepalived ignores a value after the flag: "yes" is read as the flag with a warning, "no" is refused.
+        let yes = ConfigurationLoader.parse("global_defs {\n    lvs_keep_on_stop yes\n}\n")
+        #expect(yes.errors.isEmpty && yes.warnings.map(\.location.line) == [2])
+        #expect(yes.configuration?.globals.lvsFlushOnStop == .keep)
+        let result = ConfigurationLoader.parse("global_defs {\n    lvs_keep_on_stop no\n}\n")
         #expect(result.errors.map(\.location.line) == [2])
     }
 }

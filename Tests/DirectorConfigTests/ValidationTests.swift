@@ -258,7 +258,7 @@ struct CrossValidationTests {
         let service = "virtual_server 203.0.113.10 80 {\n    protocol TCP\n    real_server 10.0.0.1 80 {\n    }\n}\n"
         let bare = parse(service)
         #expect(bare.diagnostics.map(\.short) == [
-            "1:1: warning: NAT virtual_server 203.0.113.10 80 has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway, and net.ipv4.ip_forward=1, which directord sets)",
+            "1:1: warning: NAT virtual_server 203.0.113.10 80 has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway); directord turns on net.ipv4.ip_forward, which keepalived leaves to the operator",
         ])
         // The VIP alone is not a gateway for the reals.
         let vipOnly = parse(service + "vrrp_instance O {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  203.0.113.10/24\n }\n}\n")
@@ -266,6 +266,10 @@ struct CrossValidationTests {
         // A gateway address on another subnet does not help either.
         let wrongSubnet = parse(service + "vrrp_instance I {\n interface eth1\n virtual_router_id 2\n virtual_ipaddress {\n  10.9.0.254/24\n }\n}\n")
         #expect(wrongSubnet.warnings.count == 1)
+        // One-armed NAT: the reals are on the VIP's own subnet and use it as their gateway.
+        let oneArm = parse("virtual_server 10.0.0.10 80 {\n    protocol TCP\n    real_server 10.0.0.1 80 {\n    }\n}\n"
+            + "vrrp_instance O {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.10/24\n }\n}\n")
+        #expect(oneArm.diagnostics.isEmpty, "\(oneArm.diagnostics)")
         let gateway = parse(service + "vrrp_instance I {\n interface eth1\n virtual_router_id 2\n virtual_ipaddress {\n  10.0.0.254/24\n }\n}\n")
         #expect(gateway.diagnostics.isEmpty, "\(gateway.diagnostics)")
         let dr = parse("virtual_server 203.0.113.10 80 {\n    protocol TCP\n    lb_kind DR\n    real_server 10.0.0.1 80 {\n    }\n}\n")

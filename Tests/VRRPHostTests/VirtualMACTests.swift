@@ -65,3 +65,15 @@ struct VirtualMACTests {
         _ = try h.transport("eth0")
     }
 }
+
+struct TrackPrimaryTests {
+    @Test("the instance's interface is tracked unless dont_track_primary")
+    func dontTrackPrimary() throws {
+        for (extra, tracked) in [("", true), ("dont_track_primary", false)] {
+            let configuration = try #require(ConfigurationLoader.parse(VirtualMACTests.config(extra)).configuration)
+            let spec = HostSpec.build(configuration, addresses: FakeAddresses(table: Harness.interfaces))
+            let names = try #require(spec.instances.first).tracked.map(\.name)
+            #expect(names.contains("interface:eth0") == tracked, "\(extra): \(names)")
+        }
+    }
+}
