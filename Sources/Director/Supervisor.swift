@@ -55,10 +55,15 @@ public actor Supervisor {
     var staticNetwork = StaticNetworkLedger()
 
     let metrics: Metrics?
+    let scriptFiles: any ScriptPathInspecting
+    /// The last health notify script started: the next one waits for it, so they run in the order of the events.
+    var notifyTail: Task<Void, Never>?
 
     /// - Parameter stateFile: where the operator's overrides are kept (nil: nowhere, they end with the process).
     public init(engine: Engine, logger: Logger, dependencies: EngineDependencies, scripts: any ScriptRunning = ProcessScriptRunner(),
+                scriptFiles: any ScriptPathInspecting = SystemScriptPaths(),
                 metrics: Metrics? = nil, stateFile: String? = nil, makeVRRP: @escaping @Sendable (Configuration) -> VRRPHost) {
+        self.scriptFiles = scriptFiles
         self.metrics = metrics
         self.stateFile = stateFile.map(OverrideStateFile.init(path:))
         self.engine = engine
@@ -194,17 +199,37 @@ public actor Supervisor {
         }
     }
 
+    /// Runs a health notify script under the rules VRRP scripts follow (ScriptPolicy: the script user as keepalived
+    /// picks it, refused as root when writable by others and enable_script_security is set), one after another
+    /// in the order of the events, each killed with its process group at the notify timeout.
     private func run(_ notify: NotifyScript) {
-        let script = Script(command: notify.command, user: notify.user?.user ?? configuration?.globals.scriptUser?.user)
+        let prepared = Self.prepare(notify, globals: configuration?.globals ?? GlobalSettings(), files: scriptFiles)
+        if let problem = prepared.problem {
+            if prepared.script == nil { logger.error("\(problem)") } else { logger.warning("\(problem)") }
+        }
+        guard let script = prepared.script else { return }
         let scripts = self.scripts
         let logger = self.logger
-        Task.detached {
-            let result = await scripts.run(script, timeout: .seconds(30))
+        let previous = notifyTail
+        let timeout = Self.notifyTimeout
+        notifyTail = Task.detached {
+            await previous?.value
+            let result = await scripts.run(script, timeout: timeout)
             if !result.outcome.succeeded {
                 logger.warning("notify script \(script) \(result.outcome)\(result.output.isEmpty ? "" : ": \(result.output)")")
             }
         }
     }
+
+    /// The script to run for a health notify (nil when enable_script_security refuses it) and what to log.
+    static func prepare(_ notify: NotifyScript, globals: GlobalSettings, files: any ScriptPathInspecting) -> (script: Script?, problem: String?) {
+        ScriptPolicy(globals: globals, files: files).prepare(command: notify.command, user: notify.user)
+    }
+
+    /// As the VRRP host's notify scripts (keepalived has no limit; a hung script must not pile up).
+    static let notifyTimeout: Duration = .seconds(30)
+    /// How long a stop waits for health notify scripts to finish.
+    static let stopScriptWait: Duration = .seconds(10)
 
     private func startVRRP(_ configuration: Configuration) throws {
         let host = makeVRRP(configuration)
@@ -369,8 +394,27 @@ public actor Supervisor {
                 if let vs = configuration?.virtualServers.first(where: { $0.identity == identity }) { report(events, of: vs) }
             }
         }
+        // The scripts started by the stop (omega) and any still running get a little time before the process ends.
+        if let tail = notifyTail {
+            let finished = ScriptsFinished()
+            Task.detached {
+                await tail.value
+                finished.set()
+            }
+            let deadline = ContinuousClock.now + Self.stopScriptWait
+            while !finished.isSet && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        }
         healthUpdates?.cancel()
         await engine.stop(mode: mode)
         removeStaticNetwork()
     }
+}
+
+/// Set once the health notify scripts a stop started have ended.
+final class ScriptsFinished: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+
+    var isSet: Bool { lock.withLock { done } }
+    func set() { lock.withLock { done = true } }
 }
