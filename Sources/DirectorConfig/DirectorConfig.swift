@@ -82,7 +82,18 @@ struct ConfigurationDraft: Sendable {
         },
         .block("vrrp_sync_group", 1...1) { d, node, log in
             var group = SyncGroup(name: node.arguments[0].text, members: [], origin: SourceOrigin(node.arguments[0].location))
-            SyncGroup.keywords.apply(node.block ?? [], to: &group, log: &log)
+            // Instance names written straight in the block (keepalived's own lvs_syncd sample does it): keepalived
+            // 2.2.7 ignores them as unknown keywords and drops the empty group, running the instances unsynced.
+            // Refused with the form that means what was written.
+            let names = SyncGroup.keywords.names
+            let bare = (node.block ?? []).filter { $0.block == nil && !names.contains($0.name) && closestName(to: $0.name, among: names) == nil }
+            if let first = bare.first {
+                let words = bare.flatMap { [$0.keyword] + $0.arguments }.map(\.text).joined(separator: " ")
+                log.error(first.location, "vrrp_sync_group '\(group.name)': '\(words)' must be inside 'group { \(words) }'; keepalived 2.2.7 ignores bare names and runs the instances unsynced")
+            }
+            SyncGroup.keywords.apply((node.block ?? []).filter { n in !bare.contains(n) }, to: &group, log: &log)
+            // Taken as members too, so that the names are still checked and the group is not reported empty.
+            group.members += bare.flatMap { [$0.keyword] + $0.arguments }.map { SyncGroup.Member($0.text, origin: SourceOrigin($0.location)) }
             d.syncGroups.append(group)
         },
         .block("vrrp_instance", 1...1) { d, node, log in

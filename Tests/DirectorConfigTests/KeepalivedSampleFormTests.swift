@@ -47,3 +47,16 @@ struct KeepalivedSampleFormTests {
         #expect(result.errors.first?.short == expected, "\(result.errors.map(\.short))")
     }
 }
+
+struct BareSyncGroupMemberTests {
+    @Test func bareNamesAreRefusedWithTheGroupForm() {
+        let result = parse("vrrp_sync_group VG1 {\n  VI_1\n  VI_2\n}\n")
+        #expect(result.errors.map(\.short) == [
+            "2:3: error: vrrp_sync_group 'VG1': 'VI_1 VI_2' must be inside 'group { VI_1 VI_2 }'; keepalived 2.2.7 ignores bare names and runs the instances unsynced",
+            "2:3: error: vrrp_sync_group 'VG1' names vrrp_instance 'VI_1', which is not defined",
+            "3:3: error: vrrp_sync_group 'VG1' names vrrp_instance 'VI_2', which is not defined",
+        ])
+        // A near-miss of a keyword stays a near-miss.
+        #expect(parse("vrrp_sync_group VG1 {\n  grop {\n  }\n}\n").errors.first?.message.contains("group") == true)
+    }
+}
