@@ -12,6 +12,7 @@ public struct Configuration: Hashable, Sendable {
     public var staticNetwork: StaticNetwork
     /// Top-level `track_file` blocks (FILE_CHECK reads them).
     public var trackFiles: [TrackFile] = []
+    public var trackProcesses: [TrackProcess] = []
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],

@@ -11,6 +11,7 @@ public enum ConfigurationWriter {
         for instance in config.vrrpInstances { renderInstance(instance, &out) }
         for group in config.virtualServerGroups { renderServerGroup(group, &out) }
         for file in config.trackFiles { renderTrackFile(file, &out) }
+        for process in config.trackProcesses { renderTrackProcess(process, &out) }
         for vs in config.virtualServers { renderVirtualServer(vs, &out) }
         return out.text
     }
@@ -19,7 +20,9 @@ public enum ConfigurationWriter {
         var text = ""
         var depth = 0
 
-        mutating func line(_ words: String...) {
+        mutating func line(_ words: String...) { line(words) }
+
+        mutating func line(_ words: [String]) {
             text += String(repeating: "    ", count: depth) + words.filter { !$0.isEmpty }.joined(separator: " ") + "\n"
         }
 
@@ -390,6 +393,24 @@ public enum ConfigurationWriter {
             out.line("file", quote(f.path))
             out.line("weight", String(f.weight), f.reverse ? "reverse" : "")
             if let i = f.initFile { out.line("init_file", String(i.value), i.overwrite ? "overwrite" : "") }
+        }
+    }
+
+    private static func renderTrackProcess(_ p: TrackProcess, _ out: inout Output) {
+        out.block("vrrp_track_process", quote(p.name)) { out in
+            out.line(["process", quote(p.process)] + p.parameters.map(quote))
+            switch p.parameterMatch {
+            case .initial: out.line("param_match", "initial")
+            case .partial: out.line("param_match", "partial")
+            case .exact where p.parameters.isEmpty: out.line("param_match", "initial")
+            case .exact, .none: break
+            }
+            if p.fullCommand && p.parameterMatch == .none { out.line("full_command") }
+            out.line("weight", String(p.weight), p.reverse ? "reverse" : "")
+            if p.quorumMax != TrackProcess(name: "", process: "").quorumMax { out.line("quorum_max", String(p.quorumMax)) }
+            if p.quorumMax > 0 || p.quorum > 0 { out.line("quorum", String(p.quorum)) }
+            if p.forkDelay > .zero { out.line("fork_delay", seconds(p.forkDelay)) }
+            if p.terminateDelay > .zero { out.line("terminate_delay", seconds(p.terminateDelay)) }
         }
     }
 

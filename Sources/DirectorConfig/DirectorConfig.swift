@@ -72,6 +72,7 @@ struct ConfigurationDraft: Sendable {
     var staticNetwork = StaticNetwork()
     var nextRulePriority: [AddressFamily: UInt32] = [:]
     var trackFiles: [TrackFileDraft] = []
+    var trackProcesses: [TrackProcessDraft] = []
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -128,7 +129,15 @@ struct ConfigurationDraft: Sendable {
         },
         // keepalived reads net_namespace at the top level (global_parser's install_keyword_root), not in global_defs.
         .value("net_namespace") { d, node, log in d.globals.setNetNamespace(node.arguments[0], log: &log) },
-        .unsupported("vrrp_track_process", "track processes are not implemented; use a vrrp_script"),
+        .block("vrrp_track_process", 1...1) { d, node, log in
+            var draft = TrackProcessDraft(name: node.arguments[0])
+            TrackProcessDraft.keywords.apply(node.block ?? [], to: &draft, log: &log)
+            if d.trackProcesses.contains(where: { $0.name.text == draft.name.text }) {
+                log.error(node.arguments[0].location, "vrrp_track_process \(draft.name.text) is defined twice")
+                return
+            }
+            d.trackProcesses.append(draft)
+        },
         trackFileKeyword("vrrp_track_file"),
         trackFileKeyword("track_file"),
         .unsupported("bfd_instance", "BFD is not implemented"),
@@ -148,6 +157,7 @@ struct ConfigurationDraft: Sendable {
             staticNetwork: staticNetwork)
         configuration.trackFiles = trackFiles.compactMap { $0.resolve(log: &log) }
         configuration.resolveTrackFiles(log: &log)
+        configuration.trackProcesses = trackProcesses.compactMap { $0.resolve(log: &log) }
         return configuration
     }
 }
@@ -171,6 +181,7 @@ public enum KeywordCatalog {
         (HealthCheckDraft.miscKeywords.context, HealthCheckDraft.miscKeywords.names),
         (HealthCheckDraft.fileKeywords.context, HealthCheckDraft.fileKeywords.names),
         (TrackFileDraft.keywords.context, TrackFileDraft.keywords.names),
+        (TrackProcessDraft.keywords.context, TrackProcessDraft.keywords.names),
     ] + HealthCheckDraft.networkKeywordTables
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }

@@ -60,3 +60,44 @@ struct BareSyncGroupMemberTests {
         #expect(parse("vrrp_sync_group VG1 {\n  grop {\n  }\n}\n").errors.first?.message.contains("group") == true)
     }
 }
+
+struct TrackProcessConfigTests {
+    @Test func blockForms() throws {
+        let config = try #require(valid("""
+            vrrp_track_process chk_haproxy {
+                process haproxy
+                weight 10 reverse
+                quorum 2
+                quorum_max 4
+                delay 1.5
+            }
+            vrrp_track_process nginx {
+                process /usr/sbin/nginx -g "daemon off;"
+                param_match partial
+                fork_delay 0.5
+            }
+            vrrp_track_process none {
+                process sshd
+                quorum_max 0
+            }
+
+            """))
+        #expect(config.trackProcesses == [
+            TrackProcess(name: "chk_haproxy", process: "haproxy", weight: 10, reverse: true, quorum: 2, quorumMax: 4,
+                         forkDelay: .milliseconds(1500), terminateDelay: .milliseconds(1500)),
+            TrackProcess(name: "nginx", process: "/usr/sbin/nginx", parameters: ["-g", "daemon off;"], parameterMatch: .partial,
+                         fullCommand: true, forkDelay: .milliseconds(500)),
+            TrackProcess(name: "none", process: "sshd", quorum: 0, quorumMax: 0),
+        ])
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
+    @Test(arguments: [
+        ("vrrp_track_process p {\n    weight 2\n}\n", "1:20: error: vrrp_track_process p has no 'process'"),
+        ("vrrp_track_process p {\n    process x\n    quorum 5\n    quorum_max 2\n}\n", "1:20: error: vrrp_track_process p: quorum 5 is above quorum_max 2, so it is never met"),
+        ("vrrp_track_process p {\n    process x\n}\nvrrp_track_process p {\n    process y\n}\n", "4:20: error: vrrp_track_process p is defined twice"),
+    ])
+    func refused(_ text: String, _ expected: String) {
+        #expect(parse(text).errors.first?.short == expected, "\(parse(text).errors.map(\.short))")
+    }
+}
