@@ -197,13 +197,18 @@ struct VirtualServerDraft: Sendable {
             }
             draft.key = .group(args[1].text)
         default:
-            guard (1...2).contains(args.count) else {
-                log.error(args.count > 2 ? args[2].location : node.location, "expected 'virtual_server ADDRESS PORT', 'virtual_server fwmark MARK' or 'virtual_server group NAME'")
+            guard !args.isEmpty else {
+                log.error(node.location, "expected 'virtual_server ADDRESS PORT', 'virtual_server fwmark MARK' or 'virtual_server group NAME'")
                 break
+            }
+            if args.count > 2 {
+                // keepalived 2.2.7 reads the address and the port and ignores the rest of the line (vs_handler).
+                let rest = args[2...].map(\.text).joined(separator: " ")
+                log.warning(args[2].location, "keepalived 2.2.7 ignores '\(rest)' after the port, and so does directord")
             }
             guard let address = log.address(args[0], "virtual server address") else { break }
             var port: UInt16 = 0
-            if args.count == 2 {
+            if args.count >= 2 {
                 guard let p = log.port(args[1], "virtual server port") else { break }
                 port = p
             } else {

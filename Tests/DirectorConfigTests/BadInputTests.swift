@@ -186,6 +186,12 @@ struct KeepalivedToleranceTests {
         #expect(refused.errors.first?.message.hasPrefix("invalid UTF-8") == true)
     }
 
+    @Test func wordsAfterTheVirtualServerPortAreIgnoredWithAWarning() throws {
+        let result = parse("virtual_server 192.168.100.100 53 dev eth0.53 {\n    protocol UDP\n    lb_kind DR\n    real_server 10.0.0.1 53 {\n    }\n}\n")
+        #expect(result.configuration?.virtualServers.first?.key.description == "192.168.100.100 53")
+        #expect(result.warnings.map(\.short).contains("1:35: warning: keepalived 2.2.7 ignores 'dev eth0.53' after the port, and so does directord"))
+    }
+
     @Test func quorumZeroIsOne() throws {
         let result = parse("virtual_server 192.0.2.1 80 {\n    protocol TCP\n    lb_kind DR\n    quorum 0\n    real_server 10.0.0.1 80 {\n    }\n}\n")
         #expect(result.configuration?.virtualServers.first?.quorum == 1)
