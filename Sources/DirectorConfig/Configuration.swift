@@ -64,6 +64,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var enableScriptSecurity: Bool
     public var lvsFlush: Bool
     public var lvsFlushOnStop: LVSFlushOnStop
+    /// `lvs_timeouts`: the kernel's connection timeouts while directord runs (the kernel's own are put back at stop).
+    public var lvsTimeouts: LVSTimeouts
     /// directord's own: where `directorctl` finds the daemon.
     public var controlSocket: String
     /// directord's own: how often the kernel table is compared with the desired one (zero disables).
@@ -82,8 +84,10 @@ public struct GlobalSettings: Hashable, Sendable {
         lvsFlush: Bool = false, lvsFlushOnStop: LVSFlushOnStop = .off,
         controlSocket: String = GlobalSettings.defaultControlSocket,
         driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil,
-        drainOnRemoval: Duration = .zero, announce: AnnounceSettings = AnnounceSettings()
+        drainOnRemoval: Duration = .zero, announce: AnnounceSettings = AnnounceSettings(),
+        lvsTimeouts: LVSTimeouts = LVSTimeouts()
     ) {
+        self.lvsTimeouts = lvsTimeouts
         self.routerID = routerID
         self.syncDaemon = syncDaemon
         self.garp = garp
@@ -190,6 +194,22 @@ public struct LVSSyncDaemon: Hashable, Sendable {
         self.ttl = ttl
         self.group = group
     }
+}
+
+/// `lvs_timeouts [tcp N] [tcpfin N] [udp N]`, in seconds; 0 (unset) leaves the kernel's value as directord found it.
+public struct LVSTimeouts: Hashable, Sendable {
+    public var tcp: UInt32
+    public var tcpFin: UInt32
+    public var udp: UInt32
+
+    public init(tcp: UInt32 = 0, tcpFin: UInt32 = 0, udp: UInt32 = 0) {
+        self.tcp = tcp
+        self.tcpFin = tcpFin
+        self.udp = udp
+    }
+
+    /// No timeout set: directord does not touch the kernel's.
+    public var isEmpty: Bool { tcp == 0 && tcpFin == 0 && udp == 0 }
 }
 
 public enum LVSFlushOnStop: String, Hashable, Sendable {

@@ -95,6 +95,10 @@ public enum ConfigurationWriter {
             case .virtualServers: out.line("lvs_flush_on_stop", "VS")
             case .keep: out.line("lvs_keep_on_stop")
             }
+            if !g.lvsTimeouts.isEmpty {
+                let t = g.lvsTimeouts
+                out.line("lvs_timeouts", "tcp", String(t.tcp), "tcpfin", String(t.tcpFin), "udp", String(t.udp))
+            }
             out.line("control_socket", quote(g.controlSocket))
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }

@@ -32,6 +32,7 @@ extension GlobalSettings {
         },
         .value("enable_script_security", 0...0) { g, _, _ in g.enableScriptSecurity = true },
         .value("lvs_flush", 0...0) { g, _, _ in g.lvsFlush = true },
+        .value("lvs_timeouts", 2...Int.max) { g, node, log in LVSTimeouts.parse(node, into: &g.lvsTimeouts, log: &log) },
         .value("lvs_flush_on_stop", 0...1) { g, node, log in
             guard let word = node.arguments.first else {
                 g.lvsFlushOnStop = .all
@@ -172,7 +173,6 @@ extension GlobalSettings {
         .unsupported("net_namespace_ipvs", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
         .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
-        .unsupported("lvs_timeouts", "set IPVS timeouts with ipvsadm --set"),
         .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
     ])
 
@@ -244,6 +244,36 @@ extension LVSSyncDaemon {
             i += 2
         }
         return ok ? daemon : nil
+    }
+}
+
+extension LVSTimeouts {
+    /// keepalived's LVS_MAX_TIMEOUT: 31 days.
+    static let maximum = 86400 * 31
+
+    /// `[tcp N] [tcpfin N] [udp N]`, in any order; each line sets only the fields it names (as keepalived).
+    static func parse(_ node: ConfigNode, into timeouts: inout LVSTimeouts, log: inout DiagnosticLog) {
+        let args = node.arguments
+        var i = 0
+        while i < args.count {
+            let option = args[i]
+            let field: WritableKeyPath<LVSTimeouts, UInt32>
+            switch option.text {
+            case "tcp": field = \.tcp
+            case "tcpfin": field = \.tcpFin
+            case "udp": field = \.udp
+            default:
+                log.error(option.location, "unknown 'lvs_timeouts' option '\(option.text)'; expected tcp, tcpfin or udp")
+                i += 1
+                continue
+            }
+            guard i + 1 < args.count else {
+                log.error(option.location, "'lvs_timeouts \(option.text)' needs a number of seconds")
+                return
+            }
+            if let v = log.integer(args[i + 1], 0...maximum, "'lvs_timeouts \(option.text)'") { timeouts[keyPath: field] = UInt32(v) }
+            i += 2
+        }
     }
 }
 
