@@ -73,7 +73,8 @@ public enum DesiredTable {
                 ? (length == 0 ? 0 : UInt32.max << UInt32(32 - min(32, length)))
                 : UInt32(length)
         }
-        return IPVSService(key: key, scheduler: vs.scheduler.rawValue, flags: flags, timeout: timeout, netmask: netmask)
+        return IPVSService(key: key, scheduler: vs.scheduler.rawValue, flags: flags, timeout: timeout, netmask: netmask,
+                           persistenceEngine: vs.persistenceTimeout != nil ? vs.persistenceEngine : nil)
     }
 
     public static func destination(_ d: DesiredDestination) -> IPVSDestination {

@@ -293,6 +293,7 @@ public enum ConfigurationWriter {
             out.line("lb_kind", vs.forwarding.rawValue)
             if let timeout = vs.persistenceTimeout { out.line("persistence_timeout", String(timeout)) }
             if let granularity = vs.persistenceGranularity { out.line("persistence_granularity", String(granularity)) }
+            if let engine = vs.persistenceEngine { out.line("persistence_engine", quote(engine)) }
             if vs.onePacketScheduling { out.line("ops") }
             if vs.schedulerFlags.shPort { out.line("sh-port") }
             if vs.schedulerFlags.shFallback { out.line("sh-fallback") }

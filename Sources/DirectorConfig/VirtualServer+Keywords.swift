@@ -164,6 +164,7 @@ struct VirtualServerDraft: Sendable {
     var forwarding: ForwardingMethod = .nat
     var persistenceTimeout: UInt32?
     var persistenceGranularity: (Int, ConfigWord)?
+    var persistenceEngine: ConfigWord?
     var onePacketScheduling: ConfigWord?
     var omega = false
     var quorum: UInt32 = 1
@@ -262,6 +263,18 @@ struct VirtualServerDraft: Sendable {
                 d.persistenceGranularity = (length, word)
             }
         },
+        .value("persistence_engine") { d, node, log in
+            let word = node.arguments[0]
+            // IP_VS_PENAME_MAXLEN is 16 with the terminating NUL (keepalived truncates a longer name; we refuse it).
+            guard (1...15).contains(word.text.utf8.count) else {
+                log.error(word.location, "'persistence_engine' must be an IPVS persistence engine name of 1-15 characters, such as sip")
+                return
+            }
+            if word.text != "sip" {
+                log.warning(word.location, "'persistence_engine \(word.text)': Linux has only the 'sip' engine; the kernel will refuse this service unless a module provides it")
+            }
+            d.persistenceEngine = word
+        },
         .value("ops", 0...0) { d, node, _ in d.onePacketScheduling = node.keyword },
         .value("sh-port", 0...0) { d, node, _ in d.flags.shPort = true; d.flagWords.append(node.keyword) },
         .value("sh-fallback", 0...0) { d, node, _ in d.flags.shFallback = true; d.flagWords.append(node.keyword) },
@@ -317,7 +330,6 @@ struct VirtualServerDraft: Sendable {
             RealServerDraft.keywords.apply(node.block ?? [], to: &real, log: &log)
             d.realServers.append(real)
         },
-        .unsupported("persistence_engine", "IPVS persistence engines (sip) are not implemented"),
         .unsupported("flag-1", "write sh-fallback or mh-fallback"),
         .unsupported("flag-2", "write sh-port or mh-port"),
         .unsupported("flag-3", "no IPVS scheduler uses it"),
@@ -350,6 +362,15 @@ struct VirtualServerDraft: Sendable {
             let wanted: Scheduler = word.text.hasPrefix("sh") ? .sh : .mh
             if scheduler != wanted {
                 log.warning(word.location, "'\(word.text)' only affects the \(wanted.rawValue) scheduler; this service uses \(scheduler.rawValue)")
+            }
+        }
+        var engine: String?
+        if let word = persistenceEngine {
+            if persistenceTimeout == nil {
+                // keepalived sends the engine only with persistence (ipvs_set_srule); so the kernel never sees it.
+                log.warning(word.location, "'persistence_engine' needs 'persistence_timeout': without persistence it is ignored, as in keepalived")
+            } else {
+                engine = word.text
             }
         }
         var granularity: Int?
@@ -395,7 +416,7 @@ struct VirtualServerDraft: Sendable {
         return VirtualServer(
             key: key, family: family ?? reals.first?.endpoint.address.family ?? sorry?.endpoint.address.family ?? .ipv4,
             protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,
-            persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
+            persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity, persistenceEngine: engine,
             onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
             quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,
             haSuspend: haSuspend, drainOnRemoval: drainOnRemoval, announce: announce, realServers: reals, origin: SourceOrigin(header.location))

@@ -104,6 +104,8 @@ public struct VirtualServer: Hashable, Sendable {
     public var persistenceTimeout: UInt32?
     /// Prefix length of the persistence netmask (`persistence_granularity`).
     public var persistenceGranularity: Int?
+    /// `persistence_engine` ("sip"); nil without one, and always nil when the service is not persistent.
+    public var persistenceEngine: String?
     public var onePacketScheduling: Bool
     public var alpha: Bool
     public var omega: Bool
@@ -123,7 +125,8 @@ public struct VirtualServer: Hashable, Sendable {
     public init(
         key: VirtualServerKey, family: AddressFamily? = nil, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
         schedulerFlags: SchedulerFlags = SchedulerFlags(), forwarding: ForwardingMethod = .nat,
-        persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
+        persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, persistenceEngine: String? = nil,
+        onePacketScheduling: Bool = false,
         alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
         quorumUp: NotifyScript? = nil, quorumDown: NotifyScript? = nil, sorryServer: SorryServer? = nil,
         haSuspend: Bool = false, drainOnRemoval: Duration? = nil, announce: Bool = false, realServers: [RealServer] = [],
@@ -143,6 +146,7 @@ public struct VirtualServer: Hashable, Sendable {
         self.forwarding = forwarding
         self.persistenceTimeout = persistenceTimeout
         self.persistenceGranularity = persistenceGranularity
+        self.persistenceEngine = persistenceEngine
         self.onePacketScheduling = onePacketScheduling
         self.alpha = alpha
         self.omega = omega
