@@ -65,8 +65,9 @@ public enum DesiredTable {
         }
         if vs.onePacketScheduling { flags.insert(.onePacket) }
         let f = vs.schedulerFlags
-        if f.shFallback || f.mhFallback { flags.insert(.scheduler1) }
-        if f.shPort || f.mhPort { flags.insert(.scheduler2) }
+        if f.shFallback || f.mhFallback || f.flag1 { flags.insert(.scheduler1) }
+        if f.shPort || f.mhPort || f.flag2 { flags.insert(.scheduler2) }
+        if f.flag3 { flags.insert(.scheduler3) }
         var netmask: UInt32? = nil
         if let length = vs.persistenceGranularity {
             netmask = key.family == .inet

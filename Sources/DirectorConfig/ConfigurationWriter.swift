@@ -299,6 +299,9 @@ public enum ConfigurationWriter {
             if vs.schedulerFlags.shFallback { out.line("sh-fallback") }
             if vs.schedulerFlags.mhPort { out.line("mh-port") }
             if vs.schedulerFlags.mhFallback { out.line("mh-fallback") }
+            if vs.schedulerFlags.flag1 { out.line("flag-1") }
+            if vs.schedulerFlags.flag2 { out.line("flag-2") }
+            if vs.schedulerFlags.flag3 { out.line("flag-3") }
             // keepalived turns a virtual server's alpha on whatever value follows it, so off is written by omission.
             if vs.alpha { out.line("alpha") }
             if vs.omega { out.line("omega") }

@@ -280,6 +280,10 @@ struct VirtualServerDraft: Sendable {
         .value("sh-fallback", 0...0) { d, node, _ in d.flags.shFallback = true; d.flagWords.append(node.keyword) },
         .value("mh-port", 0...0) { d, node, _ in d.flags.mhPort = true; d.flagWords.append(node.keyword) },
         .value("mh-fallback", 0...0) { d, node, _ in d.flags.mhFallback = true; d.flagWords.append(node.keyword) },
+        // The raw scheduler flags, set for any scheduler without a warning (keepalived's lbflags_handler).
+        .value("flag-1", 0...0) { d, _, _ in d.flags.flag1 = true },
+        .value("flag-2", 0...0) { d, _, _ in d.flags.flag2 = true },
+        .value("flag-3", 0...0) { d, _, _ in d.flags.flag3 = true },
         .value("omega", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.omega = true } },
         .value("quorum") { d, node, log in
             if let v = log.integer(node.arguments[0], 1...Int(Int32.max), "'quorum'") { d.quorum = UInt32(v) }
@@ -330,9 +334,6 @@ struct VirtualServerDraft: Sendable {
             RealServerDraft.keywords.apply(node.block ?? [], to: &real, log: &log)
             d.realServers.append(real)
         },
-        .unsupported("flag-1", "write sh-fallback or mh-fallback"),
-        .unsupported("flag-2", "write sh-port or mh-port"),
-        .unsupported("flag-3", "no IPVS scheduler uses it"),
         .ignored("snmp_name", "directord has no SNMP agent"),
         .ignored("nat_mask", "obsolete (Linux 2.2 masquerading): keepalived 2.2.7 reports it as an unknown keyword and ignores it"),
         // keepalived's virtual_server alpha ignores its value (check_parser.c), unlike real_server's and checkers'.

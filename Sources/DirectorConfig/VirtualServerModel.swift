@@ -57,12 +57,21 @@ public struct SchedulerFlags: Hashable, Sendable {
     public var shFallback = false
     public var mhPort = false
     public var mhFallback = false
+    /// keepalived's raw `flag-1`, `flag-2`, `flag-3`: IP_VS_SVC_F_SCHED1..3 whatever the scheduler (ipvsadm -b flag-N).
+    /// For sh and mh, flag-1 is the fallback bit and flag-2 the port bit.
+    public var flag1 = false
+    public var flag2 = false
+    public var flag3 = false
 
-    public init(shPort: Bool = false, shFallback: Bool = false, mhPort: Bool = false, mhFallback: Bool = false) {
+    public init(shPort: Bool = false, shFallback: Bool = false, mhPort: Bool = false, mhFallback: Bool = false,
+                flag1: Bool = false, flag2: Bool = false, flag3: Bool = false) {
         self.shPort = shPort
         self.shFallback = shFallback
         self.mhPort = mhPort
         self.mhFallback = mhFallback
+        self.flag1 = flag1
+        self.flag2 = flag2
+        self.flag3 = flag3
     }
 }
 

@@ -65,6 +65,26 @@ import Testing
         #expect(long.errors.map { "\($0.location.line):\($0.location.column)" } == ["4:21"], "a name longer than IP_VS_PENAME_MAXLEN is refused")
     }
 
+    @Test func rawSchedulerFlagsAreSetForAnyScheduler() throws {
+        let config = try configuration("""
+            virtual_server 192.0.2.10 80 {
+                lb_algo rr
+                flag-1
+                flag-3
+                protocol TCP
+            }
+            virtual_server 192.0.2.11 80 {
+                lb_algo sh
+                flag-2
+                protocol TCP
+            }
+            """)
+        let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
+        #expect(rules.map(\.service.flags) == [[.scheduler1, .scheduler3], [.shPort]])
+        #expect(config.virtualServers[0].schedulerFlags == SchedulerFlags(flag1: true, flag3: true))
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test func aGroupExpandsToOneServicePerMember() throws {
         let config = try configuration("""
             virtual_server_group WEB {
