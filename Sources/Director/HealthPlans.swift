@@ -39,23 +39,28 @@ enum HealthPlans {
         let connect = try CheckEndpoint(host: check.connectIP.description, port: Int(check.connectPort))
         let timing = CheckTiming(delayLoop: check.delayLoop, retry: check.retry, delayBeforeRetry: check.delayBeforeRetry,
                                  warmup: check.warmup, alpha: check.alpha)
+        let socket = CheckSocketOptions(mark: check.fwmark, interface: check.bindInterface)
         let probe: CheckProbe
         switch check.kind {
         case .tcp:
-            probe = .tcp(try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
-                                      connectTimeout: check.connectTimeout))
+            var tcp = try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+                                   connectTimeout: check.connectTimeout)
+            tcp.socket = socket
+            probe = .tcp(tcp)
         case .httpGet, .sslGet:
             var urls: [HTTPURLCheck] = []
             for url in check.urls {
                 urls.append(try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
                                              virtualhost: url.virtualhost))
             }
-            probe = .http(try HTTPCheck(
+            var http = try HTTPCheck(
                 urls: urls, connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
                 connectTimeout: check.connectTimeout,
                 protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
                 tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName) : nil,
-                virtualhost: check.virtualhost))
+                virtualhost: check.virtualhost)
+            http.socket = socket
+            probe = .http(http)
         case .misc:
             guard let misc = check.misc else { throw .noScript }
             probe = miscProbe(misc, check: check, globals: globals, files: files)
@@ -63,7 +68,7 @@ enum HealthPlans {
             guard let file = check.file else { throw .noScript }
             probe = fileProbe(file)
         case .smtp, .dns, .udp, .ping:
-            probe = try networkProbe(for: check, connect: connect)
+            probe = try networkProbe(for: check, connect: connect, socket: socket)
         }
         return CheckSpec(probe: probe, timing: timing)
     }

@@ -343,6 +343,8 @@ public enum ConfigurationWriter {
             if c.connectPort != 0 { out.line("connect_port", String(c.connectPort)) }
             if let b = c.bindTo { out.line("bindto", b.description) }
             if let p = c.bindPort { out.line("bind_port", String(p)) }
+            if let i = c.bindInterface { out.line("bind_if", quote(i)) }
+            if let m = c.fwmark { out.line("fwmark", String(m)) }
             out.line("connect_timeout", seconds(c.connectTimeout))
             out.line("retry", String(c.retry))
             out.line("delay_before_retry", seconds(c.delayBeforeRetry))

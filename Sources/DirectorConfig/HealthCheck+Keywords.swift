@@ -7,6 +7,8 @@ struct HealthCheckDraft: Sendable {
     var connectPort: UInt16?
     var bindTo: IPAddress?
     var bindPort: UInt16?
+    var fwmark: UInt32?
+    var bindInterface: String?
     var inherited = InheritedCheckSettings()
     var urls: [URLDraft] = []
     var httpProtocol: HTTPProtocolVersion = .http10
@@ -80,8 +82,20 @@ struct HealthCheckDraft: Sendable {
         .value("connect_port") { d, node, log in d.connectPort = log.port(node.arguments[0], "'connect_port'") },
         .value("bindto") { d, node, log in d.bindTo = log.address(node.arguments[0], "'bindto'") },
         .value("bind_port") { d, node, log in d.bindPort = log.port(node.arguments[0], "'bind_port'") },
-        .unsupported("bind_if", "IPv6 link-local check sources are not implemented"),
-        .unsupported("fwmark", "marking checker packets is not implemented"),
+        .value("bind_if") { d, node, log in
+            let word = node.arguments[0]
+            guard (1...15).contains(word.text.utf8.count), !word.text.contains("/"),
+                  !word.text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f })
+            else {
+                log.error(word.location, "'bind_if' must be an interface name (1-15 characters, no '/' or spaces)")
+                return
+            }
+            d.bindInterface = word.text
+        },
+        .value("fwmark") { d, node, log in
+            // keepalived: 0 (its default) is no mark.
+            if let v = log.integer(node.arguments[0], 0...Int(UInt32.max), "'fwmark'") { d.fwmark = v == 0 ? nil : UInt32(v) }
+        },
         .ignored("log_all_failures", "directord logs every health transition with its reason"),
     ] + InheritedCheckSettings.keywords(\HealthCheckDraft.inherited).filter { $0.name != "inhibit_on_failure" }
 
@@ -145,6 +159,14 @@ struct HealthCheckDraft: Sendable {
             log.error(header.location, "\(kind.rawValue) binds to \(bindTo.family.rawValue) address \(bindTo) but connects to \(connectIP)")
             ok = false
         }
+        // keepalived's check_conn_opts: the kernel cannot pick the interface of a link-local address.
+        if connectIP.isIPv6LinkLocal && bindInterface == nil {
+            log.error(header.location, "\(kind.rawValue) connects to link-local address \(connectIP): it needs 'bind_if' (as in keepalived)")
+            ok = false
+        }
+        if let bindTo, bindTo.isIPv6LinkLocal, bindInterface == nil {
+            log.warning(header.location, "\(kind.rawValue) binds to link-local address \(bindTo) without 'bind_if': the kernel refuses the bind, so every check fails (as in keepalived)")
+        }
         let connectPort = connectPort ?? real.port
         if connectPort == 0 && kind != .ping {
             log.error(header.location, "\(kind.rawValue) has no port to connect to: give the real server a port or set 'connect_port'")
@@ -160,6 +182,8 @@ struct HealthCheckDraft: Sendable {
             alpha: settings.alpha ?? false, urls: urls, httpProtocol: httpProtocol,
             virtualhost: kind == .httpGet || kind == .sslGet ? settings.virtualhost : nil, enableSNI: enableSNI, sniName: sniName)
         check.network = network
+        check.fwmark = fwmark
+        check.bindInterface = bindInterface
         return check
     }
 }

@@ -265,6 +265,11 @@ public struct HealthCheck: Hashable, Sendable {
     public var connectPort: UInt16
     public var bindTo: IPAddress?
     public var bindPort: UInt16?
+    /// `fwmark`: SO_MARK on the check's socket (nil: none), so policy routing or a firewall can steer check traffic.
+    public var fwmark: UInt32? = nil
+    /// `bind_if`: the check's socket is bound to this interface (SO_BINDTODEVICE), which also scopes IPv6
+    /// link-local addresses.
+    public var bindInterface: String? = nil
     public var connectTimeout: Duration
     /// Failures in a row (after the first) before the real is down.
     public var retry: Int

@@ -72,7 +72,7 @@ public enum TCPChecker {
     private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
         guard let connection = CheckConnection.opening(check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort,
-                                                       orAnswering: promise)
+                                                       socket: check.socket, orAnswering: promise)
         else { return }
         let attempt = ConnectAttempt(timeout: check.connectTimeout, promise: promise)
         let box = NIOLoopBound(attempt, eventLoop: eventLoop)

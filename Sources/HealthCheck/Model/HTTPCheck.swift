@@ -52,6 +52,8 @@ public struct HTTPCheck: Sendable, Hashable {
     /// `bindto`/`bind_port`: the local address (nil: the kernel's choice) and port (0: any).
     public var bindAddress: String?
     public var bindPort: Int
+    /// `fwmark` and `bind_if`.
+    public var socket = CheckSocketOptions()
     /// Bounds the connect and every read: a server that makes no progress for this long fails the check.
     public var connectTimeout: Duration
     /// Bounds one url's whole fetch, so a server dribbling a byte at a time (slow-loris) fails too.
@@ -107,6 +109,7 @@ public struct TCPCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket = CheckSocketOptions()
     public var connectTimeout: Duration
 
     public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5))
