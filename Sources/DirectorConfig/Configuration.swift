@@ -12,6 +12,8 @@ public struct Configuration: Hashable, Sendable {
     public var staticNetwork: StaticNetwork
     /// Top-level `track_file` blocks (FILE_CHECK reads them).
     public var trackFiles: [TrackFile] = []
+    /// The top-level `SSL` block: what every SSL_GET presents; nil without one.
+    public var ssl: SSLSettings? = nil
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],
@@ -46,6 +48,32 @@ public struct Configuration: Hashable, Sendable {
             let interface = instance.lvsSyncDaemonInterface
         else { return nil }
         return LVSSyncDaemon(interface: interface, instance: instance.name, syncID: instance.virtualRouterID)
+    }
+}
+
+// MARK: - SSL
+
+/// keepalived's top-level `SSL { password ca certificate key }`: one client identity for every SSL_GET. Paths as
+/// written (read when the checks start); the server's certificate is not verified, with or without `ca`, as in
+/// keepalived 2.2.7.
+public struct SSLSettings: Hashable, Sendable {
+    /// The private key's passphrase.
+    public var password: String?
+    /// CA certificates (PEM), loaded into the context's store: they complete the client's chain.
+    public var ca: String?
+    /// The client certificate chain (PEM), presented when a server asks for one.
+    public var certificate: String?
+    /// The client certificate's private key (PEM).
+    public var key: String?
+    public var origin: SourceOrigin
+
+    public init(password: String? = nil, ca: String? = nil, certificate: String? = nil, key: String? = nil,
+                origin: SourceOrigin = SourceOrigin(nil)) {
+        self.password = password
+        self.ca = ca
+        self.certificate = certificate
+        self.key = key
+        self.origin = origin
     }
 }
 

@@ -5,6 +5,7 @@ public enum ConfigurationWriter {
     public static func render(_ config: Configuration) -> String {
         var out = Output()
         renderGlobals(config.globals, &out)
+        if let ssl = config.ssl { renderSSL(ssl, &out) }
         renderStatic(config.staticNetwork, &out)
         for script in config.vrrpScripts { renderScript(script, &out) }
         for group in config.syncGroups { renderSyncGroup(group, &out) }
@@ -64,6 +65,15 @@ public enum ConfigurationWriter {
     private static func notify(_ keyword: String, _ script: NotifyScript?, _ out: inout Output) {
         guard let script else { return }
         out.line(keyword, quote(script.command), script.user.map { quote($0.user) } ?? "", script.user?.group.map(quote) ?? "")
+    }
+
+    private static func renderSSL(_ ssl: SSLSettings, _ out: inout Output) {
+        out.block("SSL") { out in
+            if let p = ssl.password { out.line("password", quote(p)) }
+            if let c = ssl.ca { out.line("ca", quote(c)) }
+            if let c = ssl.certificate { out.line("certificate", quote(c)) }
+            if let k = ssl.key { out.line("key", quote(k)) }
+        }
     }
 
     private static func renderGlobals(_ g: GlobalSettings, _ out: inout Output) {

@@ -101,7 +101,7 @@ public enum HTTPFetch {
             connection = try CheckConnection(connect: request.connect, bindAddress: request.bindAddress, bindPort: request.bindPort,
                                              socket: request.socket)
             if request.tls != nil {
-                tls = try TLSConnection(context: try TLSClientContext.shared.get(), serverName: request.serverName)
+                tls = try TLSConnection(context: try TLSClientContext.context(for: request.tls?.identity), serverName: request.serverName)
             }
         } catch {
             promise.fail(error)

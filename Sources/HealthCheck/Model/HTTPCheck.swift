@@ -38,10 +38,30 @@ public struct TLSOptions: Sendable, Hashable {
     /// `enable_sni`: send a server name (from `sniName`, else the url's or check's virtualhost; never an IP literal).
     public var enableSNI: Bool
     public var sniName: String?
+    /// The client certificate presented when the server asks for one (the configuration's `SSL` block).
+    public var identity: TLSClientIdentity?
 
-    public init(enableSNI: Bool = false, sniName: String? = nil) {
+    public init(enableSNI: Bool = false, sniName: String? = nil, identity: TLSClientIdentity? = nil) {
         self.enableSNI = enableSNI
         self.sniName = sniName
+        self.identity = identity
+    }
+}
+
+/// keepalived's `SSL` block as files: what the TLS context loads before the first SSL_GET. The server is still not
+/// verified: `caFile` only completes the client's chain (keepalived 2.2.7 loads it the same way, without verifying).
+public struct TLSClientIdentity: Sendable, Hashable {
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// The key's passphrase.
+    public var password: String?
+    public var caFile: String?
+
+    public init(certificateFile: String? = nil, keyFile: String? = nil, password: String? = nil, caFile: String? = nil) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.password = password
+        self.caFile = caFile
     }
 }
 
