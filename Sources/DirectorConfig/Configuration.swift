@@ -82,6 +82,8 @@ public struct SSLSettings: Hashable, Sendable {
 public struct GlobalSettings: Hashable, Sendable {
     public static let defaultControlSocket = "/run/directord/directord.sock"
     public static let defaultDriftCheckInterval: Duration = .seconds(5)
+    /// keepalived's startup_script_timeout and shutdown_script_timeout.
+    public static let defaultLifecycleScriptTimeout: Duration = .seconds(10)
 
     /// nil means the host name, resolved at run time.
     public var routerID: String?
@@ -92,6 +94,13 @@ public struct GlobalSettings: Hashable, Sendable {
     public var enableScriptSecurity: Bool
     public var lvsFlush: Bool
     public var lvsFlushOnStop: LVSFlushOnStop
+    /// `startup_script`: run once at start, before anything is programmed (not on reload); directord waits for it, at
+    /// most `startupScriptTimeout`, whatever it answers.
+    public var startupScript: NotifyScript?
+    public var startupScriptTimeout: Duration
+    /// `shutdown_script`: run once at a clean stop, after the table and addresses are cleaned up.
+    public var shutdownScript: NotifyScript?
+    public var shutdownScriptTimeout: Duration
     /// `lvs_timeouts`: the kernel's connection timeouts while directord runs (the kernel's own are put back at stop).
     public var lvsTimeouts: LVSTimeouts
     /// directord's own: where `directorctl` finds the daemon.
@@ -116,6 +125,10 @@ public struct GlobalSettings: Hashable, Sendable {
         lvsTimeouts: LVSTimeouts = LVSTimeouts()
     ) {
         self.lvsTimeouts = lvsTimeouts
+        self.startupScript = nil
+        self.startupScriptTimeout = GlobalSettings.defaultLifecycleScriptTimeout
+        self.shutdownScript = nil
+        self.shutdownScriptTimeout = GlobalSettings.defaultLifecycleScriptTimeout
         self.routerID = routerID
         self.syncDaemon = syncDaemon
         self.garp = garp

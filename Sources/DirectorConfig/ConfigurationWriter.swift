@@ -109,6 +109,14 @@ public enum ConfigurationWriter {
                 let t = g.lvsTimeouts
                 out.line("lvs_timeouts", "tcp", String(t.tcp), "tcpfin", String(t.tcpFin), "udp", String(t.udp))
             }
+            notify("startup_script", g.startupScript, &out)
+            if g.startupScript != nil || g.startupScriptTimeout != GlobalSettings.defaultLifecycleScriptTimeout {
+                out.line("startup_script_timeout", seconds(g.startupScriptTimeout))
+            }
+            notify("shutdown_script", g.shutdownScript, &out)
+            if g.shutdownScript != nil || g.shutdownScriptTimeout != GlobalSettings.defaultLifecycleScriptTimeout {
+                out.line("shutdown_script_timeout", seconds(g.shutdownScriptTimeout))
+            }
             out.line("control_socket", quote(g.controlSocket))
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }

@@ -154,10 +154,14 @@ extension GlobalSettings {
         .ignored("instance", "directord names no files after an instance"),
         .ignored("random_seed", "directord does not seed ${_RANDOM}"),
         .ignored("rs_init_notifies", "not implemented: real servers' notify scripts run on changes only"),
-        .unsupported("startup_script", "run it from the service manager (ExecStartPre=)"),
-        .unsupported("startup_script_timeout", "run the script from the service manager (ExecStartPre=)"),
-        .unsupported("shutdown_script", "run it from the service manager (ExecStopPost=)"),
-        .unsupported("shutdown_script_timeout", "run the script from the service manager (ExecStopPost=)"),
+        .value("startup_script", 1...3) { g, node, log in lifecycleScript(&g.startupScript, node, &log) },
+        .value("startup_script_timeout") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...1000, "'startup_script_timeout'") { g.startupScriptTimeout = .seconds(v) }
+        },
+        .value("shutdown_script", 1...3) { g, node, log in lifecycleScript(&g.shutdownScript, node, &log) },
+        .value("shutdown_script_timeout") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...1000, "'shutdown_script_timeout'") { g.shutdownScriptTimeout = .seconds(v) }
+        },
         .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
@@ -175,6 +179,15 @@ extension GlobalSettings {
         .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
         .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
     ])
+
+    /// keepalived keeps the first startup_script (or shutdown_script) and reports a second one.
+    static func lifecycleScript(_ script: inout NotifyScript?, _ node: ConfigNode, _ log: inout DiagnosticLog) {
+        guard script == nil else {
+            log.warning(node.location, "'\(node.name)' given twice: the first one counts, as in keepalived")
+            return
+        }
+        script = log.notifyScript(node)
+    }
 
     /// Process scheduling, memory and naming of keepalived's three processes.
     static let processTuning = ["process_names", "process_name", "vrrp_process_name", "checker_process_name", "bfd_process_name",
