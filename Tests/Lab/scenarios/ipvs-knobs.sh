@@ -1,6 +1,6 @@
 # keepalived's IPVS knobs, run by directord and by keepalived 2.2.7 from one file in two namespaces: lvs_timeouts
-# (set at start, changed on reload, the kernel's own back at stop), persistence_engine sip and the raw scheduler
-# flags flag-1..3. Both tables must read the same in ipvsadm, and directorctl list must be byte-identical to ipvsadm.
+# (set at start, changed on reload, the kernel's own back at stop), persistence_engine sip, the raw scheduler
+# flags flag-1..3, and startup_script / shutdown_script (when each runs). Both tables must read the same in ipvsadm, and directorctl list must be byte-identical to ipvsadm.
 source "$LAB_REPO/Tests/Lab/lib.sh"
 out=/tmp/ipvs-knobs
 mkdir -p "$out"
@@ -13,10 +13,20 @@ ns_add k
 D() { ip netns exec d "$@"; }
 K() { ip netns exec k "$@"; }
 
+# startup_script and shutdown_script (keepalived's run it too, in k): what the table and the timeouts were then.
+cat >"$out/lifecycle.sh" <<'SH'
+#!/bin/sh
+echo "$1 ns=$(ip netns identify) services=$(ipvsadm -Ln | grep -c '^[TU][CD]P ') $(ipvsadm -L --timeout)" >>/tmp/ipvs-knobs/lifecycle.log
+SH
+chmod 755 "$out/lifecycle.sh"
+
 write_config() {  # write_config LVS_TIMEOUTS_LINE
     cat >"$out/$2.conf" <<CONF
 global_defs {
     $1
+    startup_script "$out/lifecycle.sh startup"
+    shutdown_script "$out/lifecycle.sh shutdown"
+    shutdown_script_timeout 20
 }
 virtual_server 10.3.0.1 5060 {
     lb_algo rr
@@ -66,6 +76,8 @@ ip netns exec d "$DIRECTORD" -f "$out/d.conf" --socket "$out/d.sock" --log-level
 echo $! >"$out/d.pid"
 echo $! >>/tmp/lab-pids
 wait_until 60 "directord answers" D "$DIRECTORCTL" status --socket "$out/d.sock"
+expect_contains "startup_script ran before anything was programmed" "$out/lifecycle.log" \
+    '^startup ns=d services=0 Timeout \(tcp tcpfin udp\): 900 120 300$'
 D ipvsadm -L --timeout | tee "$out/d.start"
 expect_contains "timeouts set, tcpfin kept" "$out/d.start" '^Timeout \(tcp tcpfin udp\): 7200 120 60$'
 D "$DIRECTORCTL" list --timeout >"$out/d.start.ctl"
@@ -109,9 +121,16 @@ D ipvsadm -L --timeout | tee "$out/d.stop"
 expect_same "d is back to the kernel's own timeouts" "$out/d.before" "$out/d.stop"
 [ "$(D ipvsadm -Ln | grep -c '^[TU][CD]P ')" -eq 3 ] || fail "lvs_keep_on_stop should have kept the three services"
 note "ok: the table was kept"
+expect_contains "shutdown_script ran after the cleanup (timeouts restored, table kept)" "$out/lifecycle.log" \
+    '^shutdown ns=d services=3 Timeout \(tcp tcpfin udp\): 900 120 300$'
 kill -TERM "$(cat "$out/k.pid")"
 wait_until 30 "keepalived exits" bash -c "! kill -0 $(cat "$out/k.pid") 2>/dev/null"
 K ipvsadm -L --timeout >"$out/k.stop"
 expect_same "keepalived restores them too" "$out/d.before" "$out/k.stop"
+cat "$out/lifecycle.log" | sed 's/^/   lifecycle | /'
+expect_contains "keepalived ran the same startup_script before programming" "$out/lifecycle.log" \
+    '^startup ns=k services=0 Timeout \(tcp tcpfin udp\): 900 120 300$'
+expect_contains "and its shutdown_script after removing its services and restoring the timeouts" "$out/lifecycle.log" \
+    '^shutdown ns=k services=0 Timeout \(tcp tcpfin udp\): 900 120 300$'
 
-printf '\nipvs-knobs: lvs_timeouts, persistence_engine sip and flag-1..3 mean what they mean in keepalived 2.2.7\n'
+printf '\nipvs-knobs: lvs_timeouts, persistence_engine sip, flag-1..3 and startup/shutdown_script mean what they mean in keepalived 2.2.7\n'
