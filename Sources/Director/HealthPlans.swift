@@ -50,8 +50,13 @@ enum HealthPlans {
         case .httpGet, .sslGet:
             var urls: [HTTPURLCheck] = []
             for url in check.urls {
-                urls.append(try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
-                                             virtualhost: url.virtualhost))
+                var fetch = try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
+                                             virtualhost: url.virtualhost)
+                if let r = url.regex {
+                    fetch.regex = URLRegexCheck(regex: try BodyRegex(pattern: r.pattern, options: r.compileFlags), noMatch: r.noMatch,
+                                                minOffset: r.minOffset, maxOffset: r.maxOffset)
+                }
+                urls.append(fetch)
             }
             var http = try HTTPCheck(
                 urls: urls, connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),

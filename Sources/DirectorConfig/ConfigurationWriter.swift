@@ -20,7 +20,9 @@ public enum ConfigurationWriter {
         var text = ""
         var depth = 0
 
-        mutating func line(_ words: String...) {
+        mutating func line(_ words: String...) { line(words) }
+
+        mutating func line(_ words: [String]) {
             text += String(repeating: "    ", count: depth) + words.filter { !$0.isEmpty }.joined(separator: " ") + "\n"
         }
 
@@ -383,6 +385,14 @@ public enum ConfigurationWriter {
                     if let d = url.digest { out.line("digest", d) }
                     out.line("status_code", url.statusCodes.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: " "))
                     if let v = url.virtualhost { out.line("virtualhost", quote(v)) }
+                    if let r = url.regex {
+                        out.line("regex", quote(r.pattern))
+                        if r.noMatch { out.line("regex_no_match") }
+                        if !r.options.isEmpty { out.line(["regex_options"] + r.options) }
+                        if r.minOffset != 0 { out.line("regex_min_offset", String(r.minOffset)) }
+                        if let m = r.maxOffset { out.line("regex_max_offset", String(m)) }
+                        if let s = r.stack { out.line("regex_stack", String(s.start), String(s.max)) }
+                    }
                 }
             }
         }

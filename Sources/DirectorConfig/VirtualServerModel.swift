@@ -243,15 +243,48 @@ public struct URLCheck: Hashable, Sendable {
     public var statusCodes: [ClosedRange<Int>]
     /// The Host header; nil uses the checker's.
     public var virtualhost: String?
+    /// `regex` with `regex_no_match`, `regex_options` and the offsets; nil without `regex`.
+    public var regex: URLRegex?
 
-    public init(path: String, digest: String? = nil, statusCodes: [ClosedRange<Int>] = URLCheck.defaultStatusCodes, virtualhost: String? = nil) {
+    public init(path: String, digest: String? = nil, statusCodes: [ClosedRange<Int>] = URLCheck.defaultStatusCodes, virtualhost: String? = nil,
+                regex: URLRegex? = nil) {
         self.path = path
         self.digest = digest
         self.statusCodes = statusCodes
         self.virtualhost = virtualhost
+        self.regex = regex
     }
 
     public func accepts(status: Int) -> Bool { statusCodes.contains { $0.contains(status) } }
+}
+
+/// keepalived's url `regex`: a PCRE2 pattern the response body must match (or, with `noMatch`, must not), the
+/// match starting between `minOffset` and `maxOffset` bytes into the body.
+public struct URLRegex: Hashable, Sendable {
+    public var pattern: String
+    /// `regex_options` names, in keepalived's spelling (caseless, multiline, ...), as given.
+    public var options: [String]
+    public var noMatch: Bool
+    public var minOffset: Int
+    public var maxOffset: Int?
+    /// `regex_stack START MAX`: sizes keepalived's JIT stack; directord matches without the JIT and keeps it only to
+    /// write it back.
+    public var stack: (start: Int, max: Int)? {
+        get { stackSizes.map { ($0[0], $0[1]) } }
+        set { stackSizes = newValue.map { [$0.start, $0.max] } }
+    }
+    private var stackSizes: [Int]?
+
+    /// The PCRE2 compile flags of `options`.
+    public var compileFlags: UInt32 { options.reduce(0) { $0 | (HealthCheckDraft.URLDraft.regexOptionFlags[$1] ?? 0) } }
+
+    public init(pattern: String, options: [String] = [], noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil) {
+        self.pattern = pattern
+        self.options = options
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+    }
 }
 
 /// One checker on a real server, with every value inherited from the real and virtual server already resolved.

@@ -47,13 +47,15 @@ public enum HTTPChecker {
             return
         }
         let url = check.urls[index]
-        HTTPFetch.run(HTTPFetchRequest(check: check, url: url), on: promise.futureResult.eventLoop).whenComplete { result in
+        HTTPFetch.run(HTTPFetchRequest(check: check, url: url, keepBody: url.regex != nil), on: promise.futureResult.eventLoop).whenComplete { result in
             switch result {
             case .success(let response):
                 if !url.statusCodes.contains(response.status) {
                     promise.succeed(.down(.statusCode(got: response.status, expected: url.statusCodes), path: url.path))
                 } else if let expected = url.digest, expected != response.digest {
                     promise.succeed(.down(.digestMismatch(got: response.digest, expected: expected), path: url.path))
+                } else if let regex = url.regex, let why = regex.judge(response.body ?? []) {
+                    promise.succeed(.down(.regexMismatch(why), path: url.path))
                 } else {
                     fetch(check, url: index + 1, promise: promise)
                 }

@@ -8,6 +8,8 @@ public struct HTTPURLCheck: Sendable, Hashable {
     public let statusCodes: StatusCodeSet
     /// Overrides the check's `virtualhost` for this url.
     public let virtualhost: String?
+    /// `regex` and its modifiers: the (decoded) body is matched after the status and the digest pass.
+    public var regex: URLRegexCheck? = nil
 
     public init(path: String, digest: String? = nil, statusCodes: StatusCodeSet = .success, virtualhost: String? = nil)
         throws(CheckDefinitionError)
