@@ -53,6 +53,11 @@ struct RegexConfigTests {
         #expect(result.warnings.map(\.place) == ["8:13", "8:36", "9:13"], "\(result.warnings.map(\.short))")
     }
 
+    @Test func insideQuotesABackslashEscapesAsInKeepalived() throws {
+        let c = try #require(valid(config(#"                regex "^\\d+ \w\tOK$""#)))
+        #expect(c.virtualServers.first?.realServers.first?.checks.first?.urls.first?.regex?.pattern == "^\\d+ w\tOK$")
+    }
+
     @Test func badNumbersAreRefused() {
         for bad in ["regex_min_offset -1", "regex_max_offset x", "regex_stack 10 5", "regex_stack 10"] {
             #expect(!parse(config("                \(bad)")).errors.isEmpty, "\(bad)")
