@@ -16,7 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
-        // The only C imports: libnl (generic netlink for IPVS, rtnetlink for addresses) and OpenSSL.
+        // The only C imports: libnl (generic netlink for IPVS, rtnetlink for addresses), OpenSSL and PCRE2.
         .systemLibrary(
             name: "CNetlink",
             pkgConfig: "libnl-genl-3.0",
@@ -27,9 +27,15 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // PCRE2 for HTTP_GET's regex, as keepalived uses it.
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
         .systemLibrary(name: "CPlatform"),
         .systemLibrary(name: "CEpoll", path: "Tests/Bench/CEpoll"),
-        .target(name: "DirectorConfig"),
+        .target(name: "DirectorConfig", dependencies: ["CPCRE2"]),
         .target(name: "ControlProtocol"),
         .target(
             name: "Director",
@@ -57,7 +63,7 @@ let package = Package(
         .target(
             name: "HealthCheck",
             dependencies: [
-                "COpenSSL",
+                "COpenSSL", "CPCRE2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

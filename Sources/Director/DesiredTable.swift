@@ -65,15 +65,17 @@ public enum DesiredTable {
         }
         if vs.onePacketScheduling { flags.insert(.onePacket) }
         let f = vs.schedulerFlags
-        if f.shFallback || f.mhFallback { flags.insert(.scheduler1) }
-        if f.shPort || f.mhPort { flags.insert(.scheduler2) }
+        if f.shFallback || f.mhFallback || f.flag1 { flags.insert(.scheduler1) }
+        if f.shPort || f.mhPort || f.flag2 { flags.insert(.scheduler2) }
+        if f.flag3 { flags.insert(.scheduler3) }
         var netmask: UInt32? = nil
         if let length = vs.persistenceGranularity {
             netmask = key.family == .inet
                 ? (length == 0 ? 0 : UInt32.max << UInt32(32 - min(32, length)))
                 : UInt32(length)
         }
-        return IPVSService(key: key, scheduler: vs.scheduler.rawValue, flags: flags, timeout: timeout, netmask: netmask)
+        return IPVSService(key: key, scheduler: vs.scheduler.rawValue, flags: flags, timeout: timeout, netmask: netmask,
+                           persistenceEngine: vs.persistenceTimeout != nil ? vs.persistenceEngine : nil)
     }
 
     public static func destination(_ d: DesiredDestination) -> IPVSDestination {

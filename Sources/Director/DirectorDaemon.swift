@@ -51,6 +51,8 @@ public final class DirectorDaemon: Service, Sendable {
     public var netNamespace: String? { configuration.globals.netNamespace }
 
     public func run() async throws {
+        // keepalived runs startup_script before anything else starts, and waits for it.
+        await LifecycleScripts.run(.startup, configuration.globals, runner: ProcessScriptRunner(), logger: logger)
         // Each health check in flight holds a socket: raise the soft open-file limit (often 1024) to the hard one.
         switch OpenFileLimit.raise() {
         case .success(let (before, after)) where after > before:
@@ -143,10 +145,14 @@ public final class DirectorDaemon: Service, Sendable {
         logger.notice("directord stopping")
         dependencies.notifier.stopping()
         // The running configuration's stop mode: a reload may have changed lvs_flush_on_stop.
-        await supervisor.stop(mode: Self.stopMode(await supervisor.runningConfiguration ?? configuration, keepTable: options.keepTableOnStop))
+        let running = await supervisor.runningConfiguration ?? configuration
+        await supervisor.stop(mode: Self.stopMode(running, keepTable: options.keepTableOnStop))
         await control.stop()
         try? await metricsChannel?.close()
         try? await group.shutdownGracefully()
+        // After the table and the addresses are cleaned up, as keepalived runs it once its children are gone; the
+        // running configuration's (a reload may have changed it).
+        await LifecycleScripts.run(.shutdown, running.globals, runner: ProcessScriptRunner(), logger: logger)
         if let pidFile = options.pidFile { unlink(pidFile) }
     }
 

@@ -74,6 +74,8 @@ public actor Engine {
     /// Reals a reload removed under `drain_on_removal`, kept at weight 0 in their services until their
     /// connections end or their deadline passes (`reapRemoved`).
     var lingering: [IPVSServiceKey: [Lingering]] = [:]
+    /// The kernel's timeouts as directord found them, for `lvs_timeouts`.
+    var timeoutKeeper = TimeoutKeeper()
     /// Counters for status and metrics.
     private(set) var operationsApplied = 0
     private(set) var driftRepairs = 0
@@ -110,6 +112,7 @@ public actor Engine {
         self.table = table
         enableForwarding(for: configuration)
         enableSloppyTCP(for: configuration)
+        applyTimeouts(configuration.globals.lvsTimeouts, reason: "start")
         let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key))) }
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
         try apply(plan.operations, reason: "start")
@@ -270,7 +273,9 @@ public actor Engine {
         let actual = applied.values.map(\.asEntry)
         let ownership: IPVSOwnership = next.globals.lvsFlush ? .wholeTable : .services(owned.union(desired.map(\.key)))
         let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: ownership)
-        return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired, lingering)
+        var descriptions = plan.operations.map(\.description)
+        if next.globals.lvsTimeouts != configuration.globals.lvsTimeouts { descriptions.append(TimeoutKeeper.describe(next.globals.lvsTimeouts)) }
+        return (ChangePlan(ipvsOperations: descriptions), plan.operations, desired, lingering)
     }
 
     /// Applies the IPVS difference to an already validated configuration, which becomes the running one.
@@ -288,6 +293,7 @@ public actor Engine {
         lingering = change.lingering
         enableForwarding(for: next)
         enableSloppyTCP(for: next)
+        if next.globals.lvsTimeouts != configuration.globals.lvsTimeouts { applyTimeouts(next.globals.lvsTimeouts, reason: "reload") }
         configuration = next
         configLoadedAt = dependencies.now()
         do {
@@ -317,6 +323,8 @@ public actor Engine {
 
     public func stop(mode: StopMode) {
         guard let table else { return }
+        // Whatever the mode, the kernel gets its own timeouts back (keepalived's ipvs_stop does it too).
+        applyTimeouts(LVSTimeouts(), reason: "stop")
         do {
             switch mode {
             case .keep:

@@ -3,25 +3,34 @@ import HealthCheck
 
 extension HealthPlans {
     /// SMTP_CHECK, DNS_CHECK, UDP_CHECK and PING_CHECK as probes; connect_timeout bounds each exchange.
-    static func networkProbe(for check: DirectorConfig.HealthCheck, connect: CheckEndpoint) throws(CheckDefinitionError) -> CheckProbe {
+    static func networkProbe(for check: DirectorConfig.HealthCheck, connect: CheckEndpoint,
+                             socket: CheckSocketOptions = CheckSocketOptions()) throws(CheckDefinitionError) -> CheckProbe {
         let bind = check.bindTo?.description
         let bindPort = Int(check.bindPort ?? 0)
         let options = check.network
         switch check.kind {
         case .smtp:
-            return .smtp(try SMTPCheck(connect: connect, bindAddress: bind, bindPort: bindPort, connectTimeout: check.connectTimeout,
-                                       heloName: options.heloName))
+            var smtp = try SMTPCheck(connect: connect, bindAddress: bind, bindPort: bindPort, connectTimeout: check.connectTimeout,
+                                     heloName: options.heloName)
+            smtp.socket = socket
+            return .smtp(smtp)
         case .dns:
-            return .dns(try DNSCheck(connect: connect, bindAddress: bind, bindPort: bindPort, timeout: check.connectTimeout,
-                                     type: DNSRecordType(rawValue: options.dnsType.code), name: options.dnsName))
+            var dns = try DNSCheck(connect: connect, bindAddress: bind, bindPort: bindPort, timeout: check.connectTimeout,
+                                   type: DNSRecordType(rawValue: options.dnsType.code), name: options.dnsName)
+            dns.socket = socket
+            return .dns(dns)
         case .udp:
-            return .udp(try UDPCheck(
+            var udp = try UDPCheck(
                 connect: connect, bindAddress: bind, bindPort: bindPort, timeout: check.connectTimeout, payload: options.payload,
                 requireReply: options.requireReply, replyBytes: options.replyPattern?.bytes ?? [],
                 replyIgnoredBits: options.replyPattern?.ignoredBits, minReplyLength: options.minReplyLength,
-                maxReplyLength: options.maxReplyLength))
+                maxReplyLength: options.maxReplyLength)
+            udp.socket = socket
+            return .udp(udp)
         default:
-            return .ping(try PingCheck(connect: connect, bindAddress: bind, timeout: check.connectTimeout))
+            var ping = try PingCheck(connect: connect, bindAddress: bind, timeout: check.connectTimeout)
+            ping.socket = socket
+            return .ping(ping)
         }
     }
 }

@@ -19,7 +19,7 @@ enum HealthPlans {
             for real in vs.realServers {
                 var specs: [CheckSpec] = []
                 for check in real.checks {
-                    do { specs.append(try spec(for: check, globals: configuration.globals, files: files)) } catch {
+                    do { specs.append(try spec(for: check, globals: configuration.globals, ssl: configuration.ssl, files: files)) } catch {
                         problems.append("\(real.origin): \(check.kind.rawValue) of real_server \(real.endpoint): \(error)")
                     }
                 }
@@ -34,28 +34,38 @@ enum HealthPlans {
         return (plans, problems)
     }
 
-    static func spec(for check: DirectorConfig.HealthCheck, globals: GlobalSettings = GlobalSettings(),
+    static func spec(for check: DirectorConfig.HealthCheck, globals: GlobalSettings = GlobalSettings(), ssl: SSLSettings? = nil,
                      files: any ScriptPathInspecting = SystemScriptPaths()) throws(CheckDefinitionError) -> CheckSpec {
         let connect = try CheckEndpoint(host: check.connectIP.description, port: Int(check.connectPort))
         let timing = CheckTiming(delayLoop: check.delayLoop, retry: check.retry, delayBeforeRetry: check.delayBeforeRetry,
                                  warmup: check.warmup, alpha: check.alpha)
+        let socket = CheckSocketOptions(mark: check.fwmark, interface: check.bindInterface)
         let probe: CheckProbe
         switch check.kind {
         case .tcp:
-            probe = .tcp(try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
-                                      connectTimeout: check.connectTimeout))
+            var tcp = try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+                                   connectTimeout: check.connectTimeout)
+            tcp.socket = socket
+            probe = .tcp(tcp)
         case .httpGet, .sslGet:
             var urls: [HTTPURLCheck] = []
             for url in check.urls {
-                urls.append(try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
-                                             virtualhost: url.virtualhost))
+                var fetch = try HTTPURLCheck(path: url.path, digest: url.digest, statusCodes: try StatusCodeSet(url.statusCodes),
+                                             virtualhost: url.virtualhost)
+                if let r = url.regex {
+                    fetch.regex = URLRegexCheck(regex: try BodyRegex(pattern: r.pattern, options: r.compileFlags), noMatch: r.noMatch,
+                                                minOffset: r.minOffset, maxOffset: r.maxOffset)
+                }
+                urls.append(fetch)
             }
-            probe = .http(try HTTPCheck(
+            var http = try HTTPCheck(
                 urls: urls, connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
                 connectTimeout: check.connectTimeout,
                 protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
-                tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName) : nil,
-                virtualhost: check.virtualhost))
+                tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName, identity: ssl.map(identity)) : nil,
+                virtualhost: check.virtualhost)
+            http.socket = socket
+            probe = .http(http)
         case .misc:
             guard let misc = check.misc else { throw .noScript }
             probe = miscProbe(misc, check: check, globals: globals, files: files)
@@ -63,9 +73,23 @@ enum HealthPlans {
             guard let file = check.file else { throw .noScript }
             probe = fileProbe(file)
         case .smtp, .dns, .udp, .ping:
-            probe = try networkProbe(for: check, connect: connect)
+            probe = try networkProbe(for: check, connect: connect, socket: socket)
         }
         return CheckSpec(probe: probe, timing: timing)
+    }
+
+    /// The `SSL` block as the files the TLS context loads.
+    static func identity(_ ssl: SSLSettings) -> TLSClientIdentity {
+        TLSClientIdentity(certificateFile: ssl.certificate, keyFile: ssl.key, password: ssl.password, caFile: ssl.ca)
+    }
+
+    /// The client identity to load before the checks start: only when an SSL_GET uses it (keepalived's
+    /// ssl_required), so an `SSL` block without SSL_GET reads no file.
+    static func requiredIdentity(_ configuration: Configuration) -> TLSClientIdentity? {
+        guard let ssl = configuration.ssl,
+              configuration.virtualServers.contains(where: { $0.realServers.contains { $0.checks.contains { $0.kind == .sslGet } } })
+        else { return nil }
+        return identity(ssl)
     }
 
     /// The monitor's members for one virtual server as kernel destinations (the sorry server with its own method).

@@ -78,6 +78,7 @@ public actor Supervisor {
     public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber(scripts: PlatformCheckScripts())) async throws {
         self.configuration = configuration
         loadOverrides(for: configuration)
+        try Self.prepareTLS(configuration)
         if let eventLoop {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
             let monitor = Monitor(eventLoop: eventLoop, prober: prober,
@@ -280,6 +281,13 @@ public actor Supervisor {
             metrics?.failedReloads.increment()
             return ControlResponse(ok: false, message: message)
         }
+        do { try Self.prepareTLS(next) } catch {
+            let message = "reload rejected, the running configuration is unchanged:\n\(error)"
+            logger.error("\(message)")
+            await engine.recordReload(ok: false, message: message)
+            metrics?.failedReloads.increment()
+            return ControlResponse(ok: false, message: message)
+        }
         let previousChecks = checkSpecs
         configuration = next
         pruneOverrides(to: next)
@@ -309,6 +317,15 @@ public actor Supervisor {
         await engine.recordReload(ok: ok, message: message)
         if ok { metrics?.reloads.increment() } else { metrics?.failedReloads.increment() }
         return ControlResponse(ok: ok, message: message, plan: plan)
+    }
+
+    /// Loads the `SSL` block's certificate, key and CA files when an SSL_GET uses them; a file that cannot be read
+    /// stops the start or rejects the reload (keepalived's checker exits), rather than failing every check.
+    static func prepareTLS(_ configuration: Configuration) throws(TLSIdentityUnusable) {
+        guard let identity = HealthPlans.requiredIdentity(configuration) else { return }
+        do throws(CheckFailure) { try TLSClientContexts.prepare(identity) } catch {
+            throw TLSIdentityUnusable(origin: configuration.ssl?.origin, failure: error)
+        }
     }
 
     public func diff(file: String) async -> ControlResponse {
@@ -417,4 +434,11 @@ final class ScriptsFinished: @unchecked Sendable {
 
     var isSet: Bool { lock.withLock { done } }
     func set() { lock.withLock { done = true } }
+}
+
+/// The `SSL` block's files could not be loaded.
+public struct TLSIdentityUnusable: Error, CustomStringConvertible {
+    public var origin: SourceOrigin?
+    public var failure: CheckFailure
+    public var description: String { "\(origin.map { "\($0): " } ?? "")SSL block: \(failure)" }
 }

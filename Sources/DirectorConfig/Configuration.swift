@@ -13,6 +13,8 @@ public struct Configuration: Hashable, Sendable {
     /// Top-level `track_file` blocks (FILE_CHECK reads them).
     public var trackFiles: [TrackFile] = []
     public var trackProcesses: [TrackProcess] = []
+    /// The top-level `SSL` block: what every SSL_GET presents; nil without one.
+    public var ssl: SSLSettings? = nil
 
     public init(
         globals: GlobalSettings = GlobalSettings(), vrrpScripts: [VRRPScript] = [], syncGroups: [SyncGroup] = [],
@@ -50,11 +52,39 @@ public struct Configuration: Hashable, Sendable {
     }
 }
 
+// MARK: - SSL
+
+/// keepalived's top-level `SSL { password ca certificate key }`: one client identity for every SSL_GET. Paths as
+/// written (read when the checks start); the server's certificate is not verified, with or without `ca`, as in
+/// keepalived 2.2.7.
+public struct SSLSettings: Hashable, Sendable {
+    /// The private key's passphrase.
+    public var password: String?
+    /// CA certificates (PEM), loaded into the context's store: they complete the client's chain.
+    public var ca: String?
+    /// The client certificate chain (PEM), presented when a server asks for one.
+    public var certificate: String?
+    /// The client certificate's private key (PEM).
+    public var key: String?
+    public var origin: SourceOrigin
+
+    public init(password: String? = nil, ca: String? = nil, certificate: String? = nil, key: String? = nil,
+                origin: SourceOrigin = SourceOrigin(nil)) {
+        self.password = password
+        self.ca = ca
+        self.certificate = certificate
+        self.key = key
+        self.origin = origin
+    }
+}
+
 // MARK: - Globals
 
 public struct GlobalSettings: Hashable, Sendable {
     public static let defaultControlSocket = "/run/directord/directord.sock"
     public static let defaultDriftCheckInterval: Duration = .seconds(5)
+    /// keepalived's startup_script_timeout and shutdown_script_timeout.
+    public static let defaultLifecycleScriptTimeout: Duration = .seconds(10)
 
     /// nil means the host name, resolved at run time.
     public var routerID: String?
@@ -65,6 +95,15 @@ public struct GlobalSettings: Hashable, Sendable {
     public var enableScriptSecurity: Bool
     public var lvsFlush: Bool
     public var lvsFlushOnStop: LVSFlushOnStop
+    /// `startup_script`: run once at start, before anything is programmed (not on reload); directord waits for it, at
+    /// most `startupScriptTimeout`, whatever it answers.
+    public var startupScript: NotifyScript?
+    public var startupScriptTimeout: Duration
+    /// `shutdown_script`: run once at a clean stop, after the table and addresses are cleaned up.
+    public var shutdownScript: NotifyScript?
+    public var shutdownScriptTimeout: Duration
+    /// `lvs_timeouts`: the kernel's connection timeouts while directord runs (the kernel's own are put back at stop).
+    public var lvsTimeouts: LVSTimeouts
     /// directord's own: where `directorctl` finds the daemon.
     public var controlSocket: String
     /// directord's own: how often the kernel table is compared with the desired one (zero disables).
@@ -88,8 +127,14 @@ public struct GlobalSettings: Hashable, Sendable {
         lvsFlush: Bool = false, lvsFlushOnStop: LVSFlushOnStop = .off,
         controlSocket: String = GlobalSettings.defaultControlSocket,
         driftCheckInterval: Duration = GlobalSettings.defaultDriftCheckInterval, metricsListen: Endpoint? = nil,
-        drainOnRemoval: Duration = .zero, announce: AnnounceSettings = AnnounceSettings()
+        drainOnRemoval: Duration = .zero, announce: AnnounceSettings = AnnounceSettings(),
+        lvsTimeouts: LVSTimeouts = LVSTimeouts()
     ) {
+        self.lvsTimeouts = lvsTimeouts
+        self.startupScript = nil
+        self.startupScriptTimeout = GlobalSettings.defaultLifecycleScriptTimeout
+        self.shutdownScript = nil
+        self.shutdownScriptTimeout = GlobalSettings.defaultLifecycleScriptTimeout
         self.routerID = routerID
         self.syncDaemon = syncDaemon
         self.garp = garp
@@ -196,6 +241,22 @@ public struct LVSSyncDaemon: Hashable, Sendable {
         self.ttl = ttl
         self.group = group
     }
+}
+
+/// `lvs_timeouts [tcp N] [tcpfin N] [udp N]`, in seconds; 0 (unset) leaves the kernel's value as directord found it.
+public struct LVSTimeouts: Hashable, Sendable {
+    public var tcp: UInt32
+    public var tcpFin: UInt32
+    public var udp: UInt32
+
+    public init(tcp: UInt32 = 0, tcpFin: UInt32 = 0, udp: UInt32 = 0) {
+        self.tcp = tcp
+        self.tcpFin = tcpFin
+        self.udp = udp
+    }
+
+    /// No timeout set: directord does not touch the kernel's.
+    public var isEmpty: Bool { tcp == 0 && tcpFin == 0 && udp == 0 }
 }
 
 public enum LVSFlushOnStop: String, Hashable, Sendable {

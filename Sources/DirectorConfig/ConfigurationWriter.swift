@@ -5,6 +5,7 @@ public enum ConfigurationWriter {
     public static func render(_ config: Configuration) -> String {
         var out = Output()
         renderGlobals(config.globals, &out)
+        if let ssl = config.ssl { renderSSL(ssl, &out) }
         renderStatic(config.staticNetwork, &out)
         for script in config.vrrpScripts { renderScript(script, &out) }
         for group in config.syncGroups { renderSyncGroup(group, &out) }
@@ -69,6 +70,15 @@ public enum ConfigurationWriter {
         out.line(keyword, quote(script.command), script.user.map { quote($0.user) } ?? "", script.user?.group.map(quote) ?? "")
     }
 
+    private static func renderSSL(_ ssl: SSLSettings, _ out: inout Output) {
+        out.block("SSL") { out in
+            if let p = ssl.password { out.line("password", quote(p)) }
+            if let c = ssl.ca { out.line("ca", quote(c)) }
+            if let c = ssl.certificate { out.line("certificate", quote(c)) }
+            if let k = ssl.key { out.line("key", quote(k)) }
+        }
+    }
+
     private static func renderGlobals(_ g: GlobalSettings, _ out: inout Output) {
         out.block("global_defs") { out in
             if let id = g.routerID { out.line("router_id", quote(id)) }
@@ -97,6 +107,18 @@ public enum ConfigurationWriter {
             case .all: out.line("lvs_flush_on_stop")
             case .virtualServers: out.line("lvs_flush_on_stop", "VS")
             case .keep: out.line("lvs_keep_on_stop")
+            }
+            if !g.lvsTimeouts.isEmpty {
+                let t = g.lvsTimeouts
+                out.line("lvs_timeouts", "tcp", String(t.tcp), "tcpfin", String(t.tcpFin), "udp", String(t.udp))
+            }
+            notify("startup_script", g.startupScript, &out)
+            if g.startupScript != nil || g.startupScriptTimeout != GlobalSettings.defaultLifecycleScriptTimeout {
+                out.line("startup_script_timeout", seconds(g.startupScriptTimeout))
+            }
+            notify("shutdown_script", g.shutdownScript, &out)
+            if g.shutdownScript != nil || g.shutdownScriptTimeout != GlobalSettings.defaultLifecycleScriptTimeout {
+                out.line("shutdown_script_timeout", seconds(g.shutdownScriptTimeout))
             }
             out.line("control_socket", quote(g.controlSocket))
             out.line("drift_check_interval", seconds(g.driftCheckInterval))
@@ -317,11 +339,15 @@ public enum ConfigurationWriter {
             out.line("lb_kind", vs.forwarding.rawValue)
             if let timeout = vs.persistenceTimeout { out.line("persistence_timeout", String(timeout)) }
             if let granularity = vs.persistenceGranularity { out.line("persistence_granularity", String(granularity)) }
+            if let engine = vs.persistenceEngine { out.line("persistence_engine", quote(engine)) }
             if vs.onePacketScheduling { out.line("ops") }
             if vs.schedulerFlags.shPort { out.line("sh-port") }
             if vs.schedulerFlags.shFallback { out.line("sh-fallback") }
             if vs.schedulerFlags.mhPort { out.line("mh-port") }
             if vs.schedulerFlags.mhFallback { out.line("mh-fallback") }
+            if vs.schedulerFlags.flag1 { out.line("flag-1") }
+            if vs.schedulerFlags.flag2 { out.line("flag-2") }
+            if vs.schedulerFlags.flag3 { out.line("flag-3") }
             // keepalived turns a virtual server's alpha on whatever value follows it, so off is written by omission.
             if vs.alpha { out.line("alpha") }
             if vs.omega { out.line("omega") }
@@ -363,6 +389,8 @@ public enum ConfigurationWriter {
             if c.connectPort != 0 { out.line("connect_port", String(c.connectPort)) }
             if let b = c.bindTo { out.line("bindto", b.description) }
             if let p = c.bindPort { out.line("bind_port", String(p)) }
+            if let i = c.bindInterface { out.line("bind_if", quote(i)) }
+            if let m = c.fwmark { out.line("fwmark", String(m)) }
             out.line("connect_timeout", seconds(c.connectTimeout))
             out.line("retry", String(c.retry))
             out.line("delay_before_retry", seconds(c.delayBeforeRetry))
@@ -383,6 +411,14 @@ public enum ConfigurationWriter {
                     if let d = url.digest { out.line("digest", d) }
                     out.line("status_code", url.statusCodes.map { $0.lowerBound == $0.upperBound ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }.joined(separator: " "))
                     if let v = url.virtualhost { out.line("virtualhost", quote(v)) }
+                    if let r = url.regex {
+                        out.line("regex", quote(r.pattern))
+                        if r.noMatch { out.line("regex_no_match") }
+                        if !r.options.isEmpty { out.line(["regex_options"] + r.options) }
+                        if r.minOffset != 0 { out.line("regex_min_offset", String(r.minOffset)) }
+                        if let m = r.maxOffset { out.line("regex_max_offset", String(m)) }
+                        if let s = r.stack { out.line("regex_stack", String(s.start), String(s.max)) }
+                    }
                 }
             }
         }

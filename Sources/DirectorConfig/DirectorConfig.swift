@@ -62,6 +62,27 @@ public struct ConfigurationLoader: Sendable {
     }
 }
 
+extension SSLSettings {
+    private static func file(_ name: String, _ field: WritableKeyPath<SSLSettings, String?> & Sendable) -> Keyword<SSLSettings> {
+        .value(name) { s, node, log in
+            let word = node.arguments[0]
+            if s[keyPath: field] != nil { log.warning(node.location, "SSL '\(name)' given twice: the last one counts, as in keepalived") }
+            guard !word.text.isEmpty else {
+                log.error(word.location, "SSL '\(name)' is empty")
+                return
+            }
+            s[keyPath: field] = word.text
+        }
+    }
+
+    static let keywords = KeywordTable<SSLSettings>("SSL", [
+        file("password", \.password),
+        file("ca", \.ca),
+        file("certificate", \.certificate),
+        file("key", \.key),
+    ])
+}
+
 struct ConfigurationDraft: Sendable {
     var globals = GlobalSettings()
     var scripts: [VRRPScriptDraft] = []
@@ -73,6 +94,7 @@ struct ConfigurationDraft: Sendable {
     var nextRulePriority: [AddressFamily: UInt32] = [:]
     var trackFiles: [TrackFileDraft] = []
     var trackProcesses: [TrackProcessDraft] = []
+    var ssl: SSLSettings?
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -143,7 +165,12 @@ struct ConfigurationDraft: Sendable {
         .unsupported("bfd_instance", "BFD is not implemented"),
         .unsupported("garp_group", "gratuitous ARP pacing groups are not implemented"),
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
-        .unsupported("SSL", "SSL_GET client certificates and CA files are not implemented; SSL_GET connects without a certificate"),
+        .block("SSL") { d, node, log in
+            if d.ssl != nil { log.warning(node.location, "a second 'SSL' block replaces the first, as in keepalived") }
+            var ssl = SSLSettings(origin: SourceOrigin(node.location))
+            SSLSettings.keywords.apply(node.block ?? [], to: &ssl, log: &log)
+            d.ssl = ssl
+        },
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
@@ -156,6 +183,7 @@ struct ConfigurationDraft: Sendable {
             virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) },
             staticNetwork: staticNetwork)
         configuration.trackFiles = trackFiles.compactMap { $0.resolve(log: &log) }
+        configuration.ssl = ssl
         configuration.resolveTrackFiles(log: &log)
         configuration.trackProcesses = trackProcesses.compactMap { $0.resolve(log: &log) }
         return configuration
@@ -182,6 +210,7 @@ public enum KeywordCatalog {
         (HealthCheckDraft.fileKeywords.context, HealthCheckDraft.fileKeywords.names),
         (TrackFileDraft.keywords.context, TrackFileDraft.keywords.names),
         (TrackProcessDraft.keywords.context, TrackProcessDraft.keywords.names),
+        (SSLSettings.keywords.context, SSLSettings.keywords.names),
     ] + HealthCheckDraft.networkKeywordTables
 
     public static var allKeywords: Set<String> { Set(tables.flatMap(\.keywords)) }

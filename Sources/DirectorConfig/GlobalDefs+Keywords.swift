@@ -32,6 +32,7 @@ extension GlobalSettings {
         },
         .value("enable_script_security", 0...0) { g, _, _ in g.enableScriptSecurity = true },
         .value("lvs_flush", 0...0) { g, _, _ in g.lvsFlush = true },
+        .value("lvs_timeouts", 2...Int.max) { g, node, log in LVSTimeouts.parse(node, into: &g.lvsTimeouts, log: &log) },
         .value("lvs_flush_on_stop", 0...1) { g, node, log in
             guard let word = node.arguments.first else {
                 g.lvsFlushOnStop = .all
@@ -160,10 +161,14 @@ extension GlobalSettings {
         .ignored("instance", "directord names no files after an instance"),
         .ignored("random_seed", "directord does not seed ${_RANDOM}"),
         .ignored("rs_init_notifies", "not implemented: real servers' notify scripts run on changes only"),
-        .unsupported("startup_script", "run it from the service manager (ExecStartPre=)"),
-        .unsupported("startup_script_timeout", "run the script from the service manager (ExecStartPre=)"),
-        .unsupported("shutdown_script", "run it from the service manager (ExecStopPost=)"),
-        .unsupported("shutdown_script_timeout", "run the script from the service manager (ExecStopPost=)"),
+        .value("startup_script", 1...3) { g, node, log in lifecycleScript(&g.startupScript, node, &log) },
+        .value("startup_script_timeout") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...1000, "'startup_script_timeout'") { g.startupScriptTimeout = .seconds(v) }
+        },
+        .value("shutdown_script", 1...3) { g, node, log in lifecycleScript(&g.shutdownScript, node, &log) },
+        .value("shutdown_script_timeout") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...1000, "'shutdown_script_timeout'") { g.shutdownScriptTimeout = .seconds(v) }
+        },
         .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
@@ -179,9 +184,17 @@ extension GlobalSettings {
         .unsupported("net_namespace_ipvs", "start directord inside the namespace (ip netns exec) instead"),
         .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
         .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
-        .unsupported("lvs_timeouts", "set IPVS timeouts with ipvsadm --set"),
         .value("net_namespace") { g, node, log in g.setNetNamespace(node.arguments[0], log: &log) },
     ])
+
+    /// keepalived keeps the first startup_script (or shutdown_script) and reports a second one.
+    static func lifecycleScript(_ script: inout NotifyScript?, _ node: ConfigNode, _ log: inout DiagnosticLog) {
+        guard script == nil else {
+            log.warning(node.location, "'\(node.name)' given twice: the first one counts, as in keepalived")
+            return
+        }
+        script = log.notifyScript(node)
+    }
 
     /// Process scheduling, memory and naming of keepalived's three processes.
     static let processTuning = ["process_names", "process_name", "vrrp_process_name", "checker_process_name", "bfd_process_name",
@@ -251,6 +264,36 @@ extension LVSSyncDaemon {
             i += 2
         }
         return ok ? daemon : nil
+    }
+}
+
+extension LVSTimeouts {
+    /// keepalived's LVS_MAX_TIMEOUT: 31 days.
+    static let maximum = 86400 * 31
+
+    /// `[tcp N] [tcpfin N] [udp N]`, in any order; each line sets only the fields it names (as keepalived).
+    static func parse(_ node: ConfigNode, into timeouts: inout LVSTimeouts, log: inout DiagnosticLog) {
+        let args = node.arguments
+        var i = 0
+        while i < args.count {
+            let option = args[i]
+            let field: WritableKeyPath<LVSTimeouts, UInt32>
+            switch option.text {
+            case "tcp": field = \.tcp
+            case "tcpfin": field = \.tcpFin
+            case "udp": field = \.udp
+            default:
+                log.error(option.location, "unknown 'lvs_timeouts' option '\(option.text)'; expected tcp, tcpfin or udp")
+                i += 1
+                continue
+            }
+            guard i + 1 < args.count else {
+                log.error(option.location, "'lvs_timeouts \(option.text)' needs a number of seconds")
+                return
+            }
+            if let v = log.integer(args[i + 1], 0...maximum, "'lvs_timeouts \(option.text)'") { timeouts[keyPath: field] = UInt32(v) }
+            i += 2
+        }
     }
 }
 

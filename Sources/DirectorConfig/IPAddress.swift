@@ -338,3 +338,10 @@ func printable(_ byte: UInt8) -> String {
     let hex = String(byte, radix: 16)
     return "\\x" + (hex.count == 1 ? "0" + hex : hex)
 }
+
+extension IPAddress {
+    /// fe80::/10: usable only with an interface (a scope).
+    public var isIPv6LinkLocal: Bool {
+        if case .v6(let a) = self { a.isLinkLocal } else { false }
+    }
+}

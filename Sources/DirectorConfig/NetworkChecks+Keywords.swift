@@ -104,7 +104,8 @@ extension HealthCheckDraft {
             log.warning(header.location, "UDP_CHECK min_reply_length \(network.minReplyLength) is above max_reply_length \(network.maxReplyLength): a reply always fails")
         }
         guard !hosts.isEmpty else { return [self] }
-        let ownConnection = connectIP != nil || connectPort != nil || bindTo != nil || bindPort != nil || inherited.connectTimeout != nil
+        let ownConnection = connectIP != nil || connectPort != nil || bindTo != nil || bindPort != nil || bindInterface != nil
+            || fwmark != nil || inherited.connectTimeout != nil
         var base = self
         base.hosts = []
         let expanded = hosts.map { host in

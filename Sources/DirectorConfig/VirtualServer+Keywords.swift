@@ -164,6 +164,7 @@ struct VirtualServerDraft: Sendable {
     var forwarding: ForwardingMethod = .nat
     var persistenceTimeout: UInt32?
     var persistenceGranularity: (Int, ConfigWord)?
+    var persistenceEngine: ConfigWord?
     var onePacketScheduling: ConfigWord?
     var omega = false
     var quorum: UInt32 = 1
@@ -267,11 +268,27 @@ struct VirtualServerDraft: Sendable {
                 d.persistenceGranularity = (length, word)
             }
         },
+        .value("persistence_engine") { d, node, log in
+            let word = node.arguments[0]
+            // IP_VS_PENAME_MAXLEN is 16 with the terminating NUL (keepalived truncates a longer name; we refuse it).
+            guard (1...15).contains(word.text.utf8.count) else {
+                log.error(word.location, "'persistence_engine' must be an IPVS persistence engine name of 1-15 characters, such as sip")
+                return
+            }
+            if word.text != "sip" {
+                log.warning(word.location, "'persistence_engine \(word.text)': Linux has only the 'sip' engine; the kernel will refuse this service unless a module provides it")
+            }
+            d.persistenceEngine = word
+        },
         .value("ops", 0...0) { d, node, _ in d.onePacketScheduling = node.keyword },
         .value("sh-port", 0...0) { d, node, _ in d.flags.shPort = true; d.flagWords.append(node.keyword) },
         .value("sh-fallback", 0...0) { d, node, _ in d.flags.shFallback = true; d.flagWords.append(node.keyword) },
         .value("mh-port", 0...0) { d, node, _ in d.flags.mhPort = true; d.flagWords.append(node.keyword) },
         .value("mh-fallback", 0...0) { d, node, _ in d.flags.mhFallback = true; d.flagWords.append(node.keyword) },
+        // The raw scheduler flags, set for any scheduler without a warning (keepalived's lbflags_handler).
+        .value("flag-1", 0...0) { d, _, _ in d.flags.flag1 = true },
+        .value("flag-2", 0...0) { d, _, _ in d.flags.flag2 = true },
+        .value("flag-3", 0...0) { d, _, _ in d.flags.flag3 = true },
         .value("omega", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.omega = true } },
         .value("quorum") { d, node, log in
             guard let v = log.integer(node.arguments[0], 0...Int(Int32.max), "'quorum'") else { return }
@@ -324,10 +341,6 @@ struct VirtualServerDraft: Sendable {
             RealServerDraft.keywords.apply(node.block ?? [], to: &real, log: &log)
             d.realServers.append(real)
         },
-        .unsupported("persistence_engine", "IPVS persistence engines (sip) are not implemented"),
-        .unsupported("flag-1", "write sh-fallback or mh-fallback"),
-        .unsupported("flag-2", "write sh-port or mh-port"),
-        .unsupported("flag-3", "no IPVS scheduler uses it"),
         .ignored("snmp_name", "directord has no SNMP agent"),
         .ignored("nat_mask", "obsolete (Linux 2.2 masquerading): keepalived 2.2.7 reports it as an unknown keyword and ignores it"),
         // keepalived's virtual_server alpha ignores its value (check_parser.c), unlike real_server's and checkers'.
@@ -357,6 +370,15 @@ struct VirtualServerDraft: Sendable {
             let wanted: Scheduler = word.text.hasPrefix("sh") ? .sh : .mh
             if scheduler != wanted {
                 log.warning(word.location, "'\(word.text)' only affects the \(wanted.rawValue) scheduler; this service uses \(scheduler.rawValue)")
+            }
+        }
+        var engine: String?
+        if let word = persistenceEngine {
+            if persistenceTimeout == nil {
+                // keepalived sends the engine only with persistence (ipvs_set_srule); so the kernel never sees it.
+                log.warning(word.location, "'persistence_engine' needs 'persistence_timeout': without persistence it is ignored, as in keepalived")
+            } else {
+                engine = word.text
             }
         }
         var granularity: Int?
@@ -402,7 +424,7 @@ struct VirtualServerDraft: Sendable {
         return VirtualServer(
             key: key, family: family ?? reals.first?.endpoint.address.family ?? sorry?.endpoint.address.family ?? .ipv4,
             protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,
-            persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity,
+            persistenceTimeout: persistenceTimeout, persistenceGranularity: granularity, persistenceEngine: engine,
             onePacketScheduling: onePacketScheduling != nil, alpha: defaults.alpha ?? false, omega: omega,
             quorum: quorum, hysteresis: hysteresis, quorumUp: quorumUp, quorumDown: quorumDown, sorryServer: sorry,
             haSuspend: haSuspend, drainOnRemoval: drainOnRemoval, announce: announce, realServers: reals, origin: SourceOrigin(header.location))

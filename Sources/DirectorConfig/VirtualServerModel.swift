@@ -57,12 +57,21 @@ public struct SchedulerFlags: Hashable, Sendable {
     public var shFallback = false
     public var mhPort = false
     public var mhFallback = false
+    /// keepalived's raw `flag-1`, `flag-2`, `flag-3`: IP_VS_SVC_F_SCHED1..3 whatever the scheduler (ipvsadm -b flag-N).
+    /// For sh and mh, flag-1 is the fallback bit and flag-2 the port bit.
+    public var flag1 = false
+    public var flag2 = false
+    public var flag3 = false
 
-    public init(shPort: Bool = false, shFallback: Bool = false, mhPort: Bool = false, mhFallback: Bool = false) {
+    public init(shPort: Bool = false, shFallback: Bool = false, mhPort: Bool = false, mhFallback: Bool = false,
+                flag1: Bool = false, flag2: Bool = false, flag3: Bool = false) {
         self.shPort = shPort
         self.shFallback = shFallback
         self.mhPort = mhPort
         self.mhFallback = mhFallback
+        self.flag1 = flag1
+        self.flag2 = flag2
+        self.flag3 = flag3
     }
 }
 
@@ -104,6 +113,8 @@ public struct VirtualServer: Hashable, Sendable {
     public var persistenceTimeout: UInt32?
     /// Prefix length of the persistence netmask (`persistence_granularity`).
     public var persistenceGranularity: Int?
+    /// `persistence_engine` ("sip"); nil without one, and always nil when the service is not persistent.
+    public var persistenceEngine: String?
     public var onePacketScheduling: Bool
     public var alpha: Bool
     public var omega: Bool
@@ -123,7 +134,8 @@ public struct VirtualServer: Hashable, Sendable {
     public init(
         key: VirtualServerKey, family: AddressFamily? = nil, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
         schedulerFlags: SchedulerFlags = SchedulerFlags(), forwarding: ForwardingMethod = .nat,
-        persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, onePacketScheduling: Bool = false,
+        persistenceTimeout: UInt32? = nil, persistenceGranularity: Int? = nil, persistenceEngine: String? = nil,
+        onePacketScheduling: Bool = false,
         alpha: Bool = false, omega: Bool = false, quorum: UInt32 = 1, hysteresis: UInt32 = 0,
         quorumUp: NotifyScript? = nil, quorumDown: NotifyScript? = nil, sorryServer: SorryServer? = nil,
         haSuspend: Bool = false, drainOnRemoval: Duration? = nil, announce: Bool = false, realServers: [RealServer] = [],
@@ -143,6 +155,7 @@ public struct VirtualServer: Hashable, Sendable {
         self.forwarding = forwarding
         self.persistenceTimeout = persistenceTimeout
         self.persistenceGranularity = persistenceGranularity
+        self.persistenceEngine = persistenceEngine
         self.onePacketScheduling = onePacketScheduling
         self.alpha = alpha
         self.omega = omega
@@ -230,15 +243,48 @@ public struct URLCheck: Hashable, Sendable {
     public var statusCodes: [ClosedRange<Int>]
     /// The Host header; nil uses the checker's.
     public var virtualhost: String?
+    /// `regex` with `regex_no_match`, `regex_options` and the offsets; nil without `regex`.
+    public var regex: URLRegex?
 
-    public init(path: String, digest: String? = nil, statusCodes: [ClosedRange<Int>] = URLCheck.defaultStatusCodes, virtualhost: String? = nil) {
+    public init(path: String, digest: String? = nil, statusCodes: [ClosedRange<Int>] = URLCheck.defaultStatusCodes, virtualhost: String? = nil,
+                regex: URLRegex? = nil) {
         self.path = path
         self.digest = digest
         self.statusCodes = statusCodes
         self.virtualhost = virtualhost
+        self.regex = regex
     }
 
     public func accepts(status: Int) -> Bool { statusCodes.contains { $0.contains(status) } }
+}
+
+/// keepalived's url `regex`: a PCRE2 pattern the response body must match (or, with `noMatch`, must not), the
+/// match starting between `minOffset` and `maxOffset` bytes into the body.
+public struct URLRegex: Hashable, Sendable {
+    public var pattern: String
+    /// `regex_options` names, in keepalived's spelling (caseless, multiline, ...), as given.
+    public var options: [String]
+    public var noMatch: Bool
+    public var minOffset: Int
+    public var maxOffset: Int?
+    /// `regex_stack START MAX`: sizes keepalived's JIT stack; directord matches without the JIT and keeps it only to
+    /// write it back.
+    public var stack: (start: Int, max: Int)? {
+        get { stackSizes.map { ($0[0], $0[1]) } }
+        set { stackSizes = newValue.map { [$0.start, $0.max] } }
+    }
+    private var stackSizes: [Int]?
+
+    /// The PCRE2 compile flags of `options`.
+    public var compileFlags: UInt32 { options.reduce(0) { $0 | (HealthCheckDraft.URLDraft.regexOptionFlags[$1] ?? 0) } }
+
+    public init(pattern: String, options: [String] = [], noMatch: Bool = false, minOffset: Int = 0, maxOffset: Int? = nil) {
+        self.pattern = pattern
+        self.options = options
+        self.noMatch = noMatch
+        self.minOffset = minOffset
+        self.maxOffset = maxOffset
+    }
 }
 
 /// One checker on a real server, with every value inherited from the real and virtual server already resolved.
@@ -252,6 +298,11 @@ public struct HealthCheck: Hashable, Sendable {
     public var connectPort: UInt16
     public var bindTo: IPAddress?
     public var bindPort: UInt16?
+    /// `fwmark`: SO_MARK on the check's socket (nil: none), so policy routing or a firewall can steer check traffic.
+    public var fwmark: UInt32? = nil
+    /// `bind_if`: the check's socket is bound to this interface (SO_BINDTODEVICE), which also scopes IPv6
+    /// link-local addresses.
+    public var bindInterface: String? = nil
     public var connectTimeout: Duration
     /// Failures in a row (after the first) before the real is down.
     public var retry: Int

@@ -82,8 +82,8 @@ struct KeepalivedFormTests {
 
     @Test func keywordsWhoseAbsenceChangesTrafficAreRefused() {
         let result = parse("""
-            SSL {
-                certificate /etc/ssl/client.pem
+            linkbeat_interfaces {
+                eth0
             }
             global_defs {
                 vrrp_startup_delay 5

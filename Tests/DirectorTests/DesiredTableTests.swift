@@ -35,6 +35,56 @@ import Testing
         #expect(rules.first?.destinations.first?.forwarding == .route)
     }
 
+    @Test func persistenceEngineTravelsWithPersistenceOnly() throws {
+        let config = try configuration("""
+            virtual_server 192.0.2.10 5060 {
+                lb_algo rr
+                protocol UDP
+                persistence_timeout 30
+                persistence_engine sip
+                real_server 192.0.2.21 5060 {
+                    weight 1
+                }
+            }
+            """)
+        let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
+        let service = try #require(rules.first?.service)
+        #expect(service.persistenceEngine == "sip" && service.flags == [.persistent] && service.timeout == 30)
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+
+        // keepalived sends the engine only with persistence: without it the engine is ignored, with a warning.
+        let loose = ConfigurationLoader.parse("""
+            virtual_server 192.0.2.10 5060 {
+                protocol UDP
+                persistence_engine sip
+            }
+            """)
+        #expect(loose.errors.isEmpty && loose.warnings.map { "\($0.location.line):\($0.location.column)" } == ["3:24"], "\(loose.diagnostics)")
+        #expect(loose.configuration?.virtualServers.first?.persistenceEngine == nil)
+        let long = ConfigurationLoader.parse("virtual_server 192.0.2.10 5060 {\n protocol UDP\n persistence_timeout\n persistence_engine abcdefghijklmnop\n}\n")
+        #expect(long.errors.map { "\($0.location.line):\($0.location.column)" } == ["4:21"], "a name longer than IP_VS_PENAME_MAXLEN is refused")
+    }
+
+    @Test func rawSchedulerFlagsAreSetForAnyScheduler() throws {
+        let config = try configuration("""
+            virtual_server 192.0.2.10 80 {
+                lb_algo rr
+                flag-1
+                flag-3
+                protocol TCP
+            }
+            virtual_server 192.0.2.11 80 {
+                lb_algo sh
+                flag-2
+                protocol TCP
+            }
+            """)
+        let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
+        #expect(rules.map(\.service.flags) == [[.scheduler1, .scheduler3], [.shPort]])
+        #expect(config.virtualServers[0].schedulerFlags == SchedulerFlags(flag1: true, flag3: true))
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test func aGroupExpandsToOneServicePerMember() throws {
         let config = try configuration("""
             virtual_server_group WEB {

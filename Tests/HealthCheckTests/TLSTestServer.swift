@@ -6,8 +6,9 @@ final class TLSTestServer {
     let directory: URL
     private let process: Process
 
-    /// Serves the files in `files` (name → contents); with `serverName`, a different SNI name is a fatal alert.
-    init(files: [String: String], serverName: String? = nil) throws {
+    /// Serves the files in `files` (name → contents); with `serverName`, a different SNI name is a fatal alert; with
+    /// `clientCA` (a PEM file), the handshake fails unless the client presents a certificate that CA signed.
+    init(files: [String: String], serverName: String? = nil, clientCA: String? = nil) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("hc-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (name, contents) in files {
@@ -21,6 +22,7 @@ final class TLSTestServer {
         if let serverName {
             arguments += ["-servername", serverName, "-servername_fatal", "-cert2", "cert.pem", "-key2", "key.pem"]
         }
+        if let clientCA { arguments += ["-Verify", "1", "-verify_return_error", "-CAfile", clientCA] }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -53,7 +55,7 @@ final class TLSTestServer {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    private static func run(_ arguments: [String], in directory: URL) throws {
+    static func run(_ arguments: [String], in directory: URL) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         p.arguments = arguments

@@ -47,13 +47,15 @@ public enum HTTPChecker {
             return
         }
         let url = check.urls[index]
-        HTTPFetch.run(HTTPFetchRequest(check: check, url: url), on: promise.futureResult.eventLoop).whenComplete { result in
+        HTTPFetch.run(HTTPFetchRequest(check: check, url: url, keepBody: url.regex != nil), on: promise.futureResult.eventLoop).whenComplete { result in
             switch result {
             case .success(let response):
                 if !url.statusCodes.contains(response.status) {
                     promise.succeed(.down(.statusCode(got: response.status, expected: url.statusCodes), path: url.path))
                 } else if let expected = url.digest, expected != response.digest {
                     promise.succeed(.down(.digestMismatch(got: response.digest, expected: expected), path: url.path))
+                } else if let regex = url.regex, let why = regex.judge(response.body ?? []) {
+                    promise.succeed(.down(.regexMismatch(why), path: url.path))
                 } else {
                     fetch(check, url: index + 1, promise: promise)
                 }
@@ -72,7 +74,7 @@ public enum TCPChecker {
     private static func start(_ check: TCPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
         guard let connection = CheckConnection.opening(check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort,
-                                                       orAnswering: promise)
+                                                       socket: check.socket, orAnswering: promise)
         else { return }
         let attempt = ConnectAttempt(timeout: check.connectTimeout, promise: promise)
         let box = NIOLoopBound(attempt, eventLoop: eventLoop)

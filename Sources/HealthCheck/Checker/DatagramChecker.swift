@@ -41,7 +41,8 @@ public enum DatagramChecker {
             })
         // The largest datagram: an answer is judged whole, never as a cut prefix.
         exchange.receiveCapacity = 65_536
-        return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, on: eventLoop)
+        return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, socket: check.socket,
+                   on: eventLoop)
     }
 
     public static func check(udp check: UDPCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
@@ -56,15 +57,23 @@ public enum DatagramChecker {
             })
         // keepalived reads max_reply_length + 1 bytes, so a longer reply fails the length test.
         exchange.receiveCapacity = max(check.maxReplyLength + 1, 64)
-        return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, on: eventLoop)
+        return run(exchange, connect: check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort, socket: check.socket,
+                   on: eventLoop)
     }
 
     static func run(_ exchange: DatagramExchange, connect: CheckEndpoint, bindAddress: String?, bindPort: Int,
-                    on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult>
+                    socket: CheckSocketOptions = CheckSocketOptions(), on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult>
     {
         eventLoop.startingOnLoop(of: CheckResult.self) { promise in
             let remote: SocketAddress
             let local: SocketAddress
+            let options: [(option: NIOBSDSocket.Option, value: CInt)]
+            do throws(CheckFailure) {
+                options = try socket.resolved()
+            } catch {
+                promise.succeed(.down(error))
+                return
+            }
             do {
                 remote = try connect.socketAddress()
                 local = try SocketAddress(ipAddress: bindAddress ?? (connect.isIPv6 ? "::" : "0.0.0.0"), port: bindPort)
@@ -81,6 +90,7 @@ public enum DatagramChecker {
                 : ChannelOptions.Types.SocketOption(level: .ip, name: NIOBSDSocket.Option(rawValue: IP_RECVERR))
             var bootstrap = DatagramBootstrap(group: eventLoop).channelOption(recvErr, value: 1)
                 .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: exchange.receiveCapacity))
+                .applying(options)
             if bindPort != 0 { bootstrap = bootstrap.channelOption(.socketOption(.so_reuseaddr), value: 1) }
             session.arm(on: eventLoop)
             bootstrap.channelInitializer { channel in

@@ -33,6 +33,7 @@ public struct HTTPFetchRequest: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket: CheckSocketOptions
     public var path: String
     /// Host header value; nil means the connect address (with the port unless it is the scheme's default).
     public var virtualhost: String?
@@ -50,6 +51,7 @@ public struct HTTPFetchRequest: Sendable, Hashable {
         connect = check.connect
         bindAddress = check.bindAddress
         bindPort = check.bindPort
+        socket = check.socket
         path = url.path
         virtualhost = url.virtualhost ?? check.virtualhost
         protocolVersion = check.protocolVersion
@@ -96,9 +98,10 @@ public enum HTTPFetch {
         let connection: CheckConnection
         var tls: TLSConnection?
         do throws(CheckFailure) {
-            connection = try CheckConnection(connect: request.connect, bindAddress: request.bindAddress, bindPort: request.bindPort)
+            connection = try CheckConnection(connect: request.connect, bindAddress: request.bindAddress, bindPort: request.bindPort,
+                                             socket: request.socket)
             if request.tls != nil {
-                tls = try TLSConnection(context: try TLSClientContext.shared.get(), serverName: request.serverName)
+                tls = try TLSConnection(context: try TLSClientContext.context(for: request.tls?.identity), serverName: request.serverName)
             }
         } catch {
             promise.fail(error)

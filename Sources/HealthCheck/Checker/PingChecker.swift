@@ -26,7 +26,7 @@ public enum PingChecker {
         }
         let socket: PingSocket
         do throws(CheckFailure) {
-            socket = try PingSocket.open(ipv6: ipv6, bindAddress: check.bindAddress)
+            socket = try PingSocket.open(ipv6: ipv6, bindAddress: check.bindAddress, options: check.socket)
         } catch {
             promise.succeed(.down(error))
             return
@@ -64,7 +64,7 @@ struct PingSocket {
     /// A raw socket sees every ICMP packet of the host (and, for IPv4, their IP headers).
     let raw: Bool
 
-    static func open(ipv6: Bool, bindAddress: String?) throws(CheckFailure) -> PingSocket {
+    static func open(ipv6: Bool, bindAddress: String?, options: CheckSocketOptions = CheckSocketOptions()) throws(CheckFailure) -> PingSocket {
         let family = ipv6 ? AF_INET6 : AF_INET
         let proto = ipv6 ? CInt(IPPROTO_ICMPV6) : CInt(IPPROTO_ICMP)
         let flags = CInt(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
@@ -78,6 +78,12 @@ struct PingSocket {
                 throw .connectFailed("no ICMP socket: ping socket: \(String(cString: strerror(dgramError))), raw socket: \(String(cString: strerror(errno)))")
             }
             raw = true
+        }
+        do throws(CheckFailure) {
+            try options.apply(to: fd)
+        } catch {
+            close(fd)
+            throw error
         }
         if let bindAddress {
             do {

@@ -10,7 +10,7 @@ public enum SMTPChecker {
     private static func start(_ check: SMTPCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
         guard let connection = CheckConnection.opening(check.connect, bindAddress: check.bindAddress, bindPort: check.bindPort,
-                                                       orAnswering: promise)
+                                                       socket: check.socket, orAnswering: promise)
         else { return }
         let session = SMTPSession(check: check, promise: promise)
         let box = NIOLoopBound(session, eventLoop: eventLoop)

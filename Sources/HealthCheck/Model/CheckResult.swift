@@ -51,6 +51,8 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
     case closedEarly(CheckPhase)
     case statusCode(got: Int, expected: StatusCodeSet)
     case digestMismatch(got: String, expected: String)
+    /// HTTP_GET's regex (or regex_no_match) did not hold.
+    case regexMismatch(String)
     case bodyTooLarge(limit: Int)
     case headersTooLarge(limit: Int)
     case malformedResponse(String)
@@ -79,6 +81,7 @@ public enum CheckFailure: Error, Sendable, Hashable, CustomStringConvertible {
         case .closedEarly(let p): "connection closed during \(p.rawValue)"
         case .statusCode(let got, let expected): "status \(got), expected \(expected)"
         case .digestMismatch(let got, let expected): "digest \(got), expected \(expected)"
+        case .regexMismatch(let why): why
         case .bodyTooLarge(let limit): "body larger than \(limit) bytes"
         case .headersTooLarge(let limit): "headers larger than \(limit) bytes"
         case .malformedResponse(let s): "malformed response: \(s)"

@@ -8,6 +8,8 @@ public struct HTTPURLCheck: Sendable, Hashable {
     public let statusCodes: StatusCodeSet
     /// Overrides the check's `virtualhost` for this url.
     public let virtualhost: String?
+    /// `regex` and its modifiers: the (decoded) body is matched after the status and the digest pass.
+    public var regex: URLRegexCheck? = nil
 
     public init(path: String, digest: String? = nil, statusCodes: StatusCodeSet = .success, virtualhost: String? = nil)
         throws(CheckDefinitionError)
@@ -38,10 +40,30 @@ public struct TLSOptions: Sendable, Hashable {
     /// `enable_sni`: send a server name (from `sniName`, else the url's or check's virtualhost; never an IP literal).
     public var enableSNI: Bool
     public var sniName: String?
+    /// The client certificate presented when the server asks for one (the configuration's `SSL` block).
+    public var identity: TLSClientIdentity?
 
-    public init(enableSNI: Bool = false, sniName: String? = nil) {
+    public init(enableSNI: Bool = false, sniName: String? = nil, identity: TLSClientIdentity? = nil) {
         self.enableSNI = enableSNI
         self.sniName = sniName
+        self.identity = identity
+    }
+}
+
+/// keepalived's `SSL` block as files: what the TLS context loads before the first SSL_GET. The server is still not
+/// verified: `caFile` only completes the client's chain (keepalived 2.2.7 loads it the same way, without verifying).
+public struct TLSClientIdentity: Sendable, Hashable {
+    public var certificateFile: String?
+    public var keyFile: String?
+    /// The key's passphrase.
+    public var password: String?
+    public var caFile: String?
+
+    public init(certificateFile: String? = nil, keyFile: String? = nil, password: String? = nil, caFile: String? = nil) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+        self.password = password
+        self.caFile = caFile
     }
 }
 
@@ -52,6 +74,8 @@ public struct HTTPCheck: Sendable, Hashable {
     /// `bindto`/`bind_port`: the local address (nil: the kernel's choice) and port (0: any).
     public var bindAddress: String?
     public var bindPort: Int
+    /// `fwmark` and `bind_if`.
+    public var socket = CheckSocketOptions()
     /// Bounds the connect and every read: a server that makes no progress for this long fails the check.
     public var connectTimeout: Duration
     /// Bounds one url's whole fetch, so a server dribbling a byte at a time (slow-loris) fails too.
@@ -107,6 +131,7 @@ public struct TCPCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket = CheckSocketOptions()
     public var connectTimeout: Duration
 
     public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5))

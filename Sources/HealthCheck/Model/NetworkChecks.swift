@@ -5,6 +5,7 @@ public struct SMTPCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket = CheckSocketOptions()
     /// Bounds the connect and the wait for each reply.
     public var connectTimeout: Duration
     public var heloName: String
@@ -39,6 +40,7 @@ public struct DNSCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket = CheckSocketOptions()
     public var timeout: Duration
     public var type: DNSRecordType
     /// Without the trailing dot; "." is the root.
@@ -66,6 +68,7 @@ public struct UDPCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
     public var bindPort: Int
+    public var socket = CheckSocketOptions()
     public var timeout: Duration
     /// nil: 32 random bytes each time, as keepalived.
     public var payload: [UInt8]?
@@ -116,6 +119,7 @@ public struct UDPCheck: Sendable, Hashable {
 public struct PingCheck: Sendable, Hashable {
     public var connect: CheckEndpoint
     public var bindAddress: String?
+    public var socket = CheckSocketOptions()
     public var timeout: Duration
 
     public init(connect: CheckEndpoint, bindAddress: String? = nil, timeout: Duration = .seconds(5)) throws(CheckDefinitionError) {

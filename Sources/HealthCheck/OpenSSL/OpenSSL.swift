@@ -1,6 +1,7 @@
 // The one place that calls libssl and libcrypto. Pointers live in small final classes freed in deinit; every failure
 // becomes an error string drained from OpenSSL's per-thread error queue.
 import COpenSSL
+import Synchronization
 
 enum OpenSSL {
     /// Drains the thread's error queue into one line (OpenSSL keeps errors per thread; leftovers would leak into
@@ -18,23 +19,62 @@ enum OpenSSL {
     }
 }
 
-/// SSL_CTX for checker connections: client mode, no certificate verification (as keepalived; documented).
-/// Configured once, then only used to create connections, which OpenSSL allows from any thread.
+/// SSL_CTX for checker connections: client mode, no certificate verification (as keepalived; documented), and the
+/// `SSL` block's client certificate when there is one. Configured once, then only used to create connections,
+/// which OpenSSL allows from any thread.
 final class TLSClientContext: @unchecked Sendable {
     fileprivate let pointer: OpaquePointer
 
-    init() throws(CheckFailure) {
+    /// Loads in keepalived's order (build_ssl_ctx): the certificate chain, the key (with its passphrase), the CAs.
+    init(identity: TLSClientIdentity? = nil) throws(CheckFailure) {
         guard let method = TLS_client_method(), let ctx = SSL_CTX_new(method) else {
             throw .tlsFailed("SSL_CTX_new: \(OpenSSL.drainErrors())")
         }
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
         pointer = ctx
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
+        guard let identity else { return }
+        if let file = identity.certificateFile, SSL_CTX_use_certificate_chain_file(ctx, file) != 1 {
+            throw .tlsFailed("SSL certificate \(file): \(OpenSSL.drainErrors())")
+        }
+        if let file = identity.keyFile, directord_SSL_CTX_use_PrivateKey_file(ctx, file, identity.password) != 1 {
+            throw .tlsFailed("SSL key \(file): \(OpenSSL.drainErrors())")
+        }
+        if let file = identity.caFile, SSL_CTX_load_verify_locations(ctx, file, nil) != 1 {
+            throw .tlsFailed("SSL ca \(file): \(OpenSSL.drainErrors())")
+        }
     }
 
     deinit { SSL_CTX_free(pointer) }
 
-    /// One context per process is enough: creating it loads configuration and ciphers.
+    /// The context without a client certificate: creating one loads configuration and ciphers, so it is made once.
     static let shared: Result<TLSClientContext, CheckFailure> = Result { () throws(CheckFailure) in try TLSClientContext() }
+
+    /// Contexts with a client certificate, by identity: made when the checks start (`TLSClientContexts.prepare`)
+    /// or by the first check that needs one, and kept (a reload to another identity adds one).
+    private static let withIdentity = Mutex<[TLSClientIdentity: TLSClientContext]>([:])
+
+    static func context(for identity: TLSClientIdentity?) throws(CheckFailure) -> TLSClientContext {
+        guard let identity else { return try shared.get() }
+        if let context = withIdentity.withLock({ $0[identity] }) { return context }
+        return try load(identity)
+    }
+
+    /// Reads the files again (a renewed certificate at the same path is picked up) and replaces the kept context.
+    @discardableResult
+    static func load(_ identity: TLSClientIdentity) throws(CheckFailure) -> TLSClientContext {
+        let context = try TLSClientContext(identity: identity)
+        withIdentity.withLock { $0[identity] = context }
+        return context
+    }
+}
+
+/// The daemon's way to load a client identity before any check runs, so that an unreadable certificate, key or
+/// CA file stops the start or the reload (keepalived's checker exits when init_ssl_ctx fails), and a reload reads
+/// the files again.
+public enum TLSClientContexts {
+    public static func prepare(_ identity: TLSClientIdentity) throws(CheckFailure) {
+        try TLSClientContext.load(identity)
+    }
 }
 
 /// One TLS client connection driven through two memory BIOs: the channel feeds ciphertext in and sends what

@@ -1,0 +1,74 @@
+// fwmark (SO_MARK) and bind_if (the socket bound to an interface) on every connecting checker's socket. SO_MARK needs
+// CAP_NET_ADMIN: those tests run as root only (the development machines and CI are).
+import Glibc
+import NIOCore
+import NIOPosix
+import Testing
+@testable import HealthCheck
+
+@Suite("fwmark and bind_if")
+struct CheckSocketOptionsTests {
+    static let isRoot = getuid() == 0
+    static let loopbackIndex = CInt(bitPattern: if_nametoindex("lo"))
+
+    /// The value of a SOL_SOCKET option on a descriptor.
+    static func option(_ fd: CInt, _ name: NIOBSDSocket.Option) -> CInt {
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        return getsockopt(fd, SOL_SOCKET, name.rawValue, &value, &length) == 0 ? value : -1
+    }
+
+    @Test(.enabled(if: isRoot)) func aTCPConnectionCarriesTheMarkAndTheInterface() async throws {
+        let server = try await LoopbackServer.start([.hang], readRequest: false)
+        defer { Task { await server.stop() } }
+        // A mark above Int32.max goes through as its bit pattern.
+        let options = CheckSocketOptions(mark: 0xF000_0007, interface: "lo")
+        let connection = try CheckConnection(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), bindAddress: nil,
+                                             bindPort: 0, socket: options)
+        let channel = try await connection.bootstrap(on: MultiThreadedEventLoopGroup.singleton.next(), deadline: .seconds(2))
+            .connect(to: connection.remote).get()
+        defer { channel.close(promise: nil) }
+        let mark = try await channel.getOption(ChannelOptions.Types.SocketOption(level: .socket, name: CheckSocketOptions.soMark)).get()
+        let index = try await channel.getOption(ChannelOptions.Types.SocketOption(level: .socket, name: CheckSocketOptions.soBindToIfindex)).get()
+        #expect(CInt(truncatingIfNeeded: mark) == CInt(bitPattern: 0xF000_0007))
+        #expect(CInt(truncatingIfNeeded: index) == Self.loopbackIndex)
+    }
+
+    @Test(.enabled(if: isRoot)) func checksWithTheOptionsStillWorkOnLoopback() async throws {
+        let server = try await LoopbackServer.start([.hang], readRequest: false)
+        defer { Task { await server.stop() } }
+        var tcp = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(2))
+        tcp.socket = CheckSocketOptions(mark: 7, interface: "lo")
+        #expect(try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
+        let web = try await LoopbackServer.start(ok(web1Page))
+        defer { Task { await web.stop() } }
+        var fetch = try makeCheck(port: web.port, digest: web1Digest)
+        fetch.socket = CheckSocketOptions(mark: 7, interface: "lo")
+        #expect(try await run(fetch) == .up)
+    }
+
+    @Test func aMissingInterfaceFailsTheCheckAndSaysWhich() async throws {
+        let server = try await LoopbackServer.start([.hang], readRequest: false)
+        defer { Task { await server.stop() } }
+        var tcp = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
+        tcp.socket = CheckSocketOptions(interface: "nosuch0")
+        let result = try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        #expect(result == .down(.bindFailed("interface nosuch0: No such device")))
+        var udp = try UDPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: 9), timeout: .milliseconds(200))
+        udp.socket = CheckSocketOptions(interface: "nosuch0")
+        #expect(try await DatagramChecker.check(udp: udp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+            == .down(.bindFailed("interface nosuch0: No such device")))
+    }
+
+    @Test(.enabled(if: isRoot)) func thePingSocketCarriesThemToo() throws {
+        let socket = try PingSocket.open(ipv6: false, bindAddress: nil, options: CheckSocketOptions(mark: 42, interface: "lo"))
+        defer { close(socket.descriptor) }
+        #expect(Self.option(socket.descriptor, CheckSocketOptions.soMark) == 42)
+        #expect(Self.option(socket.descriptor, CheckSocketOptions.soBindToIfindex) == Self.loopbackIndex)
+    }
+
+    @Test func noOptionsSetsNothing() throws {
+        #expect(try CheckSocketOptions().resolved().isEmpty)
+        #expect(CheckSocketOptions().isEmpty && !CheckSocketOptions(mark: 1).isEmpty)
+    }
+}
