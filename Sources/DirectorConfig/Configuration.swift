@@ -75,6 +75,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var drainOnRemoval: Duration
     /// directord's own: how virtual servers with `announce` are announced through the kernel's routing table.
     public var announce: AnnounceSettings
+    /// `vrrp_check_unicast_src`: every unicast instance checks advert sources against its unicast_peer list.
+    public var vrrpCheckUnicastSource = false
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),

@@ -86,6 +86,7 @@ public enum ConfigurationWriter {
             if let d = g.garp.lowerPriorityDelay { out.line("vrrp_garp_lower_prio_delay", seconds(d)) }
             if let r = g.garp.lowerPriorityRepeat { out.line("vrrp_garp_lower_prio_repeat", String(r)) }
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
+            if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
             if g.enableScriptSecurity { out.line("enable_script_security") }
             if g.lvsFlush { out.line("lvs_flush") }
@@ -250,6 +251,7 @@ public enum ConfigurationWriter {
                     for p in i.unicastPeers { out.line(p.description) }
                 }
             }
+            if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))

@@ -187,6 +187,7 @@ struct VRRPInstanceDraft: Sendable {
     var garpLowerPriorityRepeat: Int?
     var notify = NotifyScripts()
     var lvsSyncDaemonInterface: String?
+    var checkUnicastSource: ConfigWord?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -247,6 +248,7 @@ struct VRRPInstanceDraft: Sendable {
                 if let address = unicastAddress(entry.keyword, "unicast peer", log: &log) { d.unicastPeers.append(address) }
             }
         },
+        .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
             d.garpMasterDelay = log.duration(node.arguments[0], 0...1000, "'garp_master_delay'")
@@ -299,10 +301,9 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("native_ipv6", "give the instance IPv6 virtual addresses, or vrrp_version 3"),
         .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
         .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
-        .unsupported("check_unicast_src", "not implemented: adverts are not checked against unicast_peer"),
         .unsupported("unicast_fault_no_peer", "not implemented"),
-        .unsupported("unicast_ttl", "not implemented: unicast adverts are sent with TTL 255"),
         .unsupported("track_src_ip", "not implemented"),
+        .unsupported("unicast_ttl", "not implemented: unicast adverts are sent with TTL 255"),
         .unsupported("down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
@@ -521,6 +522,10 @@ struct VRRPInstanceDraft: Sendable {
         if !preempt && state == .master {
             log.warning(name.location, "'nopreempt' only works with 'state BACKUP'; instance '\(name.text)' starts as MASTER")
         }
+        if let word = checkUnicastSource, unicastPeers.isEmpty {
+            // keepalived 2.2.7 falls back to multicast (deprecated) when a unicast keyword has no peers.
+            log.warning(word.location, "'check_unicast_src' has no effect without 'unicast_peer': instance '\(name.text)' uses multicast")
+        }
         guard ok, let interface, let virtualRouterID else { return nil }
         var garp = globals.garp
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
@@ -536,7 +541,9 @@ struct VRRPInstanceDraft: Sendable {
             excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
-            lvsSyncDaemonInterface: lvsSyncDaemonInterface, origin: SourceOrigin(name.location))
+            lvsSyncDaemonInterface: lvsSyncDaemonInterface,
+            checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
+            origin: SourceOrigin(name.location))
     }
 }
 

@@ -224,6 +224,9 @@ public struct VRRPInstance: Hashable, Sendable {
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
+    /// `check_unicast_src` (or the global `vrrp_check_unicast_src`), kept only for unicast instances: adverts
+    /// whose source is not a unicast_peer are dropped.
+    public var checkUnicastSource: Bool
     public var origin: SourceOrigin
 
     public init(
@@ -235,7 +238,8 @@ public struct VRRPInstance: Hashable, Sendable {
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
-        lvsSyncDaemonInterface: String? = nil, origin: SourceOrigin = SourceOrigin(nil)
+        lvsSyncDaemonInterface: String? = nil, checkUnicastSource: Bool = false,
+        origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
         self.initialState = initialState
@@ -258,6 +262,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.garp = garp
         self.notify = notify
         self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
+        self.checkUnicastSource = checkUnicastSource
         self.origin = origin
     }
 

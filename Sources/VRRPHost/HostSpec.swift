@@ -235,7 +235,9 @@ struct HostSpec {
             version: version, virtualRouterID: instance.virtualRouterID, advertIntervalCentiseconds: interval,
             authentication: authentication, addresses: vips, localPriority: instance.priority,
             // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
-            hopLimit: unicast ? .any : .exactly255)
+            hopLimit: unicast ? .any : .exactly255,
+            // check_unicast_src: keepalived drops adverts from an address that is not a unicast_peer.
+            allowedSources: instance.checkUnicastSource ? Set(destinations) : nil)
         let all = instance.virtualAddresses + instance.excludedAddresses
         let addresses = all.map { interfaceAddress($0, defaultDevice: instance.interface) }
         let routes = instance.virtualRoutes.map(hostRoute)
@@ -327,6 +329,7 @@ extension InstanceSpec.Wiring {
         if source != old.source { out.append("source address \(old.source) → \(source)") }
         if destinations != old.destinations || multicast != old.multicast { out.append("multicast/unicast peers") }
         if advert.authentication != old.advert.authentication { out.append("authentication") }
+        if filter.allowedSources != old.filter.allowedSources { out.append("check_unicast_src") }
         if addresses != old.addresses { out.append("virtual addresses") }
         if routes != old.routes { out.append("virtual_routes") }
         if group != old.group { out.append("sync group \(old.group ?? "none") → \(group ?? "none")") }

@@ -86,9 +86,9 @@ struct KeepalivedFormTests {
                 certificate /etc/ssl/client.pem
             }
             global_defs {
-                vrrp_startup_delay 5
+                vrrp_garp_extra_if 5
             }
-            """ + "\n" + instance(extra: "    unicast_ttl 1\n"))
+            """ + "\n" + instance(extra: "    use_vmac\n"))
         #expect(result.errors.map(\.place) == ["1:1", "5:5", "13:5"])
         #expect(result.errors.allSatisfy { $0.message.contains("is not supported by directord") })
     }

@@ -299,4 +299,36 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "BACKUP")
     }
 
+    @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
+    func checkUnicastSource() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    check_unicast_src\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        #expect(h.state("VI_1") == "MASTER")
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.core.status().instances.first?.drops[DropReason.unexpectedSource.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.2", password: "secret1", at: 4.2)
+        #expect(h.state("VI_1") == "BACKUP")
+    }
+
+    @Test("vrrp_check_unicast_src in global_defs checks every unicast instance; without it any source is obeyed")
+    func globalCheckUnicastSource() throws {
+        let unicast = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {", with: "    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let checked = try Harness("global_defs {\n    vrrp_check_unicast_src\n}\n" + unicast)
+        try checked.start()
+        checked.advance(to: 3.5)
+        try checked.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(checked.state("VI_1") == "MASTER")
+        let open = try Harness(unicast)
+        try open.start()
+        open.advance(to: 3.5)
+        try open.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(open.state("VI_1") == "BACKUP")
+    }
+
 }
