@@ -251,6 +251,7 @@ public enum ConfigurationWriter {
                     for p in i.unicastPeers { out.line(p.description) }
                 }
             }
+            if let ttl = i.unicastTTL { out.line("unicast_ttl", String(ttl)) }
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))

@@ -188,6 +188,7 @@ struct VRRPInstanceDraft: Sendable {
     var notify = NotifyScripts()
     var lvsSyncDaemonInterface: String?
     var checkUnicastSource: ConfigWord?
+    var unicastTTL: (UInt8, ConfigWord)?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -248,6 +249,9 @@ struct VRRPInstanceDraft: Sendable {
                 if let address = unicastAddress(entry.keyword, "unicast peer", log: &log) { d.unicastPeers.append(address) }
             }
         },
+        .value("unicast_ttl") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...255, "'unicast_ttl'") { d.unicastTTL = (UInt8(v), node.arguments[0]) }
+        },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
@@ -303,7 +307,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
         .unsupported("unicast_fault_no_peer", "not implemented"),
         .unsupported("track_src_ip", "not implemented"),
-        .unsupported("unicast_ttl", "not implemented: unicast adverts are sent with TTL 255"),
         .unsupported("down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
@@ -526,6 +529,15 @@ struct VRRPInstanceDraft: Sendable {
             // keepalived 2.2.7 falls back to multicast (deprecated) when a unicast keyword has no peers.
             log.warning(word.location, "'check_unicast_src' has no effect without 'unicast_peer': instance '\(name.text)' uses multicast")
         }
+        var ttl = unicastTTL?.0
+        if let (_, word) = unicastTTL, unicastPeers.isEmpty {
+            // keepalived resets it too ("Cannot use unicast_ttl without unicast peers"); multicast keeps TTL 255.
+            log.warning(word.location, "'unicast_ttl' needs 'unicast_peer': ignored, multicast adverts keep TTL 255")
+            ttl = nil
+        } else if let (value, word) = unicastTTL, value == 0, families != [.ipv6] {
+            log.warning(word.location, "'unicast_ttl 0' is sent as TTL 1: the kernel refuses TTL 0 on a raw IPv4 socket (peers on the link see no difference)")
+            ttl = 1
+        }
         guard ok, let interface, let virtualRouterID else { return nil }
         var garp = globals.garp
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
@@ -542,6 +554,7 @@ struct VRRPInstanceDraft: Sendable {
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface,
+            unicastTTL: ttl,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

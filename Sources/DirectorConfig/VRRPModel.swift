@@ -224,6 +224,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
+    /// `unicast_ttl`: the TTL / hop limit of unicast adverts; nil sends 255 (RFC 5798 §5.1.1.3).
+    public var unicastTTL: UInt8?
     /// `check_unicast_src` (or the global `vrrp_check_unicast_src`), kept only for unicast instances: adverts
     /// whose source is not a unicast_peer are dropped.
     public var checkUnicastSource: Bool
@@ -238,7 +240,7 @@ public struct VRRPInstance: Hashable, Sendable {
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
-        lvsSyncDaemonInterface: String? = nil, checkUnicastSource: Bool = false,
+        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -262,6 +264,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.garp = garp
         self.notify = notify
         self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
+        self.unicastTTL = unicastTTL
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin
     }

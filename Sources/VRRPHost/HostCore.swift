@@ -15,15 +15,19 @@ struct TransportKey: Hashable, CustomStringConvertible {
     var family: Int32
     var source: VRRPAddress
     var multicast: Bool
+    var hopLimit: UInt8
 
     init(_ w: InstanceSpec.Wiring) {
         interface = w.interface
         family = w.family
         source = w.source
         multicast = w.multicast
+        hopLimit = w.hopLimit
     }
 
-    var description: String { "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" }
+    var description: String {
+        "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" + (hopLimit == 255 ? "" : " ttl \(hopLimit)")
+    }
 }
 
 final class TransportRuntime {
@@ -182,7 +186,8 @@ final class HostCore: @unchecked Sendable {
         let group: [UInt8]? = w.multicast ? w.destinations.first?.bytes : nil
         do {
             let t = try dependencies.transports.open(
-                family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group)
+                family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group,
+                hopLimit: w.hopLimit)
             transports[key] = TransportRuntime(t)
             return nil
         } catch {

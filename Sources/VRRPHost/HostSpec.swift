@@ -16,6 +16,8 @@ struct InstanceSpec: Equatable {
         /// The multicast group, or each unicast peer.
         var destinations: [VRRPAddress]
         var multicast: Bool
+        /// TTL / hop limit of unicast adverts (unicast_ttl); multicast ones always carry 255.
+        var hopLimit: UInt8
         /// The advert with the configured priority (the state machine picks the priority of each send).
         var advert: Advertisement
         var filter: AdvertisementFilter
@@ -243,7 +245,7 @@ struct HostSpec {
         let routes = instance.virtualRoutes.map(hostRoute)
         let wiring = InstanceSpec.Wiring(
             machine: machine, interface: instance.interface, family: af, source: source, destinations: destinations,
-            multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group)
+            multicast: !unicast, hopLimit: unicast ? instance.unicastTTL ?? 255 : 255, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group)
         return .success(
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,
@@ -328,6 +330,7 @@ extension InstanceSpec.Wiring {
         if m.controlsSyncDaemon != o.controlsSyncDaemon { out.append("sync daemon control") }
         if source != old.source { out.append("source address \(old.source) → \(source)") }
         if destinations != old.destinations || multicast != old.multicast { out.append("multicast/unicast peers") }
+        if hopLimit != old.hopLimit { out.append("unicast_ttl \(old.hopLimit) → \(hopLimit)") }
         if advert.authentication != old.advert.authentication { out.append("authentication") }
         if filter.allowedSources != old.filter.allowedSources { out.append("check_unicast_src") }
         if addresses != old.addresses { out.append("virtual addresses") }

@@ -11,10 +11,11 @@ public protocol VRRPTransport: AnyObject, Sendable {
     func receive() throws(SystemError) -> ReceivedPacket?
 }
 
-/// Opens transports (one per interface, family, source address and multicast/unicast mode).
+/// Opens transports (one per interface, family, source address, multicast/unicast mode and unicast TTL).
 public protocol VRRPTransportOpening: Sendable {
-    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
+    /// `hopLimit`: TTL / hop limit of unicast sends (multicast always goes out with 255).
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
+        throws(SystemError) -> any VRRPTransport
 }
 
 extension VRRPSocket: VRRPTransport {
@@ -25,10 +26,11 @@ extension VRRPSocket: VRRPTransport {
 public struct VRRPSocketOpener: VRRPTransportOpening {
     public init() {}
 
-    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
+        throws(SystemError) -> any VRRPTransport
     {
-        try VRRPSocket(family: family, interface: interface, source: source, multicastGroup: multicastGroup)
+        try VRRPSocket(
+            family: family, interface: interface, source: source, multicastGroup: multicastGroup, unicastHopLimit: hopLimit)
     }
 }
 

@@ -41,6 +41,7 @@ final class FakeTransport: VRRPTransport, @unchecked Sendable {
     let interface: String
     let source: [UInt8]
     let group: [UInt8]?
+    var hopLimit: UInt8 = 255
     let sent = Locked<[Sent]>([])
     let incoming = Locked<[ReceivedPacket]>([])
     let pipe: WakeupPipe
@@ -79,12 +80,13 @@ final class FakeOpener: VRRPTransportOpening, @unchecked Sendable {
     let opened = Locked<[FakeTransport]>([])
     let refuse = Locked<Set<String>>([])
 
-    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
+        throws(SystemError) -> any VRRPTransport
     {
         if refuse.current.contains(interface) { throw SystemError(call: "socket", errno: EPERM, detail: interface) }
         do {
             let t = try FakeTransport(interface: interface, source: source, group: multicastGroup)
+            t.hopLimit = hopLimit
             opened.update { $0.append(t) }
             return t
         } catch {

@@ -315,6 +315,22 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "BACKUP")
     }
 
+    @Test("unicast_ttl sets the TTL of the unicast socket; received adverts are not judged by TTL (as keepalived)")
+    func unicastTTL() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    unicast_ttl 3\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        #expect(try h.transport("eth0").hopLimit == 3)
+        h.advance(to: 3.5)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 1, at: 4)
+        #expect(h.state("VI_1") == "BACKUP")
+        let multicast = try Harness(outside)
+        try multicast.start()
+        #expect(try multicast.transport("eth0").hopLimit == 255)
+    }
+
     @Test("vrrp_check_unicast_src in global_defs checks every unicast instance; without it any source is obeyed")
     func globalCheckUnicastSource() throws {
         let unicast = outside.replacingOccurrences(
