@@ -77,6 +77,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var announce: AnnounceSettings
     /// `vrrp_check_unicast_src`: every unicast instance checks advert sources against its unicast_peer list.
     public var vrrpCheckUnicastSource = false
+    /// `vrrp_down_timer_adverts`: the default of each instance's down_timer_adverts (RFC 5798: 3).
+    public var vrrpDownTimerAdverts = 3
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),

@@ -87,6 +87,7 @@ public enum ConfigurationWriter {
             if let r = g.garp.lowerPriorityRepeat { out.line("vrrp_garp_lower_prio_repeat", String(r)) }
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
             if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
+            out.line("vrrp_down_timer_adverts", String(g.vrrpDownTimerAdverts))
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
             if g.enableScriptSecurity { out.line("enable_script_security") }
             if g.lvsFlush { out.line("lvs_flush") }
@@ -252,6 +253,7 @@ public enum ConfigurationWriter {
                 }
             }
             if let ttl = i.unicastTTL { out.line("unicast_ttl", String(ttl)) }
+            out.line("down_timer_adverts", String(i.downTimerAdverts))
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))

@@ -27,6 +27,9 @@ extension GlobalSettings {
         .value("vrrp_version") { g, node, log in
             if let v = log.choice(node.arguments[0], "'vrrp_version'", [("2", VRRPVersion.v2), ("3", .v3)]) { g.vrrpVersion = v }
         },
+        .value("vrrp_down_timer_adverts") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...100, "'vrrp_down_timer_adverts'") { g.vrrpDownTimerAdverts = v }
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -163,7 +166,6 @@ extension GlobalSettings {
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
         .unsupported("vrrp_startup_delay", "not implemented: instances start at once"),
         .unsupported("default_interface", "give every vrrp_instance its 'interface'"),
-        .unsupported("vrrp_down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),
         .unsupported("nftables_ipvs", "keepalived's nftables marking for IPVS is not implemented"),

@@ -189,6 +189,7 @@ struct VRRPInstanceDraft: Sendable {
     var lvsSyncDaemonInterface: String?
     var checkUnicastSource: ConfigWord?
     var unicastTTL: (UInt8, ConfigWord)?
+    var downTimerAdverts: Int?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -252,6 +253,9 @@ struct VRRPInstanceDraft: Sendable {
         .value("unicast_ttl") { d, node, log in
             if let v = log.integer(node.arguments[0], 0...255, "'unicast_ttl'") { d.unicastTTL = (UInt8(v), node.arguments[0]) }
         },
+        .value("down_timer_adverts") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...100, "'down_timer_adverts'") { d.downTimerAdverts = v }
+        },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
@@ -307,7 +311,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
         .unsupported("unicast_fault_no_peer", "not implemented"),
         .unsupported("track_src_ip", "not implemented"),
-        .unsupported("down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
     ] + NotifyScripts.keywords(\VRRPInstanceDraft.notify))
@@ -554,7 +557,7 @@ struct VRRPInstanceDraft: Sendable {
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface,
-            unicastTTL: ttl,
+            unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

@@ -226,6 +226,9 @@ public struct VRRPInstance: Hashable, Sendable {
     public var lvsSyncDaemonInterface: String?
     /// `unicast_ttl`: the TTL / hop limit of unicast adverts; nil sends 255 (RFC 5798 §5.1.1.3).
     public var unicastTTL: UInt8?
+    /// `down_timer_adverts` (1...100, default the global vrrp_down_timer_adverts, 3): Master_Down_Interval is this many
+    /// master advert intervals plus the skew time.
+    public var downTimerAdverts: Int
     /// `check_unicast_src` (or the global `vrrp_check_unicast_src`), kept only for unicast instances: adverts
     /// whose source is not a unicast_peer are dropped.
     public var checkUnicastSource: Bool
@@ -240,7 +243,7 @@ public struct VRRPInstance: Hashable, Sendable {
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
-        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, checkUnicastSource: Bool = false,
+        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -265,6 +268,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.notify = notify
         self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
         self.unicastTTL = unicastTTL
+        self.downTimerAdverts = downTimerAdverts
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin
     }

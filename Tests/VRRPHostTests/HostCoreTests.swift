@@ -299,6 +299,23 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "BACKUP")
     }
 
+    @Test("down_timer_adverts 1: MASTER after one advert interval plus the skew time (1.414 s at priority 150)")
+    func downTimerAdverts() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    down_timer_adverts 1\n"))
+        try h.start()
+        h.advance(to: 1.4)
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 1.42)
+        #expect(h.state("VI_1") == "MASTER")
+        // The global default applies to instances that set none: 10 adverts + 0.414 s.
+        let g = try Harness("global_defs {\n    vrrp_down_timer_adverts 10\n}\n" + outside)
+        try g.start()
+        g.advance(to: 10.4)
+        #expect(g.state("VI_1") == "BACKUP")
+        g.advance(to: 10.42)
+        #expect(g.state("VI_1") == "MASTER")
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(

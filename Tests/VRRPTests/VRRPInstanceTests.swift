@@ -175,6 +175,18 @@ struct VRRPInstanceTests {
         #expect(instance.state == .master)
     }
 
+    @Test func downTimerAdvertsScaleTheMasterDownInterval() throws {
+        var instance = try VRRPInstance(Self.config { $0.downTimerAdverts = 7 })
+        let clock = ManualClock()
+        // 7 × 1 s + (256 - 100)/256 s = 7.609375 s.
+        let actions = instance.handle(.start, now: clock.now)
+        #expect(actions.contains(.armTimer(.masterDown, deadline: clock.at(.nanoseconds(7_609_375_000)))))
+        _ = instance.handle(.timerFired(.masterDown), now: clock.at(.nanoseconds(7_609_374_000)))
+        #expect(instance.state == .backup)
+        _ = instance.handle(.timerFired(.masterDown), now: clock.at(.nanoseconds(7_609_375_000)))
+        #expect(instance.state == .master)
+    }
+
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
         var clock = ManualClock()
         var instance = try Self.master(&clock) {
