@@ -30,6 +30,12 @@ extension GlobalSettings {
         .value("vrrp_down_timer_adverts") { g, node, log in
             if let v = log.integer(node.arguments[0], 1...100, "'vrrp_down_timer_adverts'") { g.vrrpDownTimerAdverts = v }
         },
+        .value("vrrp_startup_delay") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...4294, "'vrrp_startup_delay'") {
+                if v >= .seconds(60) { log.warning(node.arguments[0].location, "'vrrp_startup_delay' \(node.arguments[0].text) is very large (keepalived warns too)") }
+                g.vrrpStartupDelay = v
+            }
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -164,7 +170,6 @@ extension GlobalSettings {
         .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
-        .unsupported("vrrp_startup_delay", "not implemented: instances start at once"),
         .unsupported("default_interface", "give every vrrp_instance its 'interface'"),
         .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),

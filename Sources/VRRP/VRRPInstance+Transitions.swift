@@ -31,6 +31,9 @@ extension VRRPInstance {
         emit(.removeVirtualAddresses)
         if tracking.faulted || groupFault {
             enterFault()
+        } else if isAddressOwner && configuration.initialState == .master, let hold = startupHold, now < hold {
+            // keepalived's delayed start: the owner times out of BACKUP at once, but only when the delay ends.
+            enterBackup(now: now, masterDownAfter: .zero)
         } else if isAddressOwner && configuration.initialState == .master {
             // Only an owner configured `state MASTER` skips the wait (keepalived; an owner with `state BACKUP`
             // waits the master-down interval like anyone else).
@@ -49,7 +52,7 @@ extension VRRPInstance {
         case .backup:
             if advert.priority == 0 {
                 // RFC 5798 §6.4.2: the master resigned; take over after Skew_Time, not a full down interval.
-                if !wantsMaster { arm(.masterDown, at: now + skewTime) }
+                if !wantsMaster { armMasterDown(now: now, after: skewTime) }
                 return
             }
             if preemptEffective && advert.priority < effectivePriority {
@@ -62,7 +65,7 @@ extension VRRPInstance {
             }
             accept(advert)
             wantsMaster = false
-            arm(.masterDown, at: now + masterDownInterval)
+            armMasterDown(now: now, after: masterDownInterval)
         case .master:
             if advert.priority == 0 {
                 // A resigning peer (split brain ending): assert ourselves at once.
@@ -145,7 +148,7 @@ extension VRRPInstance {
             } else if state == .backup && wantsMaster {
                 // keepalived restarts the down timer of members that wanted MASTER but were outvoted.
                 wantsMaster = false
-                arm(.masterDown, at: now + masterDownInterval)
+                armMasterDown(now: now, after: masterDownInterval)
             }
         case .becomeFault:
             groupFault = true
@@ -245,7 +248,7 @@ extension VRRPInstance {
         let previous = state
         state = .backup
         emit(.stateChanged(from: previous, to: .backup))
-        if let masterDownAfter { arm(.masterDown, at: now + masterDownAfter) }
+        if let masterDownAfter { armMasterDown(now: now, after: masterDownAfter) }
         switchSyncDaemon(.backup)
         notify(.backup)
     }
@@ -279,6 +282,15 @@ extension VRRPInstance {
     private mutating func arm(_ kind: TimerKind, at deadline: ContinuousClock.Instant) {
         deadlines[kind] = deadline
         emit(.armTimer(kind, deadline: deadline))
+    }
+
+    /// The master-down timer, `after` from now, or from the end of the startup hold while it lasts.
+    private mutating func armMasterDown(now: ContinuousClock.Instant, after: Duration) {
+        if let hold = startupHold, now < hold {
+            arm(.masterDown, at: hold + after)
+        } else {
+            arm(.masterDown, at: now + after)
+        }
     }
 
     private mutating func cancel(_ kind: TimerKind) {

@@ -240,6 +240,9 @@ public struct VRRPInstance: Sendable {
     public internal(set) var wantsMaster = false
     /// Armed timers and their deadlines.
     public internal(set) var deadlines: [TimerKind: ContinuousClock.Instant] = [:]
+    /// keepalived's vrrp_startup_delay: before this instant a master-down timer runs from it rather than from now,
+    /// so no BACKUP (not even an address owner) takes over until the delay is over. Set before `.start`.
+    public var startupHold: ContinuousClock.Instant?
 
     var tracking = TrackingSummary()
     var groupFault = false

@@ -129,6 +129,9 @@ final class HostCore: @unchecked Sendable {
     private(set) var running = false
     /// Adverts that matched no instance on their socket (other routers on the segment).
     var foreignAdverts: UInt64 = 0
+    /// vrrp_startup_delay: the end of the delay counted from start (instances started by a reload before then
+    /// wait for it too, as keepalived's global delayed-start time makes them).
+    var startupHold: ContinuousClock.Instant?
 
     init(
         spec: HostSpec, dependencies: VRRPHostDependencies, logger: Logger,
@@ -170,6 +173,10 @@ final class HostCore: @unchecked Sendable {
             throw VRRPHostError(problems)
         }
         running = true
+        if spec.globals.vrrpStartupDelay > .zero {
+            startupHold = now + spec.globals.vrrpStartupDelay
+            logger.info("VRRP: delaying startup for \(spec.globals.vrrpStartupDelay) (vrrp_startup_delay)")
+        }
         for script in spec.scripts.values.sorted(by: { $0.name < $1.name }) { addScript(script, now: now) }
         for group in spec.groups { addGroup(group) }
         for instance in spec.instances { startInstance(instance, now: now, reason: "started") }
@@ -223,7 +230,7 @@ final class HostCore: @unchecked Sendable {
     }
 
     func startInstance(_ spec: InstanceSpec, now: ContinuousClock.Instant, reason: String) {
-        let machine: VRRP.VRRPInstance
+        var machine: VRRP.VRRPInstance
         do {
             machine = try VRRP.VRRPInstance(spec.wiring.machine)
         } catch {
@@ -231,6 +238,7 @@ final class HostCore: @unchecked Sendable {
             report("vrrp_instance \(spec.name): \(error)")
             return
         }
+        if let hold = startupHold, now < hold { machine.startupHold = hold }
         var tracking = TrackingState(objects: spec.tracked, initiallyUp: [])
         for object in spec.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
         nextID += 1

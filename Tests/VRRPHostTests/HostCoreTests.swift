@@ -316,6 +316,17 @@ struct HostCoreTests {
         #expect(g.state("VI_1") == "MASTER")
     }
 
+    @Test("vrrp_startup_delay 5: the first election ends 5 s plus the master-down interval after start")
+    func startupDelay() throws {
+        let h = try Harness("global_defs {\n    vrrp_startup_delay 5\n}\n" + outside)
+        try h.start()
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 8.3)
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 8.5)
+        #expect(h.state("VI_1") == "MASTER")
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(

@@ -187,6 +187,28 @@ struct VRRPInstanceTests {
         #expect(instance.state == .master)
     }
 
+    @Test func startupHoldDelaysTheFirstTakeOverEvenForAnOwner() throws {
+        let clock = ManualClock()
+        var backup = try VRRPInstance(Self.config())
+        backup.startupHold = clock.at(.seconds(10))
+        let actions = backup.handle(.start, now: clock.now)
+        #expect(actions.contains(.armTimer(.masterDown, deadline: clock.at(.nanoseconds(13_609_375_000)))))
+        // An advert heard during the hold restarts the timer from the hold's end, as keepalived does.
+        _ = backup.handle(.advertReceived(.init(priority: 150, source: Self.peer, advertIntervalCentiseconds: 100)), now: clock.at(.seconds(2)))
+        #expect(backup.deadlines[.masterDown] == clock.at(.nanoseconds(13_609_375_000)))
+        var owner = try VRRPInstance(Self.config(priority: 255) { $0.initialState = .master })
+        owner.startupHold = clock.at(.seconds(10))
+        _ = owner.handle(.start, now: clock.now)
+        #expect(owner.state == .backup)
+        _ = owner.handle(.timerFired(.masterDown), now: clock.at(.seconds(10)))
+        #expect(owner.state == .master)
+        // After the hold, timers run from now again.
+        var late = try VRRPInstance(Self.config())
+        late.startupHold = clock.at(.seconds(1))
+        _ = late.handle(.start, now: clock.at(.seconds(2)))
+        #expect(late.deadlines[.masterDown] == clock.at(.seconds(2) + .nanoseconds(3_609_375_000)))
+    }
+
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
         var clock = ManualClock()
         var instance = try Self.master(&clock) {
