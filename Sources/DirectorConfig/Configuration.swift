@@ -79,6 +79,8 @@ public struct GlobalSettings: Hashable, Sendable {
     public var vrrpCheckUnicastSource = false
     /// `vrrp_down_timer_adverts`: the default of each instance's down_timer_adverts (RFC 5798: 3).
     public var vrrpDownTimerAdverts = 3
+    /// `default_interface`: where static addresses without `dev` go (keepalived; VRRP instances name their own).
+    public var defaultInterface: String?
     /// `vrrp_startup_delay`: after the daemon starts, no BACKUP's master-down timer ends before this delay plus its
     /// master-down interval (keepalived's delayed start; reloads are not delayed).
     public var vrrpStartupDelay: Duration = .zero

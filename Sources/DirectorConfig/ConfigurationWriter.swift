@@ -88,6 +88,7 @@ public enum ConfigurationWriter {
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
             if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
             out.line("vrrp_down_timer_adverts", String(g.vrrpDownTimerAdverts))
+            if let d = g.defaultInterface { out.line("default_interface", quote(d)) }
             if g.vrrpStartupDelay > .zero { out.line("vrrp_startup_delay", seconds(g.vrrpStartupDelay)) }
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
             if g.enableScriptSecurity { out.line("enable_script_security") }

@@ -72,6 +72,8 @@ struct ConfigurationDraft: Sendable {
     var staticNetwork = StaticNetwork()
     var nextRulePriority: [AddressFamily: UInt32] = [:]
     var trackFiles: [TrackFileDraft] = []
+    /// Static addresses written without `dev`: they take global_defs' default_interface, which may come later.
+    var devlessStaticAddresses: [ConfigWord] = []
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -97,7 +99,11 @@ struct ConfigurationDraft: Sendable {
             d.virtualServers.append(server)
         },
         .block("static_ipaddress") { d, node, log in
-            d.staticNetwork.addresses += (node.block ?? []).compactMap { StaticNetwork.parseAddress($0, log: &log) }
+            for entry in node.block ?? [] {
+                guard let (address, word) = VRRPInstanceDraft.parseVirtualAddress(entry, log: &log) else { continue }
+                if address.device == nil { d.devlessStaticAddresses.append(word) }
+                d.staticNetwork.addresses.append(address)
+            }
         },
         .block("static_routes") { d, node, log in
             d.staticNetwork.routes += (node.block ?? []).compactMap { VRRPInstanceDraft.parseVirtualRoute($0, log: &log) }
@@ -127,6 +133,18 @@ struct ConfigurationDraft: Sendable {
     ])
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
+        var staticNetwork = self.staticNetwork
+        if let device = globals.defaultInterface {
+            // keepalived's default_interface: the interface of static addresses that name none.
+            for i in staticNetwork.addresses.indices where staticNetwork.addresses[i].device == nil {
+                staticNetwork.addresses[i].device = device
+            }
+        } else {
+            for word in devlessStaticAddresses {
+                // keepalived would pick eth0; directord wants the interface named.
+                log.error(word.location, "static address \(word.text) needs 'dev INTERFACE' (or global_defs 'default_interface')")
+            }
+        }
         var configuration = Configuration(
             globals: globals,
             vrrpScripts: scripts.compactMap { $0.resolve(log: &log) },

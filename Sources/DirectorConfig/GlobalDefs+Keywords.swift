@@ -36,6 +36,14 @@ extension GlobalSettings {
                 g.vrrpStartupDelay = v
             }
         },
+        .value("default_interface") { g, node, log in
+            let word = node.arguments[0]
+            guard (1...15).contains(word.text.utf8.count), !word.text.contains("/") else {
+                log.error(word.location, "'default_interface' must be an interface name (1-15 characters, no '/')")
+                return
+            }
+            g.defaultInterface = word.text
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -170,7 +178,6 @@ extension GlobalSettings {
         .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
-        .unsupported("default_interface", "give every vrrp_instance its 'interface'"),
         .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),
         .unsupported("nftables_ipvs", "keepalived's nftables marking for IPVS is not implemented"),

@@ -42,8 +42,16 @@ struct StaticNetworkTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 
+    @Test func defaultInterfaceTakesStaticAddressesWithoutDev() throws {
+        let result = parse("static_ipaddress {\n    192.0.2.10/24\n    192.0.2.11/24 dev eth1\n}\nglobal_defs {\n    default_interface eth2\n}\n")
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        let config = try #require(result.configuration)
+        #expect(config.staticNetwork.addresses.map(\.device) == ["eth2", "eth1"])
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test(arguments: [
-        ("static_ipaddress {\n    192.0.2.10/24 scope global\n}\n", "2:5: error: static address 192.0.2.10/24 needs 'dev INTERFACE'"),
+        ("static_ipaddress {\n    192.0.2.10/24 scope global\n}\n", "2:5: error: static address 192.0.2.10/24 needs 'dev INTERFACE' (or global_defs 'default_interface')"),
         ("static_ipaddress {\n    192.0.2.10/24 dev eth0 peer 192.0.2.1\n}\n",
          "2:28: error: unknown address option 'peer'; expected brd, dev, scope or label"),
         ("static_routes {\n    198.51.100.0/24 via 192.0.2.1 onlink\n}\n",
