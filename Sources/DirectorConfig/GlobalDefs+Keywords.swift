@@ -44,6 +44,14 @@ extension GlobalSettings {
             }
             g.defaultInterface = word.text
         },
+        .value("vrrp_min_garp", 0...1) { g, node, log in
+            guard log.flag(node) == true else { return }
+            // keepalived: one message, no second burst; only settings still at their defaults change, so a
+            // vrrp_garp_* line before it wins and one after it overrides it.
+            let defaults = GARPSettings()
+            if g.garp.masterRepeat == defaults.masterRepeat { g.garp.masterRepeat = 1 }
+            if g.garp.masterDelay == defaults.masterDelay { g.garp.masterDelay = .zero }
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -179,7 +187,6 @@ extension GlobalSettings {
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
         .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
-        .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),
         .unsupported("nftables_ipvs", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("nftables_ipvs_priority", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("nftables_ipvs_start_fwmark", "keepalived's nftables marking for IPVS is not implemented"),

@@ -64,6 +64,16 @@ struct KeepalivedFormTests {
         #expect(garp.lowerPriorityDelay == .seconds(1))
     }
 
+    @Test func minGarpSetsOneMessageAndNoSecondBurstUnlessAlreadySet() throws {
+        let plain = try #require(parse("global_defs {\n    vrrp_min_garp\n}\n" + instance(extra: "")).configuration)
+        #expect(plain.globals.garp.masterRepeat == 1 && plain.globals.garp.masterDelay == .zero)
+        #expect(plain.vrrpInstance(named: "VI_1")?.garp.masterRepeat == 1)
+        let before = try #require(parse("global_defs {\n    vrrp_garp_master_repeat 3\n    vrrp_min_garp true\n    vrrp_garp_master_delay 2\n}\n").configuration)
+        #expect(before.globals.garp.masterRepeat == 3 && before.globals.garp.masterDelay == .seconds(2))
+        let off = try #require(parse("global_defs {\n    vrrp_min_garp off\n}\n").configuration)
+        #expect(off.globals.garp == GARPSettings())
+    }
+
     @Test func keywordsThatChangeNoTrafficAreIgnoredWithAWarning() {
         let result = parse("""
             global_defs {
