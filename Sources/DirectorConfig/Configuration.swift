@@ -79,6 +79,9 @@ public struct GlobalSettings: Hashable, Sendable {
     public var vrrpCheckUnicastSource = false
     /// `vrrp_down_timer_adverts`: the default of each instance's down_timer_adverts (RFC 5798: 3).
     public var vrrpDownTimerAdverts = 3
+    /// `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert`: defaults of the instance keywords (off).
+    public var vrrpLowerPriorityNoAdvert = false
+    public var vrrpHigherPrioritySendAdvert = false
     /// `default_interface`: where static addresses without `dev` go (keepalived; VRRP instances name their own).
     public var defaultInterface: String?
     /// `vrrp_startup_delay`: after the daemon starts, no BACKUP's master-down timer ends before this delay plus its

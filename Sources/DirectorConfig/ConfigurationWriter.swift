@@ -88,6 +88,8 @@ public enum ConfigurationWriter {
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
             if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
             out.line("vrrp_down_timer_adverts", String(g.vrrpDownTimerAdverts))
+            out.line("vrrp_lower_prio_no_advert", onOff(g.vrrpLowerPriorityNoAdvert))
+            out.line("vrrp_higher_prio_send_advert", onOff(g.vrrpHigherPrioritySendAdvert))
             if let d = g.defaultInterface { out.line("default_interface", quote(d)) }
             if g.vrrpStartupDelay > .zero { out.line("vrrp_startup_delay", seconds(g.vrrpStartupDelay)) }
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
@@ -256,6 +258,8 @@ public enum ConfigurationWriter {
             }
             if let ttl = i.unicastTTL { out.line("unicast_ttl", String(ttl)) }
             out.line("down_timer_adverts", String(i.downTimerAdverts))
+            out.line("lower_prio_no_advert", onOff(i.lowerPriorityNoAdvert))
+            out.line("higher_prio_send_advert", onOff(i.higherPrioritySendAdvert))
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))

@@ -52,6 +52,12 @@ extension GlobalSettings {
             if g.garp.masterRepeat == defaults.masterRepeat { g.garp.masterRepeat = 1 }
             if g.garp.masterDelay == defaults.masterDelay { g.garp.masterDelay = .zero }
         },
+        .value("vrrp_lower_prio_no_advert", 0...1) { g, node, log in
+            if let v = log.flag(node) { g.vrrpLowerPriorityNoAdvert = v }
+        },
+        .value("vrrp_higher_prio_send_advert", 0...1) { g, node, log in
+            if let v = log.flag(node) { g.vrrpHigherPrioritySendAdvert = v }
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -160,8 +166,6 @@ extension GlobalSettings {
         .ignored("vrrp_iptables", "directord installs no firewall rules"),
         .ignored("vrrp_ipsets", "directord installs no firewall rules"),
         .ignored("namespace_with_ipsets", "directord installs no firewall rules"),
-        .ignored("vrrp_higher_prio_send_advert", "not implemented (keepalived's default is off)"),
-        .ignored("vrrp_lower_prio_no_advert", "not implemented (keepalived's default is off)"),
         .ignored("vrrp_notify_priority_changes", "directord has no notify FIFO"),
         .ignored("min_auto_priority_delay", "directord's VRRP loop has its own thread and absolute deadlines"),
         .ignored("linkbeat_use_polling", "directord follows link state through netlink"),

@@ -190,6 +190,8 @@ struct VRRPInstanceDraft: Sendable {
     var checkUnicastSource: ConfigWord?
     var unicastTTL: (UInt8, ConfigWord)?
     var downTimerAdverts: Int?
+    var lowerPriorityNoAdvert: Bool?
+    var higherPrioritySendAdvert: Bool?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -256,6 +258,12 @@ struct VRRPInstanceDraft: Sendable {
         .value("down_timer_adverts") { d, node, log in
             if let v = log.integer(node.arguments[0], 1...100, "'down_timer_adverts'") { d.downTimerAdverts = v }
         },
+        .value("lower_prio_no_advert", 0...1) { d, node, log in
+            if let v = log.flag(node) { d.lowerPriorityNoAdvert = v }
+        },
+        .value("higher_prio_send_advert", 0...1) { d, node, log in
+            if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
+        },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
@@ -296,8 +304,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
         .unsupported("notify_master_rx_lower_pri", "not implemented"),
-        .ignored("higher_prio_send_advert", "not implemented (keepalived's default is off)"),
-        .ignored("lower_prio_no_advert", "not implemented (keepalived's default is off)"),
         .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
         .ignored("kernel_rx_buf_size", "directord sizes its own socket buffers"),
@@ -558,6 +564,8 @@ struct VRRPInstanceDraft: Sendable {
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface,
             unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
+            lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
+            higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

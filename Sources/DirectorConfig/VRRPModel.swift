@@ -229,6 +229,10 @@ public struct VRRPInstance: Hashable, Sendable {
     /// `down_timer_adverts` (1...100, default the global vrrp_down_timer_adverts, 3): Master_Down_Interval is this many
     /// master advert intervals plus the skew time.
     public var downTimerAdverts: Int
+    /// `lower_prio_no_advert`: a MASTER does not answer a lower-priority advert with one of its own.
+    public var lowerPriorityNoAdvert: Bool
+    /// `higher_prio_send_advert`: a MASTER sends one more advert before yielding to a higher priority.
+    public var higherPrioritySendAdvert: Bool
     /// `check_unicast_src` (or the global `vrrp_check_unicast_src`), kept only for unicast instances: adverts
     /// whose source is not a unicast_peer are dropped.
     public var checkUnicastSource: Bool
@@ -243,7 +247,8 @@ public struct VRRPInstance: Hashable, Sendable {
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
-        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3, checkUnicastSource: Bool = false,
+        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
+        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -269,6 +274,8 @@ public struct VRRPInstance: Hashable, Sendable {
         self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
         self.unicastTTL = unicastTTL
         self.downTimerAdverts = downTimerAdverts
+        self.lowerPriorityNoAdvert = lowerPriorityNoAdvert
+        self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin
     }

@@ -223,6 +223,7 @@ struct HostSpec {
             name: name, version: version, priority: instance.priority, advertIntervalCentiseconds: interval,
             primaryAddress: source, initialState: instance.initialState == .master ? .master : .backup,
             preempt: instance.preempt, preemptDelay: instance.preemptDelay, downTimerAdverts: instance.downTimerAdverts,
+            lowerPriorityNoAdvert: instance.lowerPriorityNoAdvert, higherPrioritySendAdvert: instance.higherPrioritySendAdvert,
             gratuitous: VRRP.VRRPInstance.GratuitousPolicy(
                 masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, lowerPriorityDelay: garp.lowerPriorityDelay,
                 lowerPriorityRepeat: garp.lowerPriorityRepeat, refreshInterval: garp.masterRefresh, refreshRepeat: garp.masterRefreshRepeat),
@@ -327,6 +328,9 @@ extension InstanceSpec.Wiring {
         if m.initialState != o.initialState { out.append("state \(o.initialState.rawValue) → \(m.initialState.rawValue)") }
         if m.preempt != o.preempt || m.preemptDelay != o.preemptDelay { out.append("preempt settings") }
         if m.gratuitous != o.gratuitous { out.append("garp settings") }
+        if m.lowerPriorityNoAdvert != o.lowerPriorityNoAdvert || m.higherPrioritySendAdvert != o.higherPrioritySendAdvert {
+            out.append("lower_prio_no_advert/higher_prio_send_advert")
+        }
         if m.downTimerAdverts != o.downTimerAdverts { out.append("down_timer_adverts \(o.downTimerAdverts) → \(m.downTimerAdverts)") }
         if m.controlsSyncDaemon != o.controlsSyncDaemon { out.append("sync daemon control") }
         if source != old.source { out.append("source address \(old.source) → \(source)") }

@@ -80,11 +80,11 @@ struct KeepalivedFormTests {
                 notify_fifo /run/keepalived.fifo
                 vrrp_notify_fifo_script /usr/local/bin/fifo.sh
                 nftables_counters
-                vrrp_higher_prio_send_advert true
+                vrrp_notify_priority_changes
                 vrrp_rt_priority 50
                 lvs_flush_onstop VS
             }
-            """ + "\n" + instance(extra: "    higher_prio_send_advert\n"))
+            """ + "\n" + instance(extra: "    notify_priority_changes\n"))
         #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
         #expect(result.warnings.map(\.place) == ["2:5", "3:5", "4:5", "5:5", "6:5", "7:5", "15:5"])
         #expect(result.configuration?.globals.lvsFlushOnStop == .virtualServers)

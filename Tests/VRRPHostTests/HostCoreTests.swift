@@ -327,6 +327,29 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "MASTER")
     }
 
+    @Test("lower_prio_no_advert: a MASTER does not answer a lower priority; higher_prio_send_advert (global) sends one before yielding")
+    func priorityAdvertOptions() throws {
+        let config = "global_defs {\n    vrrp_higher_prio_send_advert\n}\n"
+            + outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    lower_prio_no_advert true\n")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        let t = try h.transport("eth0")
+        #expect(t.sent.current.count == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        #expect(t.sent.current.count == 1, "no answer to the lower priority")
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 3.8)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(t.priorities == [150, 150], "one last advert before yielding")
+        // Without them, keepalived's defaults: the lower priority is answered, the higher one is not.
+        let d = try Harness(outside)
+        try d.start()
+        d.advance(to: 3.5)
+        try d.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        try d.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 3.8)
+        #expect(try d.transport("eth0").priorities == [150, 150])
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
