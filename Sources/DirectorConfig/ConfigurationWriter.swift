@@ -156,6 +156,15 @@ public enum ConfigurationWriter {
         }
     }
 
+    private static func renderTrackedFiles(_ files: [TrackedFile], _ out: inout Output) {
+        guard !files.isEmpty else { return }
+        out.block("track_file") { out in
+            for f in files {
+                out.line(quote(f.name), f.weight.map { "weight \($0)" } ?? "", f.reverse.map { $0 ? "reverse" : "noreverse" } ?? "")
+            }
+        }
+    }
+
     private static func renderSyncGroup(_ g: SyncGroup, _ out: inout Output) {
         out.block("vrrp_sync_group", quote(g.name)) { out in
             out.block("group") { out in
@@ -163,6 +172,7 @@ public enum ConfigurationWriter {
             }
             renderNotify(g.notify, &out)
             renderTracking(g.trackScripts, g.trackInterfaces, &out)
+            renderTrackedFiles(g.trackFiles, &out)
         }
     }
 
@@ -250,6 +260,7 @@ public enum ConfigurationWriter {
                 }
             }
             renderTracking(i.trackScripts, i.trackInterfaces, &out)
+            renderTrackedFiles(i.trackFiles, &out)
             if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }
             if !i.unicastPeers.isEmpty {
                 out.block("unicast_peer") { out in

@@ -75,6 +75,18 @@ enum TrackingEntries {
         }
     }
 
+    /// `NAME [weight N [reverse|noreverse]]`, weight -254..254 (keepalived's vrrp_alloc_track_file).
+    static func files(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedFile] {
+        (node.block ?? []).compactMap { entry in
+            if entry.block != nil {
+                log.error(entry.blockLocation ?? entry.location, "a track_file entry does not take a block")
+                return nil
+            }
+            guard let (weight, reverse) = weightAndReverse(entry, range: -254...254, log: &log) else { return nil }
+            return TrackedFile(name: entry.name, weight: weight, reverse: reverse, origin: SourceOrigin(entry.location))
+        }
+    }
+
     static func interfaces(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedInterface] {
         (node.block ?? []).compactMap { entry in
             if entry.block != nil {
@@ -146,9 +158,9 @@ extension SyncGroup {
         },
         .block("track_script") { g, node, log in g.trackScripts += TrackingEntries.scripts(node, log: &log) },
         .block("track_interface") { g, node, log in g.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
+        .block("track_file") { g, node, log in g.trackFiles += TrackingEntries.files(node, log: &log) },
         .ignored("smtp_alert", "directord does not send e-mail"),
         .ignored("global_tracking", "deprecated in keepalived; sync group members share tracking anyway"),
-        .unsupported("track_file", "track_file in a VRRP instance or sync group is not implemented (the VRRP host does not watch files yet; FILE_CHECK in a real_server is); use a vrrp_script that reads the file"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
@@ -176,6 +188,7 @@ struct VRRPInstanceDraft: Sendable {
     var virtualRoutes: [VirtualRoute] = []
     var trackInterfaces: [TrackedInterface] = []
     var trackScripts: [TrackedScript] = []
+    var trackFiles: [TrackedFile] = []
     var unicastSourceIP: IPAddress?
     var unicastPeers: [IPAddress] = []
     var multicastSourceIP: IPAddress?
@@ -242,6 +255,7 @@ struct VRRPInstanceDraft: Sendable {
         },
         .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
+        .block("track_file") { d, node, log in d.trackFiles += TrackingEntries.files(node, log: &log) },
         .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = unicastAddress(node.arguments[0], "'unicast_src_ip'", log: &log) },
         .block("unicast_peer") { d, node, log in
             for entry in node.block ?? [] {
@@ -299,7 +313,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
-        .unsupported("track_file", "track_file in a VRRP instance or sync group is not implemented (the VRRP host does not watch files yet; FILE_CHECK in a real_server is); use a vrrp_script that reads the file"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
@@ -566,6 +579,7 @@ struct VRRPInstanceDraft: Sendable {
             unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
+            trackFiles: trackFiles,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

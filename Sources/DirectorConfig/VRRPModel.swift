@@ -59,6 +59,22 @@ public struct TrackedScript: Hashable, Sendable {
     }
 }
 
+/// A `track_file` entry of an instance or sync group, naming a top-level track_file; weight (-254..254) and
+/// reverse override the track_file's own when given.
+public struct TrackedFile: Hashable, Sendable {
+    public var name: String
+    public var weight: Int?
+    public var reverse: Bool?
+    public var origin: SourceOrigin
+
+    public init(name: String, weight: Int? = nil, reverse: Bool? = nil, origin: SourceOrigin = SourceOrigin(nil)) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+        self.origin = origin
+    }
+}
+
 /// A `track_interface` entry: weight 0 means FAULT when the link is down.
 public struct TrackedInterface: Hashable, Sendable {
     public var name: String
@@ -108,17 +124,19 @@ public struct SyncGroup: Hashable, Sendable {
     public var notify: NotifyScripts
     public var trackScripts: [TrackedScript]
     public var trackInterfaces: [TrackedInterface]
+    public var trackFiles: [TrackedFile]
     public var origin: SourceOrigin
 
     public init(
         name: String, members: [Member], notify: NotifyScripts = NotifyScripts(), trackScripts: [TrackedScript] = [],
-        trackInterfaces: [TrackedInterface] = [], origin: SourceOrigin = SourceOrigin(nil)
+        trackInterfaces: [TrackedInterface] = [], trackFiles: [TrackedFile] = [], origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
         self.members = members
         self.notify = notify
         self.trackScripts = trackScripts
         self.trackInterfaces = trackInterfaces
+        self.trackFiles = trackFiles
         self.origin = origin
     }
 }
@@ -217,6 +235,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var virtualRoutes: [VirtualRoute]
     public var trackInterfaces: [TrackedInterface]
     public var trackScripts: [TrackedScript]
+    /// keepalived's track_file: the number in the file × weight adjusts the priority (see `TrackFile`).
+    public var trackFiles: [TrackedFile]
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
     public var multicastSourceIP: IPAddress?
@@ -248,7 +268,8 @@ public struct VRRPInstance: Hashable, Sendable {
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
-        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false, checkUnicastSource: Bool = false,
+        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false, trackFiles: [TrackedFile] = [],
+        checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -275,6 +296,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.unicastTTL = unicastTTL
         self.downTimerAdverts = downTimerAdverts
         self.lowerPriorityNoAdvert = lowerPriorityNoAdvert
+        self.trackFiles = trackFiles
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

@@ -86,6 +86,9 @@ extension HostCore {
                 plan.lines.append("vrrp_script \(name): restart with the new settings (its status starts afresh)")
             }
         }
+        if old.trackFiles != new.trackFiles {
+            plan.lines.append("track_file: read afresh (\(new.trackFiles.keys.sorted().joined(separator: ", ")))")
+        }
         if old.syncDaemon != new.syncDaemon {
             plan.syncDaemonChanged = true
             switch (old.syncDaemon, new.syncDaemon) {
@@ -118,6 +121,8 @@ extension HostCore {
         if plan.syncDaemonChanged && daemonWasRunning { switchSyncDaemon(.stopped) }
         spec = new
         policy = ScriptPolicy(globals: new.globals, files: dependencies.files)
+        // A track_file may now name another path: read them afresh.
+        fileValues.removeAll()
 
         for name in plan.scriptsRemoved { scripts[name] = nil }
         for name in plan.scriptsAdded + plan.scriptsChanged {
@@ -165,9 +170,5 @@ extension HostCore {
         return plan.lines
     }
 
-    func rebuiltTracking(_ objects: [TrackedObject]) -> TrackingState {
-        var tracking = TrackingState(objects: objects, initiallyUp: [])
-        for object in objects { tracking.set(object.name, up: initialStatus(object.name)) }
-        return tracking
-    }
+    func rebuiltTracking(_ objects: [TrackedObject]) -> TrackingState { seededTracking(objects) }
 }

@@ -121,6 +121,8 @@ final class HostCore: @unchecked Sendable {
     var ownedAddresses: Set<InterfaceAddress> = []
     var ownedRoutes: Set<HostRoute> = []
     var linkUp: [String: Bool] = [:]
+    /// The last good number of each tracked track_file, by tracked name ("file:NAME").
+    var fileValues: [String: Int64] = [:]
     var ipvsTable: (any IPVSTable)?
     /// The last task of each notify chain: a scope's scripts run one after another, in transition order.
     var notifyTails: [String: Task<Void, Never>] = [:]
@@ -203,9 +205,33 @@ final class HostCore: @unchecked Sendable {
     }
 
     func addGroup(_ group: GroupSpec) {
-        var tracking = TrackingState(objects: group.tracked, initiallyUp: [])
-        for object in group.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
-        groups[group.name] = GroupRuntime(spec: group, tracking: tracking)
+        groups[group.name] = GroupRuntime(spec: group, tracking: seededTracking(group.tracked))
+    }
+
+    /// Tracking for `objects` with what is known now: scripts' and links' states, files' numbers.
+    func seededTracking(_ objects: [TrackedObject]) -> TrackingState {
+        var tracking = TrackingState(objects: objects, initiallyUp: [])
+        for object in objects {
+            if object.tracksValue {
+                tracking.set(object.name, value: fileValue(object.name))
+            } else {
+                tracking.set(object.name, up: initialStatus(object.name))
+            }
+        }
+        return tracking
+    }
+
+    /// A tracked file's number: the last one read, else read now (keepalived reads every file at start).
+    func fileValue(_ trackedName: String) -> Int64 {
+        if let known = fileValues[trackedName] { return known }
+        let value = readFile(trackedName) ?? 0
+        fileValues[trackedName] = value
+        return value
+    }
+
+    func readFile(_ trackedName: String) -> Int64? {
+        guard let path = spec.trackFiles[String(trackedName.dropFirst(5))] else { return nil }
+        return dependencies.trackFileValue(path)
     }
 
     /// Scripts start as keepalived's do (up unless init_fail); interfaces as their link is now.
@@ -239,10 +265,9 @@ final class HostCore: @unchecked Sendable {
             return
         }
         if let hold = startupHold, now < hold { machine.startupHold = hold }
-        var tracking = TrackingState(objects: spec.tracked, initiallyUp: [])
-        for object in spec.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
         nextID += 1
-        let runtime = InstanceRuntime(id: nextID, spec: spec, machine: machine, tracking: tracking, since: wallClock())
+        let runtime = InstanceRuntime(
+            id: nextID, spec: spec, machine: machine, tracking: seededTracking(spec.tracked), since: wallClock())
         instances[spec.name] = runtime
         dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: "initial tracking")
         dispatch(runtime, .start, now: now, reason: reason)

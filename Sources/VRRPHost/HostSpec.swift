@@ -30,7 +30,7 @@ struct InstanceSpec: Equatable {
     var name: String
     var wiring: Wiring
     var notify: NotifyScripts
-    /// Tracked objects, named "script:NAME" and "interface:NAME".
+    /// Tracked objects, named "script:NAME", "interface:NAME" and "file:NAME".
     var tracked: [TrackedObject]
     /// "ADDR/PLEN dev IF" per address, for status.
     var addressText: [String]
@@ -89,6 +89,8 @@ struct HostSpec {
     var instances: [InstanceSpec] = []
     var groups: [GroupSpec] = []
     var scripts: [String: ScriptSpec] = [:]
+    /// The path of each track_file an instance or group tracks, by name.
+    var trackFiles: [String: String] = [:]
     var syncDaemon: SyncDaemonSpec?
     var globals: GlobalSettings
     /// Instances that cannot run on this host, one line each.
@@ -131,8 +133,15 @@ struct HostSpec {
             spec.groups.append(
                 GroupSpec(
                     name: group.name, members: members, notify: group.notify,
-                    tracked: tracked(scripts: group.trackScripts, interfaces: group.trackInterfaces, implicit: nil, config: config)))
+                    tracked: tracked(
+                        scripts: group.trackScripts, interfaces: group.trackInterfaces, files: group.trackFiles, implicit: nil,
+                        config: config)))
             for t in group.trackScripts { trackedScripts.insert(t.name) }
+        }
+        let trackedFiles = config.vrrpInstances.filter { running.contains($0.name) }.flatMap(\.trackFiles)
+            + config.syncGroups.flatMap(\.trackFiles)
+        for t in trackedFiles {
+            if let file = config.trackFiles.first(where: { $0.name == t.name }) { spec.trackFiles[t.name] = file.path }
         }
         for name in trackedScripts {
             if let script = config.vrrpScript(named: name) { spec.scripts[name] = ScriptSpec(script) }
@@ -141,7 +150,8 @@ struct HostSpec {
     }
 
     static func tracked(
-        scripts: [TrackedScript], interfaces: [TrackedInterface], implicit: String?, config: Configuration
+        scripts: [TrackedScript], interfaces: [TrackedInterface], files: [TrackedFile] = [], implicit: String?,
+        config: Configuration
     ) -> [TrackedObject] {
         var result: [TrackedObject] = []
         // keepalived tracks the instance's own interface (link down → FAULT) unless dont_track_primary.
@@ -157,6 +167,13 @@ struct HostSpec {
                 TrackedObject(
                     name: "script:" + t.name, weight: t.weight ?? script?.weight ?? 0,
                     reverse: t.reverse ?? script?.reverse ?? false))
+        }
+        for t in files {
+            let file = config.trackFiles.first { $0.name == t.name }
+            result.append(
+                TrackedObject(
+                    name: "file:" + t.name, weight: t.weight ?? file?.weight ?? 1, reverse: t.reverse ?? file?.reverse ?? false,
+                    tracksValue: true))
         }
         return result
     }
@@ -251,8 +268,8 @@ struct HostSpec {
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,
                 tracked: tracked(
-                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, implicit: instance.interface,
-                    config: config),
+                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
+                    implicit: instance.interface, config: config),
                 addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))
     }
 

@@ -53,15 +53,18 @@ public struct VRRPHostDependencies: Sendable {
     public var ipvs: (@Sendable () throws -> any IPVSTable)?
     /// How long a notify script may run before it is killed (keepalived has no limit; a hung one must not pile up).
     public var notifyTimeout: Duration
-    /// How often tracked interfaces' link state is read.
+    /// How often tracked interfaces' link state (and tracked files) are read.
     public var linkPollInterval: Duration
+    /// The number in a track_file, nil when keepalived would ignore what it read (the last value stays; 0 before
+    /// any). A missing or empty file is 0. The daemon passes FILE_CHECK's reader.
+    public var trackFileValue: @Sendable (String) -> Int64?
 
     public init(
         network: any HostNetworking, announcer: any AddressAnnouncing, scripts: any ScriptRunning,
         transports: any VRRPTransportOpening, interfaceAddresses: any InterfaceAddressLookup,
         files: any ScriptPathInspecting = SystemScriptPaths(),
         ipvs: (@Sendable () throws -> any IPVSTable)?, notifyTimeout: Duration = .seconds(30),
-        linkPollInterval: Duration = .seconds(1)
+        linkPollInterval: Duration = .seconds(1), trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil }
     ) {
         self.network = network
         self.announcer = announcer
@@ -72,15 +75,17 @@ public struct VRRPHostDependencies: Sendable {
         self.ipvs = ipvs
         self.notifyTimeout = notifyTimeout
         self.linkPollInterval = linkPollInterval
+        self.trackFileValue = trackFileValue
     }
 
-    /// The real host: rtnetlink, raw sockets, `/bin/sh -c` scripts, the kernel's IPVS table.
-    public static func system() -> VRRPHostDependencies {
+    /// The real host: rtnetlink, raw sockets, `/bin/sh -c` scripts, the kernel's IPVS table; `trackFileValue` reads
+    /// track_files (without it they read as 0).
+    public static func system(trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil }) -> VRRPHostDependencies {
         let network = RouteNetlink()
         return VRRPHostDependencies(
             network: network, announcer: Announcer(network: network), scripts: ProcessScriptRunner(),
             transports: VRRPSocketOpener(), interfaceAddresses: SystemInterfaceAddresses(),
-            ipvs: { try KernelIPVSTable() })
+            ipvs: { try KernelIPVSTable() }, trackFileValue: trackFileValue)
     }
 }
 

@@ -207,6 +207,8 @@ final class Harness: @unchecked Sendable {
     let ipvs = TableBox()
     let events = Locked<[VRRPHostEvent]>([])
     let posted = Locked<[HostWork]>([])
+    /// track_file contents by path, as numbers (a missing file reads 0).
+    let trackFiles = Locked<[String: Int64]>([:])
     let core: HostCore
     let t0 = ContinuousClock.now
 
@@ -219,10 +221,11 @@ final class Harness: @unchecked Sendable {
         let configuration = try #require(loaded.configuration, "config: \(loaded.errors)", sourceLocation: sourceLocation)
         network.links.update { $0 = ["eth0": true, "eth1": true] }
         let box = ipvs
+        let trackFiles = self.trackFiles
         let deps = VRRPHostDependencies(
             network: network, announcer: announcer, scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Self.interfaces), files: files, ipvs: { box.table },
-            notifyTimeout: .seconds(5))
+            notifyTimeout: .seconds(5), trackFileValue: { path in trackFiles.read { $0[path] } ?? 0 })
         let spec = HostSpec.build(configuration, addresses: deps.interfaceAddresses)
         let posted = self.posted, events = self.events
         var logger = Logger(label: "test")

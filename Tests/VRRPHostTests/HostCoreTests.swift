@@ -350,6 +350,78 @@ struct HostCoreTests {
         #expect(try d.transport("eth0").priorities == [150, 150])
     }
 
+    @Test("track_file: value × weight moves the priority, a value at or below -254 (×weight) is FAULT, 0 restores it")
+    func trackFileMovesPriorityAndFaults() throws {
+        let config = "track_file maint {\n    file /run/maint\n    weight -10\n}\n"
+            + outside.replacingOccurrences(of: "    notify_master", with: "    track_file {\n        maint\n    }\n    notify_master")
+        let h = try Harness(config)
+        h.trackFiles.update { $0["/run/maint"] = 2 }
+        try h.start()
+        // Read at start: 150 - 20.
+        #expect(h.core.status().instances.first?.priority == 130)
+        h.advance(to: 3.5)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(try h.transport("eth0").priorities.last == 130)
+        // Files are read at the link-poll cadence (1 s; the last poll ran at 3.5).
+        h.trackFiles.update { $0["/run/maint"] = 5 }
+        h.advance(to: 4.6)
+        #expect(h.core.status().instances.first?.priority == 100)
+        h.trackFiles.update { $0["/run/maint"] = 26 }
+        h.advance(to: 5.7)
+        #expect(h.state("VI_1") == "FAULT")
+        #expect(try h.transport("eth0").priorities.last == 0, "a MASTER going to FAULT resigns")
+        h.trackFiles.update { $0["/run/maint"] = 0 }
+        h.advance(to: 6.8)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(h.core.status().instances.first?.priority == 150)
+    }
+
+    @Test("track_file with weight 0 in a sync group: a non-zero value puts every member in FAULT; reverse inverts it")
+    func trackFileInSyncGroup() throws {
+        let config = """
+            track_file down {
+                file /run/down
+            }
+            vrrp_sync_group G {
+                group {
+                    VI_1
+                    VI_2
+                }
+                track_file {
+                    down weight 0
+                }
+            }
+            vrrp_instance VI_1 {
+                interface eth0
+                virtual_router_id 51
+                virtual_ipaddress {
+                    192.0.2.10/24
+                }
+            }
+            vrrp_instance VI_2 {
+                interface eth1
+                virtual_router_id 52
+                track_file {
+                    down weight 0 reverse
+                }
+                virtual_ipaddress {
+                    10.0.0.10/24
+                }
+            }
+
+            """
+        let h = try Harness(config)
+        h.trackFiles.update { $0["/run/down"] = 1 }
+        try h.start()
+        // The group's entry faults both; VI_2's own reversed one is fine with 1.
+        #expect(h.state("VI_1") == "FAULT" && h.state("VI_2") == "FAULT")
+        h.trackFiles.update { $0["/run/down"] = 0 }
+        h.advance(to: 1.0)
+        // Now the group's is fine but VI_2's reversed entry (0 is a failure) faults VI_2, and the group follows.
+        #expect(h.state("VI_2") == "FAULT")
+        #expect(h.state("VI_1") == "FAULT")
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
