@@ -259,6 +259,11 @@ public enum ConfigurationWriter {
                     for r in i.virtualRoutes { out.line(routeLine(r)) }
                 }
             }
+            if !i.virtualRules.isEmpty {
+                out.block("virtual_rules") { out in
+                    for r in i.virtualRules { out.line(ruleLine(r)) }
+                }
+            }
             renderTracking(i.trackScripts, i.trackInterfaces, &out)
             renderTrackedFiles(i.trackFiles, &out)
             if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }

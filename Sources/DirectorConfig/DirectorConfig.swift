@@ -90,6 +90,10 @@ struct ConfigurationDraft: Sendable {
         .block("vrrp_instance", 1...1) { d, node, log in
             var instance = VRRPInstanceDraft(name: node.arguments[0])
             VRRPInstanceDraft.keywords.apply(node.block ?? [], to: &instance, log: &log)
+            // keepalived numbers virtual_rules without a preference from the same counter as static_rules.
+            for i in instance.virtualRules.indices where instance.virtualRules[i].rule.priority == nil {
+                d.numberRule(&instance.virtualRules[i].rule, at: instance.virtualRules[i].location, log: &log)
+            }
             d.instances.append(instance)
         },
         .block("virtual_server_group", 1...1) { d, node, log in d.groups.append(VirtualServerGroup.parse(node, log: &log)) },
@@ -111,13 +115,7 @@ struct ConfigurationDraft: Sendable {
         .block("static_rules") { d, node, log in
             for entry in node.block ?? [] {
                 guard var rule = StaticNetwork.parseRule(entry, log: &log) else { continue }
-                if rule.priority == nil {
-                    // keepalived numbers rules without a preference down from 16384, per family, and warns.
-                    let next = d.nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
-                    d.nextRulePriority[rule.family] = next - 1
-                    rule.priority = next
-                    log.warning(entry.location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
-                }
+                if rule.priority == nil { d.numberRule(&rule, at: entry.location, log: &log) }
                 d.staticNetwork.rules.append(rule)
             }
         },
@@ -131,6 +129,14 @@ struct ConfigurationDraft: Sendable {
         .unsupported("linkbeat_interfaces", "directord follows link state through netlink"),
         .unsupported("SSL", "SSL_GET client certificates and CA files are not implemented; SSL_GET connects without a certificate"),
     ])
+
+    /// keepalived numbers rules without a preference down from 16384, per family, and warns.
+    mutating func numberRule(_ rule: inout StaticRule, at location: SourceLocation, log: inout DiagnosticLog) {
+        let next = nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
+        nextRulePriority[rule.family] = next - 1
+        rule.priority = next
+        log.warning(location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
+    }
 
     func resolve(log: inout DiagnosticLog) -> Configuration {
         var staticNetwork = self.staticNetwork

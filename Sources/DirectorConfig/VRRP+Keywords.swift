@@ -186,6 +186,7 @@ struct VRRPInstanceDraft: Sendable {
     var virtualAddresses: [(VirtualAddress, ConfigWord)] = []
     var excludedAddresses: [(VirtualAddress, ConfigWord)] = []
     var virtualRoutes: [VirtualRoute] = []
+    var virtualRules: [(rule: StaticRule, location: SourceLocation)] = []
     var trackInterfaces: [TrackedInterface] = []
     var trackScripts: [TrackedScript] = []
     var trackFiles: [TrackedFile] = []
@@ -253,6 +254,12 @@ struct VRRPInstanceDraft: Sendable {
         .block("virtual_routes") { d, node, log in
             d.virtualRoutes += (node.block ?? []).compactMap { parseVirtualRoute($0, log: &log) }
         },
+        .block("virtual_rules") { d, node, log in
+            // static_rules' grammar; the preference numbering happens where the instance is added (DirectorConfig).
+            for entry in node.block ?? [] {
+                if let rule = StaticNetwork.parseRule(entry, log: &log) { d.virtualRules.append((rule, entry.location)) }
+            }
+        },
         .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
         .block("track_file") { d, node, log in d.trackFiles += TrackingEntries.files(node, log: &log) },
@@ -312,7 +319,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
         .unsupported("use_vmac", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
-        .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
@@ -579,7 +585,7 @@ struct VRRPInstanceDraft: Sendable {
             unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
-            trackFiles: trackFiles,
+            trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule),
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

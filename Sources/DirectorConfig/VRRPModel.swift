@@ -233,6 +233,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var virtualAddresses: [VirtualAddress]
     public var excludedAddresses: [VirtualAddress]
     public var virtualRoutes: [VirtualRoute]
+    /// `virtual_rules`: policy rules (static_rules' grammar) present only while MASTER, like the routes.
+    public var virtualRules: [StaticRule]
     public var trackInterfaces: [TrackedInterface]
     public var trackScripts: [TrackedScript]
     /// keepalived's track_file: the number in the file × weight adjusts the priority (see `TrackFile`).
@@ -268,8 +270,8 @@ public struct VRRPInstance: Hashable, Sendable {
         unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
-        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false, trackFiles: [TrackedFile] = [],
-        checkUnicastSource: Bool = false,
+        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
+        virtualRules: [StaticRule] = [], checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -297,6 +299,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.downTimerAdverts = downTimerAdverts
         self.lowerPriorityNoAdvert = lowerPriorityNoAdvert
         self.trackFiles = trackFiles
+        self.virtualRules = virtualRules
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

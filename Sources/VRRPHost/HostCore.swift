@@ -120,6 +120,7 @@ final class HostCore: @unchecked Sendable {
     /// Addresses and routes directord added (AddOutcome.added) and has not removed since.
     var ownedAddresses: Set<InterfaceAddress> = []
     var ownedRoutes: Set<HostRoute> = []
+    var ownedRules: Set<HostRule> = []
     var linkUp: [String: Bool] = [:]
     /// The last good number of each tracked track_file, by tracked name ("file:NAME").
     var fileValues: [String: Int64] = [:]
@@ -447,12 +448,34 @@ final class HostCore: @unchecked Sendable {
                 report("vrrp_instance \(name): cannot add route \(route): \(error)")
             }
         }
+        for rule in runtime.spec.wiring.rules {
+            do {
+                switch try dependencies.network.add(rule) {
+                case .added:
+                    ownedRules.insert(rule)
+                case .alreadyPresent:
+                    if !ownedRules.contains(rule) {
+                        logger.warning("vrrp_instance \(name): rule \(rule) was already present; it is not directord's and will be left in place")
+                    }
+                }
+            } catch {
+                report("vrrp_instance \(name): cannot add rule \(rule): \(error)")
+            }
+        }
     }
 
     /// Removes what directord added. `leftovers` (at start): also the configured addresses found on the
     /// interface, as keepalived 2.2.7 does after an unclean stop; never the advert source address, never routes.
     func removeAddresses(_ runtime: InstanceRuntime, leftovers: Bool) {
         let name = runtime.spec.name
+        for rule in runtime.spec.wiring.rules where ownedRules.contains(rule) {
+            do {
+                try dependencies.network.remove(rule)
+                ownedRules.remove(rule)
+            } catch {
+                report("vrrp_instance \(name): cannot remove rule \(rule): \(error)")
+            }
+        }
         for route in runtime.spec.wiring.routes where ownedRoutes.contains(route) {
             do {
                 try dependencies.network.remove(route)
@@ -583,6 +606,10 @@ final class HostCore: @unchecked Sendable {
 
     /// What is still owned after every instance resigned (an instance that failed mid-way): removed too.
     func releaseEverything() {
+        for rule in ownedRules {
+            try? dependencies.network.remove(rule)
+        }
+        ownedRules.removeAll()
         for route in ownedRoutes {
             try? dependencies.network.remove(route)
         }

@@ -24,6 +24,8 @@ struct InstanceSpec: Equatable {
         /// virtual_ipaddress then virtual_ipaddress_excluded: both are added, only the first are advertised.
         var addresses: [InterfaceAddress]
         var routes: [HostRoute]
+        /// virtual_rules: added after the routes when MASTER, removed before them.
+        var rules: [HostRule]
         var group: String?
     }
 
@@ -261,9 +263,11 @@ struct HostSpec {
         let all = instance.virtualAddresses + instance.excludedAddresses
         let addresses = all.map { interfaceAddress($0, defaultDevice: instance.interface) }
         let routes = instance.virtualRoutes.map(hostRoute)
+        let rules = instance.virtualRules.map(HostObjects.rule)
         let wiring = InstanceSpec.Wiring(
             machine: machine, interface: instance.interface, family: af, source: source, destinations: destinations,
-            multicast: !unicast, hopLimit: unicast ? instance.unicastTTL ?? 255 : 255, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group)
+            multicast: !unicast, hopLimit: unicast ? instance.unicastTTL ?? 255 : 255, advert: advert, filter: filter, addresses: addresses, routes: routes, rules: rules,
+            group: group)
         return .success(
             InstanceSpec(
                 name: name, wiring: wiring, notify: instance.notify,
@@ -357,6 +361,7 @@ extension InstanceSpec.Wiring {
         if filter.allowedSources != old.filter.allowedSources { out.append("check_unicast_src") }
         if addresses != old.addresses { out.append("virtual addresses") }
         if routes != old.routes { out.append("virtual_routes") }
+        if rules != old.rules { out.append("virtual_rules") }
         if group != old.group { out.append("sync group \(old.group ?? "none") → \(group ?? "none")") }
         if out.isEmpty { out.append("settings") }
         return out
@@ -371,4 +376,21 @@ public enum HostObjects {
     }
 
     public static func route(_ r: VirtualRoute) -> HostRoute { HostSpec.hostRoute(r) }
+
+    public static func rule(_ r: StaticRule) -> HostRule {
+        let family = r.family == .ipv4 ? AF_INET : AF_INET6
+        let action: HostRule.Action = switch r.action {
+        case .table(let t): .table(t)
+        case .goto(let t): .goto(t)
+        case .nop: .nop
+        case .blackhole: .blackhole
+        case .unreachable: .unreachable
+        case .prohibit: .prohibit
+        }
+        return HostRule(
+            family: family, source: r.from?.address.bytes, sourceLength: r.from?.length ?? 0,
+            destination: r.to?.address.bytes, destinationLength: r.to?.length ?? 0, invert: r.invert,
+            priority: r.priority, tos: r.tos, mark: r.fwmark, mask: r.fwmask, inputInterface: r.inputInterface,
+            outputInterface: r.outputInterface, action: action)
+    }
 }

@@ -42,6 +42,19 @@ struct StaticNetworkTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 
+    @Test func virtualRulesShareTheGrammarAndTheDefaultPreferenceCounter() throws {
+        let result = parse("static_rules {\n    from 192.0.2.0/24 table 5\n}\n" + instance(extra: "    virtual_rules {\n        from 192.0.2.10/32 table 100\n        to 198.51.100.0/24 table 101 preference 900\n    }\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        let config = try #require(result.configuration)
+        #expect(config.staticNetwork.rules.map(\.priority) == [16384])
+        let rules = try #require(config.vrrpInstance(named: "VI_1")?.virtualRules)
+        #expect(rules.map(\.priority) == [16383, 900])
+        #expect(rules.first?.action == .table(100))
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+        let bad = parse(instance(extra: "    virtual_rules {\n        from 192.0.2.10/32 uidrange 1-2 table 5\n    }\n"))
+        #expect(bad.errors.first?.message == "rule option 'uidrange' is not supported by directord")
+    }
+
     @Test func defaultInterfaceTakesStaticAddressesWithoutDev() throws {
         let result = parse("static_ipaddress {\n    192.0.2.10/24\n    192.0.2.11/24 dev eth1\n}\nglobal_defs {\n    default_interface eth2\n}\n")
         #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")

@@ -422,6 +422,33 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "FAULT")
     }
 
+    @Test("virtual_rules are added after the routes on MASTER and removed before them on BACKUP and at stop")
+    func virtualRulesFollowState() throws {
+        let h = try Harness(outside.replacingOccurrences(
+            of: "    notify_master",
+            with: "    virtual_rules {\n        from 192.0.2.10/32 table 100 preference 1000\n    }\n    notify_master"))
+        try h.start()
+        #expect(h.network.rules.current.isEmpty)
+        h.advance(to: 3.5)
+        #expect(h.network.rules.current.map(\.description) == ["pref 1000 from 192.0.2.10/32 lookup 100"])
+        let calls = h.network.calls.current
+        let addRoute = try #require(calls.firstIndex { if case .addRoute = $0 { true } else { false } })
+        let addRule = try #require(calls.firstIndex { if case .addRule = $0 { true } else { false } })
+        #expect(addRoute < addRule)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 4.0)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(h.network.rules.current.isEmpty)
+        let after = h.network.calls.current
+        let removeRule = try #require(after.lastIndex { if case .removeRule = $0 { true } else { false } })
+        let removeRoute = try #require(after.lastIndex { if case .removeRoute = $0 { true } else { false } })
+        #expect(removeRule < removeRoute)
+        h.advance(to: 8.0)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.network.rules.current.count == 1)
+        _ = h.core.shutdown(now: h.at(9.0))
+        #expect(h.network.rules.current.isEmpty)
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
