@@ -79,6 +79,10 @@ public struct GlobalSettings: Hashable, Sendable {
     public var vrrpCheckUnicastSource = false
     /// `vrrp_down_timer_adverts`: the default of each instance's down_timer_adverts (RFC 5798: 3).
     public var vrrpDownTimerAdverts = 3
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the group of multicast instances without mcast_dst_ip (nil: the
+    /// IANA groups 224.0.0.18 and ff02::12).
+    public var vrrpMulticastGroup4: IPAddress?
+    public var vrrpMulticastGroup6: IPAddress?
     /// `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert`: defaults of the instance keywords (off).
     public var vrrpLowerPriorityNoAdvert = false
     public var vrrpHigherPrioritySendAdvert = false

@@ -87,6 +87,8 @@ public enum ConfigurationWriter {
             if let r = g.garp.lowerPriorityRepeat { out.line("vrrp_garp_lower_prio_repeat", String(r)) }
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
             if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
+            if let m = g.vrrpMulticastGroup4 { out.line("vrrp_mcast_group4", m.description) }
+            if let m = g.vrrpMulticastGroup6 { out.line("vrrp_mcast_group6", m.description) }
             out.line("vrrp_down_timer_adverts", String(g.vrrpDownTimerAdverts))
             out.line("vrrp_lower_prio_no_advert", onOff(g.vrrpLowerPriorityNoAdvert))
             out.line("vrrp_higher_prio_send_advert", onOff(g.vrrpHigherPrioritySendAdvert))
@@ -278,6 +280,7 @@ public enum ConfigurationWriter {
             out.line("higher_prio_send_advert", onOff(i.higherPrioritySendAdvert))
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
+            if let m = i.multicastGroup { out.line("mcast_dst_ip", m.description) }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))

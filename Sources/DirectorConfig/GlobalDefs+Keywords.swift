@@ -58,6 +58,23 @@ extension GlobalSettings {
         .value("vrrp_higher_prio_send_advert", 0...1) { g, node, log in
             if let v = log.flag(node) { g.vrrpHigherPrioritySendAdvert = v }
         },
+        .value("vrrp_mcast_group4") { g, node, log in
+            guard let a = log.address(node.arguments[0], "'vrrp_mcast_group4'") else { return }
+            guard a.family == .ipv4, a.isMulticast else {
+                // keepalived skips it with an error and keeps 224.0.0.18.
+                log.warning(node.arguments[0].location, "'vrrp_mcast_group4' \(a) is not an IPv4 multicast address: ignored, as keepalived does")
+                return
+            }
+            g.vrrpMulticastGroup4 = a
+        },
+        .value("vrrp_mcast_group6") { g, node, log in
+            guard let a = log.address(node.arguments[0], "'vrrp_mcast_group6'") else { return }
+            guard a.family == .ipv6, a.isMulticast else {
+                log.warning(node.arguments[0].location, "'vrrp_mcast_group6' \(a) is not an IPv6 multicast address: ignored, as keepalived does")
+                return
+            }
+            g.vrrpMulticastGroup6 = a
+        },
         .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
@@ -195,8 +212,6 @@ extension GlobalSettings {
         .unsupported("nftables_ipvs_priority", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("nftables_ipvs_start_fwmark", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("net_namespace_ipvs", "start directord inside the namespace (ip netns exec) instead"),
-        .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
-        .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
         .unsupported("lvs_timeouts", "set IPVS timeouts with ipvsadm --set"),
         .unsupported("net_namespace", "start directord inside the namespace (ip netns exec) instead"),
     ])
@@ -277,6 +292,15 @@ extension IPAddress {
         switch self {
         case .v4(let a): a.value >> 28 == 0xE
         case .v6(let a): a.high >> 56 == 0xFF
+        }
+    }
+
+    /// What keepalived takes as an instance's mcast_dst_ip: IPv4 multicast, or IPv6 link-local multicast (ff02::/16,
+    /// any flags: IN6_IS_ADDR_MC_LINKLOCAL).
+    var isVRRPMulticastGroup: Bool {
+        switch self {
+        case .v4: isMulticast
+        case .v6(let a): a.high >> 56 == 0xFF && (a.high >> 48) & 0x0F == 0x2
         }
     }
 }

@@ -193,6 +193,7 @@ struct VRRPInstanceDraft: Sendable {
     var unicastSourceIP: IPAddress?
     var unicastPeers: [IPAddress] = []
     var multicastSourceIP: IPAddress?
+    var multicastGroup: (IPAddress, ConfigWord)?
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
@@ -286,6 +287,9 @@ struct VRRPInstanceDraft: Sendable {
             if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
         },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
+        .value("mcast_dst_ip") { d, node, log in
+            if let a = log.address(node.arguments[0], "'mcast_dst_ip'") { d.multicastGroup = (a, node.arguments[0]) }
+        },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
             d.garpMasterDelay = log.duration(node.arguments[0], 0...1000, "'garp_master_delay'")
@@ -321,7 +325,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
-        .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
         .unsupported("notify_master_rx_lower_pri", "not implemented"),
         .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
@@ -566,6 +569,20 @@ struct VRRPInstanceDraft: Sendable {
             log.warning(word.location, "'unicast_ttl 0' is sent as TTL 1: the kernel refuses TTL 0 on a raw IPv4 socket (peers on the link see no difference)")
             ttl = 1
         }
+        // keepalived skips a group of the wrong family, or not multicast (IPv6: not link-local multicast), with an
+        // error and runs with the default: so does directord, with a warning.
+        let family: AddressFamily = families == [.ipv6] ? .ipv6 : .ipv4
+        var group: IPAddress?
+        if let (address, word) = multicastGroup {
+            if address.family != family {
+                log.warning(word.location, "'mcast_dst_ip' \(word.text) is not \(family == .ipv4 ? "IPv4" : "IPv6") like instance '\(name.text)': ignored, as keepalived does")
+            } else if !address.isVRRPMulticastGroup {
+                log.warning(word.location, "'mcast_dst_ip' \(word.text) is not \(family == .ipv6 ? "a link-local multicast (ff02::/16)" : "a multicast") address: ignored, as keepalived does")
+            } else {
+                group = address
+            }
+        }
+        if group == nil { group = family == .ipv4 ? globals.vrrpMulticastGroup4 : globals.vrrpMulticastGroup6 }
         guard ok, let interface, let virtualRouterID else { return nil }
         var garp = globals.garp
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
@@ -585,7 +602,7 @@ struct VRRPInstanceDraft: Sendable {
             unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
             lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
-            trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule),
+            trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule), multicastGroup: unicastPeers.isEmpty ? group : nil,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

@@ -242,6 +242,9 @@ public struct VRRPInstance: Hashable, Sendable {
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
     public var multicastSourceIP: IPAddress?
+    /// Where multicast adverts go and which group is joined: mcast_dst_ip, else the global vrrp_mcast_group4/6;
+    /// nil is the IANA group. Always nil for unicast instances.
+    public var multicastGroup: IPAddress?
     public var garp: GARPSettings
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
@@ -271,7 +274,7 @@ public struct VRRPInstance: Hashable, Sendable {
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
         lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
-        virtualRules: [StaticRule] = [], checkUnicastSource: Bool = false,
+        virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -300,6 +303,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.lowerPriorityNoAdvert = lowerPriorityNoAdvert
         self.trackFiles = trackFiles
         self.virtualRules = virtualRules
+        self.multicastGroup = multicastGroup
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

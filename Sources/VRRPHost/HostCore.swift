@@ -16,6 +16,8 @@ struct TransportKey: Hashable, CustomStringConvertible {
     var source: VRRPAddress
     var multicast: Bool
     var hopLimit: UInt8
+    /// The group joined (mcast_dst_ip / vrrp_mcast_group4/6): instances in different groups need their own socket.
+    var group: VRRPAddress?
 
     init(_ w: InstanceSpec.Wiring) {
         interface = w.interface
@@ -23,10 +25,12 @@ struct TransportKey: Hashable, CustomStringConvertible {
         source = w.source
         multicast = w.multicast
         hopLimit = w.hopLimit
+        group = w.multicast ? w.destinations.first : nil
     }
 
     var description: String {
         "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" + (hopLimit == 255 ? "" : " ttl \(hopLimit)")
+            + (group.map { $0 == .multicastIPv4 || $0 == .multicastIPv6 ? "" : " to \($0)" } ?? "")
     }
 }
 

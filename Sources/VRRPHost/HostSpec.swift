@@ -221,7 +221,7 @@ struct HostSpec {
         let destinations: [VRRPAddress] =
             unicast
             ? instance.unicastPeers.compactMap { VRRPAddress(bytes: $0.bytes) }
-            : [family == .ipv4 ? .multicastIPv4 : .multicastIPv6]
+            : [instance.multicastGroup.flatMap { VRRPAddress(bytes: $0.bytes) } ?? (family == .ipv4 ? .multicastIPv4 : .multicastIPv6)]
         let authentication: Authentication
         switch instance.authentication?.type {
         case nil: authentication = .none

@@ -74,6 +74,19 @@ struct KeepalivedFormTests {
         #expect(off.globals.garp == GARPSettings())
     }
 
+    @Test func multicastGroupsAsKeepalivedReadsThem() throws {
+        let result = parse("global_defs {\n    vrrp_mcast_group4 239.1.1.1\n    vrrp_mcast_group6 ff02::1:2\n    vrrp_mcast_group4 10.0.0.1\n}\n"
+            + instance(extra: "    mcast_dst_ip 224.0.0.19\n") + instance("VI_2", vrid: 52) + instance("VI_3", vrid: 53, extra: "    mcast_dst_ip ff05::12\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        // The unicast group and the IPv6 group of an IPv4 instance are skipped with a warning, as keepalived skips them.
+        #expect(result.warnings.count == 2, "\(result.warnings.map(\.short))")
+        let config = try #require(result.configuration)
+        #expect(config.vrrpInstance(named: "VI_1")?.multicastGroup?.description == "224.0.0.19")
+        #expect(config.vrrpInstance(named: "VI_2")?.multicastGroup?.description == "239.1.1.1")
+        #expect(config.vrrpInstance(named: "VI_3")?.multicastGroup?.description == "239.1.1.1")
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test func keywordsThatChangeNoTrafficAreIgnoredWithAWarning() {
         let result = parse("""
             global_defs {

@@ -449,6 +449,18 @@ struct HostCoreTests {
         #expect(h.network.rules.current.isEmpty)
     }
 
+    @Test("mcast_dst_ip: adverts go to that group and the socket joins it; vrrp_mcast_group4 is the default for the rest")
+    func multicastGroups() throws {
+        let own = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    mcast_dst_ip 224.0.0.100\n"))
+        try own.start()
+        #expect(try own.transport("eth0").group == [224, 0, 0, 100])
+        own.advance(to: 3.5)
+        #expect(try own.transport("eth0").sent.current.map(\.destination) == [[224, 0, 0, 100]])
+        let global = try Harness("global_defs {\n    vrrp_mcast_group4 239.1.2.3\n}\n" + outside)
+        try global.start()
+        #expect(try global.transport("eth0").group == [239, 1, 2, 3])
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
