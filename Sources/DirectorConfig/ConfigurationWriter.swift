@@ -281,6 +281,7 @@ public enum ConfigurationWriter {
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             if let m = i.multicastGroup { out.line("mcast_dst_ip", m.description) }
+            if i.promoteSecondaries { out.line("promote_secondaries") }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))

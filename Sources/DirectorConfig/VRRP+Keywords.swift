@@ -194,6 +194,7 @@ struct VRRPInstanceDraft: Sendable {
     var unicastPeers: [IPAddress] = []
     var multicastSourceIP: IPAddress?
     var multicastGroup: (IPAddress, ConfigWord)?
+    var promoteSecondaries = false
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
@@ -287,6 +288,7 @@ struct VRRPInstanceDraft: Sendable {
             if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
         },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
+        .value("promote_secondaries", 0...0) { d, _, _ in d.promoteSecondaries = true },
         .value("mcast_dst_ip") { d, node, log in
             if let a = log.address(node.arguments[0], "'mcast_dst_ip'") { d.multicastGroup = (a, node.arguments[0]) }
         },
@@ -336,7 +338,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("vrf", "VRFs are not implemented"),
         .unsupported("native_ipv6", "give the instance IPv6 virtual addresses, or vrrp_version 3"),
         .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
-        .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
         .unsupported("unicast_fault_no_peer", "not implemented"),
         .unsupported("track_src_ip", "not implemented"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
@@ -603,6 +604,7 @@ struct VRRPInstanceDraft: Sendable {
             lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
             trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule), multicastGroup: unicastPeers.isEmpty ? group : nil,
+            promoteSecondaries: promoteSecondaries,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

@@ -246,6 +246,9 @@ public struct VRRPInstance: Hashable, Sendable {
     /// nil is the IANA group. Always nil for unicast instances.
     public var multicastGroup: IPAddress?
     public var garp: GARPSettings
+    /// `promote_secondaries`: net.ipv4.conf.IF.promote_secondaries is set to 1 on the instance's interface while
+    /// directord runs (and put back at stop), so removing one VIP does not take the others of its subnet with it.
+    public var promoteSecondaries: Bool
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
@@ -274,7 +277,8 @@ public struct VRRPInstance: Hashable, Sendable {
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
         lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
-        virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, checkUnicastSource: Bool = false,
+        virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, promoteSecondaries: Bool = false,
+        checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -304,6 +308,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.trackFiles = trackFiles
         self.virtualRules = virtualRules
         self.multicastGroup = multicastGroup
+        self.promoteSecondaries = promoteSecondaries
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

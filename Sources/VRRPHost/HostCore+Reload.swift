@@ -137,6 +137,7 @@ extension HostCore {
             }
         }
         for name in groups.keys where new.group(named: name) == nil { groups[name] = nil }
+        updatePromoteSecondaries()
         // Kept instances: new notify/tracking settings, and the statuses of tracked objects carried over.
         for instance in new.instances {
             guard let runtime = instances[instance.name] else { continue }

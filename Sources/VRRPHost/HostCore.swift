@@ -125,6 +125,8 @@ final class HostCore: @unchecked Sendable {
     var ownedAddresses: Set<InterfaceAddress> = []
     var ownedRoutes: Set<HostRoute> = []
     var ownedRules: Set<HostRule> = []
+    /// Interfaces whose promote_secondaries directord turned on (and turns off again when none asks for it).
+    var promotedInterfaces: Set<String> = []
     var linkUp: [String: Bool] = [:]
     /// The last good number of each tracked track_file, by tracked name ("file:NAME").
     var fileValues: [String: Int64] = [:]
@@ -186,6 +188,7 @@ final class HostCore: @unchecked Sendable {
         }
         for script in spec.scripts.values.sorted(by: { $0.name < $1.name }) { addScript(script, now: now) }
         for group in spec.groups { addGroup(group) }
+        updatePromoteSecondaries()
         for instance in spec.instances { startInstance(instance, now: now, reason: "started") }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.master, alsoBackup: true) }
         timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
@@ -598,6 +601,7 @@ final class HostCore: @unchecked Sendable {
         }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.stopped) }
         releaseEverything()
+        updatePromoteSecondaries(wanted: [])
         instances.removeAll()
         groups.removeAll()
         scripts.removeAll()
@@ -622,6 +626,32 @@ final class HostCore: @unchecked Sendable {
         }
         ownedRoutes.removeAll()
         ownedAddresses.removeAll()
+    }
+
+    /// keepalived's promote_secondaries: set to 1 where an instance asks for it and it is 0, put back to 0 where
+    /// directord set it and no instance asks any more.
+    func updatePromoteSecondaries(wanted: Set<String>? = nil) {
+        let wanted = wanted ?? Set(spec.instances.filter(\.promoteSecondaries).map(\.wiring.interface))
+        let sysctl = dependencies.sysctl
+        for interface in wanted.subtracting(promotedInterfaces).sorted() {
+            let key = "net/ipv4/conf/\(interface)/promote_secondaries"
+            do {
+                guard try sysctl.read(key) != "1" else { continue }
+                try sysctl.write(key, "1")
+                promotedInterfaces.insert(interface)
+                logger.info("promote_secondaries set on \(interface)")
+            } catch {
+                report("promote_secondaries on \(interface): \(error)")
+            }
+        }
+        for interface in promotedInterfaces.subtracting(wanted).sorted() {
+            do {
+                try sysctl.write("net/ipv4/conf/\(interface)/promote_secondaries", "0")
+            } catch {
+                report("promote_secondaries on \(interface) not put back: \(error)")
+            }
+            promotedInterfaces.remove(interface)
+        }
     }
 
     func report(_ problem: String) {

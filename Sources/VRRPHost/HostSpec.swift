@@ -31,6 +31,8 @@ struct InstanceSpec: Equatable {
 
     var name: String
     var wiring: Wiring
+    /// promote_secondaries on the instance's interface.
+    var promoteSecondaries: Bool
     var notify: NotifyScripts
     /// Tracked objects, named "script:NAME", "interface:NAME" and "file:NAME".
     var tracked: [TrackedObject]
@@ -270,7 +272,7 @@ struct HostSpec {
             group: group)
         return .success(
             InstanceSpec(
-                name: name, wiring: wiring, notify: instance.notify,
+                name: name, wiring: wiring, promoteSecondaries: instance.promoteSecondaries, notify: instance.notify,
                 tracked: tracked(
                     scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
                     implicit: instance.interface, config: config),

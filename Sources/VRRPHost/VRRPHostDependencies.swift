@@ -55,6 +55,8 @@ public struct VRRPHostDependencies: Sendable {
     public var notifyTimeout: Duration
     /// How often tracked interfaces' link state (and tracked files) are read.
     public var linkPollInterval: Duration
+    /// Kernel parameters (promote_secondaries).
+    public var sysctl: any SysctlAccess
     /// The number in a track_file, nil when keepalived would ignore what it read (the last value stays; 0 before
     /// any). A missing or empty file is 0. The daemon passes FILE_CHECK's reader.
     public var trackFileValue: @Sendable (String) -> Int64?
@@ -64,7 +66,7 @@ public struct VRRPHostDependencies: Sendable {
         transports: any VRRPTransportOpening, interfaceAddresses: any InterfaceAddressLookup,
         files: any ScriptPathInspecting = SystemScriptPaths(),
         ipvs: (@Sendable () throws -> any IPVSTable)?, notifyTimeout: Duration = .seconds(30),
-        linkPollInterval: Duration = .seconds(1), trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil }
+        linkPollInterval: Duration = .seconds(1), sysctl: any SysctlAccess = ProcSysctl(), trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil }
     ) {
         self.network = network
         self.announcer = announcer
@@ -76,6 +78,7 @@ public struct VRRPHostDependencies: Sendable {
         self.notifyTimeout = notifyTimeout
         self.linkPollInterval = linkPollInterval
         self.trackFileValue = trackFileValue
+        self.sysctl = sysctl
     }
 
     /// The real host: rtnetlink, raw sockets, `/bin/sh -c` scripts, the kernel's IPVS table; `trackFileValue` reads

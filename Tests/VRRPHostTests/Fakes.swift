@@ -198,6 +198,19 @@ final class TableBox: @unchecked Sendable {
     let table = RecordingIPVSTable()
 }
 
+/// Kernel parameters in memory (missing keys read "0"), with every write recorded.
+final class FakeSysctl: SysctlAccess, @unchecked Sendable {
+    let values = Locked<[String: String]>([:])
+    let writes = Locked<[String]>([])
+
+    func read(_ key: String) throws(SystemError) -> String { values.read { $0[key] } ?? "0" }
+
+    func write(_ key: String, _ value: String) throws(SystemError) {
+        writes.update { $0.append("\(key)=\(value)") }
+        values.update { $0[key] = value }
+    }
+}
+
 /// A host core wired to fakes, driven by hand with explicit instants.
 final class Harness: @unchecked Sendable {
     let network = FakeNetwork()
@@ -209,6 +222,7 @@ final class Harness: @unchecked Sendable {
     let posted = Locked<[HostWork]>([])
     /// track_file contents by path, as numbers (a missing file reads 0).
     let trackFiles = Locked<[String: Int64]>([:])
+    let sysctl = FakeSysctl()
     let core: HostCore
     let t0 = ContinuousClock.now
 
@@ -225,7 +239,7 @@ final class Harness: @unchecked Sendable {
         let deps = VRRPHostDependencies(
             network: network, announcer: announcer, scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Self.interfaces), files: files, ipvs: { box.table },
-            notifyTimeout: .seconds(5), trackFileValue: { path in trackFiles.read { $0[path] } ?? 0 })
+            notifyTimeout: .seconds(5), sysctl: sysctl, trackFileValue: { path in trackFiles.read { $0[path] } ?? 0 })
         let spec = HostSpec.build(configuration, addresses: deps.interfaceAddresses)
         let posted = self.posted, events = self.events
         var logger = Logger(label: "test")

@@ -461,6 +461,21 @@ struct HostCoreTests {
         #expect(try global.transport("eth0").group == [239, 1, 2, 3])
     }
 
+    @Test("promote_secondaries is set on the interface at start where it is off, and put back at stop")
+    func promoteSecondaries() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    promote_secondaries\n"))
+        try h.start()
+        #expect(h.sysctl.writes.current == ["net/ipv4/conf/eth0/promote_secondaries=1"])
+        _ = h.core.shutdown(now: h.at(1))
+        #expect(h.sysctl.writes.current == ["net/ipv4/conf/eth0/promote_secondaries=1", "net/ipv4/conf/eth0/promote_secondaries=0"])
+        // Already on: left alone, and not turned off at stop.
+        let on = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    promote_secondaries\n"))
+        on.sysctl.values.update { $0["net/ipv4/conf/eth0/promote_secondaries"] = "1" }
+        try on.start()
+        _ = on.core.shutdown(now: on.at(1))
+        #expect(on.sysctl.writes.current.isEmpty)
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
