@@ -282,6 +282,7 @@ public enum ConfigurationWriter {
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             if let m = i.multicastGroup { out.line("mcast_dst_ip", m.description) }
             if i.promoteSecondaries { out.line("promote_secondaries") }
+            if i.faultsWithoutPeers { out.line("unicast_fault_no_peer") }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))

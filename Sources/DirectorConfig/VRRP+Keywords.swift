@@ -195,6 +195,7 @@ struct VRRPInstanceDraft: Sendable {
     var multicastSourceIP: IPAddress?
     var multicastGroup: (IPAddress, ConfigWord)?
     var promoteSecondaries = false
+    var unicastFaultNoPeer: ConfigWord?
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
@@ -288,6 +289,7 @@ struct VRRPInstanceDraft: Sendable {
             if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
         },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
+        .value("unicast_fault_no_peer", 0...0) { d, node, _ in d.unicastFaultNoPeer = node.keyword },
         .value("promote_secondaries", 0...0) { d, _, _ in d.promoteSecondaries = true },
         .value("mcast_dst_ip") { d, node, log in
             if let a = log.address(node.arguments[0], "'mcast_dst_ip'") { d.multicastGroup = (a, node.arguments[0]) }
@@ -338,7 +340,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("vrf", "VRFs are not implemented"),
         .unsupported("native_ipv6", "give the instance IPv6 virtual addresses, or vrrp_version 3"),
         .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
-        .unsupported("unicast_fault_no_peer", "not implemented"),
         .unsupported("track_src_ip", "not implemented"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
         .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
@@ -584,6 +585,9 @@ struct VRRPInstanceDraft: Sendable {
             }
         }
         if group == nil { group = family == .ipv4 ? globals.vrrpMulticastGroup4 : globals.vrrpMulticastGroup6 }
+        if let word = unicastFaultNoPeer, unicastPeers.isEmpty {
+            log.warning(word.location, "'unicast_fault_no_peer' and no 'unicast_peer': instance '\(name.text)' stays in FAULT, as in keepalived")
+        }
         guard ok, let interface, let virtualRouterID else { return nil }
         var garp = globals.garp
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
@@ -604,7 +608,7 @@ struct VRRPInstanceDraft: Sendable {
             lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
             trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule), multicastGroup: unicastPeers.isEmpty ? group : nil,
-            promoteSecondaries: promoteSecondaries,
+            promoteSecondaries: promoteSecondaries, faultsWithoutPeers: unicastFaultNoPeer != nil && unicastPeers.isEmpty,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

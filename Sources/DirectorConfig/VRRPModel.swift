@@ -249,6 +249,9 @@ public struct VRRPInstance: Hashable, Sendable {
     /// `promote_secondaries`: net.ipv4.conf.IF.promote_secondaries is set to 1 on the instance's interface while
     /// directord runs (and put back at stop), so removing one VIP does not take the others of its subnet with it.
     public var promoteSecondaries: Bool
+    /// `unicast_fault_no_peer` without any unicast_peer: keepalived keeps the instance in FAULT rather than fall
+    /// back to multicast.
+    public var faultsWithoutPeers: Bool
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
@@ -278,7 +281,7 @@ public struct VRRPInstance: Hashable, Sendable {
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
         lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
         virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, promoteSecondaries: Bool = false,
-        checkUnicastSource: Bool = false,
+        faultsWithoutPeers: Bool = false, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -309,6 +312,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.virtualRules = virtualRules
         self.multicastGroup = multicastGroup
         self.promoteSecondaries = promoteSecondaries
+        self.faultsWithoutPeers = faultsWithoutPeers
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

@@ -244,6 +244,7 @@ final class HostCore: @unchecked Sendable {
 
     /// Scripts start as keepalived's do (up unless init_fail); interfaces as their link is now.
     func initialStatus(_ trackedName: String) -> Bool {
+        if trackedName.hasPrefix("config:") { return false }
         if trackedName.hasPrefix("script:") {
             return scripts[String(trackedName.dropFirst(7))]?.up ?? true
         }

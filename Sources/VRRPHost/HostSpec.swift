@@ -182,6 +182,9 @@ struct HostSpec {
         return result
     }
 
+    /// The tracked object of unicast_fault_no_peer without peers; always down.
+    static let noUnicastPeer = "config:unicast_fault_no_peer"
+
     struct Problem: Error, CustomStringConvertible {
         let description: String
     }
@@ -275,7 +278,9 @@ struct HostSpec {
                 name: name, wiring: wiring, promoteSecondaries: instance.promoteSecondaries, notify: instance.notify,
                 tracked: tracked(
                     scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
-                    implicit: instance.interface, config: config),
+                    implicit: instance.interface, config: config)
+                    // A condition that never clears: FAULT for as long as this configuration runs.
+                    + (instance.faultsWithoutPeers ? [TrackedObject(name: HostSpec.noUnicastPeer)] : []),
                 addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))
     }
 

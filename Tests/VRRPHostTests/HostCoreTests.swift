@@ -476,6 +476,21 @@ struct HostCoreTests {
         #expect(on.sysctl.writes.current.isEmpty)
     }
 
+    @Test("unicast_fault_no_peer without unicast_peer keeps the instance in FAULT; with peers it runs")
+    func unicastFaultNoPeer() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    unicast_fault_no_peer\n"))
+        try h.start()
+        #expect(h.state("VI_1") == "FAULT")
+        h.advance(to: 10)
+        #expect(h.state("VI_1") == "FAULT")
+        #expect(try h.transport("eth0").sent.current.isEmpty)
+        let peers = try Harness(outside.replacingOccurrences(
+            of: "    priority 150\n", with: "    priority 150\n    unicast_fault_no_peer\n    unicast_peer {\n        192.0.2.2\n    }\n"))
+        try peers.start()
+        peers.advance(to: 3.5)
+        #expect(peers.state("VI_1") == "MASTER")
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(
