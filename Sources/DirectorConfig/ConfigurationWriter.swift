@@ -290,6 +290,7 @@ public enum ConfigurationWriter {
             if let d = i.garp.lowerPriorityDelay { out.line("garp_lower_prio_delay", seconds(d)) }
             if let r = i.garp.lowerPriorityRepeat { out.line("garp_lower_prio_repeat", String(r)) }
             renderNotify(i.notify, &out)
+            notify("notify_master_rx_lower_pri", i.notifyMasterRxLowerPriority, &out)
             if let s = i.lvsSyncDaemonInterface { out.line("lvs_sync_daemon_interface", quote(s)) }
         }
     }

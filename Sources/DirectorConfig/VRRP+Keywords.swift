@@ -196,6 +196,7 @@ struct VRRPInstanceDraft: Sendable {
     var multicastGroup: (IPAddress, ConfigWord)?
     var promoteSecondaries = false
     var unicastFaultNoPeer: ConfigWord?
+    var notifyMasterRxLowerPriority: NotifyScript?
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
@@ -289,6 +290,7 @@ struct VRRPInstanceDraft: Sendable {
             if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
         },
         .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
+        .value("notify_master_rx_lower_pri", 1...3) { d, node, log in d.notifyMasterRxLowerPriority = log.notifyScript(node) },
         .value("unicast_fault_no_peer", 0...0) { d, node, _ in d.unicastFaultNoPeer = node.keyword },
         .value("promote_secondaries", 0...0) { d, _, _ in d.promoteSecondaries = true },
         .value("mcast_dst_ip") { d, node, log in
@@ -329,7 +331,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("vmac_xmit_base", "VRRP virtual MAC interfaces are not implemented"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
-        .unsupported("notify_master_rx_lower_pri", "not implemented"),
         .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
         .ignored("kernel_rx_buf_size", "directord sizes its own socket buffers"),
@@ -609,6 +610,7 @@ struct VRRPInstanceDraft: Sendable {
             higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
             trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule), multicastGroup: unicastPeers.isEmpty ? group : nil,
             promoteSecondaries: promoteSecondaries, faultsWithoutPeers: unicastFaultNoPeer != nil && unicastPeers.isEmpty,
+            notifyMasterRxLowerPriority: notifyMasterRxLowerPriority,
             checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
             origin: SourceOrigin(name.location))
     }

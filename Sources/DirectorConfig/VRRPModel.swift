@@ -252,6 +252,8 @@ public struct VRRPInstance: Hashable, Sendable {
     /// `unicast_fault_no_peer` without any unicast_peer: keepalived keeps the instance in FAULT rather than fall
     /// back to multicast.
     public var faultsWithoutPeers: Bool
+    /// `notify_master_rx_lower_pri`: run (with its own arguments only) each time a MASTER hears a lower priority.
+    public var notifyMasterRxLowerPriority: NotifyScript?
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
@@ -281,7 +283,7 @@ public struct VRRPInstance: Hashable, Sendable {
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
         lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
         virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, promoteSecondaries: Bool = false,
-        faultsWithoutPeers: Bool = false, checkUnicastSource: Bool = false,
+        faultsWithoutPeers: Bool = false, notifyMasterRxLowerPriority: NotifyScript? = nil, checkUnicastSource: Bool = false,
         origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
@@ -313,6 +315,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.multicastGroup = multicastGroup
         self.promoteSecondaries = promoteSecondaries
         self.faultsWithoutPeers = faultsWithoutPeers
+        self.notifyMasterRxLowerPriority = notifyMasterRxLowerPriority
         self.higherPrioritySendAdvert = higherPrioritySendAdvert
         self.checkUnicastSource = checkUnicastSource
         self.origin = origin

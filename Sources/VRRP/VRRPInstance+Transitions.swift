@@ -81,6 +81,7 @@ extension VRRPInstance {
             } else {
                 // keepalived answers a lower priority at once (unless lower_prio_no_advert) and re-announces.
                 if !configuration.lowerPriorityNoAdvert { emit(.sendAdvert(priority: effectivePriority)) }
+                if configuration.reportsLowerPriority { emit(.masterReceivedLowerPriority) }
                 let g = configuration.gratuitous
                 if g.lowerPriorityRepeat > 0 {
                     emit(.sendGratuitous(count: g.lowerPriorityRepeat))

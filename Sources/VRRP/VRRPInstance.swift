@@ -116,6 +116,8 @@ public struct VRRPInstance: Sendable {
         case notify(NotifyEvent)
         /// Switch the IPVS sync daemon (only for the instance that controls it).
         case switchSyncDaemon(SyncDaemonRole)
+        /// A MASTER heard a lower priority (keepalived's notify_master_rx_lower_pri); only when configured.
+        case masterReceivedLowerPriority
     }
 
     /// keepalived's garp_* settings.
@@ -177,6 +179,8 @@ public struct VRRPInstance: Sendable {
         public var inSyncGroup: Bool
         /// This instance drives the IPVS sync daemon (lvs_sync_daemon names it).
         public var controlsSyncDaemon: Bool
+        /// Emit `.masterReceivedLowerPriority` (a notify_master_rx_lower_pri script is configured).
+        public var reportsLowerPriority = false
 
         public init(
             name: String, version: VRRPVersion, priority: UInt8, advertIntervalCentiseconds: UInt16 = 100,

@@ -363,6 +363,10 @@ final class HostCore: @unchecked Sendable {
                 runNotify(runtime.spec.notify, event, key: "instance:" + name)
             case .switchSyncDaemon(let role):
                 switchSyncDaemon(role)
+            case .masterReceivedLowerPriority:
+                if let script = runtime.spec.notifyMasterRxLowerPriority {
+                    run(script, arguments: [], key: "instance:" + name)
+                }
             }
         }
     }
@@ -525,24 +529,27 @@ final class HostCore: @unchecked Sendable {
     func runNotify(_ scripts: NotifyScripts, _ event: NotifyEvent, key: String) {
         let invocations = event.invocations(
             master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any)
-        for (notify, arguments) in invocations {
-            let prepared = policy.prepare(command: notify.command, arguments: arguments, user: notify.user)
-            if let problem = prepared.problem {
-                if prepared.script == nil { report(problem) } else { logger.warning("\(problem)") }
-            }
-            guard let script = prepared.script else { continue }
-            let previous = notifyTails[key]
-            let runner = dependencies.scripts
-            let timeout = dependencies.notifyTimeout
-            let logger = self.logger
-            notifyTails[key] = Task {
-                await previous?.value
-                let result = await runner.run(script, timeout: timeout)
-                if result.outcome.succeeded {
-                    logger.debug("notify \(script) done")
-                } else {
-                    logger.warning("notify \(script) \(result.outcome)", metadata: ["output": "\(result.output)"])
-                }
+        for (notify, arguments) in invocations { run(notify, arguments: arguments, key: key) }
+    }
+
+    /// One notify script, after the earlier ones of its scope (`key`) have finished.
+    func run(_ notify: NotifyScript, arguments: [String], key: String) {
+        let prepared = policy.prepare(command: notify.command, arguments: arguments, user: notify.user)
+        if let problem = prepared.problem {
+            if prepared.script == nil { report(problem) } else { logger.warning("\(problem)") }
+        }
+        guard let script = prepared.script else { return }
+        let previous = notifyTails[key]
+        let runner = dependencies.scripts
+        let timeout = dependencies.notifyTimeout
+        let logger = self.logger
+        notifyTails[key] = Task {
+            await previous?.value
+            let result = await runner.run(script, timeout: timeout)
+            if result.outcome.succeeded {
+                logger.debug("notify \(script) done")
+            } else {
+                logger.warning("notify \(script) \(result.outcome)", metadata: ["output": "\(result.output)"])
             }
         }
     }

@@ -34,6 +34,7 @@ struct InstanceSpec: Equatable {
     /// promote_secondaries on the instance's interface.
     var promoteSecondaries: Bool
     var notify: NotifyScripts
+    var notifyMasterRxLowerPriority: NotifyScript?
     /// Tracked objects, named "script:NAME", "interface:NAME" and "file:NAME".
     var tracked: [TrackedObject]
     /// "ADDR/PLEN dev IF" per address, for status.
@@ -243,7 +244,7 @@ struct HostSpec {
             return problem(error.description)
         }
         let garp = instance.garp
-        let machine = VRRP.VRRPInstance.Configuration(
+        var machine = VRRP.VRRPInstance.Configuration(
             name: name, version: version, priority: instance.priority, advertIntervalCentiseconds: interval,
             primaryAddress: source, initialState: instance.initialState == .master ? .master : .backup,
             preempt: instance.preempt, preemptDelay: instance.preemptDelay, downTimerAdverts: instance.downTimerAdverts,
@@ -253,6 +254,7 @@ struct HostSpec {
                 lowerPriorityRepeat: garp.lowerPriorityRepeat, refreshInterval: garp.masterRefresh, refreshRepeat: garp.masterRefreshRepeat),
             inSyncGroup: group != nil,
             controlsSyncDaemon: config.effectiveSyncDaemon?.instance == name)
+        machine.reportsLowerPriority = instance.notifyMasterRxLowerPriority != nil
         do {
             _ = try VRRP.VRRPInstance(machine)
         } catch {
@@ -276,6 +278,7 @@ struct HostSpec {
         return .success(
             InstanceSpec(
                 name: name, wiring: wiring, promoteSecondaries: instance.promoteSecondaries, notify: instance.notify,
+                notifyMasterRxLowerPriority: instance.notifyMasterRxLowerPriority,
                 tracked: tracked(
                     scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
                     implicit: instance.interface, config: config)

@@ -491,6 +491,19 @@ struct HostCoreTests {
         #expect(peers.state("VI_1") == "MASTER")
     }
 
+    @Test("notify_master_rx_lower_pri runs, with its own arguments only, when the MASTER hears a lower priority")
+    func notifyMasterRxLowerPriority() async throws {
+        let h = try Harness(outside.replacingOccurrences(
+            of: "    priority 150\n", with: "    priority 150\n    notify_master_rx_lower_pri \"/etc/directord/lower.sh\"\n"))
+        try h.start()
+        h.advance(to: 3.5)
+        #expect(h.scripts.runs(of: "/etc/directord/lower.sh").isEmpty)
+        try h.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        let runs = try await h.waitForRuns(of: "/etc/directord/lower.sh", count: 1)
+        #expect(runs.count == 1)
+        #expect(runs.first?.arguments == [])
+    }
+
     @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
     func checkUnicastSource() throws {
         let config = outside.replacingOccurrences(

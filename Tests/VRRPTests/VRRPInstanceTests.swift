@@ -209,6 +209,18 @@ struct VRRPInstanceTests {
         #expect(late.deadlines[.masterDown] == clock.at(.seconds(2) + .nanoseconds(3_609_375_000)))
     }
 
+    @Test func aMasterReportsALowerPriorityOnlyWhenAsked() throws {
+        var clock = ManualClock()
+        let lower = VRRPInstance.PeerAdvert(priority: 50, source: Self.peer, advertIntervalCentiseconds: 100)
+        var quiet = try Self.master(&clock)
+        #expect(!quiet.handle(.advertReceived(lower), now: clock.now).contains(.masterReceivedLowerPriority))
+        clock = ManualClock()
+        var asked = try Self.master(&clock) { $0.reportsLowerPriority = true }
+        #expect(asked.handle(.advertReceived(lower), now: clock.now).contains(.masterReceivedLowerPriority))
+        let higher = VRRPInstance.PeerAdvert(priority: 200, source: Self.peer, advertIntervalCentiseconds: 100)
+        #expect(!asked.handle(.advertReceived(higher), now: clock.now).contains(.masterReceivedLowerPriority))
+    }
+
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
         var clock = ManualClock()
         var instance = try Self.master(&clock) {
