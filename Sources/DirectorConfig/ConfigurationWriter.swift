@@ -291,6 +291,9 @@ public enum ConfigurationWriter {
             if let r = i.garp.lowerPriorityRepeat { out.line("garp_lower_prio_repeat", String(r)) }
             renderNotify(i.notify, &out)
             notify("notify_master_rx_lower_pri", i.notifyMasterRxLowerPriority, &out)
+            if i.notify.notifyDeleted {
+                if let script = i.notify.deleted { notify("notify_deleted", script, &out) } else { out.line("notify_deleted") }
+            }
             if let s = i.lvsSyncDaemonInterface { out.line("lvs_sync_daemon_interface", quote(s)) }
         }
     }

@@ -163,7 +163,7 @@ extension SyncGroup {
         .ignored("global_tracking", "deprecated in keepalived; sync group members share tracking anyway"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
-        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+        .ignored("notify_deleted", "keepalived 2.2.7 knows it only in vrrp_instance and ignores it in a sync group"),
         .unsupported("sync_group_tracking_weight", "not implemented"),
     ] + NotifyScripts.keywords(\SyncGroup.notify))
 }
@@ -343,7 +343,10 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
         .unsupported("track_src_ip", "not implemented"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
-        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+        .value("notify_deleted", 0...3) { d, node, log in
+            d.notify.notifyDeleted = true
+            if !node.arguments.isEmpty { d.notify.deleted = log.notifyScript(node) }
+        },
     ] + NotifyScripts.keywords(\VRRPInstanceDraft.notify))
 
     static let authenticationKeywords = KeywordTable<VRRPInstanceDraft>("authentication", [

@@ -95,6 +95,10 @@ public struct NotifyScripts: Hashable, Sendable {
     public var stop: NotifyScript?
     /// Called on every transition with GROUP|INSTANCE, name, state and priority appended.
     public var any: NotifyScript?
+    /// `notify_deleted [SCRIPT]` (instances only): a reload that removes the instance notifies DELETED (and runs
+    /// this script) instead of keepalived's default FAULT.
+    public var notifyDeleted: Bool = false
+    public var deleted: NotifyScript?
 
     public init(
         master: NotifyScript? = nil, backup: NotifyScript? = nil, fault: NotifyScript? = nil,

@@ -17,7 +17,16 @@ extension VRRPInstance {
         case .syncGroup(let directive):
             follow(directive, now: now)
         case .shutdown:
-            shutdown()
+            if stop() != nil { notify(.stop) }
+        case .delete:
+            // keepalived's clear_diff_vrrp: DELETED with notify_deleted; else FAULT, unless already in FAULT.
+            if let previous = stop() {
+                if configuration.notifyDeleted {
+                    notify(.deleted)
+                } else if previous != .fault {
+                    notify(.fault)
+                }
+            }
         }
         let result = output
         output = []
@@ -168,11 +177,12 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func shutdown() {
+    /// Back to INIT: a MASTER resigns, timers go, the sync daemon stops. The state it left, nil if it was in INIT.
+    private mutating func stop() -> State? {
         let previous = state
         switch state {
         case .initialize:
-            return
+            return nil
         case .master:
             leaveMaster(resign: true)
         case .backup, .fault:
@@ -186,7 +196,7 @@ extension VRRPInstance {
         masterAdvertIntervalCentiseconds = configuration.advertIntervalCentiseconds
         emit(.stateChanged(from: previous, to: .initialize))
         switchSyncDaemon(.stopped)
-        notify(.stop)
+        return previous
     }
 
     // MARK: - Transitions

@@ -94,6 +94,9 @@ public struct VRRPInstance: Sendable {
         case syncGroup(SyncDirective)
         /// Stop: a MASTER resigns with priority 0 so the backup takes over after its skew time.
         case shutdown
+        /// Removed by a reload: as `shutdown`, but notified as keepalived notifies a deleted instance (DELETED with
+        /// notify_deleted, else FAULT unless it was in FAULT already), not STOP.
+        case delete
     }
 
     /// Outputs, to be performed in order.
@@ -181,6 +184,8 @@ public struct VRRPInstance: Sendable {
         public var controlsSyncDaemon: Bool
         /// Emit `.masterReceivedLowerPriority` (a notify_master_rx_lower_pri script is configured).
         public var reportsLowerPriority = false
+        /// notify_deleted: a `.delete` is notified as DELETED rather than FAULT.
+        public var notifyDeleted = false
 
         public init(
             name: String, version: VRRPVersion, priority: UInt8, advertIntervalCentiseconds: UInt16 = 100,

@@ -113,8 +113,8 @@ extension HostCore {
         let oldSummaries = Dictionary(uniqueKeysWithValues: instances.values.map { ($0.spec.name, summary(of: $0)) })
         for name in plan.removed + plan.restarted.map(\.name) {
             guard let runtime = instances[name] else { continue }
-            let why = plan.removed.contains(name) ? "removed by reload" : "restarted by reload"
-            dispatch(runtime, .shutdown, now: now, reason: why)
+            let removed = plan.removed.contains(name)
+            dispatch(runtime, removed ? .delete : .shutdown, now: now, reason: removed ? "removed by reload" : "restarted by reload")
             instances[name] = nil
         }
         let daemonWasRunning = spec.syncDaemon != nil

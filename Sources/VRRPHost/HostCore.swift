@@ -528,7 +528,8 @@ final class HostCore: @unchecked Sendable {
 
     func runNotify(_ scripts: NotifyScripts, _ event: NotifyEvent, key: String) {
         let invocations = event.invocations(
-            master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any)
+            master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any,
+            deleted: scripts.deleted)
         for (notify, arguments) in invocations { run(notify, arguments: arguments, key: key) }
     }
 

@@ -255,6 +255,7 @@ struct HostSpec {
             inSyncGroup: group != nil,
             controlsSyncDaemon: config.effectiveSyncDaemon?.instance == name)
         machine.reportsLowerPriority = instance.notifyMasterRxLowerPriority != nil
+        machine.notifyDeleted = instance.notify.notifyDeleted
         do {
             _ = try VRRP.VRRPInstance(machine)
         } catch {

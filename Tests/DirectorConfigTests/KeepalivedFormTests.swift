@@ -87,6 +87,20 @@ struct KeepalivedFormTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 
+    @Test func notifyDeletedAndTheExtraNotifyScriptsSurviveTheDump() throws {
+        let result = parse("vrrp_sync_group G {\n    group {\n        VI_1\n    }\n    notify_deleted\n}\n"
+            + instance(extra: "    notify_deleted /bin/deleted.sh nobody\n    notify_master_rx_lower_pri /bin/lower.sh\n    unicast_fault_no_peer\n")
+            + instance("VI_2", vrid: 52, extra: "    notify_deleted\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        #expect(result.warnings.map(\.short).contains { $0.hasPrefix("5:5: warning: 'notify_deleted' is ignored") })
+        let config = try #require(result.configuration)
+        let one = try #require(config.vrrpInstance(named: "VI_1"))
+        #expect(one.notify.notifyDeleted && one.notify.deleted?.command == "/bin/deleted.sh" && one.notify.deleted?.user?.user == "nobody")
+        #expect(one.notifyMasterRxLowerPriority?.command == "/bin/lower.sh" && one.faultsWithoutPeers)
+        #expect(config.vrrpInstance(named: "VI_2")?.notify.notifyDeleted == true)
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test func keywordsThatChangeNoTrafficAreIgnoredWithAWarning() {
         let result = parse("""
             global_defs {

@@ -221,6 +221,24 @@ struct VRRPInstanceTests {
         #expect(!asked.handle(.advertReceived(higher), now: clock.now).contains(.masterReceivedLowerPriority))
     }
 
+    @Test func aDeletedInstanceIsNotifiedFaultOrDeleted() throws {
+        var clock = ManualClock()
+        var plain = try Self.master(&clock)
+        let actions = plain.handle(.delete, now: clock.now)
+        #expect(actions.contains(.sendAdvert(priority: 0)))
+        #expect(actions.last == Self.notify(.fault))
+        #expect(plain.state == .initialize)
+        clock = ManualClock()
+        var deleted = try Self.master(&clock) { $0.notifyDeleted = true }
+        #expect(deleted.handle(.delete, now: clock.now).last == Self.notify(.deleted))
+        // Already in FAULT: keepalived sends nothing more.
+        var faulted = try VRRPInstance(Self.config())
+        _ = faulted.handle(.trackingChanged(TrackingSummary(faulted: true)), now: clock.now)
+        _ = faulted.handle(.start, now: clock.now)
+        #expect(faulted.state == .fault)
+        #expect(!faulted.handle(.delete, now: clock.now).contains { if case .notify = $0 { true } else { false } })
+    }
+
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
         var clock = ManualClock()
         var instance = try Self.master(&clock) {
