@@ -271,7 +271,10 @@ public enum ConfigurationWriter {
             if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }
             if !i.unicastPeers.isEmpty {
                 out.block("unicast_peer") { out in
-                    for p in i.unicastPeers { out.line(p.description) }
+                    for p in i.unicastPeers {
+                        let ttl = i.unicastPeerTTLs[p]
+                        out.line(p.description, ttl.map { "min_ttl \($0.min) max_ttl \($0.max)" } ?? "")
+                    }
                 }
             }
             if let ttl = i.unicastTTL { out.line("unicast_ttl", String(ttl)) }

@@ -192,6 +192,7 @@ struct VRRPInstanceDraft: Sendable {
     var trackFiles: [TrackedFile] = []
     var unicastSourceIP: IPAddress?
     var unicastPeers: [IPAddress] = []
+    var unicastPeerTTLs: [IPAddress: UnicastPeerTTL] = [:]
     var multicastSourceIP: IPAddress?
     var multicastGroup: (IPAddress, ConfigWord)?
     var promoteSecondaries = false
@@ -270,11 +271,35 @@ struct VRRPInstanceDraft: Sendable {
         .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = unicastAddress(node.arguments[0], "'unicast_src_ip'", log: &log) },
         .block("unicast_peer") { d, node, log in
             for entry in node.block ?? [] {
-                if let extra = entry.arguments.first {
-                    log.error(extra.location, "unexpected '\(extra.text)' after the unicast peer address (min_ttl/max_ttl are not supported)")
-                    continue
+                guard let address = unicastAddress(entry.keyword, "unicast peer", log: &log) else { continue }
+                // keepalived's `ADDR [min_ttl N] [max_ttl N]` (0..255): giving either turns check_unicast_src on.
+                var ttl = UnicastPeerTTL()
+                var ok = true
+                var i = 0
+                let args = entry.arguments
+                while ok && i < args.count {
+                    guard args[i].text == "min_ttl" || args[i].text == "max_ttl" else {
+                        log.error(args[i].location, "unexpected '\(args[i].text)' after the unicast peer address; expected min_ttl N or max_ttl N")
+                        ok = false
+                        break
+                    }
+                    guard i + 1 < args.count, let v = log.integer(args[i + 1], 0...255, "'\(args[i].text)'") else {
+                        if i + 1 >= args.count { log.error(args[i].location, "'\(args[i].text)' needs a value") }
+                        ok = false
+                        break
+                    }
+                    if args[i].text == "min_ttl" { ttl.min = UInt8(v) } else { ttl.max = UInt8(v) }
+                    i += 2
                 }
-                if let address = unicastAddress(entry.keyword, "unicast peer", log: &log) { d.unicastPeers.append(address) }
+                guard ok else { continue }
+                if ttl.min > ttl.max {
+                    log.warning(entry.location, "min_ttl \(ttl.min) > max_ttl \(ttl.max): every advert from \(address) is dropped (keepalived warns too)")
+                }
+                if !args.isEmpty {
+                    d.unicastPeerTTLs[address] = ttl
+                    if d.checkUnicastSource == nil { d.checkUnicastSource = entry.keyword }
+                }
+                d.unicastPeers.append(address)
             }
         },
         .value("unicast_ttl") { d, node, log in
@@ -606,6 +631,7 @@ struct VRRPInstanceDraft: Sendable {
             preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
             excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
+            unicastPeerTTLs: unicastPeerTTLs,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
             lvsSyncDaemonInterface: lvsSyncDaemonInterface,
             unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,

@@ -59,6 +59,18 @@ public struct TrackedScript: Hashable, Sendable {
     }
 }
 
+/// keepalived's `unicast_peer { ADDR min_ttl N max_ttl N }`: the TTL / hop limit an advert from that peer must
+/// arrive with (checked with check_unicast_src, which these options turn on). min > max drops everything.
+public struct UnicastPeerTTL: Hashable, Sendable {
+    public var min: UInt8
+    public var max: UInt8
+
+    public init(min: UInt8 = 0, max: UInt8 = 255) {
+        self.min = min
+        self.max = max
+    }
+}
+
 /// A `track_file` entry of an instance or sync group, naming a top-level track_file; weight (-254..254) and
 /// reverse override the track_file's own when given.
 public struct TrackedFile: Hashable, Sendable {
@@ -245,6 +257,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var trackFiles: [TrackedFile]
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
+    /// Peers given min_ttl / max_ttl.
+    public var unicastPeerTTLs: [IPAddress: UnicastPeerTTL]
     public var multicastSourceIP: IPAddress?
     /// Where multicast adverts go and which group is joined: mcast_dst_ip, else the global vrrp_mcast_group4/6;
     /// nil is the IANA group. Always nil for unicast instances.
@@ -282,7 +296,8 @@ public struct VRRPInstance: Hashable, Sendable {
         authentication: VRRPAuthentication? = nil, virtualAddresses: [VirtualAddress] = [],
         excludedAddresses: [VirtualAddress] = [], virtualRoutes: [VirtualRoute] = [],
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
-        unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
+        unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [],
+        unicastPeerTTLs: [IPAddress: UnicastPeerTTL] = [:], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
         lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
         lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
@@ -307,6 +322,7 @@ public struct VRRPInstance: Hashable, Sendable {
         self.trackScripts = trackScripts
         self.unicastSourceIP = unicastSourceIP
         self.unicastPeers = unicastPeers
+        self.unicastPeerTTLs = unicastPeerTTLs
         self.multicastSourceIP = multicastSourceIP
         self.garp = garp
         self.notify = notify

@@ -267,7 +267,11 @@ struct HostSpec {
             // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
             hopLimit: unicast ? .any : .exactly255,
             // check_unicast_src: keepalived drops adverts from an address that is not a unicast_peer.
-            allowedSources: instance.checkUnicastSource ? Set(destinations) : nil)
+            allowedSources: instance.checkUnicastSource ? Set(destinations) : nil,
+            sourceHopLimits: Dictionary(
+                instance.unicastPeerTTLs.compactMap { peer, ttl in
+                    VRRPAddress(bytes: peer.bytes).map { ($0, AdvertisementFilter.SourceHopLimit(lower: ttl.min, upper: ttl.max)) }
+                }, uniquingKeysWith: { a, _ in a }))
         let all = instance.virtualAddresses + instance.excludedAddresses
         let addresses = all.map { interfaceAddress($0, defaultDevice: instance.interface) }
         let routes = instance.virtualRoutes.map(hostRoute)

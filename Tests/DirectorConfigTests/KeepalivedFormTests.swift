@@ -101,6 +101,23 @@ struct KeepalivedFormTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 
+    @Test func unicastPeerTTLRangesTurnTheSourceCheckOn() throws {
+        let peers = "    unicast_peer {\n        192.0.2.2 min_ttl 10\n        192.0.2.3 max_ttl 5 min_ttl 9\n        192.0.2.4\n    }\n"
+        let result = parse(instance(extra: peers))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        #expect(result.warnings.map(\.short) == ["9:9: warning: min_ttl 9 > max_ttl 5: every advert from 192.0.2.3 is dropped (keepalived warns too)"])
+        let config = try #require(result.configuration)
+        let i = try #require(config.vrrpInstance(named: "VI_1"))
+        #expect(i.checkUnicastSource)
+        #expect(i.unicastPeerTTLs.count == 2)
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+        let bad = parse(instance(extra: "    unicast_peer {\n        192.0.2.2 ttl 10\n        192.0.2.3 min_ttl\n    }\n"))
+        #expect(bad.errors.map(\.short) == [
+            "8:19: error: unexpected 'ttl' after the unicast peer address; expected min_ttl N or max_ttl N",
+            "9:19: error: 'min_ttl' needs a value",
+        ])
+    }
+
     @Test func keywordsThatChangeNoTrafficAreIgnoredWithAWarning() {
         let result = parse("""
             global_defs {

@@ -536,6 +536,23 @@ struct HostCoreTests {
         #expect(try multicast.transport("eth0").hopLimit == 255)
     }
 
+    @Test("unicast_peer min_ttl/max_ttl: a peer's advert outside its TTL range is dropped (and the source is checked)")
+    func unicastPeerTTLRange() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    unicast_peer {\n        192.0.2.2 min_ttl 250 max_ttl 255\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 64, at: 4)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.core.status().instances.first?.drops[DropReason.hopLimit.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4.1)
+        #expect(h.core.status().instances.first?.drops[DropReason.unexpectedSource.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 252, at: 4.2)
+        #expect(h.state("VI_1") == "BACKUP")
+    }
+
     @Test("vrrp_check_unicast_src in global_defs checks every unicast instance; without it any source is obeyed")
     func globalCheckUnicastSource() throws {
         let unicast = outside.replacingOccurrences(
