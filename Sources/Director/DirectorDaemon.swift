@@ -1,6 +1,7 @@
 import ControlProtocol
 import DirectorConfig
 import Foundation
+import HealthCheck
 import Logging
 import NIOCore
 import NIOPosix
@@ -67,7 +68,10 @@ public final class DirectorDaemon: Service, Sendable {
         let logger = self.logger
         let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies, metrics: metrics,
                                     stateFile: options.stateFile) { configuration in
-            VRRPHost(configuration: configuration, logger: logger)
+            // track_file in VRRP reads its file as FILE_CHECK does (keepalived's strtol over the first 127 bytes).
+            VRRPHost(
+                configuration: configuration, logger: logger,
+                dependencies: .system(trackFileValue: { FileCheck.parseValue(FileChecker.read($0)) }))
         }
         // One event loop serves the health checks, the control socket and the metrics; VRRP has its own thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

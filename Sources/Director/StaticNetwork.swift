@@ -37,28 +37,7 @@ enum StaticObject: Hashable, Sendable, CustomStringConvertible {
         return all.filter { seen.insert($0).inserted }
     }
 
-    static func hostRule(_ r: StaticRule) -> HostRule {
-        let family = r.family == .ipv4 ? AF_INET : AF_INET6
-        let action: HostRule.Action = switch r.action {
-        case .table(let t): .table(t)
-        case .goto(let t): .goto(t)
-        case .nop: .nop
-        case .blackhole: .blackhole
-        case .unreachable: .unreachable
-        case .prohibit: .prohibit
-        }
-        func bytes(_ a: IPAddress) -> [UInt8] {
-            switch a {
-            case .v4(let v): v.bytes
-            case .v6(let v): v.bytes
-            }
-        }
-        return HostRule(
-            family: family, source: r.from.map { bytes($0.address) }, sourceLength: r.from?.length ?? 0,
-            destination: r.to.map { bytes($0.address) }, destinationLength: r.to?.length ?? 0, invert: r.invert,
-            priority: r.priority, tos: r.tos, mark: r.fwmark, mask: r.fwmask, inputInterface: r.inputInterface,
-            outputInterface: r.outputInterface, action: action)
-    }
+    static func hostRule(_ r: StaticRule) -> HostRule { HostObjects.rule(r) }
 }
 
 /// What directord holds of static_ipaddress, static_routes and static_rules. keepalived's rule, which we keep:

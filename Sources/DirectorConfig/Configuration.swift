@@ -120,6 +120,22 @@ public struct GlobalSettings: Hashable, Sendable {
     public var netNamespace: String?
     /// `vmac_prefix`: the start of the names of use_vmac interfaces (`vrrp.VRID`).
     public var vmacPrefix = "vrrp"
+    /// `vrrp_check_unicast_src`: every unicast instance checks advert sources against its unicast_peer list.
+    public var vrrpCheckUnicastSource = false
+    /// `vrrp_down_timer_adverts`: the default of each instance's down_timer_adverts (RFC 5798: 3).
+    public var vrrpDownTimerAdverts = 3
+    /// `vrrp_mcast_group4` / `vrrp_mcast_group6`: the group of multicast instances without mcast_dst_ip (nil: the
+    /// IANA groups 224.0.0.18 and ff02::12).
+    public var vrrpMulticastGroup4: IPAddress?
+    public var vrrpMulticastGroup6: IPAddress?
+    /// `vrrp_lower_prio_no_advert` / `vrrp_higher_prio_send_advert`: defaults of the instance keywords (off).
+    public var vrrpLowerPriorityNoAdvert = false
+    public var vrrpHigherPrioritySendAdvert = false
+    /// `default_interface`: where static addresses without `dev` go (keepalived; VRRP instances name their own).
+    public var defaultInterface: String?
+    /// `vrrp_startup_delay`: after the daemon starts, no BACKUP's master-down timer ends before this delay plus its
+    /// master-down interval (keepalived's delayed start; reloads are not delayed).
+    public var vrrpStartupDelay: Duration = .zero
 
     public init(
         routerID: String? = nil, syncDaemon: LVSSyncDaemon? = nil, garp: GARPSettings = GARPSettings(),

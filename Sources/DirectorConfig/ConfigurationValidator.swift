@@ -69,6 +69,16 @@ enum ConfigurationValidator {
                     config.vrrpInstances[i].trackScripts[j].weight = 0
                 }
             }
+            for j in config.vrrpInstances[i].trackFiles.indices {
+                let tracked = config.vrrpInstances[i].trackFiles[j]
+                let weight = tracked.weight ?? config.trackFiles.first { $0.name == tracked.name }?.weight ?? 0
+                if weight != 0 {
+                    log.warning(
+                        at(tracked.origin),
+                        "track_file '\(tracked.name)' weight \(weight) is set to 0: instance '\(config.vrrpInstances[i].name)' is in a sync group (keepalived requires weight 0 there); track the file in the vrrp_sync_group instead")
+                    config.vrrpInstances[i].trackFiles[j].weight = 0
+                }
+            }
         }
     }
 
@@ -78,6 +88,13 @@ enum ConfigurationValidator {
         for entry in tracked where !names.contains(entry.name) {
             var message = "track_script names vrrp_script '\(entry.name)', which is not defined"
             if let close = closestName(to: entry.name, among: names) { message += "; did you mean '\(close)'?" }
+            log.error(at(entry.origin), message)
+        }
+        let files = config.trackFiles.map(\.name)
+        for entry in config.vrrpInstances.flatMap(\.trackFiles) + config.syncGroups.flatMap(\.trackFiles) where !files.contains(entry.name) {
+            // keepalived ignores the entry with a configuration error; directord refuses, as for track_script.
+            var message = "track_file names track_file '\(entry.name)', which is not defined"
+            if let close = closestName(to: entry.name, among: files) { message += "; did you mean '\(close)'?" }
             log.error(at(entry.origin), message)
         }
     }

@@ -99,6 +99,14 @@ public enum ConfigurationWriter {
             if let d = g.garp.lowerPriorityDelay { out.line("vrrp_garp_lower_prio_delay", seconds(d)) }
             if let r = g.garp.lowerPriorityRepeat { out.line("vrrp_garp_lower_prio_repeat", String(r)) }
             out.line("vrrp_version", String(g.vrrpVersion.rawValue))
+            if g.vrrpCheckUnicastSource { out.line("vrrp_check_unicast_src") }
+            if let m = g.vrrpMulticastGroup4 { out.line("vrrp_mcast_group4", m.description) }
+            if let m = g.vrrpMulticastGroup6 { out.line("vrrp_mcast_group6", m.description) }
+            out.line("vrrp_down_timer_adverts", String(g.vrrpDownTimerAdverts))
+            out.line("vrrp_lower_prio_no_advert", onOff(g.vrrpLowerPriorityNoAdvert))
+            out.line("vrrp_higher_prio_send_advert", onOff(g.vrrpHigherPrioritySendAdvert))
+            if let d = g.defaultInterface { out.line("default_interface", quote(d)) }
+            if g.vrrpStartupDelay > .zero { out.line("vrrp_startup_delay", seconds(g.vrrpStartupDelay)) }
             if let user = g.scriptUser { out.line("script_user", quote(user.user), user.group.map(quote) ?? "") }
             if g.enableScriptSecurity { out.line("enable_script_security") }
             if g.lvsFlush { out.line("lvs_flush") }
@@ -176,6 +184,15 @@ public enum ConfigurationWriter {
         }
     }
 
+    private static func renderTrackedFiles(_ files: [TrackedFile], _ out: inout Output) {
+        guard !files.isEmpty else { return }
+        out.block("track_file") { out in
+            for f in files {
+                out.line(quote(f.name), f.weight.map { "weight \($0)" } ?? "", f.reverse.map { $0 ? "reverse" : "noreverse" } ?? "")
+            }
+        }
+    }
+
     private static func renderSyncGroup(_ g: SyncGroup, _ out: inout Output) {
         out.block("vrrp_sync_group", quote(g.name)) { out in
             out.block("group") { out in
@@ -183,6 +200,7 @@ public enum ConfigurationWriter {
             }
             renderNotify(g.notify, &out)
             renderTracking(g.trackScripts, g.trackInterfaces, &out)
+            renderTrackedFiles(g.trackFiles, &out)
         }
     }
 
@@ -288,19 +306,36 @@ public enum ConfigurationWriter {
                     for r in i.virtualRoutes { out.line(routeLine(r)) }
                 }
             }
+            if !i.virtualRules.isEmpty {
+                out.block("virtual_rules") { out in
+                    for r in i.virtualRules { out.line(ruleLine(r)) }
+                }
+            }
             renderTracking(i.trackScripts, i.trackInterfaces, &out)
+            renderTrackedFiles(i.trackFiles, &out)
             if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }
             if !i.unicastPeers.isEmpty {
                 out.block("unicast_peer") { out in
-                    for p in i.unicastPeers { out.line(p.description) }
+                    for p in i.unicastPeers {
+                        let ttl = i.unicastPeerTTLs[p]
+                        out.line(p.description, ttl.map { "min_ttl \($0.min) max_ttl \($0.max)" } ?? "")
+                    }
                 }
             }
+            if let ttl = i.unicastTTL { out.line("unicast_ttl", String(ttl)) }
+            out.line("down_timer_adverts", String(i.downTimerAdverts))
+            out.line("lower_prio_no_advert", onOff(i.lowerPriorityNoAdvert))
+            out.line("higher_prio_send_advert", onOff(i.higherPrioritySendAdvert))
+            if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             if !i.tracksPrimary { out.line("dont_track_primary") }
             if let v = i.virtualMAC {
                 out.line("use_vmac", quote(v.interface), v.address.map { String($0, radix: 16) }.joined(separator: ":"))
                 if v.transmitOnBase { out.line("vmac_xmit_base") }
             }
+            if let m = i.multicastGroup { out.line("mcast_dst_ip", m.description) }
+            if i.promoteSecondaries { out.line("promote_secondaries") }
+            if i.faultsWithoutPeers { out.line("unicast_fault_no_peer") }
             out.line("garp_master_delay", seconds(i.garp.masterDelay))
             out.line("garp_master_repeat", String(i.garp.masterRepeat))
             out.line("garp_master_refresh", seconds(i.garp.masterRefresh))
@@ -308,6 +343,10 @@ public enum ConfigurationWriter {
             if let d = i.garp.lowerPriorityDelay { out.line("garp_lower_prio_delay", seconds(d)) }
             if let r = i.garp.lowerPriorityRepeat { out.line("garp_lower_prio_repeat", String(r)) }
             renderNotify(i.notify, &out)
+            notify("notify_master_rx_lower_pri", i.notifyMasterRxLowerPriority, &out)
+            if i.notify.notifyDeleted {
+                if let script = i.notify.deleted { notify("notify_deleted", script, &out) } else { out.line("notify_deleted") }
+            }
             if let s = i.lvsSyncDaemonInterface { out.line("lvs_sync_daemon_interface", quote(s)) }
         }
     }

@@ -95,6 +95,8 @@ struct ConfigurationDraft: Sendable {
     var trackFiles: [TrackFileDraft] = []
     var trackProcesses: [TrackProcessDraft] = []
     var ssl: SSLSettings?
+    /// Static addresses written without `dev`: they take global_defs' default_interface, which may come later.
+    var devlessStaticAddresses: [ConfigWord] = []
 
     static let keywords = KeywordTable<ConfigurationDraft>(KeywordCatalog.topLevel, [
         .block("global_defs") { d, node, log in GlobalSettings.keywords.apply(node.block ?? [], to: &d.globals, log: &log) },
@@ -122,6 +124,10 @@ struct ConfigurationDraft: Sendable {
         .block("vrrp_instance", 1...1) { d, node, log in
             var instance = VRRPInstanceDraft(name: node.arguments[0])
             VRRPInstanceDraft.keywords.apply(node.block ?? [], to: &instance, log: &log)
+            // keepalived numbers virtual_rules without a preference from the same counter as static_rules.
+            for i in instance.virtualRules.indices where instance.virtualRules[i].rule.priority == nil {
+                d.numberRule(&instance.virtualRules[i].rule, at: instance.virtualRules[i].location, log: &log)
+            }
             d.instances.append(instance)
         },
         .block("virtual_server_group", 1...1) { d, node, log in d.groups.append(VirtualServerGroup.parse(node, log: &log)) },
@@ -131,7 +137,11 @@ struct ConfigurationDraft: Sendable {
             d.virtualServers.append(server)
         },
         .block("static_ipaddress") { d, node, log in
-            d.staticNetwork.addresses += (node.block ?? []).compactMap { StaticNetwork.parseAddress($0, log: &log) }
+            for entry in node.block ?? [] {
+                guard let (address, word) = VRRPInstanceDraft.parseVirtualAddress(entry, log: &log) else { continue }
+                if address.device == nil { d.devlessStaticAddresses.append(word) }
+                d.staticNetwork.addresses.append(address)
+            }
         },
         .block("static_routes") { d, node, log in
             d.staticNetwork.routes += (node.block ?? []).compactMap { VRRPInstanceDraft.parseVirtualRoute($0, log: &log) }
@@ -139,13 +149,7 @@ struct ConfigurationDraft: Sendable {
         .block("static_rules") { d, node, log in
             for entry in node.block ?? [] {
                 guard var rule = StaticNetwork.parseRule(entry, log: &log) else { continue }
-                if rule.priority == nil {
-                    // keepalived numbers rules without a preference down from 16384, per family, and warns.
-                    let next = d.nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
-                    d.nextRulePriority[rule.family] = next - 1
-                    rule.priority = next
-                    log.warning(entry.location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
-                }
+                if rule.priority == nil { d.numberRule(&rule, at: entry.location, log: &log) }
                 d.staticNetwork.rules.append(rule)
             }
         },
@@ -173,7 +177,27 @@ struct ConfigurationDraft: Sendable {
         },
     ])
 
+    /// keepalived numbers rules without a preference down from 16384, per family, and warns.
+    mutating func numberRule(_ rule: inout StaticRule, at location: SourceLocation, log: inout DiagnosticLog) {
+        let next = nextRulePriority[rule.family, default: StaticNetwork.firstDefaultRulePriority]
+        nextRulePriority[rule.family] = next - 1
+        rule.priority = next
+        log.warning(location, "rule has no 'preference': \(next), as keepalived sets it (give one to place it)")
+    }
+
     func resolve(log: inout DiagnosticLog) -> Configuration {
+        var staticNetwork = self.staticNetwork
+        if let device = globals.defaultInterface {
+            // keepalived's default_interface: the interface of static addresses that name none.
+            for i in staticNetwork.addresses.indices where staticNetwork.addresses[i].device == nil {
+                staticNetwork.addresses[i].device = device
+            }
+        } else {
+            for word in devlessStaticAddresses {
+                // keepalived would pick eth0; directord wants the interface named.
+                log.error(word.location, "static address \(word.text) needs 'dev INTERFACE' (or global_defs 'default_interface')")
+            }
+        }
         var configuration = Configuration(
             globals: globals,
             vrrpScripts: scripts.compactMap { $0.resolve(log: &log) },

@@ -27,6 +27,55 @@ extension GlobalSettings {
         .value("vrrp_version") { g, node, log in
             if let v = log.choice(node.arguments[0], "'vrrp_version'", [("2", VRRPVersion.v2), ("3", .v3)]) { g.vrrpVersion = v }
         },
+        .value("vrrp_down_timer_adverts") { g, node, log in
+            if let v = log.integer(node.arguments[0], 1...100, "'vrrp_down_timer_adverts'") { g.vrrpDownTimerAdverts = v }
+        },
+        .value("vrrp_startup_delay") { g, node, log in
+            if let v = log.duration(node.arguments[0], 0...4294, "'vrrp_startup_delay'") {
+                if v >= .seconds(60) { log.warning(node.arguments[0].location, "'vrrp_startup_delay' \(node.arguments[0].text) is very large (keepalived warns too)") }
+                g.vrrpStartupDelay = v
+            }
+        },
+        .value("default_interface") { g, node, log in
+            let word = node.arguments[0]
+            guard (1...15).contains(word.text.utf8.count), !word.text.contains("/") else {
+                log.error(word.location, "'default_interface' must be an interface name (1-15 characters, no '/')")
+                return
+            }
+            g.defaultInterface = word.text
+        },
+        .value("vrrp_min_garp", 0...1) { g, node, log in
+            guard log.flag(node) == true else { return }
+            // keepalived: one message, no second burst; only settings still at their defaults change, so a
+            // vrrp_garp_* line before it wins and one after it overrides it.
+            let defaults = GARPSettings()
+            if g.garp.masterRepeat == defaults.masterRepeat { g.garp.masterRepeat = 1 }
+            if g.garp.masterDelay == defaults.masterDelay { g.garp.masterDelay = .zero }
+        },
+        .value("vrrp_lower_prio_no_advert", 0...1) { g, node, log in
+            if let v = log.flag(node) { g.vrrpLowerPriorityNoAdvert = v }
+        },
+        .value("vrrp_higher_prio_send_advert", 0...1) { g, node, log in
+            if let v = log.flag(node) { g.vrrpHigherPrioritySendAdvert = v }
+        },
+        .value("vrrp_mcast_group4") { g, node, log in
+            guard let a = log.address(node.arguments[0], "'vrrp_mcast_group4'") else { return }
+            guard a.family == .ipv4, a.isMulticast else {
+                // keepalived skips it with an error and keeps 224.0.0.18.
+                log.warning(node.arguments[0].location, "'vrrp_mcast_group4' \(a) is not an IPv4 multicast address: ignored, as keepalived does")
+                return
+            }
+            g.vrrpMulticastGroup4 = a
+        },
+        .value("vrrp_mcast_group6") { g, node, log in
+            guard let a = log.address(node.arguments[0], "'vrrp_mcast_group6'") else { return }
+            guard a.family == .ipv6, a.isMulticast else {
+                log.warning(node.arguments[0].location, "'vrrp_mcast_group6' \(a) is not an IPv6 multicast address: ignored, as keepalived does")
+                return
+            }
+            g.vrrpMulticastGroup6 = a
+        },
+        .value("vrrp_check_unicast_src", 0...0) { g, _, _ in g.vrrpCheckUnicastSource = true },
         .value("script_user", 1...2) { g, node, _ in
             g.scriptUser = ScriptUser(user: node.arguments[0].text, group: node.arguments.count > 1 ? node.arguments[1].text : nil)
         },
@@ -135,8 +184,6 @@ extension GlobalSettings {
         .ignored("vrrp_iptables", "directord installs no firewall rules"),
         .ignored("vrrp_ipsets", "directord installs no firewall rules"),
         .ignored("namespace_with_ipsets", "directord installs no firewall rules"),
-        .ignored("vrrp_higher_prio_send_advert", "not implemented (keepalived's default is off)"),
-        .ignored("vrrp_lower_prio_no_advert", "not implemented (keepalived's default is off)"),
         .ignored("vrrp_notify_priority_changes", "directord has no notify FIFO"),
         .ignored("min_auto_priority_delay", "directord's VRRP loop has its own thread and absolute deadlines"),
         .ignored("linkbeat_use_polling", "directord follows link state through netlink"),
@@ -172,18 +219,11 @@ extension GlobalSettings {
         .unsupported("reload_time_file", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_repeat", "scheduled reloads are not implemented; use directorctl reload"),
         .unsupported("reload_file", "reload on a file's change is not implemented; use directorctl reload"),
-        .unsupported("vrrp_startup_delay", "not implemented: instances start at once"),
-        .unsupported("default_interface", "give every vrrp_instance its 'interface'"),
-        .unsupported("vrrp_check_unicast_src", "not implemented: adverts are not checked against unicast_peer"),
-        .unsupported("vrrp_down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("vrrp_garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
-        .unsupported("vrrp_min_garp", "set vrrp_garp_master_delay, vrrp_garp_master_repeat and the refresh explicitly"),
         .unsupported("nftables_ipvs", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("nftables_ipvs_priority", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("nftables_ipvs_start_fwmark", "keepalived's nftables marking for IPVS is not implemented"),
         .unsupported("net_namespace_ipvs", "start directord inside the namespace (ip netns exec) instead"),
-        .unsupported("vrrp_mcast_group4", "VRRP uses the IANA group 224.0.0.18"),
-        .unsupported("vrrp_mcast_group6", "VRRP uses the IANA group ff02::12"),
         .value("net_namespace") { g, node, log in g.setNetNamespace(node.arguments[0], log: &log) },
     ])
 
@@ -302,6 +342,15 @@ extension IPAddress {
         switch self {
         case .v4(let a): a.value >> 28 == 0xE
         case .v6(let a): a.high >> 56 == 0xFF
+        }
+    }
+
+    /// What keepalived takes as an instance's mcast_dst_ip: IPv4 multicast, or IPv6 link-local multicast (ff02::/16,
+    /// any flags: IN6_IS_ADDR_MC_LINKLOCAL).
+    var isVRRPMulticastGroup: Bool {
+        switch self {
+        case .v4: isMulticast
+        case .v6(let a): a.high >> 56 == 0xFF && (a.high >> 48) & 0x0F == 0x2
         }
     }
 }

@@ -68,16 +68,6 @@ extension StaticNetwork {
     /// keepalived's RULE_START_PRIORITY: the preference of the first rule written without one.
     static let firstDefaultRulePriority: UInt32 = 16384
 
-    static func parseAddress(_ entry: ConfigNode, log: inout DiagnosticLog) -> VirtualAddress? {
-        guard let (address, word) = VRRPInstanceDraft.parseVirtualAddress(entry, log: &log) else { return nil }
-        // keepalived falls back to a "default interface" it picks at run time; directord wants it named.
-        guard address.device != nil else {
-            log.error(word.location, "static address \(word.text) needs 'dev INTERFACE'")
-            return nil
-        }
-        return address
-    }
-
     /// Rule options that keepalived 2.2.7 knows and directord does not program (libnl-route has no setter for most).
     static let unsupportedRuleOptions: Set<String> = [
         "realms", "suppress_prefixlength", "sup_pl", "suppress_ifgroup", "sup_group", "uidrange", "l3mdev",

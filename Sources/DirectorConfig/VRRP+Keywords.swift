@@ -75,6 +75,18 @@ enum TrackingEntries {
         }
     }
 
+    /// `NAME [weight N [reverse|noreverse]]`, weight -254..254 (keepalived's vrrp_alloc_track_file).
+    static func files(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedFile] {
+        (node.block ?? []).compactMap { entry in
+            if entry.block != nil {
+                log.error(entry.blockLocation ?? entry.location, "a track_file entry does not take a block")
+                return nil
+            }
+            guard let (weight, reverse) = weightAndReverse(entry, range: -254...254, log: &log) else { return nil }
+            return TrackedFile(name: entry.name, weight: weight, reverse: reverse, origin: SourceOrigin(entry.location))
+        }
+    }
+
     static func interfaces(_ node: ConfigNode, log: inout DiagnosticLog) -> [TrackedInterface] {
         (node.block ?? []).compactMap { entry in
             if entry.block != nil {
@@ -146,12 +158,12 @@ extension SyncGroup {
         },
         .block("track_script") { g, node, log in g.trackScripts += TrackingEntries.scripts(node, log: &log) },
         .block("track_interface") { g, node, log in g.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
+        .block("track_file") { g, node, log in g.trackFiles += TrackingEntries.files(node, log: &log) },
         .ignored("smtp_alert", "directord does not send e-mail"),
         .ignored("global_tracking", "deprecated in keepalived; sync group members share tracking anyway"),
-        .unsupported("track_file", "track_file in a VRRP instance or sync group is not implemented (the VRRP host does not watch files yet; FILE_CHECK in a real_server is); use a vrrp_script that reads the file"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
-        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+        .ignored("notify_deleted", "keepalived 2.2.7 knows it only in vrrp_instance and ignores it in a sync group"),
         .unsupported("sync_group_tracking_weight", "not implemented"),
     ] + NotifyScripts.keywords(\SyncGroup.notify))
 }
@@ -174,11 +186,18 @@ struct VRRPInstanceDraft: Sendable {
     var virtualAddresses: [(VirtualAddress, ConfigWord)] = []
     var excludedAddresses: [(VirtualAddress, ConfigWord)] = []
     var virtualRoutes: [VirtualRoute] = []
+    var virtualRules: [(rule: StaticRule, location: SourceLocation)] = []
     var trackInterfaces: [TrackedInterface] = []
     var trackScripts: [TrackedScript] = []
+    var trackFiles: [TrackedFile] = []
     var unicastSourceIP: IPAddress?
     var unicastPeers: [IPAddress] = []
+    var unicastPeerTTLs: [IPAddress: UnicastPeerTTL] = [:]
     var multicastSourceIP: IPAddress?
+    var multicastGroup: (IPAddress, ConfigWord)?
+    var promoteSecondaries = false
+    var unicastFaultNoPeer: ConfigWord?
+    var notifyMasterRxLowerPriority: NotifyScript?
     var garpMasterDelay: Duration?
     var garpMasterRepeat: Int?
     var garpMasterRefresh: Duration?
@@ -190,6 +209,11 @@ struct VRRPInstanceDraft: Sendable {
     var useVMAC: ConfigNode?
     var vmacXmitBase = false
     var dontTrackPrimary = false
+    var checkUnicastSource: ConfigWord?
+    var unicastTTL: (UInt8, ConfigWord)?
+    var downTimerAdverts: Int?
+    var lowerPriorityNoAdvert: Bool?
+    var higherPrioritySendAdvert: Bool?
 
     static let keywords = KeywordTable<VRRPInstanceDraft>("vrrp_instance", [
         .value("state") { d, node, log in
@@ -238,17 +262,67 @@ struct VRRPInstanceDraft: Sendable {
         .block("virtual_routes") { d, node, log in
             d.virtualRoutes += (node.block ?? []).compactMap { parseVirtualRoute($0, log: &log) }
         },
+        .block("virtual_rules") { d, node, log in
+            // static_rules' grammar; the preference numbering happens where the instance is added (DirectorConfig).
+            for entry in node.block ?? [] {
+                if let rule = StaticNetwork.parseRule(entry, log: &log) { d.virtualRules.append((rule, entry.location)) }
+            }
+        },
         .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
+        .block("track_file") { d, node, log in d.trackFiles += TrackingEntries.files(node, log: &log) },
         .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = unicastAddress(node.arguments[0], "'unicast_src_ip'", log: &log) },
         .block("unicast_peer") { d, node, log in
             for entry in node.block ?? [] {
-                if let extra = entry.arguments.first {
-                    log.error(extra.location, "unexpected '\(extra.text)' after the unicast peer address (min_ttl/max_ttl are not supported)")
-                    continue
+                guard let address = unicastAddress(entry.keyword, "unicast peer", log: &log) else { continue }
+                // keepalived's `ADDR [min_ttl N] [max_ttl N]` (0..255): giving either turns check_unicast_src on.
+                var ttl = UnicastPeerTTL()
+                var ok = true
+                var i = 0
+                let args = entry.arguments
+                while ok && i < args.count {
+                    guard args[i].text == "min_ttl" || args[i].text == "max_ttl" else {
+                        log.error(args[i].location, "unexpected '\(args[i].text)' after the unicast peer address; expected min_ttl N or max_ttl N")
+                        ok = false
+                        break
+                    }
+                    guard i + 1 < args.count, let v = log.integer(args[i + 1], 0...255, "'\(args[i].text)'") else {
+                        if i + 1 >= args.count { log.error(args[i].location, "'\(args[i].text)' needs a value") }
+                        ok = false
+                        break
+                    }
+                    if args[i].text == "min_ttl" { ttl.min = UInt8(v) } else { ttl.max = UInt8(v) }
+                    i += 2
                 }
-                if let address = unicastAddress(entry.keyword, "unicast peer", log: &log) { d.unicastPeers.append(address) }
+                guard ok else { continue }
+                if ttl.min > ttl.max {
+                    log.warning(entry.location, "min_ttl \(ttl.min) > max_ttl \(ttl.max): every advert from \(address) is dropped (keepalived warns too)")
+                }
+                if !args.isEmpty {
+                    d.unicastPeerTTLs[address] = ttl
+                    if d.checkUnicastSource == nil { d.checkUnicastSource = entry.keyword }
+                }
+                d.unicastPeers.append(address)
             }
+        },
+        .value("unicast_ttl") { d, node, log in
+            if let v = log.integer(node.arguments[0], 0...255, "'unicast_ttl'") { d.unicastTTL = (UInt8(v), node.arguments[0]) }
+        },
+        .value("down_timer_adverts") { d, node, log in
+            if let v = log.integer(node.arguments[0], 1...100, "'down_timer_adverts'") { d.downTimerAdverts = v }
+        },
+        .value("lower_prio_no_advert", 0...1) { d, node, log in
+            if let v = log.flag(node) { d.lowerPriorityNoAdvert = v }
+        },
+        .value("higher_prio_send_advert", 0...1) { d, node, log in
+            if let v = log.flag(node) { d.higherPrioritySendAdvert = v }
+        },
+        .value("check_unicast_src", 0...0) { d, node, _ in d.checkUnicastSource = node.keyword },
+        .value("notify_master_rx_lower_pri", 1...3) { d, node, log in d.notifyMasterRxLowerPriority = log.notifyScript(node) },
+        .value("unicast_fault_no_peer", 0...0) { d, node, _ in d.unicastFaultNoPeer = node.keyword },
+        .value("promote_secondaries", 0...0) { d, _, _ in d.promoteSecondaries = true },
+        .value("mcast_dst_ip") { d, node, log in
+            if let a = log.address(node.arguments[0], "'mcast_dst_ip'") { d.multicastGroup = (a, node.arguments[0]) }
         },
         .value("mcast_src_ip") { d, node, log in d.multicastSourceIP = log.address(node.arguments[0], "'mcast_src_ip'") },
         .value("garp_master_delay") { d, node, log in
@@ -283,14 +357,8 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
         .value("use_vmac", 0...2) { d, node, _ in d.useVMAC = node },
         .value("vmac_xmit_base", 0...0) { d, _, _ in d.vmacXmitBase = true },
-        .unsupported("virtual_rules", "rules that follow the VRRP state are not implemented; static_rules holds rules whatever the state"),
-        .unsupported("track_file", "track_file in a VRRP instance or sync group is not implemented (the VRRP host does not watch files yet; FILE_CHECK in a real_server is); use a vrrp_script that reads the file"),
         .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
-        .unsupported("mcast_dst_ip", "VRRP uses the IANA multicast group, or unicast_peer"),
-        .unsupported("notify_master_rx_lower_pri", "not implemented"),
-        .ignored("higher_prio_send_advert", "not implemented (keepalived's default is off)"),
-        .ignored("lower_prio_no_advert", "not implemented (keepalived's default is off)"),
         .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
         .ignored("kernel_rx_buf_size", "directord sizes its own socket buffers"),
@@ -301,14 +369,12 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("vrf", "VRFs are not implemented"),
         .unsupported("native_ipv6", "give the instance IPv6 virtual addresses, or vrrp_version 3"),
         .unsupported("old_unicast_checksum", "directord computes unicast checksums as RFC 5798 says"),
-        .unsupported("promote_secondaries", "set net.ipv4.conf.IF.promote_secondaries with sysctl"),
-        .unsupported("check_unicast_src", "not implemented: adverts are not checked against unicast_peer"),
-        .unsupported("unicast_fault_no_peer", "not implemented"),
-        .unsupported("unicast_ttl", "not implemented: unicast adverts are sent with TTL 255"),
         .unsupported("track_src_ip", "not implemented"),
-        .unsupported("down_timer_adverts", "not implemented: the master-down timer is RFC 5798's three adverts"),
         .unsupported("garp_extra_if", "gratuitous ARPs on other interfaces are not implemented"),
-        .unsupported("notify_deleted", "reloads never delete an instance behind the scripts' back"),
+        .value("notify_deleted", 0...3) { d, node, log in
+            d.notify.notifyDeleted = true
+            if !node.arguments.isEmpty { d.notify.deleted = log.notifyScript(node) }
+        },
     ] + NotifyScripts.keywords(\VRRPInstanceDraft.notify))
 
     static let authenticationKeywords = KeywordTable<VRRPInstanceDraft>("authentication", [
@@ -508,6 +574,36 @@ struct VRRPInstanceDraft: Sendable {
         if !preempt && state == .master {
             log.warning(name.location, "'nopreempt' only works with 'state BACKUP'; instance '\(name.text)' starts as MASTER")
         }
+        if let word = checkUnicastSource, unicastPeers.isEmpty {
+            // keepalived 2.2.7 falls back to multicast (deprecated) when a unicast keyword has no peers.
+            log.warning(word.location, "'check_unicast_src' has no effect without 'unicast_peer': instance '\(name.text)' uses multicast")
+        }
+        var ttl = unicastTTL?.0
+        if let (_, word) = unicastTTL, unicastPeers.isEmpty {
+            // keepalived resets it too ("Cannot use unicast_ttl without unicast peers"); multicast keeps TTL 255.
+            log.warning(word.location, "'unicast_ttl' needs 'unicast_peer': ignored, multicast adverts keep TTL 255")
+            ttl = nil
+        } else if let (value, word) = unicastTTL, value == 0, families != [.ipv6] {
+            log.warning(word.location, "'unicast_ttl 0' is sent as TTL 1: the kernel refuses TTL 0 on a raw IPv4 socket (peers on the link see no difference)")
+            ttl = 1
+        }
+        // keepalived skips a group of the wrong family, or not multicast (IPv6: not link-local multicast), with an
+        // error and runs with the default: so does directord, with a warning.
+        let family: AddressFamily = families == [.ipv6] ? .ipv6 : .ipv4
+        var group: IPAddress?
+        if let (address, word) = multicastGroup {
+            if address.family != family {
+                log.warning(word.location, "'mcast_dst_ip' \(word.text) is not \(family == .ipv4 ? "IPv4" : "IPv6") like instance '\(name.text)': ignored, as keepalived does")
+            } else if !address.isVRRPMulticastGroup {
+                log.warning(word.location, "'mcast_dst_ip' \(word.text) is not \(family == .ipv6 ? "a link-local multicast (ff02::/16)" : "a multicast") address: ignored, as keepalived does")
+            } else {
+                group = address
+            }
+        }
+        if group == nil { group = family == .ipv4 ? globals.vrrpMulticastGroup4 : globals.vrrpMulticastGroup6 }
+        if let word = unicastFaultNoPeer, unicastPeers.isEmpty {
+            log.warning(word.location, "'unicast_fault_no_peer' and no 'unicast_peer': instance '\(name.text)' stays in FAULT, as in keepalived")
+        }
         guard ok, let interface, let virtualRouterID else { return nil }
         var garp = globals.garp
         if let garpMasterDelay { garp.masterDelay = garpMasterDelay }
@@ -524,8 +620,17 @@ struct VRRPInstanceDraft: Sendable {
             preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
             excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
+            unicastPeerTTLs: unicastPeerTTLs,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
-            lvsSyncDaemonInterface: lvsSyncDaemonInterface, origin: SourceOrigin(name.location))
+            lvsSyncDaemonInterface: lvsSyncDaemonInterface,
+            unicastTTL: ttl, downTimerAdverts: downTimerAdverts ?? globals.vrrpDownTimerAdverts,
+            lowerPriorityNoAdvert: lowerPriorityNoAdvert ?? globals.vrrpLowerPriorityNoAdvert,
+            higherPrioritySendAdvert: higherPrioritySendAdvert ?? globals.vrrpHigherPrioritySendAdvert,
+            trackFiles: trackFiles, virtualRules: virtualRules.map(\.rule), multicastGroup: unicastPeers.isEmpty ? group : nil,
+            promoteSecondaries: promoteSecondaries, faultsWithoutPeers: unicastFaultNoPeer != nil && unicastPeers.isEmpty,
+            notifyMasterRxLowerPriority: notifyMasterRxLowerPriority,
+            checkUnicastSource: !unicastPeers.isEmpty && (checkUnicastSource != nil || globals.vrrpCheckUnicastSource),
+            origin: SourceOrigin(name.location))
         instance.virtualMAC = vmac
         instance.tracksPrimary = !dontTrackPrimary
         return instance

@@ -59,6 +59,34 @@ public struct TrackedScript: Hashable, Sendable {
     }
 }
 
+/// keepalived's `unicast_peer { ADDR min_ttl N max_ttl N }`: the TTL / hop limit an advert from that peer must
+/// arrive with (checked with check_unicast_src, which these options turn on). min > max drops everything.
+public struct UnicastPeerTTL: Hashable, Sendable {
+    public var min: UInt8
+    public var max: UInt8
+
+    public init(min: UInt8 = 0, max: UInt8 = 255) {
+        self.min = min
+        self.max = max
+    }
+}
+
+/// A `track_file` entry of an instance or sync group, naming a top-level track_file; weight (-254..254) and
+/// reverse override the track_file's own when given.
+public struct TrackedFile: Hashable, Sendable {
+    public var name: String
+    public var weight: Int?
+    public var reverse: Bool?
+    public var origin: SourceOrigin
+
+    public init(name: String, weight: Int? = nil, reverse: Bool? = nil, origin: SourceOrigin = SourceOrigin(nil)) {
+        self.name = name
+        self.weight = weight
+        self.reverse = reverse
+        self.origin = origin
+    }
+}
+
 /// A `track_interface` entry: weight 0 means FAULT when the link is down.
 public struct TrackedInterface: Hashable, Sendable {
     public var name: String
@@ -79,6 +107,10 @@ public struct NotifyScripts: Hashable, Sendable {
     public var stop: NotifyScript?
     /// Called on every transition with GROUP|INSTANCE, name, state and priority appended.
     public var any: NotifyScript?
+    /// `notify_deleted [SCRIPT]` (instances only): a reload that removes the instance notifies DELETED (and runs
+    /// this script) instead of keepalived's default FAULT.
+    public var notifyDeleted: Bool = false
+    public var deleted: NotifyScript?
 
     public init(
         master: NotifyScript? = nil, backup: NotifyScript? = nil, fault: NotifyScript? = nil,
@@ -108,17 +140,19 @@ public struct SyncGroup: Hashable, Sendable {
     public var notify: NotifyScripts
     public var trackScripts: [TrackedScript]
     public var trackInterfaces: [TrackedInterface]
+    public var trackFiles: [TrackedFile]
     public var origin: SourceOrigin
 
     public init(
         name: String, members: [Member], notify: NotifyScripts = NotifyScripts(), trackScripts: [TrackedScript] = [],
-        trackInterfaces: [TrackedInterface] = [], origin: SourceOrigin = SourceOrigin(nil)
+        trackInterfaces: [TrackedInterface] = [], trackFiles: [TrackedFile] = [], origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
         self.members = members
         self.notify = notify
         self.trackScripts = trackScripts
         self.trackInterfaces = trackInterfaces
+        self.trackFiles = trackFiles
         self.origin = origin
     }
 }
@@ -323,19 +357,48 @@ public struct VRRPInstance: Hashable, Sendable {
     public var virtualAddresses: [VirtualAddress]
     public var excludedAddresses: [VirtualAddress]
     public var virtualRoutes: [VirtualRoute]
+    /// `virtual_rules`: policy rules (static_rules' grammar) present only while MASTER, like the routes.
+    public var virtualRules: [StaticRule]
     public var trackInterfaces: [TrackedInterface]
     public var trackScripts: [TrackedScript]
+    /// keepalived's track_file: the number in the file × weight adjusts the priority (see `TrackFile`).
+    public var trackFiles: [TrackedFile]
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
+    /// Peers given min_ttl / max_ttl.
+    public var unicastPeerTTLs: [IPAddress: UnicastPeerTTL]
     public var multicastSourceIP: IPAddress?
     /// `use_vmac`: a macvlan with the virtual router's MAC address carries the adverts and the addresses.
     public var virtualMAC: VirtualMAC? = nil
     /// false with `dont_track_primary`: the instance's own interface going down is not a fault.
     public var tracksPrimary = true
+    /// Where multicast adverts go and which group is joined: mcast_dst_ip, else the global vrrp_mcast_group4/6;
+    /// nil is the IANA group. Always nil for unicast instances.
+    public var multicastGroup: IPAddress?
     public var garp: GARPSettings
+    /// `promote_secondaries`: net.ipv4.conf.IF.promote_secondaries is set to 1 on the instance's interface while
+    /// directord runs (and put back at stop), so removing one VIP does not take the others of its subnet with it.
+    public var promoteSecondaries: Bool
+    /// `unicast_fault_no_peer` without any unicast_peer: keepalived keeps the instance in FAULT rather than fall
+    /// back to multicast.
+    public var faultsWithoutPeers: Bool
+    /// `notify_master_rx_lower_pri`: run (with its own arguments only) each time a MASTER hears a lower priority.
+    public var notifyMasterRxLowerPriority: NotifyScript?
     public var notify: NotifyScripts
     /// keepalived 1.x's per-instance sync daemon interface (see `Configuration.effectiveSyncDaemon`).
     public var lvsSyncDaemonInterface: String?
+    /// `unicast_ttl`: the TTL / hop limit of unicast adverts; nil sends 255 (RFC 5798 §5.1.1.3).
+    public var unicastTTL: UInt8?
+    /// `down_timer_adverts` (1...100, default the global vrrp_down_timer_adverts, 3): Master_Down_Interval is this many
+    /// master advert intervals plus the skew time.
+    public var downTimerAdverts: Int
+    /// `lower_prio_no_advert`: a MASTER does not answer a lower-priority advert with one of its own.
+    public var lowerPriorityNoAdvert: Bool
+    /// `higher_prio_send_advert`: a MASTER sends one more advert before yielding to a higher priority.
+    public var higherPrioritySendAdvert: Bool
+    /// `check_unicast_src` (or the global `vrrp_check_unicast_src`), kept only for unicast instances: adverts
+    /// whose source is not a unicast_peer are dropped.
+    public var checkUnicastSource: Bool
     public var origin: SourceOrigin
 
     public init(
@@ -345,9 +408,14 @@ public struct VRRPInstance: Hashable, Sendable {
         authentication: VRRPAuthentication? = nil, virtualAddresses: [VirtualAddress] = [],
         excludedAddresses: [VirtualAddress] = [], virtualRoutes: [VirtualRoute] = [],
         trackInterfaces: [TrackedInterface] = [], trackScripts: [TrackedScript] = [],
-        unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [], multicastSourceIP: IPAddress? = nil,
+        unicastSourceIP: IPAddress? = nil, unicastPeers: [IPAddress] = [],
+        unicastPeerTTLs: [IPAddress: UnicastPeerTTL] = [:], multicastSourceIP: IPAddress? = nil,
         garp: GARPSettings = GARPSettings(), notify: NotifyScripts = NotifyScripts(),
-        lvsSyncDaemonInterface: String? = nil, origin: SourceOrigin = SourceOrigin(nil)
+        lvsSyncDaemonInterface: String? = nil, unicastTTL: UInt8? = nil, downTimerAdverts: Int = 3,
+        lowerPriorityNoAdvert: Bool = false, higherPrioritySendAdvert: Bool = false,  trackFiles: [TrackedFile] = [],
+        virtualRules: [StaticRule] = [], multicastGroup: IPAddress? = nil, promoteSecondaries: Bool = false,
+        faultsWithoutPeers: Bool = false, notifyMasterRxLowerPriority: NotifyScript? = nil, checkUnicastSource: Bool = false,
+        origin: SourceOrigin = SourceOrigin(nil)
     ) {
         self.name = name
         self.initialState = initialState
@@ -366,10 +434,22 @@ public struct VRRPInstance: Hashable, Sendable {
         self.trackScripts = trackScripts
         self.unicastSourceIP = unicastSourceIP
         self.unicastPeers = unicastPeers
+        self.unicastPeerTTLs = unicastPeerTTLs
         self.multicastSourceIP = multicastSourceIP
         self.garp = garp
         self.notify = notify
         self.lvsSyncDaemonInterface = lvsSyncDaemonInterface
+        self.unicastTTL = unicastTTL
+        self.downTimerAdverts = downTimerAdverts
+        self.lowerPriorityNoAdvert = lowerPriorityNoAdvert
+        self.trackFiles = trackFiles
+        self.virtualRules = virtualRules
+        self.multicastGroup = multicastGroup
+        self.promoteSecondaries = promoteSecondaries
+        self.faultsWithoutPeers = faultsWithoutPeers
+        self.notifyMasterRxLowerPriority = notifyMasterRxLowerPriority
+        self.higherPrioritySendAdvert = higherPrioritySendAdvert
+        self.checkUnicastSource = checkUnicastSource
         self.origin = origin
     }
 

@@ -30,8 +30,12 @@ public final class VRRPSocket: @unchecked Sendable {
     /// - Parameters:
     ///   - source: our primary address on the interface (network order); adverts go out from it.
     ///   - multicastGroup: the group to join (224.0.0.18 / ff02::12), or nil for unicast peers only.
-    public init(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?,
-                ipProtocol: Int32 = VRRPSocket.protocolNumber) throws(SystemError) {
+    ///   - unicastHopLimit: TTL / hop limit of unicast sends (keepalived's unicast_ttl); IPv4 cannot send 0.
+    ///   - ipProtocol: 112, or 51 for auth_type AH (the caller then builds whole packets, IP header included).
+    public init(
+        family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, unicastHopLimit: UInt8 = 255,
+        ipProtocol: Int32 = VRRPSocket.protocolNumber
+    ) throws(SystemError) {
         self.family = family
         self.ipProtocol = ipProtocol
         self.interface = interface
@@ -53,7 +57,7 @@ public final class VRRPSocket: @unchecked Sendable {
         }
         sendFD = send
         receiveFD = receive
-        try configure(source: source, multicastGroup: multicastGroup)
+        try configure(source: source, multicastGroup: multicastGroup, unicastHopLimit: unicastHopLimit)
     }
 
     deinit {
@@ -61,7 +65,7 @@ public final class VRRPSocket: @unchecked Sendable {
         close(receiveFD)
     }
 
-    private func configure(source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError) {
+    private func configure(source: [UInt8], multicastGroup: [UInt8]?, unicastHopLimit: UInt8) throws(SystemError) {
         for fd in [sendFD, receiveFD] {
             try setOption(fd, SOL_SOCKET, SO_BINDTODEVICE, bytes: Array(interface.utf8) + [0], "SO_BINDTODEVICE")
         }
@@ -78,8 +82,9 @@ public final class VRRPSocket: @unchecked Sendable {
             try setOption(sendFD, Int32(IPPROTO_IP), IP_HDRINCL, Int32(1), "IP_HDRINCL")
         }
         if family == AF_INET {
-            // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert was not routed.
-            try setOption(sendFD, Int32(IPPROTO_IP), IP_TTL, Int32(255), "IP_TTL")
+            // RFC 5798 §5.1.1.3: TTL 255, so a receiver can tell the advert was not routed; unicast_ttl may lower
+            // it for unicast peers (IP_TTL takes 1...255).
+            try setOption(sendFD, Int32(IPPROTO_IP), IP_TTL, Int32(max(1, unicastHopLimit)), "IP_TTL")
             try setOption(sendFD, Int32(IPPROTO_IP), IP_MULTICAST_TTL, Int32(255), "IP_MULTICAST_TTL")
             try setOption(sendFD, Int32(IPPROTO_IP), IP_MULTICAST_LOOP, Int32(0), "IP_MULTICAST_LOOP")
             var mreqn = ip_mreqn()
@@ -98,7 +103,7 @@ public final class VRRPSocket: @unchecked Sendable {
             }
         } else {
             try setOption(sendFD, Int32(IPPROTO_IPV6), IPV6_MULTICAST_HOPS, Int32(255), "IPV6_MULTICAST_HOPS")
-            try setOption(sendFD, Int32(IPPROTO_IPV6), IPV6_UNICAST_HOPS, Int32(255), "IPV6_UNICAST_HOPS")
+            try setOption(sendFD, Int32(IPPROTO_IPV6), IPV6_UNICAST_HOPS, Int32(unicastHopLimit), "IPV6_UNICAST_HOPS")
             try setOption(sendFD, Int32(IPPROTO_IPV6), IPV6_MULTICAST_LOOP, Int32(0), "IPV6_MULTICAST_LOOP")
             try setOption(sendFD, Int32(IPPROTO_IPV6), IPV6_MULTICAST_IF, interfaceIndex, "IPV6_MULTICAST_IF")
             var sin6 = sockaddr_in6()

@@ -29,11 +29,24 @@ public struct AdvertisementFilter: Sendable, Hashable {
     public var hopLimit: HopLimitPolicy
     /// Unicast peers accepted as sources (`check_unicast_src`), or nil for any.
     public var allowedSources: Set<VRRPAddress>?
+    /// keepalived's per-peer min_ttl/max_ttl, checked once the source is allowed; lower > upper drops everything.
+    public var sourceHopLimits: [VRRPAddress: SourceHopLimit]
+
+    public struct SourceHopLimit: Sendable, Hashable {
+        public var lower: UInt8
+        public var upper: UInt8
+
+        public init(lower: UInt8, upper: UInt8) {
+            self.lower = lower
+            self.upper = upper
+        }
+    }
 
     public init(
         version: VRRPVersion, virtualRouterID: UInt8, advertIntervalCentiseconds: UInt16,
         authentication: Authentication = .none, addresses: [VRRPAddress]?, localPriority: UInt8,
-        hopLimit: HopLimitPolicy = .exactly255, allowedSources: Set<VRRPAddress>? = nil
+        hopLimit: HopLimitPolicy = .exactly255, allowedSources: Set<VRRPAddress>? = nil,
+        sourceHopLimits: [VRRPAddress: SourceHopLimit] = [:]
     ) {
         self.version = version
         self.virtualRouterID = virtualRouterID
@@ -43,6 +56,7 @@ public struct AdvertisementFilter: Sendable, Hashable {
         self.localPriority = localPriority
         self.hopLimit = hopLimit
         self.allowedSources = allowedSources
+        self.sourceHopLimits = sourceHopLimits
     }
 
     /// nil when the advertisement is acceptable, else the reason to count.
@@ -57,8 +71,14 @@ public struct AdvertisementFilter: Sendable, Hashable {
         guard hopLimitAccepted else {
             return AdvertRejection(.hopLimit, "TTL/hop limit \(received.hopLimit) from \(received.source)")
         }
-        if let allowedSources, !allowedSources.contains(received.source) {
-            return AdvertRejection(.unexpectedSource, "\(received.source) is not a unicast peer")
+        if let allowedSources {
+            guard allowedSources.contains(received.source) else {
+                return AdvertRejection(.unexpectedSource, "\(received.source) is not a unicast peer")
+            }
+            if let limit = sourceHopLimits[received.source], received.hopLimit < limit.lower || received.hopLimit > limit.upper {
+                return AdvertRejection(
+                    .hopLimit, "TTL/hop limit \(received.hopLimit) from \(received.source), expected \(limit.lower)..\(limit.upper)")
+            }
         }
         guard advert.version == version else {
             return AdvertRejection(

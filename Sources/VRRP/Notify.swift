@@ -15,6 +15,8 @@ public struct NotifyEvent: Hashable, Sendable {
         case backup = "BACKUP"
         case fault = "FAULT"
         case stop = "STOP"
+        /// An instance removed by a reload, with notify_deleted (keepalived reports FAULT otherwise).
+        case deleted = "DELETED"
     }
 
     /// Group or instance.
@@ -41,7 +43,7 @@ public struct NotifyEvent: Hashable, Sendable {
     /// The scripts to run, in keepalived's order: the state's own script (notify_master/backup/fault/stop, given
     /// no extra arguments), then the generic `notify` with `arguments` appended.
     public func invocations<Script>(
-        master: Script?, backup: Script?, fault: Script?, stop: Script?, any: Script?
+        master: Script?, backup: Script?, fault: Script?, stop: Script?, any: Script?, deleted: Script? = nil
     ) -> [(script: Script, appendedArguments: [String])] {
         var result: [(script: Script, appendedArguments: [String])] = []
         let specific: Script?
@@ -50,6 +52,7 @@ public struct NotifyEvent: Hashable, Sendable {
         case .backup: specific = backup
         case .fault: specific = fault
         case .stop: specific = stop
+        case .deleted: specific = deleted
         }
         if let specific { result.append((specific, [])) }
         if let any { result.append((any, arguments)) }

@@ -6,11 +6,25 @@ public struct TrackedObject: Hashable, Sendable {
     public var weight: Int
     /// `reverse`: the object counts as up when it is down and vice versa.
     public var reverse: Bool
+    /// A track_file: the object carries a number (`TrackingState.set(_:value:)`), not up/down.
+    public var tracksValue: Bool
 
-    public init(name: String, weight: Int = 0, reverse: Bool = false) {
+    public init(name: String, weight: Int = 0, reverse: Bool = false, tracksValue: Bool = false) {
         self.name = name
         self.weight = weight
         self.reverse = reverse
+        self.tracksValue = tracksValue
+    }
+
+    /// What a track_file value means for an instance (keepalived's process_update_vrrp_track_file_status):
+    /// nil is FAULT, otherwise the priority change. Weight 0: a non-zero value (zero with reverse) is FAULT.
+    /// Else value × weight (negated by reverse), limited to -254...253, where -254 is FAULT.
+    public func fileContribution(_ value: Int64) -> Int? {
+        if weight == 0 { return (value != 0) != reverse ? nil : 0 }
+        // |value| ≤ 2^31 and |weight| ≤ 254: the product fits in 64 bits.
+        let product = value * Int64(weight) * (reverse ? -1 : 1)
+        let status = Int(min(max(product, -254), 253))
+        return status == -254 ? nil : status
     }
 }
 
@@ -42,13 +56,27 @@ public struct TrackingState: Hashable, Sendable {
     /// The tracked objects with their weights.
     public private(set) var objects: [TrackedObject]
     private var up: [String: Bool]
+    /// The last number read for each track_file (0 until one is).
+    private var values: [String: Int64]
 
     /// `initiallyUp` names the objects considered up before the first report (keepalived: scripts without
     /// `init_fail`, interfaces whose link is up).
     public init(objects: [TrackedObject], initiallyUp: Set<String>) {
         self.objects = objects
         self.up = Dictionary(objects.map { ($0.name, initiallyUp.contains($0.name)) }, uniquingKeysWith: { a, _ in a })
+        self.values = Dictionary(objects.filter(\.tracksValue).map { ($0.name, 0) }, uniquingKeysWith: { a, _ in a })
     }
+
+    /// Records a track_file's number; true when it changed. Unknown names are ignored (false).
+    @discardableResult
+    public mutating func set(_ name: String, value: Int64) -> Bool {
+        guard let old = values[name], old != value else { return false }
+        values[name] = value
+        return true
+    }
+
+    /// The last number recorded for a tracked file, nil when not tracked.
+    public func value(_ name: String) -> Int64? { values[name] }
 
     /// Records a status; true when it changed the summary's inputs. Unknown names are ignored (false).
     @discardableResult
@@ -65,6 +93,14 @@ public struct TrackingState: Hashable, Sendable {
     public var summary: TrackingSummary {
         var result = TrackingSummary()
         for object in objects {
+            if object.tracksValue {
+                if let change = object.fileContribution(values[object.name] ?? 0) {
+                    result.weight += change
+                } else {
+                    result.faulted = true
+                }
+                continue
+            }
             let effectiveUp = (up[object.name] ?? false) != object.reverse
             if object.weight == 0 {
                 if !effectiveUp { result.faulted = true }

@@ -17,7 +17,16 @@ extension VRRPInstance {
         case .syncGroup(let directive):
             follow(directive, now: now)
         case .shutdown:
-            shutdown()
+            if stop() != nil { notify(.stop) }
+        case .delete:
+            // keepalived's clear_diff_vrrp: DELETED with notify_deleted; else FAULT, unless already in FAULT.
+            if let previous = stop() {
+                if configuration.notifyDeleted {
+                    notify(.deleted)
+                } else if previous != .fault {
+                    notify(.fault)
+                }
+            }
         }
         let result = output
         output = []
@@ -31,6 +40,9 @@ extension VRRPInstance {
         emit(.removeVirtualAddresses)
         if tracking.faulted || groupFault {
             enterFault()
+        } else if isAddressOwner && configuration.initialState == .master, let hold = startupHold, now < hold {
+            // keepalived's delayed start: the owner times out of BACKUP at once, but only when the delay ends.
+            enterBackup(now: now, masterDownAfter: .zero)
         } else if isAddressOwner && configuration.initialState == .master {
             // Only an owner configured `state MASTER` skips the wait (keepalived; an owner with `state BACKUP`
             // waits the master-down interval like anyone else).
@@ -49,7 +61,7 @@ extension VRRPInstance {
         case .backup:
             if advert.priority == 0 {
                 // RFC 5798 §6.4.2: the master resigned; take over after Skew_Time, not a full down interval.
-                if !wantsMaster { arm(.masterDown, at: now + skewTime) }
+                if !wantsMaster { armMasterDown(now: now, after: skewTime) }
                 return
             }
             if preemptEffective && advert.priority < effectivePriority {
@@ -62,7 +74,7 @@ extension VRRPInstance {
             }
             accept(advert)
             wantsMaster = false
-            arm(.masterDown, at: now + masterDownInterval)
+            armMasterDown(now: now, after: masterDownInterval)
         case .master:
             if advert.priority == 0 {
                 // A resigning peer (split brain ending): assert ourselves at once.
@@ -78,6 +90,7 @@ extension VRRPInstance {
             } else {
                 // keepalived answers a lower priority at once (unless lower_prio_no_advert) and re-announces.
                 if !configuration.lowerPriorityNoAdvert { emit(.sendAdvert(priority: effectivePriority)) }
+                if configuration.reportsLowerPriority { emit(.masterReceivedLowerPriority) }
                 let g = configuration.gratuitous
                 if g.lowerPriorityRepeat > 0 {
                     emit(.sendGratuitous(count: g.lowerPriorityRepeat))
@@ -145,7 +158,7 @@ extension VRRPInstance {
             } else if state == .backup && wantsMaster {
                 // keepalived restarts the down timer of members that wanted MASTER but were outvoted.
                 wantsMaster = false
-                arm(.masterDown, at: now + masterDownInterval)
+                armMasterDown(now: now, after: masterDownInterval)
             }
         case .becomeFault:
             groupFault = true
@@ -164,11 +177,12 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func shutdown() {
+    /// Back to INIT: a MASTER resigns, timers go, the sync daemon stops. The state it left, nil if it was in INIT.
+    private mutating func stop() -> State? {
         let previous = state
         switch state {
         case .initialize:
-            return
+            return nil
         case .master:
             leaveMaster(resign: true)
         case .backup, .fault:
@@ -182,7 +196,7 @@ extension VRRPInstance {
         masterAdvertIntervalCentiseconds = configuration.advertIntervalCentiseconds
         emit(.stateChanged(from: previous, to: .initialize))
         switchSyncDaemon(.stopped)
-        notify(.stop)
+        return previous
     }
 
     // MARK: - Transitions
@@ -245,7 +259,7 @@ extension VRRPInstance {
         let previous = state
         state = .backup
         emit(.stateChanged(from: previous, to: .backup))
-        if let masterDownAfter { arm(.masterDown, at: now + masterDownAfter) }
+        if let masterDownAfter { armMasterDown(now: now, after: masterDownAfter) }
         switchSyncDaemon(.backup)
         notify(.backup)
     }
@@ -279,6 +293,15 @@ extension VRRPInstance {
     private mutating func arm(_ kind: TimerKind, at deadline: ContinuousClock.Instant) {
         deadlines[kind] = deadline
         emit(.armTimer(kind, deadline: deadline))
+    }
+
+    /// The master-down timer, `after` from now, or from the end of the startup hold while it lasts.
+    private mutating func armMasterDown(now: ContinuousClock.Instant, after: Duration) {
+        if let hold = startupHold, now < hold {
+            arm(.masterDown, at: hold + after)
+        } else {
+            arm(.masterDown, at: now + after)
+        }
     }
 
     private mutating func cancel(_ kind: TimerKind) {

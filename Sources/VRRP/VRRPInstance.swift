@@ -94,6 +94,9 @@ public struct VRRPInstance: Sendable {
         case syncGroup(SyncDirective)
         /// Stop: a MASTER resigns with priority 0 so the backup takes over after its skew time.
         case shutdown
+        /// Removed by a reload: as `shutdown`, but notified as keepalived notifies a deleted instance (DELETED with
+        /// notify_deleted, else FAULT unless it was in FAULT already), not STOP.
+        case delete
     }
 
     /// Outputs, to be performed in order.
@@ -116,6 +119,8 @@ public struct VRRPInstance: Sendable {
         case notify(NotifyEvent)
         /// Switch the IPVS sync daemon (only for the instance that controls it).
         case switchSyncDaemon(SyncDaemonRole)
+        /// A MASTER heard a lower priority (keepalived's notify_master_rx_lower_pri); only when configured.
+        case masterReceivedLowerPriority
     }
 
     /// keepalived's garp_* settings.
@@ -177,6 +182,10 @@ public struct VRRPInstance: Sendable {
         public var inSyncGroup: Bool
         /// This instance drives the IPVS sync daemon (lvs_sync_daemon names it).
         public var controlsSyncDaemon: Bool
+        /// Emit `.masterReceivedLowerPriority` (a notify_master_rx_lower_pri script is configured).
+        public var reportsLowerPriority = false
+        /// notify_deleted: a `.delete` is notified as DELETED rather than FAULT.
+        public var notifyDeleted = false
 
         public init(
             name: String, version: VRRPVersion, priority: UInt8, advertIntervalCentiseconds: UInt16 = 100,
@@ -240,6 +249,9 @@ public struct VRRPInstance: Sendable {
     public internal(set) var wantsMaster = false
     /// Armed timers and their deadlines.
     public internal(set) var deadlines: [TimerKind: ContinuousClock.Instant] = [:]
+    /// keepalived's vrrp_startup_delay: before this instant a master-down timer runs from it rather than from now,
+    /// so no BACKUP (not even an address owner) takes over until the delay is over. Set before `.start`.
+    public var startupHold: ContinuousClock.Instant?
 
     var tracking = TrackingSummary()
     var groupFault = false

@@ -86,6 +86,9 @@ extension HostCore {
                 plan.lines.append("vrrp_script \(name): restart with the new settings (its status starts afresh)")
             }
         }
+        if old.trackFiles != new.trackFiles {
+            plan.lines.append("track_file: read afresh (\(new.trackFiles.keys.sorted().joined(separator: ", ")))")
+        }
         if old.syncDaemon != new.syncDaemon {
             plan.syncDaemonChanged = true
             switch (old.syncDaemon, new.syncDaemon) {
@@ -110,14 +113,16 @@ extension HostCore {
         let oldSummaries = Dictionary(uniqueKeysWithValues: instances.values.map { ($0.spec.name, summary(of: $0)) })
         for name in plan.removed + plan.restarted.map(\.name) {
             guard let runtime = instances[name] else { continue }
-            let why = plan.removed.contains(name) ? "removed by reload" : "restarted by reload"
-            dispatch(runtime, .shutdown, now: now, reason: why)
+            let removed = plan.removed.contains(name)
+            dispatch(runtime, removed ? .delete : .shutdown, now: now, reason: removed ? "removed by reload" : "restarted by reload")
             instances[name] = nil
         }
         let daemonWasRunning = spec.syncDaemon != nil
         if plan.syncDaemonChanged && daemonWasRunning { switchSyncDaemon(.stopped) }
         spec = new
         policy = ScriptPolicy(globals: new.globals, files: dependencies.files)
+        // A track_file may now name another path: read them afresh.
+        fileValues.removeAll()
 
         for name in plan.scriptsRemoved { scripts[name] = nil }
         for name in plan.scriptsAdded + plan.scriptsChanged {
@@ -132,6 +137,7 @@ extension HostCore {
             }
         }
         for name in groups.keys where new.group(named: name) == nil { groups[name] = nil }
+        updatePromoteSecondaries()
         // Kept instances: new notify/tracking settings, and the statuses of tracked objects carried over.
         for instance in new.instances {
             guard let runtime = instances[instance.name] else { continue }
@@ -166,9 +172,5 @@ extension HostCore {
         return plan.lines
     }
 
-    func rebuiltTracking(_ objects: [TrackedObject]) -> TrackingState {
-        var tracking = TrackingState(objects: objects, initiallyUp: [])
-        for object in objects { tracking.set(object.name, up: initialStatus(object.name)) }
-        return tracking
-    }
+    func rebuiltTracking(_ objects: [TrackedObject]) -> TrackingState { seededTracking(objects) }
 }

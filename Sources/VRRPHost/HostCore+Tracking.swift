@@ -67,6 +67,27 @@ extension HostCore {
             logger.notice("link \(interface) is \(up ? "up" : "down")")
             setTracked(tracked, up: up, now: now, reason: "\(interface) link \(up ? "up" : "down")")
         }
+        pollFiles(now: now)
+    }
+
+    /// keepalived watches track_files with inotify; directord reads them at the link-poll cadence.
+    func pollFiles(now: ContinuousClock.Instant) {
+        var names = Set<String>()
+        for runtime in instances.values { for o in runtime.tracking.objects where o.tracksValue { names.insert(o.name) } }
+        for group in groups.values { for o in group.tracking.objects where o.tracksValue { names.insert(o.name) } }
+        for tracked in names.sorted() {
+            // nil: a number keepalived would ignore; the last value stays.
+            guard let value = readFile(tracked), fileValues[tracked] != value else { continue }
+            let old = fileValues[tracked] ?? 0
+            fileValues[tracked] = value
+            logger.notice("track_file \(tracked.dropFirst(5)): \(old) → \(value)")
+            var affected: [InstanceRuntime] = []
+            for runtime in instances.values where runtime.tracking.set(tracked, value: value) { affected.append(runtime) }
+            for group in groups.values where group.tracking.set(tracked, value: value) {
+                affected += group.spec.members.compactMap { instances[$0] }
+            }
+            tell(affected, now: now, reason: "track_file \(tracked.dropFirst(5)) now \(value)")
+        }
     }
 
     /// Records a tracked object's status everywhere it is tracked and tells the instances concerned.
@@ -76,8 +97,13 @@ extension HostCore {
         for group in groups.values where group.tracking.set(name, up: up) {
             affected += group.spec.members.compactMap { instances[$0] }
         }
+        tell(affected, now: now, reason: reason)
+    }
+
+    /// Feeds the new tracking summary to each affected instance once, in configuration order (so logs and
+    /// notifies come out the same way every time).
+    func tell(_ affected: [InstanceRuntime], now: ContinuousClock.Instant, reason: String) {
         var seen = Set<Int>()
-        // Configuration order, so logs and notifies come out the same way every time.
         for runtime in affected.sorted(by: { $0.id < $1.id }) where seen.insert(runtime.id).inserted {
             dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: reason)
         }

@@ -17,6 +17,9 @@ struct TransportKey: Hashable, CustomStringConvertible {
     var multicast: Bool
     /// auth_type AH instances have their own IP protocol 51 socket, one per password.
     var ipsecAH: AuthPassword?
+    var hopLimit: UInt8
+    /// The group joined (mcast_dst_ip / vrrp_mcast_group4/6): instances in different groups need their own socket.
+    var group: VRRPAddress?
 
     init(_ w: InstanceSpec.Wiring) {
         interface = w.interface
@@ -24,9 +27,15 @@ struct TransportKey: Hashable, CustomStringConvertible {
         source = w.source
         multicast = w.multicast
         ipsecAH = w.ipsecAH
+        hopLimit = w.hopLimit
+        group = w.multicast ? w.destinations.first : nil
     }
 
-    var description: String { "\(interface) \(multicast ? "multicast" : "unicast") from \(source)\(ipsecAH == nil ? "" : " with IPsec AH")" }
+    var description: String {
+        "\(interface) \(multicast ? "multicast" : "unicast") from \(source)" + (hopLimit == 255 ? "" : " ttl \(hopLimit)")
+            + (group.map { $0 == .multicastIPv4 || $0 == .multicastIPv6 ? "" : " to \($0)" } ?? "")
+            + (ipsecAH == nil ? "" : " with IPsec AH")
+    }
 }
 
 final class TransportRuntime {
@@ -128,7 +137,12 @@ final class HostCore: @unchecked Sendable {
     var ownedVirtualMACs: [String: String] = [:]
     /// arp_ignore and arp_filter of each base interface before its first macvlan, restored after its last.
     var savedBaseSettings: [String: [String: String]] = [:]
+    var ownedRules: Set<HostRule> = []
+    /// Interfaces whose promote_secondaries directord turned on (and turns off again when none asks for it).
+    var promotedInterfaces: Set<String> = []
     var linkUp: [String: Bool] = [:]
+    /// The last good number of each tracked track_file, by tracked name ("file:NAME").
+    var fileValues: [String: Int64] = [:]
     var ipvsTable: (any IPVSTable)?
     /// The last task of each notify chain: a scope's scripts run one after another, in transition order.
     var notifyTails: [String: Task<Void, Never>] = [:]
@@ -137,6 +151,9 @@ final class HostCore: @unchecked Sendable {
     private(set) var running = false
     /// Adverts that matched no instance on their socket (other routers on the segment).
     var foreignAdverts: UInt64 = 0
+    /// vrrp_startup_delay: the end of the delay counted from start (instances started by a reload before then
+    /// wait for it too, as keepalived's global delayed-start time makes them).
+    var startupHold: ContinuousClock.Instant?
 
     init(
         spec: HostSpec, dependencies: VRRPHostDependencies, logger: Logger,
@@ -182,8 +199,13 @@ final class HostCore: @unchecked Sendable {
             throw VRRPHostError(problems)
         }
         running = true
+        if spec.globals.vrrpStartupDelay > .zero {
+            startupHold = now + spec.globals.vrrpStartupDelay
+            logger.info("VRRP: delaying startup for \(spec.globals.vrrpStartupDelay) (vrrp_startup_delay)")
+        }
         for script in spec.scripts.values.sorted(by: { $0.name < $1.name }) { addScript(script, now: now) }
         for group in spec.groups { addGroup(group) }
+        updatePromoteSecondaries()
         for instance in spec.instances { startInstance(instance, now: now, reason: "started") }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.master, alsoBackup: true) }
         timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
@@ -236,6 +258,7 @@ final class HostCore: @unchecked Sendable {
         do {
             let t = try dependencies.transports.open(
                 family: w.family, interface: w.interface, source: w.source.bytes, multicastGroup: group,
+                hopLimit: w.hopLimit,
                 ipProtocol: w.ipsecAH == nil ? VRRPSocket.protocolNumber : Int32(IPsecAHState.ipProtocol))
             transports[key] = TransportRuntime(t, ipsecAH: w.ipsecAH)
             return nil
@@ -245,13 +268,38 @@ final class HostCore: @unchecked Sendable {
     }
 
     func addGroup(_ group: GroupSpec) {
-        var tracking = TrackingState(objects: group.tracked, initiallyUp: [])
-        for object in group.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
-        groups[group.name] = GroupRuntime(spec: group, tracking: tracking)
+        groups[group.name] = GroupRuntime(spec: group, tracking: seededTracking(group.tracked))
+    }
+
+    /// Tracking for `objects` with what is known now: scripts' and links' states, files' numbers.
+    func seededTracking(_ objects: [TrackedObject]) -> TrackingState {
+        var tracking = TrackingState(objects: objects, initiallyUp: [])
+        for object in objects {
+            if object.tracksValue {
+                tracking.set(object.name, value: fileValue(object.name))
+            } else {
+                tracking.set(object.name, up: initialStatus(object.name))
+            }
+        }
+        return tracking
+    }
+
+    /// A tracked file's number: the last one read, else read now (keepalived reads every file at start).
+    func fileValue(_ trackedName: String) -> Int64 {
+        if let known = fileValues[trackedName] { return known }
+        let value = readFile(trackedName) ?? 0
+        fileValues[trackedName] = value
+        return value
+    }
+
+    func readFile(_ trackedName: String) -> Int64? {
+        guard let path = spec.trackFiles[String(trackedName.dropFirst(5))] else { return nil }
+        return dependencies.trackFileValue(path)
     }
 
     /// Scripts start as keepalived's do (up unless init_fail); interfaces as their link is now.
     func initialStatus(_ trackedName: String) -> Bool {
+        if trackedName.hasPrefix("config:") { return false }
         if trackedName.hasPrefix("script:") {
             return scripts[String(trackedName.dropFirst(7))]?.up ?? true
         }
@@ -272,7 +320,7 @@ final class HostCore: @unchecked Sendable {
     }
 
     func startInstance(_ spec: InstanceSpec, now: ContinuousClock.Instant, reason: String) {
-        let machine: VRRP.VRRPInstance
+        var machine: VRRP.VRRPInstance
         do {
             machine = try VRRP.VRRPInstance(spec.wiring.machine)
         } catch {
@@ -280,10 +328,10 @@ final class HostCore: @unchecked Sendable {
             report("vrrp_instance \(spec.name): \(error)")
             return
         }
-        var tracking = TrackingState(objects: spec.tracked, initiallyUp: [])
-        for object in spec.tracked { tracking.set(object.name, up: initialStatus(object.name)) }
+        if let hold = startupHold, now < hold { machine.startupHold = hold }
         nextID += 1
-        let runtime = InstanceRuntime(id: nextID, spec: spec, machine: machine, tracking: tracking, since: wallClock())
+        let runtime = InstanceRuntime(
+            id: nextID, spec: spec, machine: machine, tracking: seededTracking(spec.tracked), since: wallClock())
         instances[spec.name] = runtime
         dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: "initial tracking")
         dispatch(runtime, .start, now: now, reason: reason)
@@ -370,6 +418,10 @@ final class HostCore: @unchecked Sendable {
                 runNotify(runtime.spec.notify, event, key: "instance:" + name)
             case .switchSyncDaemon(let role):
                 switchSyncDaemon(role)
+            case .masterReceivedLowerPriority:
+                if let script = runtime.spec.notifyMasterRxLowerPriority {
+                    run(script, arguments: [], key: "instance:" + name)
+                }
             }
         }
     }
@@ -467,12 +519,34 @@ final class HostCore: @unchecked Sendable {
                 report("vrrp_instance \(name): cannot add route \(route): \(error)")
             }
         }
+        for rule in runtime.spec.wiring.rules {
+            do {
+                switch try dependencies.network.add(rule) {
+                case .added:
+                    ownedRules.insert(rule)
+                case .alreadyPresent:
+                    if !ownedRules.contains(rule) {
+                        logger.warning("vrrp_instance \(name): rule \(rule) was already present; it is not directord's and will be left in place")
+                    }
+                }
+            } catch {
+                report("vrrp_instance \(name): cannot add rule \(rule): \(error)")
+            }
+        }
     }
 
     /// Removes what directord added. `leftovers` (at start): also the configured addresses found on the
     /// interface, as keepalived 2.2.7 does after an unclean stop; never the advert source address, never routes.
     func removeAddresses(_ runtime: InstanceRuntime, leftovers: Bool) {
         let name = runtime.spec.name
+        for rule in runtime.spec.wiring.rules where ownedRules.contains(rule) {
+            do {
+                try dependencies.network.remove(rule)
+                ownedRules.remove(rule)
+            } catch {
+                report("vrrp_instance \(name): cannot remove rule \(rule): \(error)")
+            }
+        }
         for route in runtime.spec.wiring.routes where ownedRoutes.contains(route) {
             do {
                 try dependencies.network.remove(route)
@@ -513,25 +587,29 @@ final class HostCore: @unchecked Sendable {
 
     func runNotify(_ scripts: NotifyScripts, _ event: NotifyEvent, key: String) {
         let invocations = event.invocations(
-            master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any)
-        for (notify, arguments) in invocations {
-            let prepared = policy.prepare(command: notify.command, arguments: arguments, user: notify.user)
-            if let problem = prepared.problem {
-                if prepared.script == nil { report(problem) } else { logger.warning("\(problem)") }
-            }
-            guard let script = prepared.script else { continue }
-            let previous = notifyTails[key]
-            let runner = dependencies.scripts
-            let timeout = dependencies.notifyTimeout
-            let logger = self.logger
-            notifyTails[key] = Task {
-                await previous?.value
-                let result = await runner.run(script, timeout: timeout)
-                if result.outcome.succeeded {
-                    logger.debug("notify \(script) done")
-                } else {
-                    logger.warning("notify \(script) \(result.outcome)", metadata: ["output": "\(result.output)"])
-                }
+            master: scripts.master, backup: scripts.backup, fault: scripts.fault, stop: scripts.stop, any: scripts.any,
+            deleted: scripts.deleted)
+        for (notify, arguments) in invocations { run(notify, arguments: arguments, key: key) }
+    }
+
+    /// One notify script, after the earlier ones of its scope (`key`) have finished.
+    func run(_ notify: NotifyScript, arguments: [String], key: String) {
+        let prepared = policy.prepare(command: notify.command, arguments: arguments, user: notify.user)
+        if let problem = prepared.problem {
+            if prepared.script == nil { report(problem) } else { logger.warning("\(problem)") }
+        }
+        guard let script = prepared.script else { return }
+        let previous = notifyTails[key]
+        let runner = dependencies.scripts
+        let timeout = dependencies.notifyTimeout
+        let logger = self.logger
+        notifyTails[key] = Task {
+            await previous?.value
+            let result = await runner.run(script, timeout: timeout)
+            if result.outcome.succeeded {
+                logger.debug("notify \(script) done")
+            } else {
+                logger.warning("notify \(script) \(result.outcome)", metadata: ["output": "\(result.output)"])
             }
         }
     }
@@ -591,6 +669,7 @@ final class HostCore: @unchecked Sendable {
         }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.stopped) }
         releaseEverything()
+        updatePromoteSecondaries(wanted: [])
         transports.removeAll()
         removeVirtualMACs(keeping: [])
         instances.removeAll()
@@ -605,6 +684,10 @@ final class HostCore: @unchecked Sendable {
 
     /// What is still owned after every instance resigned (an instance that failed mid-way): removed too.
     func releaseEverything() {
+        for rule in ownedRules {
+            try? dependencies.network.remove(rule)
+        }
+        ownedRules.removeAll()
         for route in ownedRoutes {
             try? dependencies.network.remove(route)
         }
@@ -613,6 +696,32 @@ final class HostCore: @unchecked Sendable {
         }
         ownedRoutes.removeAll()
         ownedAddresses.removeAll()
+    }
+
+    /// keepalived's promote_secondaries: set to 1 where an instance asks for it and it is 0, put back to 0 where
+    /// directord set it and no instance asks any more.
+    func updatePromoteSecondaries(wanted: Set<String>? = nil) {
+        let wanted = wanted ?? Set(spec.instances.filter(\.promoteSecondaries).map(\.wiring.interface))
+        let sysctl = dependencies.sysctl
+        for interface in wanted.subtracting(promotedInterfaces).sorted() {
+            let key = "net/ipv4/conf/\(interface)/promote_secondaries"
+            do {
+                guard try sysctl.read(key) != "1" else { continue }
+                try sysctl.write(key, "1")
+                promotedInterfaces.insert(interface)
+                logger.info("promote_secondaries set on \(interface)")
+            } catch {
+                report("promote_secondaries on \(interface): \(error)")
+            }
+        }
+        for interface in promotedInterfaces.subtracting(wanted).sorted() {
+            do {
+                try sysctl.write("net/ipv4/conf/\(interface)/promote_secondaries", "0")
+            } catch {
+                report("promote_secondaries on \(interface) not put back: \(error)")
+            }
+            promotedInterfaces.remove(interface)
+        }
     }
 
     func report(_ problem: String) {

@@ -16,12 +16,16 @@ struct InstanceSpec: Equatable {
         /// The multicast group, or each unicast peer.
         var destinations: [VRRPAddress]
         var multicast: Bool
+        /// TTL / hop limit of unicast adverts (unicast_ttl); multicast ones always carry 255.
+        var hopLimit: UInt8
         /// The advert with the configured priority (the state machine picks the priority of each send).
         var advert: Advertisement
         var filter: AdvertisementFilter
         /// virtual_ipaddress then virtual_ipaddress_excluded: both are added, only the first are advertised.
         var addresses: [InterfaceAddress]
         var routes: [HostRoute]
+        /// virtual_rules: added after the routes when MASTER, removed before them.
+        var rules: [HostRule]
         var group: String?
         /// auth_type AH: adverts travel in an IPsec AH header keyed with this password (IPv4, VRRPv2 only).
         var ipsecAH: AuthPassword? = nil
@@ -33,8 +37,11 @@ struct InstanceSpec: Equatable {
 
     var name: String
     var wiring: Wiring
+    /// promote_secondaries on the instance's interface.
+    var promoteSecondaries: Bool
     var notify: NotifyScripts
-    /// Tracked objects, named "script:NAME" and "interface:NAME".
+    var notifyMasterRxLowerPriority: NotifyScript?
+    /// Tracked objects, named "script:NAME", "interface:NAME" and "file:NAME".
     var tracked: [TrackedObject]
     /// "ADDR/PLEN dev IF" per address, for status.
     var addressText: [String]
@@ -93,6 +100,8 @@ struct HostSpec {
     var instances: [InstanceSpec] = []
     var groups: [GroupSpec] = []
     var scripts: [String: ScriptSpec] = [:]
+    /// The path of each track_file an instance or group tracks, by name.
+    var trackFiles: [String: String] = [:]
     var syncDaemon: SyncDaemonSpec?
     var globals: GlobalSettings
     /// Instances that cannot run on this host, one line each.
@@ -135,8 +144,15 @@ struct HostSpec {
             spec.groups.append(
                 GroupSpec(
                     name: group.name, members: members, notify: group.notify,
-                    tracked: tracked(scripts: group.trackScripts, interfaces: group.trackInterfaces, implicit: nil, config: config)))
+                    tracked: tracked(
+                        scripts: group.trackScripts, interfaces: group.trackInterfaces, files: group.trackFiles, implicit: nil,
+                        config: config)))
             for t in group.trackScripts { trackedScripts.insert(t.name) }
+        }
+        let trackedFiles = config.vrrpInstances.filter { running.contains($0.name) }.flatMap(\.trackFiles)
+            + config.syncGroups.flatMap(\.trackFiles)
+        for t in trackedFiles {
+            if let file = config.trackFiles.first(where: { $0.name == t.name }) { spec.trackFiles[t.name] = file.path }
         }
         for name in trackedScripts {
             if let script = config.vrrpScript(named: name) { spec.scripts[name] = ScriptSpec(script) }
@@ -145,7 +161,8 @@ struct HostSpec {
     }
 
     static func tracked(
-        scripts: [TrackedScript], interfaces: [TrackedInterface], implicit: String?, config: Configuration
+        scripts: [TrackedScript], interfaces: [TrackedInterface], files: [TrackedFile] = [], implicit: String?,
+        config: Configuration
     ) -> [TrackedObject] {
         var result: [TrackedObject] = []
         // keepalived tracks the instance's own interface (link down → FAULT) unless dont_track_primary.
@@ -162,8 +179,18 @@ struct HostSpec {
                     name: "script:" + t.name, weight: t.weight ?? script?.weight ?? 0,
                     reverse: t.reverse ?? script?.reverse ?? false))
         }
+        for t in files {
+            let file = config.trackFiles.first { $0.name == t.name }
+            result.append(
+                TrackedObject(
+                    name: "file:" + t.name, weight: t.weight ?? file?.weight ?? 1, reverse: t.reverse ?? file?.reverse ?? false,
+                    tracksValue: true))
+        }
         return result
     }
+
+    /// The tracked object of unicast_fault_no_peer without peers; always down.
+    static let noUnicastPeer = "config:unicast_fault_no_peer"
 
     struct Problem: Error, CustomStringConvertible {
         let description: String
@@ -206,7 +233,7 @@ struct HostSpec {
         let destinations: [VRRPAddress] =
             unicast
             ? instance.unicastPeers.compactMap { VRRPAddress(bytes: $0.bytes) }
-            : [family == .ipv4 ? .multicastIPv4 : .multicastIPv6]
+            : [instance.multicastGroup.flatMap { VRRPAddress(bytes: $0.bytes) } ?? (family == .ipv4 ? .multicastIPv4 : .multicastIPv6)]
         let authentication: Authentication
         switch instance.authentication?.type {
         case nil: authentication = .none
@@ -224,16 +251,19 @@ struct HostSpec {
             return problem(error.description)
         }
         let garp = instance.garp
-        let machine = VRRP.VRRPInstance.Configuration(
+        var machine = VRRP.VRRPInstance.Configuration(
             name: name, version: version, priority: instance.priority, advertIntervalCentiseconds: interval,
             // keepalived clears an initial MASTER state under AH: the anti-replay counter must first be learnt.
             primaryAddress: source, initialState: instance.initialState == .master && ipsecAH == nil ? .master : .backup,
-            preempt: instance.preempt, preemptDelay: instance.preemptDelay,
+            preempt: instance.preempt, preemptDelay: instance.preemptDelay, downTimerAdverts: instance.downTimerAdverts,
+            lowerPriorityNoAdvert: instance.lowerPriorityNoAdvert, higherPrioritySendAdvert: instance.higherPrioritySendAdvert,
             gratuitous: VRRP.VRRPInstance.GratuitousPolicy(
                 masterDelay: garp.masterDelay, masterRepeat: garp.masterRepeat, lowerPriorityDelay: garp.lowerPriorityDelay,
                 lowerPriorityRepeat: garp.lowerPriorityRepeat, refreshInterval: garp.masterRefresh, refreshRepeat: garp.masterRefreshRepeat),
             inSyncGroup: group != nil,
             controlsSyncDaemon: config.effectiveSyncDaemon?.instance == name)
+        machine.reportsLowerPriority = instance.notifyMasterRxLowerPriority != nil
+        machine.notifyDeleted = instance.notify.notifyDeleted
         do {
             _ = try VRRP.VRRPInstance(machine)
         } catch {
@@ -243,23 +273,33 @@ struct HostSpec {
             version: version, virtualRouterID: instance.virtualRouterID, advertIntervalCentiseconds: interval,
             authentication: authentication, addresses: vips, localPriority: instance.priority,
             // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
-            hopLimit: unicast ? .any : .exactly255)
+            hopLimit: unicast ? .any : .exactly255,
+            // check_unicast_src: keepalived drops adverts from an address that is not a unicast_peer.
+            allowedSources: instance.checkUnicastSource ? Set(destinations) : nil,
+            sourceHopLimits: Dictionary(
+                instance.unicastPeerTTLs.compactMap { peer, ttl in
+                    VRRPAddress(bytes: peer.bytes).map { ($0, AdvertisementFilter.SourceHopLimit(lower: ttl.min, upper: ttl.max)) }
+                }, uniquingKeysWith: { a, _ in a }))
         let all = instance.virtualAddresses + instance.excludedAddresses
         // With use_vmac the addresses go on the macvlan, so the neighbours learn the virtual router's MAC for them.
         let vmac = instance.virtualMAC
         let addresses = all.map { interfaceAddress($0, defaultDevice: vmac?.interface ?? instance.interface) }
         let socketInterface = vmac.map { $0.transmitOnBase ? instance.interface : $0.interface } ?? instance.interface
         let routes = instance.virtualRoutes.map(hostRoute)
+        let rules = instance.virtualRules.map(HostObjects.rule)
         let wiring = InstanceSpec.Wiring(
             machine: machine, interface: socketInterface, family: af, source: source, destinations: destinations,
-            multicast: !unicast, advert: advert, filter: filter, addresses: addresses, routes: routes, group: group,
-            ipsecAH: ipsecAH, virtualMAC: vmac, base: instance.interface)
+            multicast: !unicast, hopLimit: unicast ? instance.unicastTTL ?? 255 : 255, advert: advert, filter: filter, addresses: addresses, routes: routes, rules: rules,
+            group: group, ipsecAH: ipsecAH, virtualMAC: vmac, base: instance.interface)
         return .success(
             InstanceSpec(
-                name: name, wiring: wiring, notify: instance.notify,
+                name: name, wiring: wiring, promoteSecondaries: instance.promoteSecondaries, notify: instance.notify,
+                notifyMasterRxLowerPriority: instance.notifyMasterRxLowerPriority,
                 tracked: tracked(
-                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, implicit: instance.tracksPrimary ? instance.interface : nil,
-                    config: config),
+                    scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
+                    implicit: instance.tracksPrimary ? instance.interface : nil, config: config)
+                    // A condition that never clears: FAULT for as long as this configuration runs.
+                    + (instance.faultsWithoutPeers ? [TrackedObject(name: HostSpec.noUnicastPeer)] : []),
                 addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))
     }
 
@@ -345,12 +385,19 @@ extension InstanceSpec.Wiring {
         if m.initialState != o.initialState { out.append("state \(o.initialState.rawValue) → \(m.initialState.rawValue)") }
         if m.preempt != o.preempt || m.preemptDelay != o.preemptDelay { out.append("preempt settings") }
         if m.gratuitous != o.gratuitous { out.append("garp settings") }
+        if m.lowerPriorityNoAdvert != o.lowerPriorityNoAdvert || m.higherPrioritySendAdvert != o.higherPrioritySendAdvert {
+            out.append("lower_prio_no_advert/higher_prio_send_advert")
+        }
+        if m.downTimerAdverts != o.downTimerAdverts { out.append("down_timer_adverts \(o.downTimerAdverts) → \(m.downTimerAdverts)") }
         if m.controlsSyncDaemon != o.controlsSyncDaemon { out.append("sync daemon control") }
         if source != old.source { out.append("source address \(old.source) → \(source)") }
         if destinations != old.destinations || multicast != old.multicast { out.append("multicast/unicast peers") }
+        if hopLimit != old.hopLimit { out.append("unicast_ttl \(old.hopLimit) → \(hopLimit)") }
         if advert.authentication != old.advert.authentication { out.append("authentication") }
+        if filter.allowedSources != old.filter.allowedSources { out.append("check_unicast_src") }
         if addresses != old.addresses { out.append("virtual addresses") }
         if routes != old.routes { out.append("virtual_routes") }
+        if rules != old.rules { out.append("virtual_rules") }
         if group != old.group { out.append("sync group \(old.group ?? "none") → \(group ?? "none")") }
         if out.isEmpty { out.append("settings") }
         return out
@@ -365,4 +412,21 @@ public enum HostObjects {
     }
 
     public static func route(_ r: VirtualRoute) -> HostRoute { HostSpec.hostRoute(r) }
+
+    public static func rule(_ r: StaticRule) -> HostRule {
+        let family = r.family == .ipv4 ? AF_INET : AF_INET6
+        let action: HostRule.Action = switch r.action {
+        case .table(let t): .table(t)
+        case .goto(let t): .goto(t)
+        case .nop: .nop
+        case .blackhole: .blackhole
+        case .unreachable: .unreachable
+        case .prohibit: .prohibit
+        }
+        return HostRule(
+            family: family, source: r.from?.address.bytes, sourceLength: r.from?.length ?? 0,
+            destination: r.to?.address.bytes, destinationLength: r.to?.length ?? 0, invert: r.invert,
+            priority: r.priority, tos: r.tos, mark: r.fwmark, mask: r.fwmask, inputInterface: r.inputInterface,
+            outputInterface: r.outputInterface, action: action)
+    }
 }

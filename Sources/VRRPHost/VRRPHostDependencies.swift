@@ -11,21 +11,22 @@ public protocol VRRPTransport: AnyObject, Sendable {
     func receive() throws(SystemError) -> ReceivedPacket?
 }
 
-/// Opens transports (one per interface, family, source address and multicast/unicast mode).
+/// Opens transports (one per interface, family, source address, multicast/unicast mode and unicast TTL).
 public protocol VRRPTransportOpening: Sendable {
-    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
-    /// `ipProtocol` 51 (auth_type AH): packets are sent whole, IP header included, and received with it.
-    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
+    /// `hopLimit`: TTL / hop limit of unicast sends (multicast always goes out with 255).
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
         throws(SystemError) -> any VRRPTransport
+    /// `ipProtocol` 51 (auth_type AH): packets are sent whole, IP header included, and received with it.
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8,
+              ipProtocol: Int32) throws(SystemError) -> any VRRPTransport
 }
 
 extension VRRPTransportOpening {
     /// Fakes carry any protocol's bytes alike.
-    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
-        throws(SystemError) -> any VRRPTransport
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8,
+                     ipProtocol: Int32) throws(SystemError) -> any VRRPTransport
     {
-        try open(family: family, interface: interface, source: source, multicastGroup: multicastGroup)
+        try open(family: family, interface: interface, source: source, multicastGroup: multicastGroup, hopLimit: hopLimit)
     }
 }
 
@@ -37,17 +38,18 @@ extension VRRPSocket: VRRPTransport {
 public struct VRRPSocketOpener: VRRPTransportOpening {
     public init() {}
 
-    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
-    {
-        try VRRPSocket(family: family, interface: interface, source: source, multicastGroup: multicastGroup)
-    }
-
-    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, ipProtocol: Int32)
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
         throws(SystemError) -> any VRRPTransport
     {
+        try VRRPSocket(
+            family: family, interface: interface, source: source, multicastGroup: multicastGroup, unicastHopLimit: hopLimit)
+    }
+
+    public func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8,
+                     ipProtocol: Int32) throws(SystemError) -> any VRRPTransport
+    {
         try VRRPSocket(family: family, interface: interface, source: source, multicastGroup: multicastGroup,
-                       ipProtocol: ipProtocol)
+                       unicastHopLimit: hopLimit, ipProtocol: ipProtocol)
     }
 }
 
@@ -70,17 +72,23 @@ public struct VRRPHostDependencies: Sendable {
     public var ipvs: (@Sendable () throws -> any IPVSTable)?
     /// How long a notify script may run before it is killed (keepalived has no limit; a hung one must not pile up).
     public var notifyTimeout: Duration
-    /// How often tracked interfaces' link state is read.
+    /// How often tracked interfaces' link state (and tracked files) are read.
     public var linkPollInterval: Duration
     /// use_vmac's macvlans.
     public var virtualMACs: any VirtualMACManaging
+    /// Kernel parameters (promote_secondaries).
+    public var sysctl: any SysctlAccess
+    /// The number in a track_file, nil when keepalived would ignore what it read (the last value stays; 0 before
+    /// any). A missing or empty file is 0. The daemon passes FILE_CHECK's reader.
+    public var trackFileValue: @Sendable (String) -> Int64?
 
     public init(
         network: any HostNetworking, announcer: any AddressAnnouncing, scripts: any ScriptRunning,
         transports: any VRRPTransportOpening, interfaceAddresses: any InterfaceAddressLookup,
         files: any ScriptPathInspecting = SystemScriptPaths(),
         ipvs: (@Sendable () throws -> any IPVSTable)?, notifyTimeout: Duration = .seconds(30),
-        linkPollInterval: Duration = .seconds(1), virtualMACs: any VirtualMACManaging = SystemVirtualMACs()
+        linkPollInterval: Duration = .seconds(1), sysctl: any SysctlAccess = ProcSysctl(), trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil },
+        virtualMACs: any VirtualMACManaging = SystemVirtualMACs()
     ) {
         self.virtualMACs = virtualMACs
         self.network = network
@@ -92,15 +100,18 @@ public struct VRRPHostDependencies: Sendable {
         self.ipvs = ipvs
         self.notifyTimeout = notifyTimeout
         self.linkPollInterval = linkPollInterval
+        self.trackFileValue = trackFileValue
+        self.sysctl = sysctl
     }
 
-    /// The real host: rtnetlink, raw sockets, `/bin/sh -c` scripts, the kernel's IPVS table.
-    public static func system() -> VRRPHostDependencies {
+    /// The real host: rtnetlink, raw sockets, `/bin/sh -c` scripts, the kernel's IPVS table; `trackFileValue` reads
+    /// track_files (without it they read as 0).
+    public static func system(trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil }) -> VRRPHostDependencies {
         let network = RouteNetlink()
         return VRRPHostDependencies(
             network: network, announcer: Announcer(network: network), scripts: ProcessScriptRunner(),
             transports: VRRPSocketOpener(), interfaceAddresses: SystemInterfaceAddresses(),
-            ipvs: { try KernelIPVSTable() })
+            ipvs: { try KernelIPVSTable() }, trackFileValue: trackFileValue)
     }
 }
 

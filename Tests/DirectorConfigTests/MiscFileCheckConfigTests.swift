@@ -110,7 +110,7 @@ struct MiscFileCheckConfigTests {
         #expect(unnamed.errors.map(\.short) == ["3:9: error: FILE_CHECK of real_server 10.0.1.2:80 has no 'track_file'"])
     }
 
-    @Test func trackFileInAVRRPInstanceIsRefusedSayingWhy() {
+    @Test func trackFileInAVRRPInstanceNamesADefinedTrackFile() throws {
         let result = parse("""
             vrrp_instance VI {
                 interface eth0
@@ -124,7 +124,60 @@ struct MiscFileCheckConfigTests {
                 }
             }
             """)
-        #expect(result.errors.contains { $0.message.contains("track_file in a VRRP instance or sync group is not implemented") },
-                "\(result.errors.map(\.short))")
+        #expect(result.errors.map(\.short) == ["9:9: error: track_file names track_file 'maint', which is not defined"])
+        let defined = parse("""
+            track_file maint {
+                file /run/maint
+                weight -5
+            }
+            vrrp_sync_group G {
+                group {
+                    VI
+                }
+                track_file {
+                    maint weight 0 reverse
+                }
+            }
+            vrrp_instance VI {
+                interface eth0
+                virtual_router_id 1
+                virtual_ipaddress {
+                    10.0.0.1
+                }
+                track_file {
+                    maint
+                    maint weight 300
+                }
+            }
+            """)
+        #expect(defined.errors.map(\.short) == ["21:22: error: 'weight' must be in -254..254, not 300"])
+        let fixed = try #require(parse("""
+            track_file maint {
+                file /run/maint
+                weight -5
+            }
+            vrrp_sync_group G {
+                group {
+                    VI
+                }
+                track_file {
+                    maint weight 0 reverse
+                }
+            }
+            vrrp_instance VI {
+                interface eth0
+                virtual_router_id 1
+                virtual_ipaddress {
+                    10.0.0.1
+                }
+                track_file {
+                    maint
+                }
+            }
+            """).configuration)
+        #expect(fixed.syncGroups.first?.trackFiles == [TrackedFile(name: "maint", weight: 0, reverse: true)])
+        // A member's own track_file keeps keepalived's rule: weight 0 in a sync group (the track_file's -5 is dropped).
+        #expect(fixed.vrrpInstance(named: "VI")?.trackFiles.map(\.weight) == [0])
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(fixed)).configuration == fixed)
     }
 }

@@ -42,8 +42,29 @@ struct StaticNetworkTests {
         #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
     }
 
+    @Test func virtualRulesShareTheGrammarAndTheDefaultPreferenceCounter() throws {
+        let result = parse("static_rules {\n    from 192.0.2.0/24 table 5\n}\n" + instance(extra: "    virtual_rules {\n        from 192.0.2.10/32 table 100\n        to 198.51.100.0/24 table 101 preference 900\n    }\n"))
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        let config = try #require(result.configuration)
+        #expect(config.staticNetwork.rules.map(\.priority) == [16384])
+        let rules = try #require(config.vrrpInstance(named: "VI_1")?.virtualRules)
+        #expect(rules.map(\.priority) == [16383, 900])
+        #expect(rules.first?.action == .table(100))
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+        let bad = parse(instance(extra: "    virtual_rules {\n        from 192.0.2.10/32 uidrange 1-2 table 5\n    }\n"))
+        #expect(bad.errors.first?.message == "rule option 'uidrange' is not supported by directord")
+    }
+
+    @Test func defaultInterfaceTakesStaticAddressesWithoutDev() throws {
+        let result = parse("static_ipaddress {\n    192.0.2.10/24\n    192.0.2.11/24 dev eth1\n}\nglobal_defs {\n    default_interface eth2\n}\n")
+        #expect(result.errors.isEmpty, "\(result.errors.map(\.short))")
+        let config = try #require(result.configuration)
+        #expect(config.staticNetwork.addresses.map(\.device) == ["eth2", "eth1"])
+        #expect(ConfigurationLoader.parse(ConfigurationWriter.render(config)).configuration == config)
+    }
+
     @Test(arguments: [
-        ("static_ipaddress {\n    192.0.2.10/24 scope global\n}\n", "2:5: error: static address 192.0.2.10/24 needs 'dev INTERFACE'"),
+        ("static_ipaddress {\n    192.0.2.10/24 scope global\n}\n", "2:5: error: static address 192.0.2.10/24 needs 'dev INTERFACE' (or global_defs 'default_interface')"),
         ("static_ipaddress {\n    192.0.2.10/24 dev eth0 peers 192.0.2.1\n}\n",
          "2:28: error: unknown address option 'peers'; expected brd, dev, scope, label, peer, home, -nodad, mngtmpaddr, noprefixroute, autojoin, no_track or preferred_lft"),
         ("static_routes {\n    198.51.100.0/24 via 192.0.2.1 onlnk\n}\n",

@@ -136,13 +136,13 @@ struct SyntaxTests {
         let result = parse("""
             global_defs {
                 smtp_server 192.0.2.25
-                vrrp_mcast_group4 224.0.0.19
+                vrrp_garp_extra_if 60
             }
 
             """ + instance(extra: "    use_ipvlan"))
         #expect(result.diagnostics.map(\.short) == [
             "2:5: warning: 'smtp_server' is ignored: directord does not send e-mail",
-            "3:5: error: 'vrrp_mcast_group4' is not supported by directord: VRRP uses the IANA group 224.0.0.18",
+            "3:5: error: 'vrrp_garp_extra_if' is not supported by directord: gratuitous ARPs on other interfaces are not implemented",
             "11:5: error: 'use_ipvlan' is not supported by directord: ipvlan interfaces are not implemented",
         ])
     }

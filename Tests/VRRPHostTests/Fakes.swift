@@ -41,6 +41,7 @@ final class FakeTransport: VRRPTransport, @unchecked Sendable {
     let interface: String
     let source: [UInt8]
     let group: [UInt8]?
+    var hopLimit: UInt8 = 255
     let sent = Locked<[Sent]>([])
     let incoming = Locked<[ReceivedPacket]>([])
     let pipe: WakeupPipe
@@ -79,12 +80,13 @@ final class FakeOpener: VRRPTransportOpening, @unchecked Sendable {
     let opened = Locked<[FakeTransport]>([])
     let refuse = Locked<Set<String>>([])
 
-    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?) throws(SystemError)
-        -> any VRRPTransport
+    func open(family: Int32, interface: String, source: [UInt8], multicastGroup: [UInt8]?, hopLimit: UInt8)
+        throws(SystemError) -> any VRRPTransport
     {
         if refuse.current.contains(interface) { throw SystemError(call: "socket", errno: EPERM, detail: interface) }
         do {
             let t = try FakeTransport(interface: interface, source: source, group: multicastGroup)
+            t.hopLimit = hopLimit
             opened.update { $0.append(t) }
             return t
         } catch {
@@ -231,6 +233,19 @@ final class TableBox: @unchecked Sendable {
     let table = RecordingIPVSTable()
 }
 
+/// Kernel parameters in memory (missing keys read "0"), with every write recorded.
+final class FakeSysctl: SysctlAccess, @unchecked Sendable {
+    let values = Locked<[String: String]>([:])
+    let writes = Locked<[String]>([])
+
+    func read(_ key: String) throws(SystemError) -> String { values.read { $0[key] } ?? "0" }
+
+    func write(_ key: String, _ value: String) throws(SystemError) {
+        writes.update { $0.append("\(key)=\(value)") }
+        values.update { $0[key] = value }
+    }
+}
+
 /// A host core wired to fakes, driven by hand with explicit instants.
 final class Harness: @unchecked Sendable {
     let network = FakeNetwork()
@@ -241,6 +256,9 @@ final class Harness: @unchecked Sendable {
     let virtualMACs = FakeVirtualMACs()
     let events = Locked<[VRRPHostEvent]>([])
     let posted = Locked<[HostWork]>([])
+    /// track_file contents by path, as numbers (a missing file reads 0).
+    let trackFiles = Locked<[String: Int64]>([:])
+    let sysctl = FakeSysctl()
     let core: HostCore
     let t0 = ContinuousClock.now
 
@@ -253,10 +271,12 @@ final class Harness: @unchecked Sendable {
         let configuration = try #require(loaded.configuration, "config: \(loaded.errors)", sourceLocation: sourceLocation)
         network.links.update { $0 = ["eth0": true, "eth1": true] }
         let box = ipvs
+        let trackFiles = self.trackFiles
         let deps = VRRPHostDependencies(
             network: network, announcer: announcer, scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Self.interfaces), files: files, ipvs: { box.table },
-            notifyTimeout: .seconds(5), virtualMACs: virtualMACs)
+            notifyTimeout: .seconds(5), sysctl: sysctl, trackFileValue: { path in trackFiles.read { $0[path] } ?? 0 },
+            virtualMACs: virtualMACs)
         let spec = HostSpec.build(configuration, addresses: deps.interfaceAddresses)
         let posted = self.posted, events = self.events
         var logger = Logger(label: "test")

@@ -299,4 +299,274 @@ struct HostCoreTests {
         #expect(h.state("VI_1") == "BACKUP")
     }
 
+    @Test("down_timer_adverts 1: MASTER after one advert interval plus the skew time (1.414 s at priority 150)")
+    func downTimerAdverts() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    down_timer_adverts 1\n"))
+        try h.start()
+        h.advance(to: 1.4)
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 1.42)
+        #expect(h.state("VI_1") == "MASTER")
+        // The global default applies to instances that set none: 10 adverts + 0.414 s.
+        let g = try Harness("global_defs {\n    vrrp_down_timer_adverts 10\n}\n" + outside)
+        try g.start()
+        g.advance(to: 10.4)
+        #expect(g.state("VI_1") == "BACKUP")
+        g.advance(to: 10.42)
+        #expect(g.state("VI_1") == "MASTER")
+    }
+
+    @Test("vrrp_startup_delay 5: the first election ends 5 s plus the master-down interval after start")
+    func startupDelay() throws {
+        let h = try Harness("global_defs {\n    vrrp_startup_delay 5\n}\n" + outside)
+        try h.start()
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 8.3)
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 8.5)
+        #expect(h.state("VI_1") == "MASTER")
+    }
+
+    @Test("lower_prio_no_advert: a MASTER does not answer a lower priority; higher_prio_send_advert (global) sends one before yielding")
+    func priorityAdvertOptions() throws {
+        let config = "global_defs {\n    vrrp_higher_prio_send_advert\n}\n"
+            + outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    lower_prio_no_advert true\n")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        let t = try h.transport("eth0")
+        #expect(t.sent.current.count == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        #expect(t.sent.current.count == 1, "no answer to the lower priority")
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 3.8)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(t.priorities == [150, 150], "one last advert before yielding")
+        // Without them, keepalived's defaults: the lower priority is answered, the higher one is not.
+        let d = try Harness(outside)
+        try d.start()
+        d.advance(to: 3.5)
+        try d.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        try d.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 3.8)
+        #expect(try d.transport("eth0").priorities == [150, 150])
+    }
+
+    @Test("track_file: value × weight moves the priority, a value at or below -254 (×weight) is FAULT, 0 restores it")
+    func trackFileMovesPriorityAndFaults() throws {
+        let config = "track_file maint {\n    file /run/maint\n    weight -10\n}\n"
+            + outside.replacingOccurrences(of: "    notify_master", with: "    track_file {\n        maint\n    }\n    notify_master")
+        let h = try Harness(config)
+        h.trackFiles.update { $0["/run/maint"] = 2 }
+        try h.start()
+        // Read at start: 150 - 20.
+        #expect(h.core.status().instances.first?.priority == 130)
+        h.advance(to: 3.5)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(try h.transport("eth0").priorities.last == 130)
+        // Files are read at the link-poll cadence (1 s; the last poll ran at 3.5).
+        h.trackFiles.update { $0["/run/maint"] = 5 }
+        h.advance(to: 4.6)
+        #expect(h.core.status().instances.first?.priority == 100)
+        h.trackFiles.update { $0["/run/maint"] = 26 }
+        h.advance(to: 5.7)
+        #expect(h.state("VI_1") == "FAULT")
+        #expect(try h.transport("eth0").priorities.last == 0, "a MASTER going to FAULT resigns")
+        h.trackFiles.update { $0["/run/maint"] = 0 }
+        h.advance(to: 6.8)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(h.core.status().instances.first?.priority == 150)
+    }
+
+    @Test("track_file with weight 0 in a sync group: a non-zero value puts every member in FAULT; reverse inverts it")
+    func trackFileInSyncGroup() throws {
+        let config = """
+            track_file down {
+                file /run/down
+            }
+            vrrp_sync_group G {
+                group {
+                    VI_1
+                    VI_2
+                }
+                track_file {
+                    down weight 0
+                }
+            }
+            vrrp_instance VI_1 {
+                interface eth0
+                virtual_router_id 51
+                virtual_ipaddress {
+                    192.0.2.10/24
+                }
+            }
+            vrrp_instance VI_2 {
+                interface eth1
+                virtual_router_id 52
+                track_file {
+                    down weight 0 reverse
+                }
+                virtual_ipaddress {
+                    10.0.0.10/24
+                }
+            }
+
+            """
+        let h = try Harness(config)
+        h.trackFiles.update { $0["/run/down"] = 1 }
+        try h.start()
+        // The group's entry faults both; VI_2's own reversed one is fine with 1.
+        #expect(h.state("VI_1") == "FAULT" && h.state("VI_2") == "FAULT")
+        h.trackFiles.update { $0["/run/down"] = 0 }
+        h.advance(to: 1.0)
+        // Now the group's is fine but VI_2's reversed entry (0 is a failure) faults VI_2, and the group follows.
+        #expect(h.state("VI_2") == "FAULT")
+        #expect(h.state("VI_1") == "FAULT")
+    }
+
+    @Test("virtual_rules are added after the routes on MASTER and removed before them on BACKUP and at stop")
+    func virtualRulesFollowState() throws {
+        let h = try Harness(outside.replacingOccurrences(
+            of: "    notify_master",
+            with: "    virtual_rules {\n        from 192.0.2.10/32 table 100 preference 1000\n    }\n    notify_master"))
+        try h.start()
+        #expect(h.network.rules.current.isEmpty)
+        h.advance(to: 3.5)
+        #expect(h.network.rules.current.map(\.description) == ["pref 1000 from 192.0.2.10/32 lookup 100"])
+        let calls = h.network.calls.current
+        let addRoute = try #require(calls.firstIndex { if case .addRoute = $0 { true } else { false } })
+        let addRule = try #require(calls.firstIndex { if case .addRule = $0 { true } else { false } })
+        #expect(addRoute < addRule)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", at: 4.0)
+        #expect(h.state("VI_1") == "BACKUP")
+        #expect(h.network.rules.current.isEmpty)
+        let after = h.network.calls.current
+        let removeRule = try #require(after.lastIndex { if case .removeRule = $0 { true } else { false } })
+        let removeRoute = try #require(after.lastIndex { if case .removeRoute = $0 { true } else { false } })
+        #expect(removeRule < removeRoute)
+        h.advance(to: 8.0)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.network.rules.current.count == 1)
+        _ = h.core.shutdown(now: h.at(9.0))
+        #expect(h.network.rules.current.isEmpty)
+    }
+
+    @Test("mcast_dst_ip: adverts go to that group and the socket joins it; vrrp_mcast_group4 is the default for the rest")
+    func multicastGroups() throws {
+        let own = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    mcast_dst_ip 224.0.0.100\n"))
+        try own.start()
+        #expect(try own.transport("eth0").group == [224, 0, 0, 100])
+        own.advance(to: 3.5)
+        #expect(try own.transport("eth0").sent.current.map(\.destination) == [[224, 0, 0, 100]])
+        let global = try Harness("global_defs {\n    vrrp_mcast_group4 239.1.2.3\n}\n" + outside)
+        try global.start()
+        #expect(try global.transport("eth0").group == [239, 1, 2, 3])
+    }
+
+    @Test("promote_secondaries is set on the interface at start where it is off, and put back at stop")
+    func promoteSecondaries() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    promote_secondaries\n"))
+        try h.start()
+        #expect(h.sysctl.writes.current == ["net/ipv4/conf/eth0/promote_secondaries=1"])
+        _ = h.core.shutdown(now: h.at(1))
+        #expect(h.sysctl.writes.current == ["net/ipv4/conf/eth0/promote_secondaries=1", "net/ipv4/conf/eth0/promote_secondaries=0"])
+        // Already on: left alone, and not turned off at stop.
+        let on = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    promote_secondaries\n"))
+        on.sysctl.values.update { $0["net/ipv4/conf/eth0/promote_secondaries"] = "1" }
+        try on.start()
+        _ = on.core.shutdown(now: on.at(1))
+        #expect(on.sysctl.writes.current.isEmpty)
+    }
+
+    @Test("unicast_fault_no_peer without unicast_peer keeps the instance in FAULT; with peers it runs")
+    func unicastFaultNoPeer() throws {
+        let h = try Harness(outside.replacingOccurrences(of: "    priority 150\n", with: "    priority 150\n    unicast_fault_no_peer\n"))
+        try h.start()
+        #expect(h.state("VI_1") == "FAULT")
+        h.advance(to: 10)
+        #expect(h.state("VI_1") == "FAULT")
+        #expect(try h.transport("eth0").sent.current.isEmpty)
+        let peers = try Harness(outside.replacingOccurrences(
+            of: "    priority 150\n", with: "    priority 150\n    unicast_fault_no_peer\n    unicast_peer {\n        192.0.2.2\n    }\n"))
+        try peers.start()
+        peers.advance(to: 3.5)
+        #expect(peers.state("VI_1") == "MASTER")
+    }
+
+    @Test("notify_master_rx_lower_pri runs, with its own arguments only, when the MASTER hears a lower priority")
+    func notifyMasterRxLowerPriority() async throws {
+        let h = try Harness(outside.replacingOccurrences(
+            of: "    priority 150\n", with: "    priority 150\n    notify_master_rx_lower_pri \"/etc/directord/lower.sh\"\n"))
+        try h.start()
+        h.advance(to: 3.5)
+        #expect(h.scripts.runs(of: "/etc/directord/lower.sh").isEmpty)
+        try h.receive(on: "eth0", vrid: 51, priority: 100, addresses: ["192.0.2.10"], password: "secret1", at: 3.7)
+        let runs = try await h.waitForRuns(of: "/etc/directord/lower.sh", count: 1)
+        #expect(runs.count == 1)
+        #expect(runs.first?.arguments == [])
+    }
+
+    @Test("check_unicast_src: an advert from an address that is not a unicast_peer is dropped; a peer's is obeyed")
+    func checkUnicastSource() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    check_unicast_src\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        #expect(h.state("VI_1") == "MASTER")
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.core.status().instances.first?.drops[DropReason.unexpectedSource.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.2", password: "secret1", at: 4.2)
+        #expect(h.state("VI_1") == "BACKUP")
+    }
+
+    @Test("unicast_ttl sets the TTL of the unicast socket; received adverts are not judged by TTL (as keepalived)")
+    func unicastTTL() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    unicast_ttl 3\n    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        #expect(try h.transport("eth0").hopLimit == 3)
+        h.advance(to: 3.5)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 1, at: 4)
+        #expect(h.state("VI_1") == "BACKUP")
+        let multicast = try Harness(outside)
+        try multicast.start()
+        #expect(try multicast.transport("eth0").hopLimit == 255)
+    }
+
+    @Test("unicast_peer min_ttl/max_ttl: a peer's advert outside its TTL range is dropped (and the source is checked)")
+    func unicastPeerTTLRange() throws {
+        let config = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {",
+            with: "    unicast_peer {\n        192.0.2.2 min_ttl 250 max_ttl 255\n    }\n    virtual_ipaddress {")
+        let h = try Harness(config)
+        try h.start()
+        h.advance(to: 3.5)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 64, at: 4)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.core.status().instances.first?.drops[DropReason.hopLimit.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4.1)
+        #expect(h.core.status().instances.first?.drops[DropReason.unexpectedSource.rawValue] == 1)
+        try h.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], password: "secret1", ttl: 252, at: 4.2)
+        #expect(h.state("VI_1") == "BACKUP")
+    }
+
+    @Test("vrrp_check_unicast_src in global_defs checks every unicast instance; without it any source is obeyed")
+    func globalCheckUnicastSource() throws {
+        let unicast = outside.replacingOccurrences(
+            of: "    virtual_ipaddress {", with: "    unicast_peer {\n        192.0.2.2\n    }\n    virtual_ipaddress {")
+        let checked = try Harness("global_defs {\n    vrrp_check_unicast_src\n}\n" + unicast)
+        try checked.start()
+        checked.advance(to: 3.5)
+        try checked.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(checked.state("VI_1") == "MASTER")
+        let open = try Harness(unicast)
+        try open.start()
+        open.advance(to: 3.5)
+        try open.receive(on: "eth0", vrid: 51, priority: 200, addresses: ["192.0.2.10"], from: "192.0.2.9", password: "secret1", at: 4)
+        #expect(open.state("VI_1") == "BACKUP")
+    }
+
 }

@@ -50,6 +50,33 @@ struct ReloadTests {
         #expect(h.core.reload(try spec(changed), now: h.at(4.1)).isEmpty, "the same configuration again changes nothing")
     }
 
+    @Test("a removed instance is notified FAULT as keepalived does, or DELETED (and its script run) with notify_deleted")
+    func removedInstanceNotifies() async throws {
+        func removed(_ extra: String) -> String {
+            outside + "vrrp_instance VI_2 {\n    interface eth1\n    virtual_router_id 52\n" + extra
+                + "    notify_stop /etc/directord/stop.sh\n    notify_fault /etc/directord/fault.sh\n    notify /etc/directord/all.sh\n"
+                + "    virtual_ipaddress {\n        10.0.0.254/24\n    }\n}\n"
+        }
+        let plain = try Harness(removed(""))
+        try plain.start()
+        _ = plain.core.reload(try spec(outside), now: plain.at(1))
+        let faults = try await plain.waitForRuns(of: "/etc/directord/fault.sh", count: 1)
+        #expect(faults.count == 1)
+        let all = try await plain.waitForRuns(of: "/etc/directord/all.sh", count: 2)
+        #expect(all.last?.arguments == ["INSTANCE", "VI_2", "FAULT", "100"])
+        #expect(plain.scripts.runs(of: "/etc/directord/stop.sh").isEmpty, "a removed instance is not stopped")
+        let deleted = try Harness(removed("    notify_deleted /etc/directord/deleted.sh\n"))
+        try deleted.start()
+        _ = deleted.core.reload(try spec(outside), now: deleted.at(1))
+        #expect(try await deleted.waitForRuns(of: "/etc/directord/deleted.sh", count: 1).count == 1)
+        let notified = try await deleted.waitForRuns(of: "/etc/directord/all.sh", count: 2)
+        #expect(notified.last?.arguments == ["INSTANCE", "VI_2", "DELETED", "100"])
+        #expect(deleted.scripts.runs(of: "/etc/directord/fault.sh").isEmpty)
+        // At stop, STOP as before.
+        _ = deleted.core.shutdown(now: deleted.at(2))
+        #expect(try await deleted.waitForRuns(of: "/etc/directord/notify.sh", count: 2).last?.arguments == ["INSTANCE", "VI_1", "STOP", "150"])
+    }
+
     @Test("a removed instance resigns and releases its addresses; an added one starts")
     func reloadAddRemove() throws {
         let h = try Harness(Self.two)

@@ -190,6 +190,8 @@ final class SimulatedLAN {
             router.notifications.append(event)
         case .switchSyncDaemon(let role):
             router.syncDaemon.append(role)
+        case .masterReceivedLowerPriority:
+            break
         }
     }
 

@@ -175,6 +175,70 @@ struct VRRPInstanceTests {
         #expect(instance.state == .master)
     }
 
+    @Test func downTimerAdvertsScaleTheMasterDownInterval() throws {
+        var instance = try VRRPInstance(Self.config { $0.downTimerAdverts = 7 })
+        let clock = ManualClock()
+        // 7 × 1 s + (256 - 100)/256 s = 7.609375 s.
+        let actions = instance.handle(.start, now: clock.now)
+        #expect(actions.contains(.armTimer(.masterDown, deadline: clock.at(.nanoseconds(7_609_375_000)))))
+        _ = instance.handle(.timerFired(.masterDown), now: clock.at(.nanoseconds(7_609_374_000)))
+        #expect(instance.state == .backup)
+        _ = instance.handle(.timerFired(.masterDown), now: clock.at(.nanoseconds(7_609_375_000)))
+        #expect(instance.state == .master)
+    }
+
+    @Test func startupHoldDelaysTheFirstTakeOverEvenForAnOwner() throws {
+        let clock = ManualClock()
+        var backup = try VRRPInstance(Self.config())
+        backup.startupHold = clock.at(.seconds(10))
+        let actions = backup.handle(.start, now: clock.now)
+        #expect(actions.contains(.armTimer(.masterDown, deadline: clock.at(.nanoseconds(13_609_375_000)))))
+        // An advert heard during the hold restarts the timer from the hold's end, as keepalived does.
+        _ = backup.handle(.advertReceived(.init(priority: 150, source: Self.peer, advertIntervalCentiseconds: 100)), now: clock.at(.seconds(2)))
+        #expect(backup.deadlines[.masterDown] == clock.at(.nanoseconds(13_609_375_000)))
+        var owner = try VRRPInstance(Self.config(priority: 255) { $0.initialState = .master })
+        owner.startupHold = clock.at(.seconds(10))
+        _ = owner.handle(.start, now: clock.now)
+        #expect(owner.state == .backup)
+        _ = owner.handle(.timerFired(.masterDown), now: clock.at(.seconds(10)))
+        #expect(owner.state == .master)
+        // After the hold, timers run from now again.
+        var late = try VRRPInstance(Self.config())
+        late.startupHold = clock.at(.seconds(1))
+        _ = late.handle(.start, now: clock.at(.seconds(2)))
+        #expect(late.deadlines[.masterDown] == clock.at(.seconds(2) + .nanoseconds(3_609_375_000)))
+    }
+
+    @Test func aMasterReportsALowerPriorityOnlyWhenAsked() throws {
+        var clock = ManualClock()
+        let lower = VRRPInstance.PeerAdvert(priority: 50, source: Self.peer, advertIntervalCentiseconds: 100)
+        var quiet = try Self.master(&clock)
+        #expect(!quiet.handle(.advertReceived(lower), now: clock.now).contains(.masterReceivedLowerPriority))
+        clock = ManualClock()
+        var asked = try Self.master(&clock) { $0.reportsLowerPriority = true }
+        #expect(asked.handle(.advertReceived(lower), now: clock.now).contains(.masterReceivedLowerPriority))
+        let higher = VRRPInstance.PeerAdvert(priority: 200, source: Self.peer, advertIntervalCentiseconds: 100)
+        #expect(!asked.handle(.advertReceived(higher), now: clock.now).contains(.masterReceivedLowerPriority))
+    }
+
+    @Test func aDeletedInstanceIsNotifiedFaultOrDeleted() throws {
+        var clock = ManualClock()
+        var plain = try Self.master(&clock)
+        let actions = plain.handle(.delete, now: clock.now)
+        #expect(actions.contains(.sendAdvert(priority: 0)))
+        #expect(actions.last == Self.notify(.fault))
+        #expect(plain.state == .initialize)
+        clock = ManualClock()
+        var deleted = try Self.master(&clock) { $0.notifyDeleted = true }
+        #expect(deleted.handle(.delete, now: clock.now).last == Self.notify(.deleted))
+        // Already in FAULT: keepalived sends nothing more.
+        var faulted = try VRRPInstance(Self.config())
+        _ = faulted.handle(.trackingChanged(TrackingSummary(faulted: true)), now: clock.now)
+        _ = faulted.handle(.start, now: clock.now)
+        #expect(faulted.state == .fault)
+        #expect(!faulted.handle(.delete, now: clock.now).contains { if case .notify = $0 { true } else { false } })
+    }
+
     @Test func lowerPriorityNoAdvertSuppressesTheAnswer() throws {
         var clock = ManualClock()
         var instance = try Self.master(&clock) {

@@ -90,7 +90,7 @@ public final class FileChecker: Sendable {
 
     /// At most `FileCheck.readLimit` bytes; a missing or unreadable file reads as empty (value 0, as keepalived).
     /// O_NONBLOCK so a FIFO put in the file's place cannot block the event loop.
-    static func read(_ path: String) -> [UInt8] {
+    public static func read(_ path: String) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }

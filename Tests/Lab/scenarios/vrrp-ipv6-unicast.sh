@@ -1,7 +1,9 @@
 # VRRP beyond IPv4 multicast, with keepalived 2.2.7 as the peer: (1) VRRPv3 over IPv6 (adverts from the link-local
 # address to ff02::12, an IPv6 VIP) and (2) unicast peers over IPv4 (unicast_src_ip / unicast_peer). In each, the
 # higher priority wins whichever program it is and killing it makes the other MASTER; for unicast, a sniffer on the
-# bridge shows that every advert went to the peer's address and none to 224.0.0.18.
+# bridge shows that every advert went to the peer's address and none to 224.0.0.18. (3) unicast_ttl 7 and
+# check_unicast_src: directord's adverts leave with TTL 7 and keepalived obeys them; higher-priority adverts from an
+# address that is not directord's unicast_peer are dropped and directord stays MASTER.
 source "$LAB_REPO/Tests/Lab/lib.sh"
 out=/tmp/vrrp-ipv6-unicast
 mkdir -p "$out"
@@ -135,7 +137,7 @@ while time.monotonic() < end:
         continue
     ip = frame[14:]
     if frame[12:14] == b"\x08\x00" and len(ip) >= 20 and ip[9] == 112:
-        print(socket.inet_ntoa(ip[12:16]), ">", socket.inet_ntoa(ip[16:20]), flush=True)
+        print(socket.inet_ntoa(ip[12:16]), ">", socket.inet_ntoa(ip[16:20]), "ttl", ip[8], flush=True)
 PY
 # d's port on the bridge (lib.sh's ns_link names it v + namespace + interface).
 python3 "$out/sniff.py" 600 vdeth0 >"$out/sniff.log" 2>&1 &
@@ -144,11 +146,57 @@ sniffer=$!
 duel "VRRPv2 unicast" "192.0.2.80/24"
 kill "$sniffer"
 sort "$out/sniff.log" | uniq -c | sed 's/^/   VRRP packets: /'
-expect_contains "directord's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.2 > 192\.0\.2\.3$'
-expect_contains "keepalived's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.3 > 192\.0\.2\.2$'
-if grep -v -E '^192\.0\.2\.(2 > 192\.0\.2\.3|3 > 192\.0\.2\.2)$' "$out/sniff.log" | grep -q .; then
+expect_contains "directord's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.2 > 192\.0\.2\.3 ttl 255$'
+expect_contains "keepalived's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.3 > 192\.0\.2\.2 ttl 255$'
+if grep -v -E '^192\.0\.2\.(2 > 192\.0\.2\.3|3 > 192\.0\.2\.2) ttl 255$' "$out/sniff.log" | grep -q .; then
     fail "VRRP packets to other destinations (multicast?) during the unicast rounds"
 fi
 note "ok: no VRRP packet went anywhere but the unicast peer"
 
-printf '\nvrrp-ipv6-unicast: directord and keepalived 2.2.7 elect each other over IPv6 (v3) and over IPv4 unicast\n'
+step "unicast_ttl 7 and check_unicast_src: directord (150) MASTER over keepalived (100); a stranger's advert is dropped"
+conf "$out/d.conf" 150 63 "192.0.2.81/24" "version 2" "unicast_src_ip 192.0.2.2" "unicast_ttl 7" "check_unicast_src" \
+    "unicast_peer {" "    192.0.2.3" "}"
+conf "$out/k.conf" 100 63 "192.0.2.81/24" "version 2" "unicast_src_ip 192.0.2.3" "unicast_peer {" "    192.0.2.2" "}"
+: >"$out/k.log"
+python3 "$out/sniff.py" 600 vdeth0 >"$out/sniff-ttl.log" 2>&1 &
+echo $! >>/tmp/lab-pids
+sniffer=$!
+start_directord
+start_keepalived
+wait_until 60 "the VIP 192.0.2.81 is on d" holds d 192.0.2.81
+sleep 3
+# keepalived checks no TTL on unicast: it obeys directord's TTL-7 adverts and stays BACKUP.
+lacks k 192.0.2.81 || fail "keepalived took the VIP: it did not accept directord's TTL-7 adverts"
+note "ok: keepalived stays BACKUP on directord's TTL-7 adverts"
+# A higher-priority advert (200) for the same VRID from 192.0.2.33, which is not directord's unicast_peer.
+ip -n k addr add 192.0.2.33/24 dev eth0
+cat >"$out/stranger.py" <<'PY'
+import socket, struct
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+# VRRPv2: header, the address, then 8 bytes of authentication data (zero with no authentication).
+body = bytes([0x21, 63, 200, 1, 0, 1, 0, 0]) + socket.inet_aton("192.0.2.81") + bytes(8)
+pkt = body[:6] + struct.pack("!H", csum(body)) + body[8:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
+s.bind(("192.0.2.33", 0))
+for _ in range(3): s.sendto(pkt, ("192.0.2.2", 0))
+PY
+ip netns exec k python3 "$out/stranger.py"
+sleep 1
+d_status >"$out/d.status"
+expect_contains "directord counted the stranger's adverts as drops (reason source)" "$out/d.status" '"source" : 3'
+expect_contains "directord is still MASTER" "$out/d.status" '"state" : "MASTER"'
+holds d 192.0.2.81 || fail "directord gave up the VIP to an advert from a stranger"
+kill "$sniffer"
+sort "$out/sniff-ttl.log" | uniq -c | sed 's/^/   VRRP packets: /'
+expect_contains "directord's adverts carry TTL 7" "$out/sniff-ttl.log" '^192\.0\.2\.2 > 192\.0\.2\.3 ttl 7$'
+if grep -E '^192\.0\.2\.2 ' "$out/sniff-ttl.log" | grep -v -q ' ttl 7$'; then fail "an advert of directord's left with another TTL"; fi
+kill -TERM "$(cat "$out/d.daemon")"
+wait_until 60 "directord exits on SIGTERM" sh -c "! kill -0 $(cat "$out/d.daemon") 2>/dev/null"
+kill_keepalived
+clear_vip 192.0.2.81/24
+
+printf '\nvrrp-ipv6-unicast: directord and keepalived 2.2.7 elect each other over IPv6 (v3) and over IPv4 unicast; unicast_ttl and check_unicast_src work against keepalived\n'
