@@ -69,6 +69,16 @@ enum ConfigurationValidator {
                     config.vrrpInstances[i].trackScripts[j].weight = 0
                 }
             }
+            for j in config.vrrpInstances[i].trackProcesses.indices {
+                let tracked = config.vrrpInstances[i].trackProcesses[j]
+                let weight = tracked.weight ?? config.trackProcesses.first { $0.name == tracked.name }?.weight ?? 0
+                if weight != 0 {
+                    log.warning(
+                        at(tracked.origin),
+                        "track_process '\(tracked.name)' weight \(weight) is set to 0: instance '\(config.vrrpInstances[i].name)' is in a sync group (as keepalived does); track the process in the vrrp_sync_group instead")
+                    config.vrrpInstances[i].trackProcesses[j].weight = 0
+                }
+            }
             for j in config.vrrpInstances[i].trackFiles.indices {
                 let tracked = config.vrrpInstances[i].trackFiles[j]
                 let weight = tracked.weight ?? config.trackFiles.first { $0.name == tracked.name }?.weight ?? 0
@@ -88,6 +98,13 @@ enum ConfigurationValidator {
         for entry in tracked where !names.contains(entry.name) {
             var message = "track_script names vrrp_script '\(entry.name)', which is not defined"
             if let close = closestName(to: entry.name, among: names) { message += "; did you mean '\(close)'?" }
+            log.error(at(entry.origin), message)
+        }
+        let processes = config.trackProcesses.map(\.name)
+        for entry in config.vrrpInstances.flatMap(\.trackProcesses) + config.syncGroups.flatMap(\.trackProcesses) where !processes.contains(entry.name) {
+            // keepalived ignores the entry ("not found, ignoring"); directord refuses, as for track_script.
+            var message = "track_process names vrrp_track_process '\(entry.name)', which is not defined"
+            if let close = closestName(to: entry.name, among: processes) { message += "; did you mean '\(close)'?" }
             log.error(at(entry.origin), message)
         }
         let files = config.trackFiles.map(\.name)

@@ -193,6 +193,15 @@ public enum ConfigurationWriter {
         }
     }
 
+    private static func renderTrackedProcesses(_ processes: [TrackedProcess], _ out: inout Output) {
+        guard !processes.isEmpty else { return }
+        out.block("track_process") { out in
+            for p in processes {
+                out.line(quote(p.name), p.weight.map { "weight \($0)" } ?? "", p.reverse.map { $0 ? "reverse" : "noreverse" } ?? "")
+            }
+        }
+    }
+
     private static func renderSyncGroup(_ g: SyncGroup, _ out: inout Output) {
         out.block("vrrp_sync_group", quote(g.name)) { out in
             out.block("group") { out in
@@ -201,6 +210,7 @@ public enum ConfigurationWriter {
             renderNotify(g.notify, &out)
             renderTracking(g.trackScripts, g.trackInterfaces, &out)
             renderTrackedFiles(g.trackFiles, &out)
+            renderTrackedProcesses(g.trackProcesses, &out)
         }
     }
 
@@ -313,6 +323,7 @@ public enum ConfigurationWriter {
             }
             renderTracking(i.trackScripts, i.trackInterfaces, &out)
             renderTrackedFiles(i.trackFiles, &out)
+            renderTrackedProcesses(i.trackProcesses, &out)
             if let s = i.unicastSourceIP { out.line("unicast_src_ip", s.description) }
             if !i.unicastPeers.isEmpty {
                 out.block("unicast_peer") { out in

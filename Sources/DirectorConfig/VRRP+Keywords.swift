@@ -159,9 +159,9 @@ extension SyncGroup {
         .block("track_script") { g, node, log in g.trackScripts += TrackingEntries.scripts(node, log: &log) },
         .block("track_interface") { g, node, log in g.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_file") { g, node, log in g.trackFiles += TrackingEntries.files(node, log: &log) },
+        .block("track_process") { g, node, log in g.trackProcesses += TrackingEntries.processes(node, log: &log) },
         .ignored("smtp_alert", "directord does not send e-mail"),
         .ignored("global_tracking", "deprecated in keepalived; sync group members share tracking anyway"),
-        .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .ignored("notify_deleted", "keepalived 2.2.7 knows it only in vrrp_instance and ignores it in a sync group"),
         .unsupported("sync_group_tracking_weight", "not implemented"),
@@ -190,6 +190,7 @@ struct VRRPInstanceDraft: Sendable {
     var trackInterfaces: [TrackedInterface] = []
     var trackScripts: [TrackedScript] = []
     var trackFiles: [TrackedFile] = []
+    var trackProcesses: [TrackedProcess] = []
     var unicastSourceIP: IPAddress?
     var unicastPeers: [IPAddress] = []
     var unicastPeerTTLs: [IPAddress: UnicastPeerTTL] = [:]
@@ -271,6 +272,7 @@ struct VRRPInstanceDraft: Sendable {
         .block("track_interface") { d, node, log in d.trackInterfaces += TrackingEntries.interfaces(node, log: &log) },
         .block("track_script") { d, node, log in d.trackScripts += TrackingEntries.scripts(node, log: &log) },
         .block("track_file") { d, node, log in d.trackFiles += TrackingEntries.files(node, log: &log) },
+        .block("track_process") { d, node, log in d.trackProcesses += TrackingEntries.processes(node, log: &log) },
         .value("unicast_src_ip") { d, node, log in d.unicastSourceIP = unicastAddress(node.arguments[0], "'unicast_src_ip'", log: &log) },
         .block("unicast_peer") { d, node, log in
             for entry in node.block ?? [] {
@@ -357,7 +359,6 @@ struct VRRPInstanceDraft: Sendable {
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
         .value("use_vmac", 0...2) { d, node, _ in d.useVMAC = node },
         .value("vmac_xmit_base", 0...0) { d, _, _ in d.vmacXmitBase = true },
-        .unsupported("track_process", "track processes are not implemented; use a vrrp_script"),
         .unsupported("track_bfd", "BFD is not implemented"),
         .ignored("garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("gna_interval", "directord sends each burst of neighbour advertisements at once"),
@@ -633,6 +634,7 @@ struct VRRPInstanceDraft: Sendable {
             origin: SourceOrigin(name.location))
         instance.virtualMAC = vmac
         instance.tracksPrimary = !dontTrackPrimary
+        instance.trackProcesses = trackProcesses
         return instance
     }
 

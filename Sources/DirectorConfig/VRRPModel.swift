@@ -141,6 +141,8 @@ public struct SyncGroup: Hashable, Sendable {
     public var trackScripts: [TrackedScript]
     public var trackInterfaces: [TrackedInterface]
     public var trackFiles: [TrackedFile]
+    /// `track_process` entries naming vrrp_track_process blocks.
+    public var trackProcesses: [TrackedProcess] = []
     public var origin: SourceOrigin
 
     public init(
@@ -363,6 +365,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var trackScripts: [TrackedScript]
     /// keepalived's track_file: the number in the file × weight adjusts the priority (see `TrackFile`).
     public var trackFiles: [TrackedFile]
+    /// `track_process` entries naming vrrp_track_process blocks.
+    public var trackProcesses: [TrackedProcess] = []
     public var unicastSourceIP: IPAddress?
     public var unicastPeers: [IPAddress]
     /// Peers given min_ttl / max_ttl.

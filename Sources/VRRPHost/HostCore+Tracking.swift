@@ -68,6 +68,30 @@ extension HostCore {
             setTracked(tracked, up: up, now: now, reason: "\(interface) link \(up ? "up" : "down")")
         }
         pollFiles(now: now)
+        pollProcesses(now: now)
+    }
+
+    /// Counts the matching processes of every tracked vrrp_track_process once; returns the statuses that changed
+    /// (or were set for the first time).
+    @discardableResult
+    func scanProcesses(now: ContinuousClock.Instant) -> [String: Bool] {
+        guard !spec.trackProcesses.isEmpty else { return [:] }
+        let running = dependencies.processes.processes()
+        var changed: [String: Bool] = [:]
+        for (name, process) in spec.trackProcesses.sorted(by: { $0.key < $1.key }) {
+            if processQuorums[name]?.spec != process { processQuorums[name] = ProcessQuorum(process) }
+            let count = running.reduce(0) { $0 + (process.matches(name: $1.name, commandLine: $1.commandLine) ? 1 : 0) }
+            if let up = processQuorums[name]?.observe(count: count, now: now) { changed[name] = up }
+        }
+        return changed
+    }
+
+    /// keepalived follows process events from the kernel; directord reads /proc at the link-poll cadence.
+    func pollProcesses(now: ContinuousClock.Instant) {
+        for (name, up) in scanProcesses(now: now).sorted(by: { $0.key < $1.key }) {
+            logger.notice("vrrp_track_process \(name): \(up ? "in quorum" : "out of quorum")")
+            setTracked("process:" + name, up: up, now: now, reason: "vrrp_track_process \(name) \(up ? "up" : "down")")
+        }
     }
 
     /// keepalived watches track_files with inotify; directord reads them at the link-poll cadence.

@@ -141,6 +141,8 @@ final class HostCore: @unchecked Sendable {
     /// Interfaces whose promote_secondaries directord turned on (and turns off again when none asks for it).
     var promotedInterfaces: Set<String> = []
     var linkUp: [String: Bool] = [:]
+    /// Each tracked vrrp_track_process's quorum, by name.
+    var processQuorums: [String: ProcessQuorum] = [:]
     /// The last good number of each tracked track_file, by tracked name ("file:NAME").
     var fileValues: [String: Int64] = [:]
     var ipvsTable: (any IPVSTable)?
@@ -300,6 +302,11 @@ final class HostCore: @unchecked Sendable {
     /// Scripts start as keepalived's do (up unless init_fail); interfaces as their link is now.
     func initialStatus(_ trackedName: String) -> Bool {
         if trackedName.hasPrefix("config:") { return false }
+        if trackedName.hasPrefix("process:") {
+            let name = String(trackedName.dropFirst(8))
+            if let up = processQuorums[name]?.up { return up }
+            return scanProcesses(now: .now)[name] ?? false
+        }
         if trackedName.hasPrefix("script:") {
             return scripts[String(trackedName.dropFirst(7))]?.up ?? true
         }

@@ -102,6 +102,8 @@ struct HostSpec {
     var scripts: [String: ScriptSpec] = [:]
     /// The path of each track_file an instance or group tracks, by name.
     var trackFiles: [String: String] = [:]
+    /// The vrrp_track_process blocks something tracks, by name.
+    var trackProcesses: [String: TrackProcess] = [:]
     var syncDaemon: SyncDaemonSpec?
     var globals: GlobalSettings
     /// Instances that cannot run on this host, one line each.
@@ -145,14 +147,19 @@ struct HostSpec {
                 GroupSpec(
                     name: group.name, members: members, notify: group.notify,
                     tracked: tracked(
-                        scripts: group.trackScripts, interfaces: group.trackInterfaces, files: group.trackFiles, implicit: nil,
-                        config: config)))
+                        scripts: group.trackScripts, interfaces: group.trackInterfaces, files: group.trackFiles,
+                        processes: group.trackProcesses, implicit: nil, config: config)))
             for t in group.trackScripts { trackedScripts.insert(t.name) }
         }
         let trackedFiles = config.vrrpInstances.filter { running.contains($0.name) }.flatMap(\.trackFiles)
             + config.syncGroups.flatMap(\.trackFiles)
         for t in trackedFiles {
             if let file = config.trackFiles.first(where: { $0.name == t.name }) { spec.trackFiles[t.name] = file.path }
+        }
+        let trackedProcesses = config.vrrpInstances.filter { running.contains($0.name) }.flatMap(\.trackProcesses)
+            + config.syncGroups.flatMap(\.trackProcesses)
+        for t in trackedProcesses {
+            if let p = config.trackProcesses.first(where: { $0.name == t.name }) { spec.trackProcesses[t.name] = p }
         }
         for name in trackedScripts {
             if let script = config.vrrpScript(named: name) { spec.scripts[name] = ScriptSpec(script) }
@@ -161,8 +168,8 @@ struct HostSpec {
     }
 
     static func tracked(
-        scripts: [TrackedScript], interfaces: [TrackedInterface], files: [TrackedFile] = [], implicit: String?,
-        config: Configuration
+        scripts: [TrackedScript], interfaces: [TrackedInterface], files: [TrackedFile] = [],
+        processes: [TrackedProcess] = [], implicit: String?, config: Configuration
     ) -> [TrackedObject] {
         var result: [TrackedObject] = []
         // keepalived tracks the instance's own interface (link down → FAULT) unless dont_track_primary.
@@ -185,6 +192,11 @@ struct HostSpec {
                 TrackedObject(
                     name: "file:" + t.name, weight: t.weight ?? file?.weight ?? 1, reverse: t.reverse ?? file?.reverse ?? false,
                     tracksValue: true))
+        }
+        for t in processes {
+            let p = config.trackProcesses.first { $0.name == t.name }
+            result.append(
+                TrackedObject(name: "process:" + t.name, weight: t.weight ?? p?.weight ?? 0, reverse: t.reverse ?? p?.reverse ?? false))
         }
         return result
     }
@@ -297,7 +309,7 @@ struct HostSpec {
                 notifyMasterRxLowerPriority: instance.notifyMasterRxLowerPriority,
                 tracked: tracked(
                     scripts: instance.trackScripts, interfaces: instance.trackInterfaces, files: instance.trackFiles,
-                    implicit: instance.tracksPrimary ? instance.interface : nil, config: config)
+                    processes: instance.trackProcesses, implicit: instance.tracksPrimary ? instance.interface : nil, config: config)
                     // A condition that never clears: FAULT for as long as this configuration runs.
                     + (instance.faultsWithoutPeers ? [TrackedObject(name: HostSpec.noUnicastPeer)] : []),
                 addressText: zip(all, addresses).map { "\($0.0.prefix) dev \($0.1.interface)" }))

@@ -76,6 +76,8 @@ public struct VRRPHostDependencies: Sendable {
     public var linkPollInterval: Duration
     /// use_vmac's macvlans.
     public var virtualMACs: any VirtualMACManaging
+    /// The running processes, for vrrp_track_process.
+    public var processes: any ProcessListing
     /// Kernel parameters (promote_secondaries).
     public var sysctl: any SysctlAccess
     /// The number in a track_file, nil when keepalived would ignore what it read (the last value stays; 0 before
@@ -88,8 +90,9 @@ public struct VRRPHostDependencies: Sendable {
         files: any ScriptPathInspecting = SystemScriptPaths(),
         ipvs: (@Sendable () throws -> any IPVSTable)?, notifyTimeout: Duration = .seconds(30),
         linkPollInterval: Duration = .seconds(1), sysctl: any SysctlAccess = ProcSysctl(), trackFileValue: @escaping @Sendable (String) -> Int64? = { _ in nil },
-        virtualMACs: any VirtualMACManaging = SystemVirtualMACs()
+        virtualMACs: any VirtualMACManaging = SystemVirtualMACs(), processes: any ProcessListing = ProcProcesses()
     ) {
+        self.processes = processes
         self.virtualMACs = virtualMACs
         self.network = network
         self.announcer = announcer

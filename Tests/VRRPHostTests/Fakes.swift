@@ -97,6 +97,12 @@ final class FakeOpener: VRRPTransportOpening, @unchecked Sendable {
     func transport(_ interface: String) -> FakeTransport? { opened.read { $0.last { $0.interface == interface } } }
 }
 
+/// The process table, set by the test.
+final class FakeProcesses: ProcessListing, @unchecked Sendable {
+    let running = Locked<[RunningProcess]>([])
+    func processes() -> [RunningProcess] { running.current }
+}
+
 /// use_vmac macvlans in memory: what exists, and the base interfaces' ARP settings.
 final class FakeVirtualMACs: VirtualMACManaging, @unchecked Sendable {
     let links = Locked<[String: (base: String, address: [UInt8])]>([:])
@@ -254,6 +260,7 @@ final class Harness: @unchecked Sendable {
     let scripts = FakeScripts()
     let ipvs = TableBox()
     let virtualMACs = FakeVirtualMACs()
+    let processes = FakeProcesses()
     let events = Locked<[VRRPHostEvent]>([])
     let posted = Locked<[HostWork]>([])
     /// track_file contents by path, as numbers (a missing file reads 0).
@@ -276,7 +283,7 @@ final class Harness: @unchecked Sendable {
             network: network, announcer: announcer, scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Self.interfaces), files: files, ipvs: { box.table },
             notifyTimeout: .seconds(5), sysctl: sysctl, trackFileValue: { path in trackFiles.read { $0[path] } ?? 0 },
-            virtualMACs: virtualMACs)
+            virtualMACs: virtualMACs, processes: processes)
         let spec = HostSpec.build(configuration, addresses: deps.interfaceAddresses)
         let posted = self.posted, events = self.events
         var logger = Logger(label: "test")

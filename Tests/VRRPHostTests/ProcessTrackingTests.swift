@@ -53,3 +53,52 @@ struct ProcessTrackingTests {
         #expect(found != nil && !(found?.name.isEmpty ?? true) && !(found?.commandLine.isEmpty ?? true))
     }
 }
+
+struct ProcessTrackingHostTests {
+    static let text = """
+        vrrp_track_process chk_haproxy {
+            process haproxy
+            quorum 1
+        }
+        vrrp_track_process chk_web {
+            process /usr/sbin/nginx -g "daemon off;"
+            weight -60
+            terminate_delay 2
+        }
+        vrrp_instance VI_1 {
+            interface eth0
+            virtual_router_id 51
+            priority 150
+            track_process {
+                chk_haproxy
+                chk_web
+            }
+            virtual_ipaddress {
+                192.0.2.10/24
+            }
+        }
+
+        """
+
+    @Test("out of quorum at start is FAULT; a process appearing clears it at the next read; a weight lowers the priority after terminate_delay")
+    func faultAndWeight() throws {
+        let h = try Harness(Self.text)
+        let nginx = RunningProcess(pid: 20, name: "nginx", commandLine: ["/usr/sbin/nginx", "-g", "daemon off;"])
+        h.processes.running.update { $0 = [nginx] }
+        try h.start()
+        #expect(h.state("VI_1") == "FAULT")
+        h.processes.running.update { $0 = [RunningProcess(pid: 10, name: "haproxy", commandLine: ["/usr/sbin/haproxy"]), nginx] }
+        h.advance(to: 1)
+        #expect(h.state("VI_1") == "BACKUP")
+        h.advance(to: 4.5)
+        #expect(h.state("VI_1") == "MASTER")
+        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 150)
+        h.processes.running.update { $0 = [RunningProcess(pid: 10, name: "haproxy", commandLine: ["/usr/sbin/haproxy"])] }
+        // The reads come a second apart (5.5 was the next one after 4.5): the loss is seen at 6.
+        h.advance(to: 6)
+        h.advance(to: 7)
+        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 150, "terminate_delay 2 has not passed")
+        h.advance(to: 8)
+        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 90)
+    }
+}

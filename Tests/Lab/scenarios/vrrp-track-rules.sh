@@ -1,4 +1,4 @@
-# track_file and virtual_rules in a vrrp_instance, directord against keepalived 2.2.7 on one bridge. directord
+# track_file, track_process and virtual_rules in a vrrp_instance, directord against keepalived 2.2.7 on one bridge. directord
 # (150) tracks a file with weight -60: 0 keeps it MASTER, 1 lowers it to 90 and keepalived (100) takes over, 0 again
 # brings it back, 5 (-300) puts it in FAULT. Its virtual_rules rule is in `ip rule show` only while it is MASTER;
 # keepalived, given the same virtual_rules, shows the rule only while it is MASTER too. Both run with mcast_dst_ip
@@ -29,9 +29,11 @@ conf() {  # conf FILE PRIORITY [EXTRA...]: the instance both programs run
         printf '    virtual_rules {\n        from 192.0.2.90/32 table 100 preference 1000\n    }\n}\n'
     } >"$file"
 }
-conf "$out/d.instance" 150 "track_file {" "    maint" "}"
+conf "$out/d.instance" 150 "track_file {" "    maint" "}" "track_process {" "    chk_daemon" "}"
 {
     printf 'track_file maint {\n    file %s/maint\n    weight -60\n    init_file 0 overwrite\n}\n' "$out"
+    # A process of its own name (a copy of sleep), so the scenario's own sleeps never count.
+    printf 'vrrp_track_process chk_daemon {\n    process trackedd\n    terminate_delay 1\n}\n'
     cat "$out/d.instance"
 } >"$out/d.conf"
 conf "$out/k.conf" 100
@@ -69,6 +71,10 @@ sniffer=$!
 promote() { ip netns exec d cat /proc/sys/net/ipv4/conf/eth0/promote_secondaries; }
 test "$(promote)" = 0 || fail "promote_secondaries is already on in d"
 
+cp "$(command -v sleep)" "$out/trackedd"
+start_tracked() { "$out/trackedd" 100000 & echo $! >"$out/trackedd.pid"; echo $! >>/tmp/lab-pids; }
+start_tracked
+
 step "maint 0: directord (150) is MASTER with the rule; keepalived (100) BACKUP without it"
 ip netns exec k keepalived -n -l -D -P -f "$out/k.conf" -p "$out/k.parent.pid" -r "$out/k.vrrp.pid" >>"$out/k.log" 2>&1 &
 echo $! >>/tmp/lab-pids
@@ -102,6 +108,16 @@ wait_until 60 "the VIP is on d" holds d
 wait_until 30 "directord's rule is back" has_rule d
 wait_until 30 "keepalived gave up the VIP" lacks k
 wait_until 30 "keepalived removed its rule" no_rule k
+
+step "track_process: the tracked process ends → directord goes to FAULT; it starts again → directord is MASTER again"
+kill "$(cat "$out/trackedd.pid")"
+wait_until 60 "the VIP is on k" holds k
+d_status
+expect_contains "directord is in FAULT" "$out/d.status" '"state" : "FAULT"'
+grep -q "vrrp_track_process chk_daemon: out of quorum" "$out/d.log" || fail "directord's log does not say chk_daemon lost its quorum"
+start_tracked
+wait_until 60 "the VIP is back on d" holds d
+wait_until 30 "keepalived gave up the VIP" lacks k
 
 step "maint 5: 5 × -60 = -300 ≤ -254 → directord goes to FAULT; keepalived takes over"
 write 5
