@@ -118,6 +118,8 @@ public struct GlobalSettings: Hashable, Sendable {
     /// `net_namespace NAME`: the daemon runs in the network namespace `/run/netns/NAME` (as `ip netns add` makes
     /// it); fixed at start, as in keepalived.
     public var netNamespace: String?
+    /// `vrrp_skip_check_adv_addr`: the default of each instance's skip_check_adv_addr.
+    public var vrrpSkipCheckAdvertAddresses = false
     /// `vmac_prefix`: the start of the names of use_vmac interfaces (`vrrp.VRID`).
     public var vmacPrefix = "vrrp"
     /// `vrrp_check_unicast_src`: every unicast instance checks advert sources against its unicast_peer list.

@@ -133,6 +133,7 @@ public enum ConfigurationWriter {
             if let m = g.metricsListen { out.line("metrics_listen", m.address.description, String(m.port)) }
             if g.drainOnRemoval > .zero { out.line("drain_on_removal", seconds(g.drainOnRemoval)) }
             if let ns = g.netNamespace { out.line("net_namespace", quote(ns)) }
+            if g.vrrpSkipCheckAdvertAddresses { out.line("vrrp_skip_check_adv_addr") }
             if g.announce != AnnounceSettings() {
                 let a = g.announce
                 out.line("announce_table", String(a.table))
@@ -340,6 +341,7 @@ public enum ConfigurationWriter {
             if i.checkUnicastSource { out.line("check_unicast_src") }
             if let m = i.multicastSourceIP { out.line("mcast_src_ip", m.description) }
             if !i.tracksPrimary { out.line("dont_track_primary") }
+            if !i.checksAdvertAddresses { out.line("skip_check_adv_addr") }
             if let v = i.virtualMAC {
                 out.line("use_vmac", quote(v.interface), v.address.map { String($0, radix: 16) }.joined(separator: ":"))
                 if v.transmitOnBase { out.line("vmac_xmit_base") }

@@ -148,7 +148,7 @@ extension GlobalSettings {
         .ignored("smtp_alert_checker", "directord does not send e-mail"),
         .ignored("no_email_faults", "directord does not send e-mail"),
         .ignored("checker_log_all_failures", "directord logs every health transition with its reason"),
-        .ignored("vrrp_skip_check_adv_addr", "directord always checks advertisements as the RFCs require"),
+        .value("vrrp_skip_check_adv_addr", 0...0) { g, _, _ in g.vrrpSkipCheckAdvertAddresses = true },
         .ignored("vrrp_strict", "directord installs no firewall rules and does not implement keepalived's strict mode"),
         .ignored("vrrp_garp_interval", "directord sends each burst of gratuitous ARPs at once"),
         .ignored("vrrp_gna_interval", "directord sends each burst of neighbour advertisements at once"),

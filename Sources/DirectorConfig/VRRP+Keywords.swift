@@ -210,6 +210,7 @@ struct VRRPInstanceDraft: Sendable {
     var useVMAC: ConfigNode?
     var vmacXmitBase = false
     var dontTrackPrimary = false
+    var skipCheckAdvertAddresses = false
     var checkUnicastSource: ConfigWord?
     var unicastTTL: (UInt8, ConfigWord)?
     var downTimerAdverts: Int?
@@ -353,7 +354,7 @@ struct VRRPInstanceDraft: Sendable {
         .value("dont_track_primary", 0...0) { d, _, _ in d.dontTrackPrimary = true },
         .ignored("debug", "use directord --log-level"),
         .ignored("notify_priority_changes", "directord has no notify FIFO"),
-        .ignored("skip_check_adv_addr", "directord always checks advertisements as the RFCs require"),
+        .value("skip_check_adv_addr", 0...0) { d, _, _ in d.skipCheckAdvertAddresses = true },
         .ignored("strict_mode", "directord installs no firewall rules and does not implement keepalived's strict mode"),
         .ignored("accept", "directord never filters traffic to the virtual addresses"),
         .unsupported("no_accept", "directord installs no firewall rules, so it cannot drop traffic to the virtual addresses"),
@@ -635,6 +636,7 @@ struct VRRPInstanceDraft: Sendable {
         instance.virtualMAC = vmac
         instance.tracksPrimary = !dontTrackPrimary
         instance.trackProcesses = trackProcesses
+        instance.checksAdvertAddresses = !(skipCheckAdvertAddresses || globals.vrrpSkipCheckAdvertAddresses)
         return instance
     }
 

@@ -376,6 +376,8 @@ public struct VRRPInstance: Hashable, Sendable {
     public var virtualMAC: VirtualMAC? = nil
     /// false with `dont_track_primary`: the instance's own interface going down is not a fault.
     public var tracksPrimary = true
+    /// false with `skip_check_adv_addr`: adverts whose address list differs from ours are accepted.
+    public var checksAdvertAddresses = true
     /// Where multicast adverts go and which group is joined: mcast_dst_ip, else the global vrrp_mcast_group4/6;
     /// nil is the IANA group. Always nil for unicast instances.
     public var multicastGroup: IPAddress?

@@ -484,7 +484,7 @@ struct RealServerDraft: Sendable {
         check(.tcp),
         scriptOrFileCheck(.misc),
         scriptOrFileCheck(.file),
-        .unsupported("BFD_CHECK", "only HTTP_GET, SSL_GET and TCP_CHECK are implemented"),
+        .unsupported("BFD_CHECK", "BFD is not implemented (every other checker of keepalived 2.2.7 is)"),
         .ignored("snmp_name", "directord has no SNMP agent"),
         check(.smtp),
         check(.dns),

@@ -283,7 +283,7 @@ struct HostSpec {
         }
         let filter = AdvertisementFilter(
             version: version, virtualRouterID: instance.virtualRouterID, advertIntervalCentiseconds: interval,
-            authentication: authentication, addresses: vips, localPriority: instance.priority,
+            authentication: authentication, addresses: instance.checksAdvertAddresses ? vips : nil, localPriority: instance.priority,
             // keepalived checks the TTL of multicast adverts only; unicast peers may be routed.
             hopLimit: unicast ? .any : .exactly255,
             // check_unicast_src: keepalived drops adverts from an address that is not a unicast_peer.

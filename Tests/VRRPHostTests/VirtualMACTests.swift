@@ -77,3 +77,18 @@ struct TrackPrimaryTests {
         }
     }
 }
+
+struct SkipCheckAdvertAddressTests {
+    @Test("skip_check_adv_addr (or the global) leaves the address list unchecked")
+    func skip() throws {
+        for (text, checked) in [
+            (VirtualMACTests.config(""), true), (VirtualMACTests.config("skip_check_adv_addr"), false),
+            ("global_defs {\n    vrrp_skip_check_adv_addr\n}\n" + VirtualMACTests.config(""), false),
+        ] {
+            let configuration = try #require(ConfigurationLoader.parse(text).configuration)
+            #expect(ConfigurationLoader.parse(ConfigurationWriter.render(configuration)).configuration == configuration)
+            let spec = HostSpec.build(configuration, addresses: FakeAddresses(table: Harness.interfaces))
+            #expect((try #require(spec.instances.first).wiring.filter.addresses != nil) == checked)
+        }
+    }
+}
