@@ -37,7 +37,7 @@ def render(results, w, u):
     w("Target: a director that stops gracefully is out of the routers' ECMP with no failed new connection and no "
       "broken long-lived one; a crash is bounded by the BGP hold time (or BFD where configured).")
     w("")
-    w("How: `Tests/Lab/scenarios/active-active.sh` in its own VM boot per run. An upstream router namespace runs FRR "
+    w("How: `Tests/Lab/extended/active-active.sh` in its own VM boot per run. An upstream router namespace runs FRR "
       "8.4 bgpd with `maximum-paths 8` and `fib_multipath_hash_policy=1`; director d1 runs directord with FRR (zebra, "
       "bgpd, `redistribute kernel` with a route-map), d2 runs directord with BIRD 2 (`protocol kernel { learn; }` "
       "filtered on directord's protocol 52); BGP keepalive 3 s, hold 9 s. One `lb_algo mh` + `mh-port` DR virtual "

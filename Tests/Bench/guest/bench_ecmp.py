@@ -1,5 +1,5 @@
 """Measure 7 of `make bench`, active-active behind ECMP (guest side): runs the lab scenario
-Tests/Lab/scenarios/active-active.sh (a real FRR router, one director with FRR, one with BIRD) and passes on its
+Tests/Lab/extended/active-active.sh (a real FRR router, one director with FRR, one with BIRD) and passes on its
 timings as RESULT lines, with size "2x2" (two directors, two reals) and tool "directord"."""
 import json
 import os
@@ -7,7 +7,7 @@ import subprocess
 
 import bench
 
-SCENARIO = os.path.join(bench.REPO, "Tests/Lab/scenarios/active-active.sh")
+SCENARIO = os.path.join(bench.REPO, "Tests/Lab/extended/active-active.sh")
 
 
 def add_parser(subparsers):
