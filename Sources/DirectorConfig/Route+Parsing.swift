@@ -137,7 +137,7 @@ extension VRRPInstanceDraft {
                 log.error(word.location, "'\(word.text)' needs a value")
                 return nil
             }
-            var value = words[i + 1]
+            let value = words[i + 1]
             switch word.text {
             case "src":
                 guard let a = log.address(value, "route source") else { return nil }
@@ -149,11 +149,7 @@ extension VRRPInstanceDraft {
                 if word.text == "gw" {
                     log.warning(word.location, "'gw' in a route is deprecated in keepalived 2.2.7; write 'via'")
                 }
-                if value.text == "inet" || value.text == "inet6", i + 2 < words.count {
-                    i += 1
-                    value = words[i + 1]
-                }
-                guard let a = log.address(value, "route gateway") else { return nil }
+                guard let a = gateway(words, after: &i, "route gateway", log: &log) else { return nil }
                 route.gateway = a
             case "dev", "oif":
                 route.device = value.text
@@ -246,14 +242,10 @@ extension VRRPInstanceDraft {
                     log.error(word.location, "'\(word.text)' needs a value")
                     return nil
                 }
-                var value = words[i + 1]
+                let value = words[i + 1]
                 switch word.text {
                 case "via":
-                    if value.text == "inet" || value.text == "inet6", i + 2 < words.count {
-                        i += 1
-                        value = words[i + 1]
-                    }
-                    guard let a = log.address(value, "next hop gateway") else { return nil }
+                    guard let a = gateway(words, after: &i, "next hop gateway", log: &log) else { return nil }
                     hop.gateway = a
                 case "dev":
                     hop.device = value.text
@@ -270,6 +262,13 @@ extension VRRPInstanceDraft {
             hops.append(hop)
         }
         return hops
+    }
+
+    /// The address after `via` (at `i + 1`), past an optional `inet`/`inet6` (the address says its family);
+    /// leaves `i` at the word before the address.
+    private static func gateway(_ words: [ConfigWord], after i: inout Int, _ what: String, log: inout DiagnosticLog) -> IPAddress? {
+        if words[i + 1].text == "inet" || words[i + 1].text == "inet6", i + 2 < words.count { i += 1 }
+        return log.address(words[i + 1], what)
     }
 
     /// `KEYWORD [lock] VALUE`; rtt, rttvar and rto_min take a time (`200ms`, `1s`, or the kernel's raw unit).

@@ -44,7 +44,7 @@ virtual_server 10.7.1.1 80 {
         weight 1
         MISC_CHECK {
             misc_path "/usr/bin/curl -sf -o /dev/null --max-time 1 http://10.7.0.11/index.html"
-            misc_timeout 2
+            misc_timeout 6
         }
     }
     real_server 10.7.0.12 80 {

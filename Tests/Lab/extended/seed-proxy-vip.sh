@@ -67,7 +67,15 @@ start_nginx() {
     echo $! >>/tmp/lab-pids
     wait_until 30 "$1's nginx runs" pgrep -P "$(cat "$work/$1.nsenter")" -x nginx
 }
-stop_nginx() { kill "$(pgrep -P "$(cat "$work/$1.nsenter")" -x nginx)"; }
+# stop_nginx MACHINE: the proxy and the children it forked per request. A child still serving a slow request is
+# a process named nginx, so `killall -0 nginx` would go on succeeding: stopped first, they all go at once.
+stop_nginx() {
+    local p
+    p="$(pgrep -P "$(cat "$work/$1.nsenter")" -x nginx)"
+    kill -STOP "$p"
+    pkill -KILL -P "$p" 2>/dev/null || true
+    kill -KILL "$p"
+}
 has_addr() { ip -n "$1" -o addr show dev eth0 | grep -q " $2/"; }
 lacks_addr() { ! has_addr "$@"; }
 # notified LINE COUNT: LINE appears at least COUNT times in the notify log.
