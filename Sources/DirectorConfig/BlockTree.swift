@@ -8,6 +8,8 @@ public struct ConfigNode: Hashable, Sendable {
     /// nil when the statement has no block; `[]` for an empty block.
     public var block: [ConfigNode]?
     public var blockLocation: SourceLocation?
+    /// Set on a top-level `virtual_server` block that the parse cache knows or is learning (see ParseCache.swift).
+    var segment: SegmentLink?
 
     public init(keyword: ConfigWord, arguments: [ConfigWord] = [], block: [ConfigNode]? = nil, blockLocation: SourceLocation? = nil) {
         self.keyword = keyword
@@ -53,12 +55,20 @@ struct BlockTreeReader {
 
     /// keepalived's definitions are global: a file sees what the files read before it defined.
     private var preprocessor: Preprocessor
+    /// Blocks read before are taken from here (nil: every line is read).
+    let cache: ParseCache?
+    let generation: UInt64
+    /// The warnings each newly cached block's lines made while being read, by entry.
+    private(set) var segmentWarnings: [ObjectIdentifier: [Diagnostic]] = [:]
 
-    init(fileSystem: any ConfigFileSystem, limits: ParseLimits, configID: String, log: DiagnosticLog = DiagnosticLog()) {
+    init(fileSystem: any ConfigFileSystem, limits: ParseLimits, configID: String, log: DiagnosticLog = DiagnosticLog(),
+         cache: ParseCache? = nil, generation: UInt64 = 0) {
         self.fileSystem = fileSystem
         self.limits = limits
         self.log = log
         self.preprocessor = Preprocessor(configID: configID, limits: limits)
+        self.cache = cache
+        self.generation = generation
     }
 
     /// The statements of the main file; an unreadable main file is reported at `path:1:1`.
@@ -67,6 +77,26 @@ struct BlockTreeReader {
     }
 
     // MARK: - One file
+
+    /// A cacheable block being read for the first time.
+    private struct WatchedSegment {
+        var entry: ParseCache.Entry
+        var end: Int
+        var line: Int
+        var mark: DiagnosticLog.Mark
+        var children: Int
+    }
+
+    /// The rest of a file, up to one byte past the size limit (the line loop reports the limit where it is crossed).
+    private func readWhole(_ reader: any ConfigFileReader) throws(FileAccessError) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count <= limits.maximumFileSize {
+            let chunk = try reader.read(maximum: 1 << 20)
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        return bytes
+    }
 
     private struct Frame {
         var header: ConfigNode?
@@ -101,10 +131,14 @@ struct BlockTreeReader {
             aborted = true
         }
 
+        // With a parse cache the file is read whole, so a block can be looked up before its lines are read.
+        let readAll = cache != nil
+        var watched: WatchedSegment?
+
         readLoop: while !endOfFile && !aborted {
             let chunk: [UInt8]
             do {
-                chunk = try reader.read(maximum: 65_536)
+                chunk = readAll ? try readWhole(reader) : try reader.read(maximum: 65_536)
             } catch {
                 abortReading(SourceLocation(file: path, line: lineNumber + 1, column: 1), "cannot read '\(path)': \(error.message)", log: &log)
                 break
@@ -115,6 +149,34 @@ struct BlockTreeReader {
             }
             var start = 0
             while start < chunk.count || (endOfFile && !pending.isEmpty) {
+                if let cache, pending.isEmpty, watched == nil, frames.count == 1, preprocessor.pending == nil,
+                    let segment = PlainSegment.virtualServer(in: chunk, from: start, maximumLineLength: limits.maximumLineLength)
+                {
+                    let length = segment.end - start
+                    let entry = cache.entry(
+                        for: ParseCache.Key(path: path, nesting: nesting, bytes: Array(chunk[start..<segment.end])),
+                        generation: generation)
+                    if let parsed = entry.parsed, fileBytes + length <= limits.maximumFileSize,
+                        totalBytes + length <= limits.maximumTotalSize
+                    {
+                        // Read before, byte for byte: the cached block stands in for its lines.
+                        let delta = lineNumber + 1 - parsed.baseLine
+                        var node = ConfigNode(
+                            keyword: parsed.header.keyword.movingLines(by: delta),
+                            arguments: parsed.header.arguments.map { $0.movingLines(by: delta) }, block: [])
+                        node.segment = SegmentLink(entry: entry, line: lineNumber + 1)
+                        frames[0].children.append(node)
+                        cache.countReuse()
+                        attachable = false
+                        lineNumber += segment.lines
+                        fileBytes += length
+                        totalBytes += length
+                        start = segment.end
+                        continue
+                    }
+                    watched = WatchedSegment(
+                        entry: entry, end: segment.end, line: lineNumber + 1, mark: log.mark, children: frames[0].children.count)
+                }
                 let newline = chunk[start...].firstIndex(of: 10)
                 let end = newline ?? chunk.count
                 if pending.count + (end - start) > limits.maximumLineLength {
@@ -160,6 +222,17 @@ struct BlockTreeReader {
                     if !process(tokens, frames: &frames, attachable: &attachable, nesting: nesting, path: path) {
                         aborted = true
                         break readLoop
+                    }
+                }
+                if let segment = watched, start >= segment.end {
+                    watched = nil
+                    // One clean top-level block came of these lines: the loader finishes the entry.
+                    if frames.count == 1, frames[0].children.count == segment.children + 1,
+                        let warnings = log.warnings(since: segment.mark)
+                    {
+                        let link = SegmentLink(entry: segment.entry, line: segment.line)
+                        frames[0].children[segment.children].segment = link
+                        segmentWarnings[ObjectIdentifier(segment.entry)] = warnings
                     }
                 }
                 if endOfFile { break }

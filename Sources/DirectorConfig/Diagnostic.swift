@@ -60,6 +60,9 @@ struct DiagnosticLog: Sendable {
     private var shown: [Diagnostic.Severity: Int] = [:]
     private var overflowed: Set<Diagnostic.Severity> = []
 
+    /// Every diagnostic made, shown or not.
+    private var madeCount = 0
+
     var hasErrors: Bool { errorCount > 0 }
 
     mutating func error(_ location: SourceLocation, _ message: String) {
@@ -71,6 +74,21 @@ struct DiagnosticLog: Sendable {
         append(Diagnostic(.warning, location, message))
     }
 
+    /// A point in the log, to collect what was made after it.
+    struct Mark {
+        fileprivate var shown: Int
+        fileprivate var made: Int
+        fileprivate var errors: Int
+    }
+
+    var mark: Mark { Mark(shown: diagnostics.count, made: madeCount, errors: errorCount) }
+
+    /// The warnings made since `mark`; nil when an error was made or a diagnostic was left out (past the cap).
+    func warnings(since mark: Mark) -> [Diagnostic]? {
+        guard errorCount == mark.errors, madeCount - mark.made == diagnostics.count - mark.shown else { return nil }
+        return Array(diagnostics[mark.shown...])
+    }
+
     mutating func record(_ diagnostic: Diagnostic) {
         switch diagnostic.severity {
         case .error: error(diagnostic.location, diagnostic.message)
@@ -79,6 +97,7 @@ struct DiagnosticLog: Sendable {
     }
 
     private mutating func append(_ diagnostic: Diagnostic) {
+        madeCount += 1
         let severity = diagnostic.severity
         if shown[severity, default: 0] < Self.maximumCount {
             shown[severity, default: 0] += 1

@@ -16,14 +16,17 @@ public struct ConfigurationLoader: Sendable {
     public var limits: ParseLimits
     /// The id that `@ID` and `@^ID` lines are compared with (keepalived's `-i`/`--config-id`).
     public var configID: String
+    /// Blocks parsed by earlier loads (a daemon's reloads); nil: everything is parsed.
+    public var cache: ParseCache?
 
     public init(
         fileSystem: any ConfigFileSystem = LocalFileSystem(), limits: ParseLimits = ParseLimits(),
-        configID: String = ConfigurationLoader.defaultConfigID()
+        configID: String = ConfigurationLoader.defaultConfigID(), cache: ParseCache? = nil
     ) {
         self.fileSystem = fileSystem
         self.limits = limits
         self.configID = configID
+        self.cache = cache
     }
 
     /// keepalived's default config id: the host name up to its first dot.
@@ -36,11 +39,38 @@ public struct ConfigurationLoader: Sendable {
 
     /// Reads `path` and everything it includes, applies keepalived's defaults and validates the result.
     public func load(path: String) -> LoadResult {
-        var reader = BlockTreeReader(fileSystem: fileSystem, limits: limits, configID: configID)
+        let cache = self.cache.flatMap { $0.limits == limits ? $0 : nil }
+        let generation = cache?.beginLoad() ?? 0
+        defer { cache?.endLoad(generation) }
+        var reader = BlockTreeReader(fileSystem: fileSystem, limits: limits, configID: configID, cache: cache, generation: generation)
         let nodes = reader.readMain(path)
         var log = reader.log
         var draft = ConfigurationDraft()
-        ConfigurationDraft.keywords.apply(nodes, to: &draft, log: &log)
+        for node in nodes {
+            guard let link = node.segment else {
+                ConfigurationDraft.keywords.apply(node, to: &draft, log: &log)
+                continue
+            }
+            if let parsed = link.entry.parsed {
+                let delta = link.line - parsed.baseLine
+                for warning in parsed.diagnostics { log.record(warning.movingLines(by: delta)) }
+                var server = VirtualServerDraft(header: node)
+                server.cached = parsed.server.movingLines(by: delta)
+                draft.virtualServers.append(server)
+                continue
+            }
+            let mark = log.mark
+            let count = draft.virtualServers.count
+            ConfigurationDraft.keywords.apply(node, to: &draft, log: &log)
+            if draft.virtualServers.count == count + 1, let warnings = log.warnings(since: mark) {
+                var header = node
+                header.block = nil
+                header.segment = nil
+                draft.virtualServers[count].pending = PendingSegment(
+                    link: link, header: header,
+                    diagnostics: reader.segmentWarnings[ObjectIdentifier(link.entry), default: []] + warnings)
+            }
+        }
         var configuration = draft.resolve(log: &log)
         ConfigurationValidator.validate(&configuration, log: &log)
         // Reading order of files, then line and column; ties keep the order of discovery.
@@ -204,7 +234,7 @@ struct ConfigurationDraft: Sendable {
             syncGroups: syncGroups,
             vrrpInstances: instances.compactMap { $0.resolve(globals: globals, log: &log) },
             virtualServerGroups: groups,
-            virtualServers: virtualServers.compactMap { $0.resolve(groups: groups, log: &log) },
+            virtualServers: virtualServers.compactMap { $0.resolveCaching(groups: groups, log: &log) },
             staticNetwork: staticNetwork)
         configuration.trackFiles = trackFiles.compactMap { $0.resolve(log: &log) }
         configuration.ssl = ssl

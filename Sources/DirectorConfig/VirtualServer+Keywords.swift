@@ -180,6 +180,10 @@ struct VirtualServerDraft: Sendable {
     var ipFamily: (AddressFamily, ConfigWord)?
     var inherited = InheritedCheckSettings()
     var realServers: [RealServerDraft] = []
+    /// Taken from the parse cache: the block was read before, byte for byte.
+    var cached: VirtualServer?
+    /// Read for the first time into a cache entry, which resolving completes.
+    var pending: PendingSegment?
 
     static func start(_ node: ConfigNode, log: inout DiagnosticLog) -> VirtualServerDraft {
         var draft = VirtualServerDraft(header: node)
@@ -346,6 +350,19 @@ struct VirtualServerDraft: Sendable {
         // keepalived's virtual_server alpha ignores its value (check_parser.c), unlike real_server's and checkers'.
         .value("alpha", 0...1) { d, node, log in if log.flagIgnoringValue(node) != nil { d.inherited.alpha = true } },
     ] + InheritedCheckSettings.keywords(\VirtualServerDraft.inherited).filter { $0.name != "alpha" })
+
+    /// `resolve`, through the parse cache: a cached block is taken as it is, and a block read for the first time
+    /// is stored when it resolved without an error.
+    func resolveCaching(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
+        if let cached { return cached }
+        let mark = log.mark
+        let server = resolve(groups: groups, log: &log)
+        if let pending, let server, let warnings = log.warnings(since: mark) {
+            pending.link.entry.store(ParseCache.Entry.Parsed(
+                baseLine: pending.link.line, header: pending.header, server: server, diagnostics: pending.diagnostics + warnings))
+        }
+        return server
+    }
 
     func resolve(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
         guard let key else { return nil }

@@ -1,0 +1,239 @@
+// Parsed virtual_server blocks kept from one load to the next, so a reload reads again only what changed.
+//
+// A top-level `virtual_server` block is cached when its result can depend on nothing but its bytes: no `$`, `\`,
+// `@` or `~` anywhere in it (so keepalived's preprocessor passes its lines through), no `include`, ASCII outside
+// comments, its `{` on the first line and nothing after its last `}`, and not a `group` service (those read the
+// virtual_server_group definitions). The key is the file, the include depth and the bytes themselves, compared
+// exactly. The value is the resolved `VirtualServer` and every warning the block produced, at the line where the
+// block was read; a block that moved is shifted to its new line. A block that produced an error is never cached.
+import Synchronization
+
+/// Shared by the loads of one daemon (start, reload, diff). Loads under other `ParseLimits` do not use it.
+public final class ParseCache: Sendable {
+    let limits: ParseLimits
+    private let state = Mutex(State())
+
+    struct Key: Hashable {
+        var path: String
+        var nesting: Int
+        var bytes: [UInt8]
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var generation: UInt64 = 0
+        var reused = 0
+    }
+
+    public init(limits: ParseLimits = ParseLimits()) {
+        self.limits = limits
+    }
+
+    /// Blocks held.
+    public var count: Int { state.withLock { $0.entries.count } }
+    /// Blocks the last load took from the cache instead of reading them.
+    public var reusedByLastLoad: Int { state.withLock { $0.reused } }
+
+    /// Starts a load: entries used by it are kept by `endLoad`.
+    func beginLoad() -> UInt64 {
+        state.withLock {
+            $0.generation += 1
+            $0.reused = 0
+            return $0.generation
+        }
+    }
+
+    func countReuse() { state.withLock { $0.reused += 1 } }
+
+    /// The entry for a block, created (empty) when the block has not been seen; marked as used by `generation`.
+    func entry(for key: Key, generation: UInt64) -> Entry {
+        state.withLock { state in
+            if let entry = state.entries[key] {
+                entry.lastUsed.store(generation, ordering: .relaxed)
+                return entry
+            }
+            let entry = Entry(generation: generation)
+            state.entries[key] = entry
+            return entry
+        }
+    }
+
+    /// Forgets the blocks this load did not read: the cache holds one configuration's worth.
+    func endLoad(_ generation: UInt64) {
+        state.withLock { state in
+            state.entries = state.entries.filter { $0.value.lastUsed.load(ordering: .relaxed) >= generation && $0.value.isComplete }
+        }
+    }
+
+    /// One block: filled by the load that first reads it, then read by the loads after.
+    final class Entry: Sendable {
+        let lastUsed: Atomic<UInt64>
+        private let stored = Mutex<Parsed?>(nil)
+
+        struct Parsed: Sendable {
+            /// The line the block started on when it was parsed.
+            var baseLine: Int
+            /// `virtual_server` and its arguments, for the placeholder node a hit stands for.
+            var header: ConfigNode
+            var server: VirtualServer
+            /// Warnings from reading, keywords and resolving, in the order they were made.
+            var diagnostics: [Diagnostic]
+        }
+
+        init(generation: UInt64) {
+            lastUsed = Atomic(generation)
+        }
+
+        var parsed: Parsed? { stored.withLock { $0 } }
+        var isComplete: Bool { parsed != nil }
+
+        func store(_ parsed: Parsed) { stored.withLock { $0 = parsed } }
+    }
+}
+
+/// Ties a node (and the draft made from it) to its cache entry; invisible to `==` and hashing, like `SourceOrigin`.
+struct SegmentLink: Hashable, Sendable {
+    let entry: ParseCache.Entry
+    /// The line the block starts on in this load.
+    let line: Int
+
+    static func == (_: SegmentLink, _: SegmentLink) -> Bool { true }
+    func hash(into hasher: inout Hasher) {}
+}
+
+/// What a block's first parse collected before it could be stored: the warnings of reading and of its keywords.
+struct PendingSegment: Sendable {
+    var link: SegmentLink
+    var header: ConfigNode
+    var diagnostics: [Diagnostic]
+}
+
+// MARK: - Finding a cacheable block
+
+enum PlainSegment {
+    /// The end (the offset after its last line's newline, or the end of `bytes`) and the line count of the
+    /// top-level `virtual_server` block that starts at `start`, when it is cacheable (see the file's comment).
+    static func virtualServer(in bytes: [UInt8], from start: Int, maximumLineLength: Int) -> (end: Int, lines: Int)? {
+        let count = bytes.count
+        var i = start
+        while i < count, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") { i += 1 }
+        guard hasWord(bytes, at: i, "virtual_server") else { return nil }
+        var next = i + 14
+        while next < count, bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t") { next += 1 }
+        if hasWord(bytes, at: next, "group") { return nil }
+
+        var depth = 0, lines = 0, lineLength = 0
+        var quote: UInt8 = 0
+        var comment = false, opened = false, closed = false
+        while i < count {
+            let c = bytes[i]
+            i += 1
+            if c == 10 {
+                // The header's `{` must be on its first line; a quote never spans lines.
+                guard quote == 0, opened else { return nil }
+                lines += 1
+                if closed { return contains(bytes[start..<i], "include") ? nil : (i, lines) }
+                lineLength = 0
+                comment = false
+                continue
+            }
+            lineLength += 1
+            if lineLength > maximumLineLength { return nil }
+            // Whatever the preprocessor would look at, even in a comment, makes the block uncacheable.
+            if c == UInt8(ascii: "$") || c == UInt8(ascii: "\\") || c == UInt8(ascii: "@") || c == UInt8(ascii: "~") { return nil }
+            if comment { continue }
+            if c >= 0x80 { return nil }
+            if quote != 0 {
+                if c == quote { quote = 0 }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "#"), UInt8(ascii: "!"):
+                comment = true
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), 0x0B, 0x0C:
+                break
+            default:
+                if closed { return nil }
+                switch c {
+                case UInt8(ascii: "\""), UInt8(ascii: "'"):
+                    quote = c
+                case UInt8(ascii: "{"):
+                    depth += 1
+                    opened = true
+                case UInt8(ascii: "}"):
+                    depth -= 1
+                    if depth < 0 { return nil }
+                    if depth == 0 { closed = true }
+                default:
+                    break
+                }
+            }
+        }
+        guard closed, quote == 0 else { return nil }
+        return contains(bytes[start..<count], "include") ? nil : (count, lines + 1)
+    }
+
+    private static func hasWord(_ bytes: [UInt8], at i: Int, _ word: StaticString) -> Bool {
+        let length = word.utf8CodeUnitCount
+        guard i + length <= bytes.count else { return false }
+        let matches = word.withUTF8Buffer { w in (0..<length).allSatisfy { bytes[i + $0] == w[$0] } }
+        guard matches else { return false }
+        guard i + length < bytes.count else { return true }
+        let after = bytes[i + length]
+        return after == UInt8(ascii: " ") || after == UInt8(ascii: "\t") || after == UInt8(ascii: "{")
+    }
+
+    private static func contains(_ bytes: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
+        word.withUTF8Buffer { w in
+            guard let first = w.first, bytes.count >= w.count else { return false }
+            var i = bytes.startIndex
+            let last = bytes.endIndex - w.count
+            while i <= last {
+                if bytes[i] == first && (1..<w.count).allSatisfy({ bytes[i + $0] == w[$0] }) { return true }
+                i += 1
+            }
+            return false
+        }
+    }
+}
+
+// MARK: - Moving a cached block to its new line
+
+extension SourceLocation {
+    func movingLines(by delta: Int) -> SourceLocation {
+        var moved = self
+        moved.line += delta
+        return moved
+    }
+}
+
+extension SourceOrigin {
+    func movingLines(by delta: Int) -> SourceOrigin { SourceOrigin(location?.movingLines(by: delta)) }
+}
+
+extension Diagnostic {
+    func movingLines(by delta: Int) -> Diagnostic { Diagnostic(severity, location.movingLines(by: delta), message) }
+}
+
+extension ConfigWord {
+    func movingLines(by delta: Int) -> ConfigWord {
+        var moved = self
+        moved.location = location.movingLines(by: delta)
+        return moved
+    }
+}
+
+extension VirtualServer {
+    /// The same server declared `delta` lines further down. Every `SourceOrigin` a virtual server holds is here;
+    /// `ParseCacheTests` compares every location of a cached load with those of a fresh one.
+    func movingLines(by delta: Int) -> VirtualServer {
+        guard delta != 0 else { return self }
+        var moved = self
+        moved.origin = origin.movingLines(by: delta)
+        moved.sorryServer?.origin = sorryServer?.origin.movingLines(by: delta) ?? SourceOrigin(nil)
+        for i in moved.realServers.indices {
+            moved.realServers[i].origin = realServers[i].origin.movingLines(by: delta)
+        }
+        return moved
+    }
+}
