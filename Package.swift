@@ -115,6 +115,13 @@ let package = Package(
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/Bench/Checker"
         ),
+        // Benchmark helper: one reload's own cost natively, against the in-memory table (Tests/Bench/Reload).
+        .executableTarget(
+            name: "bench-reload",
+            dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "VRRPHost", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/Bench/Reload"
+        ),
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [

@@ -35,6 +35,11 @@ extension Engine {
     /// What lingers once `next` runs: what lingered already and is still removed, and the reals `next` removes from a
     /// virtual server that stays and has a `drain_on_removal` time, where the kernel holds them now.
     func lingering(after next: Configuration) -> [IPVSServiceKey: [Lingering]] {
+        lingering(after: next, examining: next.virtualServers)
+    }
+
+    /// `lingering(after:)` when only `examined` can have lost reals (a reload's changed virtual servers).
+    func lingering(after next: Configuration, examining examined: [VirtualServer]) -> [IPVSServiceKey: [Lingering]] {
         let servers = Dictionary(next.virtualServers.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
         var result: [IPVSServiceKey: [Lingering]] = [:]
         for (key, entries) in lingering {
@@ -46,7 +51,7 @@ extension Engine {
         }
         let groups = DesiredTable.groupsByName(next)
         let now = dependencies.now()
-        for vs in next.virtualServers {
+        for vs in examined {
             let timeout = vs.drainOnRemoval ?? next.globals.drainOnRemoval
             guard timeout > .zero, let old = index.virtualServers[vs.identity] else { continue }
             let kept = Set(vs.realServers.map(\.endpoint))

@@ -278,18 +278,57 @@ public actor Engine {
         return (ChangePlan(ipvsOperations: descriptions), plan.operations, desired, lingering)
     }
 
+    /// The IPVS part of a reload that changes only some virtual servers (`changes.isolated`): the services of the
+    /// changed and removed ones are planned against what directord applied to them; the rest are not looked at.
+    func changePlan(to next: Configuration, changes: ReloadChanges)
+        -> (plan: ChangePlan, operations: [IPVSOperation], desired: [IPVSServiceRules], lingering: [IPVSServiceKey: [Lingering]], keys: Set<IPVSServiceKey>)
+    {
+        let lingering = lingering(after: next, examining: changes.changed)
+        var desired: [IPVSServiceRules] = []
+        for vs in changes.changed {
+            desired += DesiredTable.rules(for: vs, groups: index.groups,
+                                          destinations: healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:)))
+        }
+        desired = Self.adding(lingering, to: desired)
+        var keys = Set(desired.map(\.key))
+        for vs in changes.removed { keys.formUnion(DesiredTable.serviceKeys(for: vs, groups: index.groups)) }
+        let actual = keys.compactMap { applied[$0] }.map(\.asEntry)
+        let plan = IPVSReconciler.plan(desired: desired, actual: actual, ownership: .services(keys))
+        return (ChangePlan(ipvsOperations: plan.operations.map(\.description)), plan.operations, desired, lingering, keys)
+    }
+
     /// Applies the IPVS difference to an already validated configuration, which becomes the running one.
     /// Returns the plan and, when the kernel refused part of it, why (the next drift check retries).
+    /// With `changes` that are isolated, only the changed and removed virtual servers' services are planned.
     public func adopt(_ next: Configuration) -> (plan: ChangePlan, error: String?) {
+        adopt(next, changes: nil)
+    }
+
+    func adopt(_ next: Configuration, changes: ReloadChanges?) -> (plan: ChangePlan, error: String?) {
         // Verdicts of virtual servers that no longer exist would leak; the health side re-sends the rest.
         let identities = Set(next.virtualServers.map(\.identity))
         healthDestinations = healthDestinations.filter { identities.contains($0.key) }
-        let change = changePlan(to: next)
-        for (key, entries) in change.lingering {
-            for entry in entries where !(lingering[key]?.contains { $0.destination.endpoint == entry.destination.endpoint } ?? false) {
-                logger.notice("real \(entry.endpoint) removed from virtual_server \(entry.virtualServer): at weight 0 until its connections end (drain_on_removal, at most until \(entry.deadline))")
+        if let changes, changes.isolated, !next.globals.lvsFlush {
+            let change = changePlan(to: next, changes: changes)
+            announceLingering(change.lingering)
+            lingering = change.lingering
+            enableForwarding(for: next)
+            enableSloppyTCP(for: next)
+            configuration = next
+            configLoadedAt = dependencies.now()
+            do {
+                try apply(change.operations, reason: "reload")
+                for key in change.keys { applied[key] = nil }
+                for rules in change.desired { applied[rules.key] = rules }
+                owned.subtract(change.keys)
+                owned.formUnion(change.desired.map(\.key))
+                return (change.plan, nil)
+            } catch {
+                return (change.plan, "\(error)")
             }
         }
+        let change = changePlan(to: next)
+        announceLingering(change.lingering)
         lingering = change.lingering
         enableForwarding(for: next)
         enableSloppyTCP(for: next)
@@ -302,6 +341,14 @@ public actor Engine {
             return (change.plan, nil)
         } catch {
             return (change.plan, "\(error)")
+        }
+    }
+
+    private func announceLingering(_ next: [IPVSServiceKey: [Lingering]]) {
+        for (key, entries) in next {
+            for entry in entries where !(lingering[key]?.contains { $0.destination.endpoint == entry.destination.endpoint } ?? false) {
+                logger.notice("real \(entry.endpoint) removed from virtual_server \(entry.virtualServer): at weight 0 until its connections end (drain_on_removal, at most until \(entry.deadline))")
+            }
         }
     }
 

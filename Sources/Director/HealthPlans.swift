@@ -12,9 +12,15 @@ enum HealthPlans {
     /// `overrides`: the operator's drains and weights, carried in each real's policy.
     static func plans(for configuration: Configuration, overrides: Overrides = Overrides(),
                       files: any ScriptPathInspecting = SystemScriptPaths()) -> (plans: [String: Plan], problems: [String]) {
+        plans(for: configuration.virtualServers, of: configuration, overrides: overrides, files: files)
+    }
+
+    /// The plans of some of `configuration`'s virtual servers (a reload's changed ones).
+    static func plans(for servers: [VirtualServer], of configuration: Configuration, overrides: Overrides = Overrides(),
+                      files: any ScriptPathInspecting = SystemScriptPaths()) -> (plans: [String: Plan], problems: [String]) {
         var plans: [String: Plan] = [:]
         var problems: [String] = []
-        for vs in configuration.virtualServers {
+        for vs in servers {
             var reals: [(Endpoint, RealServerPolicy<CheckSpec>)] = []
             for real in vs.realServers {
                 var specs: [CheckSpec] = []

@@ -30,6 +30,7 @@ struct Overrides: Equatable, Sendable {
     /// Drops the overrides of reals `configuration` no longer has; answers what was dropped, for the log.
     mutating func prune(to configuration: Configuration) -> [String] {
         var dropped: [String] = []
+        guard !byServer.isEmpty else { return dropped }
         let configured = Dictionary(configuration.virtualServers.map { ($0.identity, Set($0.realServers.map(\.endpoint))) },
                                     uniquingKeysWith: { a, b in a.union(b) })
         for (identity, reals) in byServer {

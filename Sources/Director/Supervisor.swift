@@ -103,17 +103,30 @@ public actor Supervisor {
 
     /// Installs the configuration's checks (keeping the verdicts of those that stay) with the operator's overrides,
     /// and seeds the engine; answers the destinations seeded, by virtual server.
+    /// With isolated `changes` (a reload), only the changed and removed virtual servers are looked at: the others
+    /// keep their checks, verdicts, states and seeded destinations untouched.
     @discardableResult
-    func applyHealth(_ configuration: Configuration) async throws -> [String: [DesiredDestination]] {
+    func applyHealth(_ configuration: Configuration, changes: ReloadChanges? = nil) async throws -> [String: [DesiredDestination]] {
         guard let health else { return [:] }
         TrackFileInitializer.prepare(configuration.trackFiles, logger: logger)
-        let (plans, problems) = HealthPlans.plans(for: configuration, overrides: overrides)
+        let only = changes.flatMap { $0.isolated ? $0 : nil }
+        let (plans, problems) = only.map { HealthPlans.plans(for: $0.changed, of: configuration, overrides: overrides) }
+            ?? HealthPlans.plans(for: configuration, overrides: overrides)
         for problem in problems { logger.error("health check not started: \(problem)") }
-        let (steps, sequence) = try await health.applySequenced(plans).get()
-        checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
+        let steps: [String: VirtualServerStep<Endpoint>]
+        let sequence: UInt64
+        if let only {
+            let result = try await health.update(plans, removing: Set(only.removed.map(\.identity))).get()
+            (steps, sequence) = (result.steps, result.sequence)
+            checkSpecs.subtract(result.stopped)
+            checkSpecs.formUnion(result.started)
+        } else {
+            (steps, sequence) = try await health.applySequenced(plans).get()
+            checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
+        }
         var seeded: [String: [DesiredDestination]] = [:]
-        var states: [String: [Endpoint: RealState]] = [:]
-        for vs in configuration.virtualServers {
+        var states: [String: [Endpoint: RealState]] = only == nil ? [:] : realStates
+        for vs in only?.changed ?? configuration.virtualServers {
             guard let step = steps[vs.identity] else { continue }
             guard verdictSequence[vs.identity, default: 0] < sequence else {
                 // A newer update already came through while we waited: it stands, with its states.
@@ -134,11 +147,14 @@ public actor Supervisor {
             }
             report(step.events, of: vs)
         }
+        for vs in only?.removed ?? [] { states[vs.identity] = nil }
         realStates = states
         let identities = Set(configuration.virtualServers.map(\.identity))
         quorumUp = quorumUp.filter { identities.contains($0.key) }
         liveWeight = liveWeight.filter { identities.contains($0.key) }
-        for (vs, reals) in states { for (real, state) in reals { metrics?.realServer(vs, real.description, up: state.up) } }
+        for vs in only?.changed ?? configuration.virtualServers {
+            for (real, state) in states[vs.identity] ?? [:] { metrics?.realServer(vs.identity, real.description, up: state.up) }
+        }
         await engine.seedDestinations(seeded)
         refreshAnnouncements()
         return seeded
@@ -289,11 +305,12 @@ public actor Supervisor {
             return ControlResponse(ok: false, message: message)
         }
         let previousChecks = checkSpecs
+        let changes = configuration.map { ReloadChanges(from: $0, to: next) }
         configuration = next
         pruneOverrides(to: next)
         var problems: [String] = []
-        do { try await applyHealth(next) } catch { problems.append("health checks: \(error)") }
-        var (plan, failure) = await engine.adopt(next)
+        do { try await applyHealth(next, changes: changes) } catch { problems.append("health checks: \(error)") }
+        var (plan, failure) = await engine.adopt(next, changes: changes)
         if let failure { problems.append(failure) }
         plan.healthChanges = Self.checkChanges(from: previousChecks, to: checkSpecs)
         let statics = applyStaticNetwork(next)

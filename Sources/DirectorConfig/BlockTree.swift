@@ -27,7 +27,8 @@ public struct ParseLimits: Hashable, Sendable {
     public var maximumLineLength = 65_536
     public var maximumFileSize = 16 << 20
     public var maximumTotalSize = 64 << 20
-    public var maximumFiles = 1_024
+    /// keepalived has no limit; one conf.d file per service is common, so thousands must fit.
+    public var maximumFiles = 65_536
     public var maximumIncludeDepth = 32
     public var maximumNesting = 16
     /// Lines that ~SEQ and multi-line definitions make, in all.
@@ -49,6 +50,7 @@ struct BlockTreeReader {
     var log: DiagnosticLog
     /// Files in the order they were first read, so diagnostics can follow reading order.
     private(set) var fileOrder: [String] = []
+    private var filesSeen: Set<String> = []
     private var includeStack: [String] = []
     private var filesRead = 0
     private var totalBytes = 0
@@ -89,9 +91,9 @@ struct BlockTreeReader {
 
     /// The rest of a file, up to one byte past the size limit (the line loop reports the limit where it is crossed).
     private func readWhole(_ reader: any ConfigFileReader) throws(FileAccessError) -> [UInt8] {
-        var bytes: [UInt8] = []
-        while bytes.count <= limits.maximumFileSize {
-            let chunk = try reader.read(maximum: 1 << 20)
+        var bytes = try reader.read(maximum: 256 << 10)
+        while !bytes.isEmpty && bytes.count <= limits.maximumFileSize {
+            let chunk = try reader.read(maximum: min(1 << 20, limits.maximumFileSize + 1 - bytes.count))
             if chunk.isEmpty { break }
             bytes += chunk
         }
@@ -106,7 +108,7 @@ struct BlockTreeReader {
 
     private mutating func readFile(_ path: String, nesting: Int, includedAt: ConfigWord?) -> [ConfigNode] {
         let reportAt = includedAt?.location ?? SourceLocation(file: path, line: 1, column: 1)
-        if !fileOrder.contains(path) { fileOrder.append(path) }
+        if filesSeen.insert(path).inserted { fileOrder.append(path) }
         let reader: any ConfigFileReader
         do {
             reader = try fileSystem.open(path)

@@ -74,13 +74,22 @@ private final class DescriptorReader: ConfigFileReader {
     deinit { close(fd) }
 
     func read(maximum: Int) throws(FileAccessError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: maximum)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, maximum) }
-            if count >= 0 { return Array(buffer[0..<count]) }
-            if errno == EINTR { continue }
-            throw FileAccessError(String(cString: strerror(errno)))
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: maximum) { buffer, initialized in
+            while true {
+                let count = Glibc.read(fd, buffer.baseAddress, maximum)
+                if count >= 0 {
+                    initialized = count
+                    return
+                }
+                if errno == EINTR { continue }
+                failure = errno
+                initialized = 0
+                return
+            }
         }
+        if failure != 0 { throw FileAccessError(String(cString: strerror(failure))) }
+        return bytes
     }
 }
 

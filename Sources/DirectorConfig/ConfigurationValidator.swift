@@ -176,32 +176,6 @@ enum ConfigurationValidator {
                 continue
             }
             let family: AddressFamily? = vs.family
-            var endpoints: [Endpoint: SourceOrigin] = [:]
-            for real in vs.realServers {
-                if let first = endpoints[real.endpoint] {
-                    log.error(at(real.origin), "real_server \(real.endpoint) appears twice in virtual_server \(vs.key) (first at \(first))")
-                } else {
-                    endpoints[real.endpoint] = real.origin
-                }
-                if let family, real.endpoint.address.family != family {
-                    log.error(at(real.origin), "real_server \(real.endpoint.address) is \(real.endpoint.address.family.rawValue) but virtual_server \(vs.key) is \(family.rawValue); NAT and DR cannot mix address families")
-                }
-                if real.forwarding == .dr, case .endpoint(let e) = vs.key, real.endpoint.port != e.port {
-                    log.warning(at(real.origin), "real_server \(real.endpoint): DR cannot change the port; packets arrive on port \(e.port)")
-                }
-            }
-            if let sorry = vs.sorryServer {
-                if endpoints[sorry.endpoint] != nil {
-                    log.error(at(sorry.origin), "sorry_server \(sorry.endpoint) is also a real_server of this virtual_server")
-                }
-                if let family, sorry.endpoint.address.family != family {
-                    log.error(at(sorry.origin), "sorry_server \(sorry.endpoint.address) is \(sorry.endpoint.address.family.rawValue) but virtual_server \(vs.key) is \(family.rawValue)")
-                }
-            }
-            let totalWeight = vs.realServers.reduce(0) { $0 + $1.weight }
-            if complete && !vs.realServers.isEmpty && UInt64(vs.quorum) > UInt64(totalWeight) {
-                log.warning(at(vs.origin), "virtual_server \(vs.key): quorum \(vs.quorum) is more than the total weight \(totalWeight) of its real servers, so it is never met")
-            }
             let natAddresses = vs.realServers.filter { $0.forwarding == .nat }.map(\.endpoint.address)
                 + [vs.sorryServer].compactMap { $0?.forwarding == .nat ? $0?.endpoint.address : nil }
             if complete && !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
@@ -209,6 +183,39 @@ enum ConfigurationValidator {
                     at(vs.origin),
                     "NAT virtual_server \(vs.key) has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway); directord turns on \(family == .ipv6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward"), which keepalived leaves to the operator")
             }
+        }
+    }
+
+    /// What one virtual server's own text decides (its reals against each other and against the service): run when
+    /// it is resolved, so a block the parse cache holds brings these diagnostics with it. `complete`: the block
+    /// resolved without an error (otherwise a dropped real would make the totals lie).
+    static func checkWithin(_ vs: VirtualServer, complete: Bool, log: inout DiagnosticLog) {
+        let family: AddressFamily? = vs.family
+        var endpoints: [Endpoint: SourceOrigin] = [:]
+        for real in vs.realServers {
+            if let first = endpoints[real.endpoint] {
+                log.error(at(real.origin), "real_server \(real.endpoint) appears twice in virtual_server \(vs.key) (first at \(first))")
+            } else {
+                endpoints[real.endpoint] = real.origin
+            }
+            if let family, real.endpoint.address.family != family {
+                log.error(at(real.origin), "real_server \(real.endpoint.address) is \(real.endpoint.address.family.rawValue) but virtual_server \(vs.key) is \(family.rawValue); NAT and DR cannot mix address families")
+            }
+            if real.forwarding == .dr, case .endpoint(let e) = vs.key, real.endpoint.port != e.port {
+                log.warning(at(real.origin), "real_server \(real.endpoint): DR cannot change the port; packets arrive on port \(e.port)")
+            }
+        }
+        if let sorry = vs.sorryServer {
+            if endpoints[sorry.endpoint] != nil {
+                log.error(at(sorry.origin), "sorry_server \(sorry.endpoint) is also a real_server of this virtual_server")
+            }
+            if let family, sorry.endpoint.address.family != family {
+                log.error(at(sorry.origin), "sorry_server \(sorry.endpoint.address) is \(sorry.endpoint.address.family.rawValue) but virtual_server \(vs.key) is \(family.rawValue)")
+            }
+        }
+        let totalWeight = vs.realServers.reduce(0) { $0 + $1.weight }
+        if complete && !vs.realServers.isEmpty && UInt64(vs.quorum) > UInt64(totalWeight) {
+            log.warning(at(vs.origin), "virtual_server \(vs.key): quorum \(vs.quorum) is more than the total weight \(totalWeight) of its real servers, so it is never met")
         }
     }
 

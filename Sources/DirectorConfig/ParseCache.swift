@@ -6,6 +6,7 @@
 // virtual_server_group definitions). The key is the file, the include depth and the bytes themselves, compared
 // exactly. The value is the resolved `VirtualServer` and every warning the block produced, at the line where the
 // block was read; a block that moved is shifted to its new line. A block that produced an error is never cached.
+import Glibc
 import Synchronization
 
 /// Shared by the loads of one daemon (start, reload, diff). Loads under other `ParseLimits` do not use it.
@@ -17,6 +18,13 @@ public final class ParseCache: Sendable {
         var path: String
         var nesting: Int
         var bytes: [UInt8]
+
+        /// The bytes in one call (an array of bytes hashes element by element otherwise).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(path)
+            hasher.combine(nesting)
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
     }
 
     private struct State {
@@ -61,7 +69,8 @@ public final class ParseCache: Sendable {
     /// Forgets the blocks this load did not read: the cache holds one configuration's worth.
     func endLoad(_ generation: UInt64) {
         state.withLock { state in
-            state.entries = state.entries.filter { $0.value.lastUsed.load(ordering: .relaxed) >= generation && $0.value.isComplete }
+            let stale = state.entries.filter { $0.value.lastUsed.load(ordering: .relaxed) < generation || !$0.value.isComplete }
+            for key in stale.keys { state.entries[key] = nil }
         }
     }
 
@@ -122,55 +131,81 @@ enum PlainSegment {
         while next < count, bytes[next] == UInt8(ascii: " ") || bytes[next] == UInt8(ascii: "\t") { next += 1 }
         if hasWord(bytes, at: next, "group") { return nil }
 
-        var depth = 0, lines = 0, lineLength = 0
+        let found: (end: Int, lines: Int)? = bytes.withUnsafeBufferPointer { buffer in
+            scan(buffer, from: i, lineStart: start, maximumLineLength: maximumLineLength)
+        }
+        guard let found, !contains(bytes[start..<found.end], "include") else { return nil }
+        return found
+    }
+
+    /// What each byte is to the scanner: most are nothing (0), so the loop does one table load and one compare.
+    private static let classes: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for c in "$\\@~".utf8 { table[Int(c)] = 1 }  // the preprocessor's: never cached
+        for c in "#!".utf8 { table[Int(c)] = 2 }
+        for c in "\"'".utf8 { table[Int(c)] = 3 }
+        table[Int(UInt8(ascii: "{"))] = 4
+        table[Int(UInt8(ascii: "}"))] = 5
+        table[10] = 6
+        for c in 0x80...0xFF { table[c] = 7 }
+        for c in [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), 0x0B, 0x0C] { table[Int(c)] = 8 }
+        return table
+    }()
+
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, from begin: Int, lineStart first: Int, maximumLineLength: Int)
+        -> (end: Int, lines: Int)?
+    {
+        let count = bytes.count
+        var depth = 0, lines = 0, lineStart = first
         var quote: UInt8 = 0
         var comment = false, opened = false, closed = false
-        while i < count {
-            let c = bytes[i]
-            i += 1
-            if c == 10 {
-                // The header's `{` must be on its first line; a quote never spans lines.
-                guard quote == 0, opened else { return nil }
-                lines += 1
-                if closed { return contains(bytes[start..<i], "include") ? nil : (i, lines) }
-                lineLength = 0
-                comment = false
-                continue
-            }
-            lineLength += 1
-            if lineLength > maximumLineLength { return nil }
-            // Whatever the preprocessor would look at, even in a comment, makes the block uncacheable.
-            if c == UInt8(ascii: "$") || c == UInt8(ascii: "\\") || c == UInt8(ascii: "@") || c == UInt8(ascii: "~") { return nil }
-            if comment { continue }
-            if c >= 0x80 { return nil }
-            if quote != 0 {
-                if c == quote { quote = 0 }
-                continue
-            }
-            switch c {
-            case UInt8(ascii: "#"), UInt8(ascii: "!"):
-                comment = true
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), 0x0B, 0x0C:
-                break
-            default:
+        var i = begin
+        return classes.withUnsafeBufferPointer { classes in
+            while i < count {
+                let c = bytes[i]
+                let kind = classes[Int(c)]
+                i += 1
+                if kind == 0 {
+                    if closed && !comment && quote == 0 { return nil }
+                    continue
+                }
+                if kind == 6 {
+                    // The header's `{` must be on its first line; a quote never spans lines.
+                    guard quote == 0, opened, i - 1 - lineStart <= maximumLineLength else { return nil }
+                    lines += 1
+                    if closed { return (i, lines) }
+                    lineStart = i
+                    comment = false
+                    continue
+                }
+                // Whatever the preprocessor would look at, even in a comment, makes the block uncacheable.
+                if kind == 1 { return nil }
+                if comment || kind == 8 { continue }
+                if kind == 7 { return nil }
+                if quote != 0 {
+                    if c == quote { quote = 0 }
+                    continue
+                }
+                if kind == 2 {
+                    comment = true
+                    continue
+                }
                 if closed { return nil }
-                switch c {
-                case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                    quote = c
-                case UInt8(ascii: "{"):
+                switch kind {
+                case 3: quote = c
+                case 4:
                     depth += 1
                     opened = true
-                case UInt8(ascii: "}"):
+                case 5:
                     depth -= 1
                     if depth < 0 { return nil }
                     if depth == 0 { closed = true }
-                default:
-                    break
+                default: break
                 }
             }
+            guard closed, quote == 0, count - lineStart <= maximumLineLength else { return nil }
+            return (count, lines + 1)
         }
-        guard closed, quote == 0 else { return nil }
-        return contains(bytes[start..<count], "include") ? nil : (count, lines + 1)
     }
 
     private static func hasWord(_ bytes: [UInt8], at i: Int, _ word: StaticString) -> Bool {
@@ -184,15 +219,21 @@ enum PlainSegment {
     }
 
     private static func contains(_ bytes: ArraySlice<UInt8>, _ word: StaticString) -> Bool {
-        word.withUTF8Buffer { w in
-            guard let first = w.first, bytes.count >= w.count else { return false }
-            var i = bytes.startIndex
-            let last = bytes.endIndex - w.count
-            while i <= last {
-                if bytes[i] == first && (1..<w.count).allSatisfy({ bytes[i + $0] == w[$0] }) { return true }
-                i += 1
+        bytes.withUnsafeBufferPointer { haystack in
+            word.withUTF8Buffer { needle in
+                guard let base = haystack.baseAddress, let wanted = needle.baseAddress, let first = needle.first, haystack.count >= needle.count
+                else { return false }
+                var offset = 0
+                let last = haystack.count - needle.count
+                while offset <= last {
+                    // memchr finds each candidate first byte at C speed.
+                    guard let hit = memchr(base + offset, Int32(first), last - offset + 1) else { return false }
+                    let at = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                    if memcmp(base + at, wanted, needle.count) == 0 { return true }
+                    offset = at + 1
+                }
+                return false
             }
-            return false
         }
     }
 }

@@ -357,6 +357,7 @@ struct VirtualServerDraft: Sendable {
         if let cached { return cached }
         let mark = log.mark
         let server = resolve(groups: groups, log: &log)
+        if let server { ConfigurationValidator.checkWithin(server, complete: log.warnings(since: mark) != nil, log: &log) }
         if let pending, let server, let warnings = log.warnings(since: mark) {
             pending.link.entry.store(ParseCache.Entry.Parsed(
                 baseLine: pending.link.line, header: pending.header, server: server, diagnostics: pending.diagnostics + warnings))

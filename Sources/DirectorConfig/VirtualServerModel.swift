@@ -101,11 +101,15 @@ public struct VirtualServer: Hashable, Sendable {
     public static let defaultScheduler = Scheduler.wlc
     public static let defaultPersistenceTimeout: UInt32 = 360
 
-    public var key: VirtualServerKey
+    public var key: VirtualServerKey {
+        didSet { identity = serviceIdentity.description }
+    }
     /// The service's address family: the address's, or for fwmark and group services `ip_family`, else the
     /// family of the real servers, else IPv4 (keepalived's rule).
     public var family: AddressFamily
-    public var protocolType: TransportProtocol
+    public var protocolType: TransportProtocol {
+        didSet { identity = serviceIdentity.description }
+    }
     public var scheduler: Scheduler
     public var schedulerFlags: SchedulerFlags
     public var forwarding: ForwardingMethod
@@ -169,14 +173,16 @@ public struct VirtualServer: Hashable, Sendable {
         self.announce = announce
         self.realServers = realServers
         self.origin = origin
+        identity = VirtualServerIdentity(key: key, protocolType: protocolType).description
     }
 
     /// What names the service: two virtual servers with the same identity are one service (a reload diff
     /// matches old and new virtual servers by it). keepalived keys fwmark services by protocol too.
     public var serviceIdentity: VirtualServerIdentity { VirtualServerIdentity(key: key, protocolType: protocolType) }
 
-    /// `serviceIdentity` as text ("192.0.2.1 80 TCP"), for logs and string-keyed tables.
-    public var identity: String { serviceIdentity.description }
+    /// `serviceIdentity` as text ("192.0.2.1 80 TCP"), for logs and string-keyed tables; kept with the key and
+    /// protocol (a reload looks every virtual server up by it, and printing addresses is not free).
+    public private(set) var identity: String
 }
 
 public struct RealServer: Hashable, Sendable {

@@ -89,7 +89,10 @@ struct Directord: AsyncParsableCommand {
                                        stateFile: stateFile),
                 logger: logger,
                 // Start and every reload read the configuration with the same config id.
-                dependencies: EngineDependencies(loadConfiguration: { [configID] in ConfigurationLoader(configID: configID).load(path: $0) }))
+                dependencies: EngineDependencies(loadConfiguration: { [configID, cache = ParseCache()] in
+                    // Start, reload and diff share the cache: a reload reads again only the blocks that changed.
+                    ConfigurationLoader(configID: configID, cache: cache).load(path: $0)
+                }))
         } catch {
             FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))
             throw ExitCode(1)

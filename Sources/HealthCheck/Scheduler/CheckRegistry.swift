@@ -32,6 +32,19 @@ public struct CheckRegistry<Subscriber: Hashable & Sendable>: Sendable {
 
     public func subscribers(of spec: CheckSpec) -> Set<Subscriber> { subscribers[spec] ?? [] }
 
+    /// `subscriber` uses `specs` (a spec listed twice is one use).
+    public mutating func add(_ subscriber: Subscriber, _ specs: [CheckSpec]) {
+        for spec in specs { subscribers[spec, default: []].insert(subscriber) }
+    }
+
+    /// `subscriber` no longer uses `specs`; a spec nobody uses leaves the registry.
+    public mutating func remove(_ subscriber: Subscriber, _ specs: [CheckSpec]) {
+        for spec in specs {
+            subscribers[spec]?.remove(subscriber)
+            if subscribers[spec]?.isEmpty == true { subscribers[spec] = nil }
+        }
+    }
+
     /// What a reload changes: checks to start and to stop; the rest keep their state and timers.
     public func difference(to next: CheckRegistry) -> (start: Set<CheckSpec>, stop: Set<CheckSpec>) {
         (next.specs.subtracting(specs), specs.subtracting(next.specs))

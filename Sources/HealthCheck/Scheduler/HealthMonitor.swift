@@ -79,6 +79,19 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
     }
 
+    /// Replaces the plans of the virtual servers in `plans` and drops those in `removed`, leaving every other one
+    /// (and its checks, verdicts and timers) as it is: a reload's work for what changed. Answers the steps of the
+    /// replaced virtual servers, the sequence number, and the checks started and stopped.
+    public func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>)
+        -> EventLoopFuture<(steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64, started: Set<CheckSpec>, stopped: Set<CheckSpec>)>
+    {
+        eventLoop.submit { [state, eventLoop] in
+            let result = state.value.update(plans, removing: removed, monitor: state, eventLoop: eventLoop)
+            state.value.sequence += 1
+            return (result.steps, state.value.sequence, result.started, result.stopped)
+        }
+    }
+
     /// Stops every check; answers what omega virtual servers report at shutdown.
     public func stop() -> EventLoopFuture<[VirtualServerID: [HealthEvent<RealID>]]> {
         eventLoop.submit { [state] in state.value.stop() }
@@ -140,9 +153,31 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
 
         func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], monitor: NIOLoopBoundBox<State>,
-                            eventLoop: any EventLoop) -> [VirtualServerID: VirtualServerStep<RealID>] {
-            let next = CheckRegistry(uses: plans.map { id, plan in (id, plan.reals.flatMap(\.1.checks)) })
-            let (start, stop) = registry.difference(to: next)
+                   eventLoop: any EventLoop) -> [VirtualServerID: VirtualServerStep<RealID>] {
+            let removed = Set(self.plans.keys).subtracting(plans.keys)
+            return update(plans, removing: removed, monitor: monitor, eventLoop: eventLoop).steps
+        }
+
+        /// Replaces the plans of some virtual servers and drops others; the rest are not looked at. Answers the
+        /// steps of the replaced ones and the checks started and stopped.
+        func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>,
+                    monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop)
+            -> (steps: [VirtualServerID: VirtualServerStep<RealID>], started: Set<CheckSpec>, stopped: Set<CheckSpec>)
+        {
+            var touched = Set<CheckSpec>()
+            for id in removed.union(plans.keys) {
+                guard let previous = self.plans[id] else { continue }
+                let specs = previous.reals.flatMap(\.1.checks)
+                registry.remove(id, specs)
+                touched.formUnion(specs)
+            }
+            for (id, plan) in plans {
+                let specs = plan.reals.flatMap(\.1.checks)
+                registry.add(id, specs)
+                touched.formUnion(specs)
+            }
+            let start = touched.filter { self.running[$0] == nil && !registry.subscribers(of: $0).isEmpty }
+            let stop = touched.filter { self.running[$0] != nil && registry.subscribers(of: $0).isEmpty }
             // Their queued deadlines go stale: `fireDue` fires only checks that are still running.
             for spec in stop { running[spec] = nil }
             let now = NIODeadline.now()
@@ -151,29 +186,29 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 running[spec] = entry
                 schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()), monitor: monitor, eventLoop: eventLoop)
             }
-            registry = next
             if lagProbe == nil, !running.isEmpty { probeLag(expected: .now() + Self.lagProbeInterval, monitor: monitor, eventLoop: eventLoop) }
+            for id in removed {
+                servers[id] = nil
+                self.plans[id] = nil
+            }
             var steps: [VirtualServerID: VirtualServerStep<RealID>] = [:]
-            var servers: [VirtualServerID: VirtualServerHealth<RealID, CheckSpec>] = [:]
-            let running = self.running
+            let current = self.running
             for (id, plan) in plans {
                 // Unchanged plan: its checks kept running, so its state is current; rebuilding 2000 of them on every
                 // reload was most of a big reload's cost.
-                if let previous = self.plans[id], previous.isSame(as: plan), let vs = self.servers[id] {
+                if let previous = self.plans[id], previous.isSame(as: plan), let vs = servers[id] {
                     steps[id] = VirtualServerStep(events: [], desired: vs.desired, desiredChanged: false, live: vs.liveReals,
                                                   quorumUp: vs.quorumUp, liveWeight: vs.liveWeight)
-                    servers[id] = vs
                     continue
                 }
                 var vs = VirtualServerHealth(reals: plan.reals, quorum: plan.quorum, sorryServer: plan.sorryServer,
-                                             initiallyUp: { running[$0]?.health.isUp ?? !$0.timing.alpha },
-                                             initialWeight: { running[$0]?.health.weight })
-                steps[id] = vs.start(replacing: self.servers[id])
+                                             initiallyUp: { current[$0]?.health.isUp ?? !$0.timing.alpha },
+                                             initialWeight: { current[$0]?.health.weight })
+                steps[id] = vs.start(replacing: servers[id])
                 servers[id] = vs
+                self.plans[id] = plan
             }
-            self.servers = servers
-            self.plans = plans
-            return steps
+            return (steps, start, stop)
         }
 
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {

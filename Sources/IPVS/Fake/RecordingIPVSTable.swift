@@ -93,8 +93,17 @@ public final class RecordingIPVSTable: IPVSTable {
     }
 
     /// The kernel's checks, in ip_vs_ctl.c's order; 0 or the errno.
+    /// Where each service is in `entries` (nil after a delete, until the next lookup rebuilds it): a table of
+    /// thousands of services is searched once per operation, as the kernel's hash does it.
+    private var positions: [IPVSServiceKey: Int]?
+
     private func perform(_ op: IPVSOperation) -> Int32 {
-        func index(_ key: IPVSServiceKey) -> Int? { entries.firstIndex { $0.service.key == key } }
+        func index(_ key: IPVSServiceKey) -> Int? {
+            if positions == nil {
+                positions = Dictionary(entries.enumerated().map { ($1.service.key, $0) }, uniquingKeysWith: { a, _ in a })
+            }
+            return positions?[key]
+        }
         func destIndex(_ s: Int, _ e: IPVSEndpoint) -> Int? { entries[s].destinations.firstIndex { $0.destination.endpoint == e } }
         switch op {
         case .addService(let s):
@@ -103,6 +112,7 @@ public final class RecordingIPVSTable: IPVSTable {
             var stored = s
             stored.flags = s.flags.intersection(.writable)
             entries.append(IPVSServiceEntry(service: stored))
+            positions?[s.key] = entries.count - 1
         case .updateService(let s):
             guard let i = index(s.key) else { return ESRCH }
             guard schedulers.contains(s.scheduler) else { return ENOENT }
@@ -111,6 +121,7 @@ public final class RecordingIPVSTable: IPVSTable {
         case .deleteService(let key):
             guard let i = index(key) else { return ESRCH }
             entries.remove(at: i)
+            positions = nil
         case .addDestination(let key, let d):
             guard let i = index(key) else { return ESRCH }
             guard destIndex(i, d.endpoint) == nil else { return EEXIST }
@@ -181,5 +192,6 @@ public final class RecordingIPVSTable: IPVSTable {
         calls.append(.flush)
         try check()
         entries.removeAll()
+        positions = nil
     }
 }

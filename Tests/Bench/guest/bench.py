@@ -129,6 +129,26 @@ class Table:
             out.append("}")
         return "\n".join(out) + "\n"
 
+    def service_conf(self, i):
+        out = [f"virtual_server {vip(i)} 80 {{", "    lb_algo wrr", "    lb_kind DR", "    protocol TCP"]
+        for j in range(self.reals_of(i)):
+            out += [f"    real_server {rip(i, j)} 80 {{", f"        weight {self.weight(i, j)}", "    }"]
+        return "\n".join(out + ["}"]) + "\n"
+
+    def write_confd(self, main):
+        """The same table as one main file that includes conf.d/*.conf, one service per file; only the files whose
+        text changed are written again (as an operator's configuration management does)."""
+        directory = os.path.join(os.path.dirname(main), "conf.d")
+        os.makedirs(directory, exist_ok=True)
+        write(main, "global_defs {\n    router_id bench\n}\ninclude conf.d/*.conf\n")
+        written = getattr(self, "written", {})
+        for i in range(self.services):
+            text = self.service_conf(i)
+            if written.get(i) != text:
+                write(os.path.join(directory, f"{i:05d}.conf"), text)
+                written[i] = text
+        self.written = written
+
     def ipvsadm_rules(self):
         out = []
         for i in range(self.services):
@@ -417,6 +437,16 @@ def change(table, run):
     return (rip(i, 0), 100 + run), (rip(added, j), table.weight(added, j))
 
 
+def change_one(table, run):
+    """Run k of the conf.d reloads: one weight changed and one real added in the same service, so one file of the
+    conf.d directory changes: exactly two operations."""
+    i = (run * 37 + 11) % table.services
+    table.weights[(i, 0)] = 200 + run
+    table.extra[i] = table.extra.get(i, 0) + 1
+    j = table.reals_of(i) - 1
+    return (rip(i, 0), 200 + run), (rip(i, j), table.weight(i, j))
+
+
 def applied(changed, added):
     def predicate():
         t = now()
@@ -469,6 +499,55 @@ def part_reload(args):
              seconds=took, operations=int(m.group(1)))
         time.sleep(0.5)
     d.stop()
+    empty_table()
+
+    # directord, conf.d: one service per file, one file changed per reload.
+    table = Table(services, reals)
+    conf = f"{WORK}/confd-directord/directord.conf"
+    table.write_confd(conf)
+    fresh_namespace("rdc")
+    d = start_directord(conf, "reload-confd-directord")
+    d.log.wait_for(RUNNING, 0, DEADLINE, "directord running (conf.d)")
+    wait_complete(table.services, table.destinations, now() + 60, "directord's table (conf.d)", d)
+    time.sleep(1)
+    for run in range(1, args.runs + 1):
+        changed, added = change_one(table, run)
+        table.write_confd(conf)
+        mark = d.log.mark()
+        t0 = now()
+        d.proc.send_signal(signal.SIGHUP)
+        t_log, line = d.log.wait_for(r"reloaded: |reload rejected|reload applied with errors", mark, 120, "the conf.d reload")
+        m = re.search(r"reloaded: (\d+) IPVS operations", line)
+        if not m:
+            raise BenchError(f"directord reload (conf.d): {line}")
+        data = proc_text()
+        if proc_weight(data, changed[0], 80) != changed[1] or proc_weight(data, added[0], 80) != added[1]:
+            raise BenchError("directord logged the conf.d reload but the kernel does not show it")
+        emit(measure="reload", size=size, tool="directord", via="SIGHUP conf.d", run=run, seconds=t_log - t0,
+             operations=int(m.group(1)))
+        time.sleep(0.5)
+    d.stop()
+    empty_table()
+
+    # keepalived, conf.d: the same files.
+    table = Table(services, reals)
+    conf = f"{WORK}/confd-keepalived/keepalived.conf"
+    table.write_confd(conf)
+    fresh_namespace("rkc")
+    k = start_keepalived(conf, "reload-confd-keepalived")
+    wait_complete(table.services, table.destinations, k.started + DEADLINE, "keepalived's table (conf.d)", k)
+    time.sleep(1)
+    for run in range(1, args.runs + 1):
+        changed, added = change_one(table, run)
+        table.write_confd(conf)
+        t0 = now()
+        k.proc.send_signal(signal.SIGHUP)
+        t_done, reads, cost = wait_until(applied(changed, added), t0 + 300, "keepalived's conf.d reload")
+        time.sleep(2)
+        emit(measure="reload", size=size, tool="keepalived", via="SIGHUP conf.d", run=run, seconds=t_done - t0,
+             polls=reads, poll_cost=cost)
+        k.check_alive("keepalived")
+    k.stop()
     empty_table()
 
     # keepalived: SIGHUP -> the first poll that shows both changes.
