@@ -509,6 +509,13 @@ struct VRRPInstanceDraft: Sendable {
         ("global", .global), ("site", .site), ("link", .link), ("host", .host), ("nowhere", .nowhere),
     ]
 
+    /// The addresses one advert holds: the count field's 255, or what fits in a 1500-byte Ethernet frame after the
+    /// headers (keepalived's DEFAULT_MTU; IPv6: 89).
+    static func advertisedAddressLimit(_ family: AddressFamily) -> Int {
+        let headers = family == .ipv4 ? 14 + 20 + 8 : 14 + 40 + 8
+        return min(255, (1500 - headers) / (family == .ipv4 ? 4 : 16))
+    }
+
     func resolve(globals: GlobalSettings, log: inout DiagnosticLog) -> VRRPInstance? {
         var ok = true
         if interface == nil {
@@ -616,11 +623,21 @@ struct VRRPInstanceDraft: Sendable {
         if let garpLowerPriorityRepeat { garp.lowerPriorityRepeat = garpLowerPriorityRepeat }
         let vmac = resolveVirtualMAC(globals: globals, virtualRouterID: virtualRouterID, log: &log)
         if useVMAC != nil && vmac == nil { return nil }
+        // keepalived's vrrp_complete_instance: what does not fit in an advert (255 addresses, or a 1500-byte frame for
+        // IPv6) is moved to virtual_ipaddress_excluded, added but not advertised.
+        var advertised = virtualAddresses
+        var excluded = excludedAddresses
+        let limit = Self.advertisedAddressLimit(families.first ?? .ipv4)
+        if advertised.count > limit {
+            log.warning(advertised[limit].1.location, "vrrp_instance '\(name.text)' has \(advertised.count) virtual_ipaddress entries and an advert carries at most \(limit): the ones from here on are added but not advertised (virtual_ipaddress_excluded), as keepalived does")
+            excluded = Array(advertised[limit...]) + excluded
+            advertised.removeSubrange(limit...)
+        }
         var instance = VRRPInstance(
             name: name.text, initialState: authentication?.type == .ah ? .backup : state, interface: interface, virtualRouterID: virtualRouterID,
             priority: priority, advertInterval: advert, version: resolvedVersion, preempt: preempt,
-            preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: virtualAddresses.map(\.0),
-            excludedAddresses: excludedAddresses.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
+            preemptDelay: preemptDelay, authentication: authentication, virtualAddresses: advertised.map(\.0),
+            excludedAddresses: excluded.map(\.0), virtualRoutes: virtualRoutes, trackInterfaces: trackInterfaces,
             trackScripts: trackScripts, unicastSourceIP: unicastSourceIP, unicastPeers: unicastPeers,
             unicastPeerTTLs: unicastPeerTTLs,
             multicastSourceIP: multicastSourceIP, garp: garp, notify: notify,
