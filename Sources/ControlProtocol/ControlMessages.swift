@@ -229,6 +229,9 @@ public struct VirtualServerStatus: Codable, Equatable, Sendable {
     public var announced: Bool?
     public var announcedSince: Double?
     public var announceReason: String?
+    /// Set when the kernel refused part of this virtual server's rules (at start, a reload, a health change or a
+    /// drift repair): what it refused and why. The next drift check tries again.
+    public var notInForce: String?
 
     public init(name: String, quorumUp: Bool, liveWeight: Int, quorum: Int, sorryServerActive: Bool,
                 sorryServer: String? = nil, reals: [RealServerStatus] = []) {

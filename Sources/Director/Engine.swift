@@ -76,6 +76,8 @@ public actor Engine {
     var lingering: [IPVSServiceKey: [Lingering]] = [:]
     /// The kernel's timeouts as directord found them, for `lvs_timeouts`.
     var timeoutKeeper = TimeoutKeeper()
+    /// What the kernel refused, by service, until an operation on that service succeeds (status shows it).
+    var refused: [IPVSServiceKey: String] = [:]
     /// Counters for status and metrics.
     private(set) var operationsApplied = 0
     private(set) var driftRepairs = 0
@@ -115,8 +117,14 @@ public actor Engine {
         applyTimeouts(configuration.globals.lvsTimeouts, reason: "start")
         let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key))) }
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
-        try apply(plan.operations, reason: "start")
-        remember(desired)
+        do {
+            try apply(plan.operations, reason: "start")
+            remember(desired)
+        } catch IPVSError.batch {
+            // A service the kernel refuses (a scheduler module missing) must not keep the others from running: as
+            // keepalived does, the rest is programmed, and status and the drift check follow the refused part.
+            rememberAfterRefusal(desired)
+        }
         logger.notice(
             "IPVS table adopted: \(desired.count) services, \(kept) kept as they were, \(plan.operations.count) operations, \(plan.foreignServices.count) foreign services left alone")
         for foreign in plan.foreignServices {
@@ -208,7 +216,33 @@ public actor Engine {
         for failure in failures {
             logger.error("\(reason): \(failure)")
         }
+        let failed = Dictionary(failures.map { ($0.operation.serviceKey, "\($0)") }, uniquingKeysWith: { a, b in a + "; " + b })
+        for operation in operations where failed[operation.serviceKey] == nil { refused[operation.serviceKey] = nil }
+        refused.merge(failed) { _, new in new }
         if !failures.isEmpty { throw IPVSError.batch(failures) }
+    }
+
+    /// After a batch the kernel refused in part: what directord applied is right for every other service, and the
+    /// services with a refused operation are read back (one get each), so the next plan starts from the truth.
+    private func rememberAfterRefusal(_ desired: [IPVSServiceRules], keys: Set<IPVSServiceKey>? = nil) {
+        if let keys {
+            for key in keys { applied[key] = nil }
+            for rules in desired { applied[rules.key] = rules }
+            owned.subtract(keys)
+            owned.formUnion(desired.map(\.key))
+        } else {
+            remember(desired)
+        }
+        guard let table else { return }
+        for key in refused.keys {
+            do {
+                applied[key] = IPVSServiceRules(entry: try table.service(key))
+                owned.insert(key)
+            } catch {
+                // Not there (the add was refused): nothing of it is applied.
+                applied[key] = nil
+            }
+        }
     }
 
     // MARK: Drift
@@ -248,8 +282,12 @@ public actor Engine {
             ])
             driftRepairs += 1
             metrics?.driftRepairs.increment()
-            try apply(plan.operations, reason: "drift repair")
-            remember(desired)
+            do {
+                try apply(plan.operations, reason: "drift repair")
+                remember(desired)
+            } catch IPVSError.batch {
+                rememberAfterRefusal(desired)
+            }
             return found
         } catch {
             logger.error("drift check failed: \(error)")
@@ -324,6 +362,7 @@ public actor Engine {
                 owned.formUnion(change.desired.map(\.key))
                 return (change.plan, nil)
             } catch {
+                rememberAfterRefusal(change.desired, keys: change.keys)
                 return (change.plan, "\(error)")
             }
         }
@@ -340,6 +379,7 @@ public actor Engine {
             remember(change.desired)
             return (change.plan, nil)
         } catch {
+            rememberAfterRefusal(change.desired)
             return (change.plan, "\(error)")
         }
     }
@@ -404,7 +444,7 @@ public actor Engine {
                 let destinations = healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
                 let sorry = vs.sorryServer.map { s in destinations.contains { $0.endpoint == s.endpoint } } ?? false
                 let live = destinations.filter { d in vs.realServers.contains { $0.endpoint == d.endpoint } && d.weight > 0 }
-                return VirtualServerStatus(
+                var status = VirtualServerStatus(
                     name: vs.identity, quorumUp: live.reduce(0) { $0 + $1.weight } >= Int(vs.quorum),
                     liveWeight: live.reduce(0) { $0 + $1.weight }, quorum: Int(vs.quorum), sorryServerActive: sorry,
                     sorryServer: vs.sorryServer.map { $0.endpoint.description },
@@ -415,6 +455,9 @@ public actor Engine {
                             since: configLoadedAt.timeIntervalSince1970, lastResult: real.checks.isEmpty ? "no checker" : "",
                             kernelWeight: inKernel?.weight, configuredWeight: real.weight)
                     } + removingStatus(of: vs.identity))
+                let refusals = refused.isEmpty ? [] : DesiredTable.serviceKeys(for: vs, groups: index.groups).compactMap { refused[$0] }
+                if !refusals.isEmpty { status.notInForce = refusals.joined(separator: "; ") }
+                return status
             })
     }
 

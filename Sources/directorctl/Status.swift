@@ -83,6 +83,7 @@ enum StatusText {
                 out += "  \(v.name): quorum \(v.quorumUp ? "up" : "DOWN") (live weight \(v.liveWeight) of \(v.quorum) needed)"
                 if let sorry = v.sorryServer { out += ", sorry server \(sorry) \(v.sorryServerActive ? "ACTIVE" : "standby")" }
                 out += "\n"
+                if let refused = v.notInForce { out += "    NOT IN FORCE: \(refused)\n" }
                 if let announced = v.announced {
                     out += announced ? "    announced for \(ago(v.announcedSince ?? now, now))" : "    NOT announced for \(ago(v.announcedSince ?? now, now))"
                     if let reason = v.announceReason { out += ": \(reason)" }

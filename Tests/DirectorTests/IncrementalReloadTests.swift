@@ -116,3 +116,58 @@ import Testing
         await supervisor.stop(mode: .keep)
     }
 }
+
+/// The kernel refuses part of a plan (a scheduler module is missing): the rest is applied, the error names the
+/// service, status says what is not in force, and what directord remembers stays true for the next plan.
+@Suite struct RefusedOperationTests {
+    typealias Service = IncrementalReloadTests.Service
+
+    @Test func aReloadAppliesWhatTheKernelTakesAndStatusSaysWhatItRefused() async throws {
+        var services = (1...3).map { Service(index: $0, weights: [1, 2]) }
+        let files = FakeFiles()
+        files[path] = IncrementalReloadTests.text(services)
+        let shared = SharedTable()
+        shared.table.schedulers.remove("sh")
+        let (supervisor, engine) = try await IncrementalReloadTests.started(files, shared)
+        services[0].scheduler = "sh"
+        services[1].weights[0] = 5
+        files[path] = IncrementalReloadTests.text(services)
+        let response = await supervisor.reload(file: path)
+        #expect(!response.ok)
+        #expect(response.message.contains("10.2.0.1:80"), "\(response.message)")
+        let second = shared.table.rules.first { "\($0.service)".contains("10.2.0.2:80") }
+        #expect(second?.destinations.first?.weight == 5, "the rest of the plan is applied")
+        var status = await supervisor.status()
+        #expect(status.virtualServers.first { $0.name.hasPrefix("10.2.0.1 ") }?.notInForce?.contains("10.2.0.1:80") == true)
+        #expect(status.virtualServers.first { $0.name.hasPrefix("10.2.0.2 ") }?.notInForce == nil)
+        // The next reload plans from the truth: another change elsewhere is one operation and succeeds.
+        services[2].weights[1] = 4
+        files[path] = IncrementalReloadTests.text(services)
+        shared.table.clearCalls()
+        let next = await supervisor.reload(file: path)
+        #expect(applied(shared.table.calls).filter { "\($0)".contains("10.2.0.3:80") }.count == 1)
+        #expect(applied(shared.table.calls).allSatisfy { !"\($0)".contains("10.2.0.2:80") })
+        _ = next
+        // The module appears: the drift check puts the refused part in force and status says nothing more.
+        shared.table.schedulers.insert("sh")
+        await engine.repairDrift()
+        status = await supervisor.status()
+        #expect(status.virtualServers.allSatisfy { $0.notInForce == nil })
+        #expect(shared.table.rules.first { "\($0.service)".contains("10.2.0.1:80") }?.service.scheduler == "sh")
+        await supervisor.stop(mode: .keep)
+    }
+
+    @Test func aStartWithARefusedServiceProgramsTheOthers() async throws {
+        var services = (1...2).map { Service(index: $0, weights: [1]) }
+        services[1].scheduler = "sh"
+        let files = FakeFiles()
+        files[path] = IncrementalReloadTests.text(services)
+        let shared = SharedTable()
+        shared.table.schedulers.remove("sh")
+        let (supervisor, _) = try await IncrementalReloadTests.started(files, shared)
+        #expect(shared.table.rules.map { "\($0.service)" }.contains { $0.contains("10.2.0.1:80") })
+        let status = await supervisor.status()
+        #expect(status.virtualServers.first { $0.name.hasPrefix("10.2.0.2 ") }?.notInForce != nil)
+        await supervisor.stop(mode: .keep)
+    }
+}
