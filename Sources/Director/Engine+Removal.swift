@@ -40,7 +40,8 @@ extension Engine {
 
     /// `lingering(after:)` when only `examined` can have lost reals (a reload's changed virtual servers).
     func lingering(after next: Configuration, examining examined: [VirtualServer]) -> [IPVSServiceKey: [Lingering]] {
-        let servers = Dictionary(next.virtualServers.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
+        // Only what already lingers needs the new configuration's servers by name.
+        let servers = lingering.isEmpty ? [:] : Dictionary(next.virtualServers.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
         var result: [IPVSServiceKey: [Lingering]] = [:]
         for (key, entries) in lingering {
             let still = entries.filter { entry in

@@ -46,9 +46,8 @@ public actor Engine {
     let logger: Logger
     let dependencies: EngineDependencies
 
-    var configuration: Configuration {
-        didSet { index = Index(configuration) }
-    }
+    /// The running configuration; `index` follows it (set both with `adopt`).
+    private(set) var configuration: Configuration
     /// The running configuration's virtual servers by identity, and its groups: a health change touches one.
     var index: Index
 
@@ -149,8 +148,13 @@ public actor Engine {
 
     /// NAT needs the director to route replies: ip_forward on (never turned off), as keepalived leaves it to us.
     func enableForwarding(for configuration: Configuration) {
+        enableForwarding(for: configuration.virtualServers)
+    }
+
+    /// `enableForwarding(for:)` for some virtual servers (a reload's changed ones: the others had their turn).
+    func enableForwarding(for servers: [VirtualServer]) {
         var ipv4 = false, ipv6 = false
-        for vs in configuration.virtualServers where vs.realServers.contains(where: { $0.forwarding == .nat }) || vs.forwarding == .nat {
+        for vs in servers where vs.realServers.contains(where: { $0.forwarding == .nat }) || vs.forwarding == .nat {
             let family = vs.realServers.first?.endpoint.address.family
             if family == .ipv6 { ipv6 = true } else { ipv4 = true }
         }
@@ -343,14 +347,17 @@ public actor Engine {
     }
 
     func adopt(_ next: Configuration, changes: ReloadChanges?) -> (plan: ChangePlan, error: String?) {
-        // Verdicts of virtual servers that no longer exist would leak; the health side re-sends the rest.
-        let identities = Set(next.virtualServers.map(\.identity))
-        healthDestinations = healthDestinations.filter { identities.contains($0.key) }
         if let changes, changes.isolated, !next.globals.lvsFlush {
+            // Verdicts of virtual servers that no longer exist would leak; the health side re-sent the changed ones.
+            for vs in changes.removed {
+                healthDestinations[vs.identity] = nil
+                index.virtualServers[vs.identity] = nil
+            }
+            for vs in changes.changed { index.virtualServers[vs.identity] = vs }
             let change = changePlan(to: next, changes: changes)
             announceLingering(change.lingering)
             lingering = change.lingering
-            enableForwarding(for: next)
+            enableForwarding(for: changes.changed)
             enableSloppyTCP(for: next)
             configuration = next
             configLoadedAt = dependencies.now()
@@ -366,6 +373,8 @@ public actor Engine {
                 return (change.plan, "\(error)")
             }
         }
+        let identities = Set(next.virtualServers.map(\.identity))
+        healthDestinations = healthDestinations.filter { identities.contains($0.key) }
         let change = changePlan(to: next)
         announceLingering(change.lingering)
         lingering = change.lingering
@@ -373,6 +382,7 @@ public actor Engine {
         enableSloppyTCP(for: next)
         if next.globals.lvsTimeouts != configuration.globals.lvsTimeouts { applyTimeouts(next.globals.lvsTimeouts, reason: "reload") }
         configuration = next
+        index = Index(next)
         configLoadedAt = dependencies.now()
         do {
             try apply(change.operations, reason: "reload")

@@ -13,11 +13,12 @@ struct ReloadChanges: Sendable {
     var isolated: Bool
 
     init(from old: Configuration, to next: Configuration) {
-        let before = Dictionary(old.virtualServers.map { ($0.identity, $0) }, uniquingKeysWith: { a, _ in a })
+        // By position, so no virtual server is copied to be compared.
+        let before = Dictionary(old.virtualServers.indices.map { (old.virtualServers[$0].identity, $0) }, uniquingKeysWith: { a, _ in a })
         let after = Set(next.virtualServers.map(\.identity))
         // Same identity and equal value (origins are not part of ==): nothing to do. Equal arrays from the parse
         // cache share their storage, so most comparisons stop at the first field.
-        changed = next.virtualServers.filter { before[$0.identity] != $0 }
+        changed = next.virtualServers.filter { vs in before[vs.identity].map { old.virtualServers[$0] != vs } ?? true }
         removed = old.virtualServers.filter { !after.contains($0.identity) }
         isolated = old.globals == next.globals && old.virtualServerGroups == next.virtualServerGroups && old.ssl == next.ssl
             && old.trackFiles == next.trackFiles && before.count == old.virtualServers.count

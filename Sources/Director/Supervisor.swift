@@ -147,11 +147,18 @@ public actor Supervisor {
             }
             report(step.events, of: vs)
         }
-        for vs in only?.removed ?? [] { states[vs.identity] = nil }
+        if let only {
+            for vs in only.removed {
+                states[vs.identity] = nil
+                quorumUp[vs.identity] = nil
+                liveWeight[vs.identity] = nil
+            }
+        } else {
+            let identities = Set(configuration.virtualServers.map(\.identity))
+            quorumUp = quorumUp.filter { identities.contains($0.key) }
+            liveWeight = liveWeight.filter { identities.contains($0.key) }
+        }
         realStates = states
-        let identities = Set(configuration.virtualServers.map(\.identity))
-        quorumUp = quorumUp.filter { identities.contains($0.key) }
-        liveWeight = liveWeight.filter { identities.contains($0.key) }
         for vs in only?.changed ?? configuration.virtualServers {
             for (real, state) in states[vs.identity] ?? [:] { metrics?.realServer(vs.identity, real.description, up: state.up) }
         }

@@ -155,9 +155,10 @@ struct BlockTreeReader {
                     let segment = PlainSegment.virtualServer(in: chunk, from: start, maximumLineLength: limits.maximumLineLength)
                 {
                     let length = segment.end - start
-                    let entry = cache.entry(
-                        for: ParseCache.Key(path: path, nesting: nesting, bytes: Array(chunk[start..<segment.end])),
-                        generation: generation)
+                    let entry = chunk.withUnsafeBytes { all in
+                        cache.entry(path: path, nesting: nesting, bytes: UnsafeRawBufferPointer(rebasing: all[start..<segment.end]),
+                                    generation: generation)
+                    }
                     if let parsed = entry.parsed, fileBytes + length <= limits.maximumFileSize,
                         totalBytes + length <= limits.maximumTotalSize
                     {

@@ -159,7 +159,7 @@ enum ConfigurationValidator {
     }
 
     private static func checkVirtualServers(_ config: Configuration, complete: Bool, log: inout DiagnosticLog) {
-        var seen: [VirtualServerIdentity: VirtualServer] = [:]
+        var seen: [VirtualServerIdentity: SourceOrigin] = [:]
         let vipAddresses = Set(config.virtualServers.compactMap { vs -> IPAddress? in
             if case .endpoint(let e) = vs.key { return e.address }
             return nil
@@ -167,10 +167,10 @@ enum ConfigurationValidator {
         let managedAddresses = config.vrrpInstances.flatMap { $0.virtualAddresses + $0.excludedAddresses }
         for vs in config.virtualServers {
             if let other = seen[vs.serviceIdentity] {
-                log.error(at(vs.origin), "virtual_server \(vs.key) \(vs.protocolType.rawValue) is already defined at \(other.origin)")
+                log.error(at(vs.origin), "virtual_server \(vs.key) \(vs.protocolType.rawValue) is already defined at \(other)")
                 continue
             }
-            seen[vs.serviceIdentity] = vs
+            seen[vs.serviceIdentity] = vs.origin
             if case .group(let name) = vs.key, config.virtualServerGroup(named: name) == nil {
                 log.error(at(vs.origin), "virtual_server group '\(name)': no virtual_server_group with that name")
                 continue

@@ -14,21 +14,15 @@ public final class ParseCache: Sendable {
     let limits: ParseLimits
     private let state = Mutex(State())
 
-    struct Key: Hashable {
-        var path: String
-        var nesting: Int
-        var bytes: [UInt8]
-
-        /// The bytes in one call (an array of bytes hashes element by element otherwise).
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(path)
-            hasher.combine(nesting)
-            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        }
+    /// Blocks are found by a hash of their file, include depth and bytes, then compared byte for byte: a lookup
+    /// reads the block where it lies in the file, with no copy.
+    struct Bucket {
+        var entries: [Entry] = []
     }
 
     private struct State {
-        var entries: [Key: Entry] = [:]
+        var buckets: [Int: Bucket] = [:]
+        var count = 0
         var generation: UInt64 = 0
         var reused = 0
     }
@@ -38,7 +32,7 @@ public final class ParseCache: Sendable {
     }
 
     /// Blocks held.
-    public var count: Int { state.withLock { $0.entries.count } }
+    public var count: Int { state.withLock { $0.count } }
     /// Blocks the last load took from the cache instead of reading them.
     public var reusedByLastLoad: Int { state.withLock { $0.reused } }
 
@@ -53,15 +47,25 @@ public final class ParseCache: Sendable {
 
     func countReuse() { state.withLock { $0.reused += 1 } }
 
+    static func hash(path: String, nesting: Int, bytes: UnsafeRawBufferPointer) -> Int {
+        var hasher = Hasher()
+        hasher.combine(path)
+        hasher.combine(nesting)
+        hasher.combine(bytes: bytes)
+        return hasher.finalize()
+    }
+
     /// The entry for a block, created (empty) when the block has not been seen; marked as used by `generation`.
-    func entry(for key: Key, generation: UInt64) -> Entry {
-        state.withLock { state in
-            if let entry = state.entries[key] {
-                entry.lastUsed.store(generation, ordering: .relaxed)
-                return entry
+    func entry(path: String, nesting: Int, bytes: UnsafeRawBufferPointer, generation: UInt64) -> Entry {
+        let hash = Self.hash(path: path, nesting: nesting, bytes: bytes)
+        return state.withLock { state in
+            if let found = state.buckets[hash]?.entries.first(where: { $0.matches(path: path, nesting: nesting, bytes: bytes) }) {
+                found.lastUsed.store(generation, ordering: .relaxed)
+                return found
             }
-            let entry = Entry(generation: generation)
-            state.entries[key] = entry
+            let entry = Entry(path: path, nesting: nesting, bytes: Array(bytes), generation: generation)
+            state.buckets[hash, default: Bucket()].entries.append(entry)
+            state.count += 1
             return entry
         }
     }
@@ -69,28 +73,59 @@ public final class ParseCache: Sendable {
     /// Forgets the blocks this load did not read: the cache holds one configuration's worth.
     func endLoad(_ generation: UInt64) {
         state.withLock { state in
-            let stale = state.entries.filter { $0.value.lastUsed.load(ordering: .relaxed) < generation || !$0.value.isComplete }
-            for key in stale.keys { state.entries[key] = nil }
+            var stale: [Int] = []
+            for (hash, bucket) in state.buckets
+            where bucket.entries.contains(where: { $0.lastUsed.load(ordering: .relaxed) < generation || !$0.isComplete }) {
+                stale.append(hash)
+            }
+            for hash in stale {
+                let before = state.buckets[hash]?.entries.count ?? 0
+                let kept = state.buckets[hash]?.entries.filter { $0.lastUsed.load(ordering: .relaxed) >= generation && $0.isComplete } ?? []
+                state.buckets[hash] = kept.isEmpty ? nil : Bucket(entries: kept)
+                state.count -= before - kept.count
+            }
         }
     }
 
     /// One block: filled by the load that first reads it, then read by the loads after.
     final class Entry: Sendable {
+        let path: String
+        let nesting: Int
+        let bytes: [UInt8]
         let lastUsed: Atomic<UInt64>
         private let stored = Mutex<Parsed?>(nil)
 
-        struct Parsed: Sendable {
+        /// Immutable and shared: taking it from the cache is one reference.
+        final class Parsed: Sendable {
             /// The line the block started on when it was parsed.
-            var baseLine: Int
+            let baseLine: Int
             /// `virtual_server` and its arguments, for the placeholder node a hit stands for.
-            var header: ConfigNode
-            var server: VirtualServer
+            let header: ConfigNode
+            let server: VirtualServer
             /// Warnings from reading, keywords and resolving, in the order they were made.
-            var diagnostics: [Diagnostic]
+            let diagnostics: [Diagnostic]
+
+            init(baseLine: Int, header: ConfigNode, server: VirtualServer, diagnostics: [Diagnostic]) {
+                self.baseLine = baseLine
+                self.header = header
+                self.server = server
+                self.diagnostics = diagnostics
+            }
         }
 
-        init(generation: UInt64) {
+        init(path: String, nesting: Int, bytes: [UInt8], generation: UInt64) {
+            self.path = path
+            self.nesting = nesting
+            self.bytes = bytes
             lastUsed = Atomic(generation)
+        }
+
+        func matches(path: String, nesting: Int, bytes: UnsafeRawBufferPointer) -> Bool {
+            guard self.nesting == nesting, self.bytes.count == bytes.count, self.path == path else { return false }
+            return self.bytes.withUnsafeBytes { mine in
+                guard let a = mine.baseAddress, let b = bytes.baseAddress else { return bytes.isEmpty }
+                return memcmp(a, b, bytes.count) == 0
+            }
         }
 
         var parsed: Parsed? { stored.withLock { $0 } }
@@ -155,12 +190,13 @@ enum PlainSegment {
     private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, from begin: Int, lineStart first: Int, maximumLineLength: Int)
         -> (end: Int, lines: Int)?
     {
-        let count = bytes.count
-        var depth = 0, lines = 0, lineStart = first
-        var quote: UInt8 = 0
-        var comment = false, opened = false, closed = false
-        var i = begin
-        return classes.withUnsafeBufferPointer { classes in
+        classes.withUnsafeBufferPointer { classes in
+            // Locals of the closure itself, so they live in registers.
+            let count = bytes.count
+            var depth = 0, lines = 0, lineStart = first
+            var quote: UInt8 = 0
+            var comment = false, opened = false, closed = false
+            var i = begin
             while i < count {
                 let c = bytes[i]
                 let kind = classes[Int(c)]

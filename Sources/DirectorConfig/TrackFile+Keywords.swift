@@ -153,6 +153,8 @@ extension Configuration {
     mutating func resolveTrackFiles(log: inout DiagnosticLog) {
         let byName = Dictionary(trackFiles.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         for v in virtualServers.indices {
+            // Most services have no FILE_CHECK: leave their reals (and the storage a cached block shares) alone.
+            guard virtualServers[v].realServers.contains(where: { $0.checks.contains { $0.file?.pending != nil } }) else { continue }
             var reals: [RealServer] = []
             for var real in virtualServers[v].realServers {
                 var ok = true
