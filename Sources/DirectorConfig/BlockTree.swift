@@ -83,7 +83,8 @@ struct BlockTreeReader {
     /// A cacheable block being read for the first time.
     private struct WatchedSegment {
         var entry: ParseCache.Entry
-        var end: Int
+        /// The block's last line (a last line without a newline is read once the file's end is known).
+        var lastLine: Int
         var line: Int
         var mark: DiagnosticLog.Mark
         var children: Int
@@ -152,17 +153,15 @@ struct BlockTreeReader {
             var start = 0
             while start < chunk.count || (endOfFile && !pending.isEmpty) {
                 if let cache, pending.isEmpty, watched == nil, frames.count == 1, preprocessor.pending == nil,
-                    let segment = PlainSegment.virtualServer(in: chunk, from: start, maximumLineLength: limits.maximumLineLength)
+                    PlainSegment.startsVirtualServer(chunk, at: start)
                 {
-                    let length = segment.end - start
-                    let entry = chunk.withUnsafeBytes { all in
-                        cache.entry(path: path, nesting: nesting, bytes: UnsafeRawBufferPointer(rebasing: all[start..<segment.end]),
-                                    generation: generation)
-                    }
-                    if let parsed = entry.parsed, fileBytes + length <= limits.maximumFileSize,
-                        totalBytes + length <= limits.maximumTotalSize
+                    // A block read before is found by its first line and compared byte for byte where it lies; only
+                    // a block not seen before is scanned.
+                    let known = chunk.withUnsafeBytes { cache.match(path: path, nesting: nesting, in: $0, at: start) }
+                    if let (entry, parsed) = known, fileBytes + entry.bytes.count <= limits.maximumFileSize,
+                        totalBytes + entry.bytes.count <= limits.maximumTotalSize
                     {
-                        // Read before, byte for byte: the cached block stands in for its lines.
+                        // The cached block stands in for its lines.
                         let delta = lineNumber + 1 - parsed.baseLine
                         var node = ConfigNode(
                             keyword: parsed.header.keyword.movingLines(by: delta),
@@ -171,14 +170,23 @@ struct BlockTreeReader {
                         frames[0].children.append(node)
                         cache.countReuse()
                         attachable = false
-                        lineNumber += segment.lines
-                        fileBytes += length
-                        totalBytes += length
-                        start = segment.end
+                        lineNumber += entry.lines
+                        fileBytes += entry.bytes.count
+                        totalBytes += entry.bytes.count
+                        start += entry.bytes.count
                         continue
                     }
-                    watched = WatchedSegment(
-                        entry: entry, end: segment.end, line: lineNumber + 1, mark: log.mark, children: frames[0].children.count)
+                    if known == nil, let segment = PlainSegment.virtualServer(in: chunk, from: start, maximumLineLength: limits.maximumLineLength) {
+                        let entry = chunk.withUnsafeBytes { all in
+                            cache.entry(path: path, nesting: nesting, bytes: UnsafeRawBufferPointer(rebasing: all[start..<segment.end]),
+                                        lines: segment.lines, generation: generation)
+                        }
+                        if entry.parsed == nil {
+                            watched = WatchedSegment(
+                                entry: entry, lastLine: lineNumber + segment.lines, line: lineNumber + 1, mark: log.mark,
+                                children: frames[0].children.count)
+                        }
+                    }
                 }
                 let newline = chunk[start...].firstIndex(of: 10)
                 let end = newline ?? chunk.count
@@ -227,7 +235,7 @@ struct BlockTreeReader {
                         break readLoop
                     }
                 }
-                if let segment = watched, start >= segment.end {
+                if let segment = watched, lineNumber >= segment.lastLine {
                     watched = nil
                     // One clean top-level block came of these lines: the loader finishes the entry.
                     if frames.count == 1, frames[0].children.count == segment.children + 1,

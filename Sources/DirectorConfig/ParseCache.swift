@@ -47,23 +47,47 @@ public final class ParseCache: Sendable {
 
     func countReuse() { state.withLock { $0.reused += 1 } }
 
-    static func hash(path: String, nesting: Int, bytes: UnsafeRawBufferPointer) -> Int {
+    /// Blocks are filed by their file, include depth and first line (the header, up to its newline).
+    static func hash(path: String, nesting: Int, firstLine: UnsafeRawBufferPointer) -> Int {
         var hasher = Hasher()
         hasher.combine(path)
         hasher.combine(nesting)
-        hasher.combine(bytes: bytes)
+        hasher.combine(bytes: firstLine)
         return hasher.finalize()
     }
 
-    /// The entry for a block, created (empty) when the block has not been seen; marked as used by `generation`.
-    func entry(path: String, nesting: Int, bytes: UnsafeRawBufferPointer, generation: UInt64) -> Entry {
-        let hash = Self.hash(path: path, nesting: nesting, bytes: bytes)
+    static func firstLine(of bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        guard let base = bytes.baseAddress, let newline = memchr(base, 10, bytes.count) else { return bytes }
+        return UnsafeRawBufferPointer(start: base, count: base.distance(to: UnsafeRawPointer(newline)) + 1)
+    }
+
+    /// The complete entry whose bytes are the file's bytes at `start` (ending there with a newline, or with the
+    /// file); nil when no entry of that header matches.
+    func match(path: String, nesting: Int, in file: UnsafeRawBufferPointer, at start: Int) -> (Entry, Entry.Parsed)? {
+        let rest = UnsafeRawBufferPointer(rebasing: file[start...])
+        let hash = Self.hash(path: path, nesting: nesting, firstLine: Self.firstLine(of: rest))
         return state.withLock { state in
-            if let found = state.buckets[hash]?.entries.first(where: { $0.matches(path: path, nesting: nesting, bytes: bytes) }) {
+            guard let bucket = state.buckets[hash] else { return nil }
+            for entry in bucket.entries where entry.nesting == nesting && entry.path == path {
+                guard let parsed = entry.parsed, entry.bytes.count <= rest.count, entry.bytes.last == 10 || entry.bytes.count == rest.count,
+                    entry.matches(UnsafeRawBufferPointer(rebasing: rest[..<(rest.startIndex + entry.bytes.count)]))
+                else { continue }
+                entry.lastUsed.store(state.generation, ordering: .relaxed)
+                return (entry, parsed)
+            }
+            return nil
+        }
+    }
+
+    /// The entry for a block just scanned, created (empty) when the block has not been seen; marked as used.
+    func entry(path: String, nesting: Int, bytes: UnsafeRawBufferPointer, lines: Int, generation: UInt64) -> Entry {
+        let hash = Self.hash(path: path, nesting: nesting, firstLine: Self.firstLine(of: bytes))
+        return state.withLock { state in
+            if let found = state.buckets[hash]?.entries.first(where: { $0.nesting == nesting && $0.path == path && $0.matches(bytes) }) {
                 found.lastUsed.store(generation, ordering: .relaxed)
                 return found
             }
-            let entry = Entry(path: path, nesting: nesting, bytes: Array(bytes), generation: generation)
+            let entry = Entry(path: path, nesting: nesting, bytes: Array(bytes), lines: lines, generation: generation)
             state.buckets[hash, default: Bucket()].entries.append(entry)
             state.count += 1
             return entry
@@ -92,6 +116,8 @@ public final class ParseCache: Sendable {
         let path: String
         let nesting: Int
         let bytes: [UInt8]
+        /// Lines the block spans.
+        let lines: Int
         let lastUsed: Atomic<UInt64>
         private let stored = Mutex<Parsed?>(nil)
 
@@ -113,15 +139,17 @@ public final class ParseCache: Sendable {
             }
         }
 
-        init(path: String, nesting: Int, bytes: [UInt8], generation: UInt64) {
+        init(path: String, nesting: Int, bytes: [UInt8], lines: Int, generation: UInt64) {
             self.path = path
             self.nesting = nesting
             self.bytes = bytes
+            self.lines = lines
             lastUsed = Atomic(generation)
         }
 
-        func matches(path: String, nesting: Int, bytes: UnsafeRawBufferPointer) -> Bool {
-            guard self.nesting == nesting, self.bytes.count == bytes.count, self.path == path else { return false }
+        /// The block's bytes are exactly `bytes`.
+        func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            guard self.bytes.count == bytes.count else { return false }
             return self.bytes.withUnsafeBytes { mine in
                 guard let a = mine.baseAddress, let b = bytes.baseAddress else { return bytes.isEmpty }
                 return memcmp(a, b, bytes.count) == 0
@@ -157,6 +185,13 @@ struct PendingSegment: Sendable {
 enum PlainSegment {
     /// The end (the offset after its last line's newline, or the end of `bytes`) and the line count of the
     /// top-level `virtual_server` block that starts at `start`, when it is cacheable (see the file's comment).
+    /// The line at `start` begins with the word `virtual_server` (after blanks): the cheap test before a lookup.
+    static func startsVirtualServer(_ bytes: [UInt8], at start: Int) -> Bool {
+        var i = start
+        while i < bytes.count, bytes[i] == UInt8(ascii: " ") || bytes[i] == UInt8(ascii: "\t") { i += 1 }
+        return hasWord(bytes, at: i, "virtual_server")
+    }
+
     static func virtualServer(in bytes: [UInt8], from start: Int, maximumLineLength: Int) -> (end: Int, lines: Int)? {
         let count = bytes.count
         var i = start

@@ -129,6 +129,21 @@ struct ParseCacheTests {
         #expect(result.configuration?.virtualServers[2].origin.location?.file == "conf.d/3.conf")
     }
 
+    @Test func aBlockAtTheEndOfTheFileIsOnlyTakenWhereItStillEndsTheFile() {
+        let cache = ParseCache()
+        let block = "virtual_server 10.1.0.1 80 {\n    protocol TCP\n}"
+        load(block, cache: cache)
+        // The same bytes, now followed by more on the line and by another block: read again, not taken.
+        let followed = load(block + " # end\n" + Self.service(2), cache: cache)
+        #expect(followed.configuration?.virtualServers.count == 2)
+        load(block + "\n", cache: cache)
+        let refused = load(block + " delay_loop 3\n", cache: cache)
+        #expect(refused.configuration == nil, "text after the closing brace is read, not skipped")
+        load(block, cache: cache)
+        load(block, cache: cache)
+        #expect(cache.reusedByLastLoad == 1)
+    }
+
     @Test func theCacheHoldsTheLastLoadOnly() {
         let cache = ParseCache()
         load((1...6).map { Self.service($0) }.joined(), cache: cache)

@@ -142,6 +142,15 @@ for run in 0..<options.runs {
     }
     lastOperations = response.plan?.ipvsOperations.count ?? 0
 }
+// The load alone (every block from the cache but none changed): how much of a reload is reading the file.
+var loads: [Double] = []
+for _ in 0..<options.runs {
+    let t0 = ContinuousClock.now
+    _ = dependencies.loadConfiguration(file)
+    loads.append(milliseconds(t0.duration(to: .now)))
+}
+loads.sort()
+print(String(format: "load of the same file again: median %.1f ms", loads[loads.count / 2]))
 let sorted = times.sorted()
 print(String(format: "reload %@%@, %d×%d: median %.1f ms, min %.1f ms, max %.1f ms over %d runs; %d IPVS operations in the last; peak RSS %@",
              options.cache ? "with the parse cache" : "without the parse cache", options.confd ? " (conf.d, one service per file)" : "",
