@@ -446,23 +446,44 @@ public actor Engine {
 
     // MARK: Status
 
-    public func status() -> DaemonStatus {
+    /// The health policy's state of one virtual server, as status shows it: the one source of each real's health,
+    /// and of quorum with its hysteresis (the engine alone can only count what is in the table).
+    public struct HealthView: Sendable {
+        public struct Real: Sendable {
+            public var up: Bool
+            public var since: Date
+            public var lastResult: String
+        }
+
+        public var reals: [Endpoint: Real]
+        public var quorumUp: Bool?
+        public var liveWeight: Int?
+    }
+
+    /// The table's side of status, with each virtual server's health taken from `health` where the health side has
+    /// a view of it (without one, as the table holds it: every real at its weight is up).
+    public func status(health: [String: HealthView] = [:]) -> DaemonStatus {
         DaemonStatus(
             pid: getpid(), configFile: configFile, configLoadedAt: configLoadedAt.timeIntervalSince1970,
             lastReload: lastReload,
             virtualServers: configuration.virtualServers.map { vs in
+                let view = health[vs.identity]
                 let destinations = healthDestinations[vs.identity] ?? vs.realServers.map(DesiredDestination.init(real:))
-                let sorry = vs.sorryServer.map { s in destinations.contains { $0.endpoint == s.endpoint } } ?? false
-                let live = destinations.filter { d in vs.realServers.contains { $0.endpoint == d.endpoint } && d.weight > 0 }
+                let byEndpoint = Dictionary(destinations.map { ($0.endpoint, $0) }, uniquingKeysWith: { a, _ in a })
+                let sorry = vs.sorryServer.map { byEndpoint[$0.endpoint] != nil } ?? false
+                let counted = vs.realServers.reduce(0) { $0 + max(0, byEndpoint[$1.endpoint]?.weight ?? 0) }
+                let liveWeight = view?.liveWeight ?? counted
                 var status = VirtualServerStatus(
-                    name: vs.identity, quorumUp: live.reduce(0) { $0 + $1.weight } >= Int(vs.quorum),
-                    liveWeight: live.reduce(0) { $0 + $1.weight }, quorum: Int(vs.quorum), sorryServerActive: sorry,
+                    name: vs.identity, quorumUp: view?.quorumUp ?? (liveWeight >= Int(vs.quorum)),
+                    liveWeight: liveWeight, quorum: Int(vs.quorum), sorryServerActive: sorry,
                     sorryServer: vs.sorryServer.map { $0.endpoint.description },
                     reals: vs.realServers.map { real in
-                        let inKernel = destinations.first { $0.endpoint == real.endpoint }
+                        let inKernel = byEndpoint[real.endpoint]
+                        let state = view?.reals[real.endpoint]
                         return RealServerStatus(
-                            address: real.endpoint.description, up: (inKernel?.weight ?? 0) > 0,
-                            since: configLoadedAt.timeIntervalSince1970, lastResult: real.checks.isEmpty ? "no checker" : "",
+                            address: real.endpoint.description, up: state?.up ?? ((inKernel?.weight ?? 0) > 0),
+                            since: (state?.since ?? configLoadedAt).timeIntervalSince1970,
+                            lastResult: state?.lastResult ?? (real.checks.isEmpty ? "no checker" : ""),
                             kernelWeight: inKernel?.weight, configuredWeight: real.weight)
                     } + removingStatus(of: vs.identity))
                 let refusals = refused.isEmpty ? [] : DesiredTable.serviceKeys(for: vs, groups: index.groups).compactMap { refused[$0] }

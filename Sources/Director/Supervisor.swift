@@ -13,11 +13,7 @@ public actor Supervisor {
     typealias Monitor = HealthMonitor<String, Endpoint>
 
     /// A real server's health as status shows it.
-    struct RealState {
-        var up: Bool
-        var since: Date
-        var lastResult: String
-    }
+    typealias RealState = Engine.HealthView.Real
 
     let engine: Engine
     let logger: Logger
@@ -392,20 +388,14 @@ public actor Supervisor {
     }
 
     public func status() async -> DaemonStatus {
-        var status = await engine.status()
-        for (v, vs) in status.virtualServers.enumerated() {
-            for (r, real) in vs.reals.enumerated() {
-                guard let state = realStates[vs.name]?.first(where: { $0.key.description == real.address })?.value else { continue }
-                status.virtualServers[v].reals[r].up = state.up
-                status.virtualServers[v].reals[r].since = state.since.timeIntervalSince1970
-                status.virtualServers[v].reals[r].lastResult = state.lastResult
-            }
+        // Health as the policy holds it (per real, and quorum with its hysteresis), handed to the engine once.
+        var views: [String: Engine.HealthView] = [:]
+        for identity in Set(realStates.keys).union(quorumUp.keys) {
+            views[identity] = Engine.HealthView(
+                reals: realStates[identity] ?? [:],
+                quorumUp: quorumUp[identity], liveWeight: liveWeight[identity])
         }
-        // Quorum as the policy holds it, hysteresis included (the engine can only count what is in the table).
-        for (v, vs) in status.virtualServers.enumerated() {
-            if let up = quorumUp[vs.name] { status.virtualServers[v].quorumUp = up }
-            if let weight = liveWeight[vs.name] { status.virtualServers[v].liveWeight = weight }
-        }
+        var status = await engine.status(health: views)
         await addOverrides(to: &status)
         addAnnouncements(to: &status)
         if let vrrp {
