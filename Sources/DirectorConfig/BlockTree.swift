@@ -80,6 +80,25 @@ struct BlockTreeReader {
 
     // MARK: - One file
 
+    /// Canonical paths already worked out in this load, files and their directories (a conf.d of thousands of
+    /// files resolves its directory once, then each file with one lstat).
+    private var canonicalPaths: [String: String] = [:]
+
+    private mutating func canonical(_ path: String) -> String {
+        if let known = canonicalPaths[path] { return known }
+        let directory = directoryName(path).isEmpty ? "." : directoryName(path)
+        let resolvedDirectory: String
+        if let known = canonicalPaths[directory] {
+            resolvedDirectory = known
+        } else {
+            resolvedDirectory = fileSystem.canonicalPath(directory)
+            canonicalPaths[directory] = resolvedDirectory
+        }
+        let resolved = fileSystem.canonicalPath(path, inCanonicalDirectory: resolvedDirectory)
+        canonicalPaths[path] = resolved
+        return resolved
+    }
+
     /// A cacheable block being read for the first time.
     private struct WatchedSegment {
         var entry: ParseCache.Entry
@@ -92,11 +111,15 @@ struct BlockTreeReader {
 
     /// The rest of a file, up to one byte past the size limit (the line loop reports the limit where it is crossed).
     private func readWhole(_ reader: any ConfigFileReader) throws(FileAccessError) -> [UInt8] {
-        var bytes = try reader.read(maximum: 256 << 10)
-        while !bytes.isEmpty && bytes.count <= limits.maximumFileSize {
-            let chunk = try reader.read(maximum: min(1 << 20, limits.maximumFileSize + 1 - bytes.count))
-            if chunk.isEmpty { break }
+        var asked = 256 << 10
+        var bytes = try reader.read(maximum: asked)
+        // A regular file answers short only at its end.
+        while bytes.count == asked && bytes.count <= limits.maximumFileSize {
+            let more = min(1 << 20, limits.maximumFileSize + 1 - bytes.count)
+            let chunk = try reader.read(maximum: more)
             bytes += chunk
+            asked += more
+            if chunk.count < more { break }
         }
         return bytes
     }
@@ -118,7 +141,7 @@ struct BlockTreeReader {
             return []
         }
         filesRead += 1
-        includeStack.append(fileSystem.canonicalPath(path))
+        includeStack.append(canonical(path))
         defer { includeStack.removeLast() }
 
         var frames = [Frame(header: nil, openLocation: SourceLocation(file: path, line: 1, column: 1))]
@@ -136,12 +159,14 @@ struct BlockTreeReader {
 
         // With a parse cache the file is read whole, so a block can be looked up before its lines are read.
         let readAll = cache != nil
+        var wholeRead = false
         var watched: WatchedSegment?
 
         readLoop: while !endOfFile && !aborted {
             let chunk: [UInt8]
             do {
-                chunk = readAll ? try readWhole(reader) : try reader.read(maximum: 65_536)
+                chunk = readAll ? (wholeRead ? [] : try readWhole(reader)) : try reader.read(maximum: 65_536)
+                wholeRead = readAll
             } catch {
                 abortReading(SourceLocation(file: path, line: lineNumber + 1, column: 1), "cannot read '\(path)': \(error.message)", log: &log)
                 break
@@ -375,7 +400,7 @@ struct BlockTreeReader {
         }
         var nodes: [ConfigNode] = []
         for path in paths {
-            let canonical = fileSystem.canonicalPath(path)
+            let canonical = canonical(path)
             if let index = includeStack.firstIndex(of: canonical) {
                 let chain = (includeStack[index...] + [canonical]).joined(separator: " -> ")
                 log.error(pattern.location, "include cycle: \(chain)")

@@ -19,6 +19,12 @@ public protocol ConfigFileSystem: Sendable {
     func glob(_ pattern: String) throws(FileAccessError) -> [String]
     /// A stable identity for a path, used to detect include cycles through different spellings.
     func canonicalPath(_ path: String) -> String
+    /// `canonicalPath(path)` when the directory's canonical path is known already.
+    func canonicalPath(_ path: String, inCanonicalDirectory directory: String) -> String
+}
+
+extension ConfigFileSystem {
+    public func canonicalPath(_ path: String, inCanonicalDirectory directory: String) -> String { canonicalPath(path) }
 }
 
 /// The real file system.
@@ -62,6 +68,16 @@ public struct LocalFileSystem: ConfigFileSystem {
         guard let resolved = realpath(path, nil) else { return normalizePath(path) }
         defer { free(resolved) }
         return String(cString: resolved)
+    }
+
+    /// One lstat: a file that is not a symbolic link is its canonical directory plus its name.
+    public func canonicalPath(_ path: String, inCanonicalDirectory directory: String) -> String {
+        var info = stat()
+        let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+        guard !name.isEmpty, name != ".", name != "..", lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFLNK else {
+            return canonicalPath(path)
+        }
+        return directory == "/" ? "/" + name : directory + "/" + name
     }
 
     private func errnoText() -> String { String(cString: strerror(errno)) }
