@@ -456,6 +456,62 @@ def applied(changed, added):
     return predicate
 
 
+def directord_reloads(d, table, size, runs, change_fn, rewrite, via):
+    """`runs` SIGHUP reloads of a running directord, each timed to its `reloaded: N IPVS operations` line and
+    checked in /proc/net/ip_vs."""
+    for run in range(1, runs + 1):
+        changed, added = change_fn(table, run)
+        rewrite()
+        before = proc_text()
+        mark = d.log.mark()
+        t0 = now()
+        d.proc.send_signal(signal.SIGHUP)
+        t_log, line = d.log.wait_for(r"reloaded: |reload rejected|reload applied with errors", mark, 120, f"the reload ({via})")
+        m = re.search(r"reloaded: (\d+) IPVS operations", line)
+        if not m:
+            raise BenchError(f"directord reload ({via}): {line}")
+        data = proc_text()
+        if proc_weight(data, changed[0], 80) != changed[1] or proc_weight(data, added[0], 80) != added[1]:
+            raise BenchError(f"directord logged the reload ({via}) but the kernel does not show it")
+        emit(measure="reload", size=size, tool="directord", via=via, run=run, seconds=t_log - t0,
+             operations=int(m.group(1)), lines_changed=changed_lines(before, data))
+        time.sleep(0.5)
+
+
+def keepalived_reloads(k, table, size, runs, change_fn, rewrite, via):
+    """`runs` SIGHUP reloads of a running keepalived, each timed to the first poll that shows both changes."""
+    for run in range(1, runs + 1):
+        changed, added = change_fn(table, run)
+        rewrite()
+        before = proc_text()
+        t0 = now()
+        k.proc.send_signal(signal.SIGHUP)
+        t_done, reads, cost = wait_until(applied(changed, added), t0 + 300, f"keepalived's reload ({via})")
+        # Whatever else keepalived does after the two changes are visible is not timed; let it finish.
+        time.sleep(2)
+        emit(measure="reload", size=size, tool="keepalived", via=via, run=run, seconds=t_done - t0,
+             polls=reads, poll_cost=cost, lines_changed=changed_lines(before, proc_text()))
+        k.check_alive("keepalived")
+
+
+def reload_directord(conf, namespace, tag, table):
+    """directord started on `conf` in a fresh namespace, running and with its table complete."""
+    fresh_namespace(namespace)
+    d = start_directord(conf, tag)
+    d.log.wait_for(RUNNING, 0, DEADLINE, f"directord running ({tag})")
+    wait_complete(table.services, table.destinations, now() + 60, f"directord's table ({tag})", d)
+    time.sleep(1)
+    return d
+
+
+def reload_keepalived(conf, namespace, tag, table):
+    fresh_namespace(namespace)
+    k = start_keepalived(conf, tag)
+    wait_complete(table.services, table.destinations, k.started + DEADLINE, f"keepalived's table ({tag})", k)
+    time.sleep(1)
+    return k
+
+
 def part_reload(args):
     services, reals = parse_size(args.size)
     size = args.size
@@ -463,28 +519,8 @@ def part_reload(args):
     table = Table(services, reals)
     conf = f"{WORK}/reload-directord.conf"
     write(conf, table.keepalived_conf())
-    fresh_namespace("rd")
-    d = start_directord(conf, "reload-directord")
-    d.log.wait_for(RUNNING, 0, DEADLINE, "directord running")
-    wait_complete(table.services, table.destinations, now() + 60, "directord's table", d)
-    time.sleep(1)
-    for run in range(1, args.runs + 1):
-        changed, added = change(table, run)
-        write(conf, table.keepalived_conf())
-        before = proc_text()
-        mark = d.log.mark()
-        t0 = now()
-        d.proc.send_signal(signal.SIGHUP)
-        t_log, line = d.log.wait_for(r"reloaded: |reload rejected|reload applied with errors", mark, 120, "the reload")
-        m = re.search(r"reloaded: (\d+) IPVS operations", line)
-        if not m:
-            raise BenchError(f"directord reload: {line}")
-        data = proc_text()
-        if proc_weight(data, changed[0], 80) != changed[1] or proc_weight(data, added[0], 80) != added[1]:
-            raise BenchError("directord logged the reload but the kernel does not show it")
-        emit(measure="reload", size=size, tool="directord", via="SIGHUP", run=run, seconds=t_log - t0,
-             operations=int(m.group(1)), lines_changed=changed_lines(before, data))
-        time.sleep(0.5)
+    d = reload_directord(conf, "rd", "reload-directord", table)
+    directord_reloads(d, table, size, args.runs, change, lambda: write(conf, table.keepalived_conf()), "SIGHUP")
     for run in range(args.runs + 1, 2 * args.runs + 1):
         changed, added = change(table, run)
         write(conf, table.keepalived_conf())
@@ -505,27 +541,8 @@ def part_reload(args):
     table = Table(services, reals)
     conf = f"{WORK}/confd-directord/directord.conf"
     table.write_confd(conf)
-    fresh_namespace("rdc")
-    d = start_directord(conf, "reload-confd-directord")
-    d.log.wait_for(RUNNING, 0, DEADLINE, "directord running (conf.d)")
-    wait_complete(table.services, table.destinations, now() + 60, "directord's table (conf.d)", d)
-    time.sleep(1)
-    for run in range(1, args.runs + 1):
-        changed, added = change_one(table, run)
-        table.write_confd(conf)
-        mark = d.log.mark()
-        t0 = now()
-        d.proc.send_signal(signal.SIGHUP)
-        t_log, line = d.log.wait_for(r"reloaded: |reload rejected|reload applied with errors", mark, 120, "the conf.d reload")
-        m = re.search(r"reloaded: (\d+) IPVS operations", line)
-        if not m:
-            raise BenchError(f"directord reload (conf.d): {line}")
-        data = proc_text()
-        if proc_weight(data, changed[0], 80) != changed[1] or proc_weight(data, added[0], 80) != added[1]:
-            raise BenchError("directord logged the conf.d reload but the kernel does not show it")
-        emit(measure="reload", size=size, tool="directord", via="SIGHUP conf.d", run=run, seconds=t_log - t0,
-             operations=int(m.group(1)))
-        time.sleep(0.5)
+    d = reload_directord(conf, "rdc", "reload-confd-directord", table)
+    directord_reloads(d, table, size, args.runs, change_one, lambda: table.write_confd(conf), "SIGHUP conf.d")
     d.stop()
     empty_table()
 
@@ -533,20 +550,8 @@ def part_reload(args):
     table = Table(services, reals)
     conf = f"{WORK}/confd-keepalived/keepalived.conf"
     table.write_confd(conf)
-    fresh_namespace("rkc")
-    k = start_keepalived(conf, "reload-confd-keepalived")
-    wait_complete(table.services, table.destinations, k.started + DEADLINE, "keepalived's table (conf.d)", k)
-    time.sleep(1)
-    for run in range(1, args.runs + 1):
-        changed, added = change_one(table, run)
-        table.write_confd(conf)
-        t0 = now()
-        k.proc.send_signal(signal.SIGHUP)
-        t_done, reads, cost = wait_until(applied(changed, added), t0 + 300, "keepalived's conf.d reload")
-        time.sleep(2)
-        emit(measure="reload", size=size, tool="keepalived", via="SIGHUP conf.d", run=run, seconds=t_done - t0,
-             polls=reads, poll_cost=cost)
-        k.check_alive("keepalived")
+    k = reload_keepalived(conf, "rkc", "reload-confd-keepalived", table)
+    keepalived_reloads(k, table, size, args.runs, change_one, lambda: table.write_confd(conf), "SIGHUP conf.d")
     k.stop()
     empty_table()
 
@@ -554,22 +559,8 @@ def part_reload(args):
     table = Table(services, reals)
     conf = f"{WORK}/reload-keepalived.conf"
     write(conf, table.keepalived_conf())
-    fresh_namespace("rk")
-    k = start_keepalived(conf, "reload-keepalived")
-    wait_complete(table.services, table.destinations, k.started + DEADLINE, "keepalived's table", k)
-    time.sleep(1)
-    for run in range(1, args.runs + 1):
-        changed, added = change(table, run)
-        write(conf, table.keepalived_conf())
-        before = proc_text()
-        t0 = now()
-        k.proc.send_signal(signal.SIGHUP)
-        t_done, reads, cost = wait_until(applied(changed, added), t0 + 300, "keepalived's reload")
-        # Whatever else keepalived does after the two changes are visible is not timed; let it finish.
-        time.sleep(2)
-        emit(measure="reload", size=size, tool="keepalived", via="SIGHUP", run=run, seconds=t_done - t0,
-             polls=reads, poll_cost=cost, lines_changed=changed_lines(before, proc_text()))
-        k.check_alive("keepalived")
+    k = reload_keepalived(conf, "rk", "reload-keepalived", table)
+    keepalived_reloads(k, table, size, args.runs, change, lambda: write(conf, table.keepalived_conf()), "SIGHUP")
     if args.strace:
         count_keepalived_reload_ops(k, table, args.runs + 1)
     k.stop()
