@@ -29,7 +29,7 @@ lab: build
 
 # The scenarios kept out of make check for time (Tests/Lab/extended/README.md says what covers them there).
 lab-extended: build
-	@Tests/Lab/run-all Tests/Lab/extended/*.sh
+	@Tests/Lab/run-all Tests/Lab/extended/*.sh; lab=$$?; Tests/Bench/bench --smoke; bench=$$?; [ $$lab -eq 0 ] && [ $$bench -eq 0 ]
 
 man-lint: deps
 	@Tests/tools/man-lint
