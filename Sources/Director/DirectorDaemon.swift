@@ -52,6 +52,8 @@ public final class DirectorDaemon: Service, Sendable {
     public var netNamespace: String? { configuration.globals.netNamespace }
 
     public func run() async throws {
+        // First: from now on a SIGHUP waits in this sequence (the one caught before is in EarlyHangup).
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         // keepalived runs startup_script before anything else starts, and waits for it.
         await LifecycleScripts.run(.startup, configuration.globals, runner: ProcessScriptRunner(), logger: logger)
         // Each health check in flight holds a socket: raise the soft open-file limit (often 1024) to the hard one.
@@ -63,6 +65,8 @@ public final class DirectorDaemon: Service, Sendable {
             logger.warning("cannot raise the open-file limit: \(error); health checks in flight are limited to \(OpenFileLimit.checkBudget(limit: OpenFileLimit.current()))")
         }
         let metrics = configuration.globals.metricsListen.map { _ in Metrics() }
+        var dependencies = self.dependencies
+        if dependencies.ownership == nil { dependencies.ownership = OwnershipFile(besideStateFile: options.stateFile) }
         let engine = Engine(configFile: options.configFile, configuration: configuration, logger: logger,
                             dependencies: dependencies, metrics: metrics)
         let logger = self.logger
@@ -100,7 +104,10 @@ public final class DirectorDaemon: Service, Sendable {
         logger.notice("directord running", metadata: ["config": "\(options.configFile)", "socket": "\(socketPath)"])
         dependencies.notifier.ready(status: await engine.statusLine())
 
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        if EarlyHangup.arrived {
+            logger.notice("a SIGHUP came while directord was starting: reloading now")
+            _ = await supervisor.reload(file: configFile)
+        }
         let drift = configuration.globals.driftCheckInterval
         let watchdog = dependencies.notifier.watchdogInterval
         let notifier = dependencies.notifier

@@ -21,6 +21,9 @@ public struct EngineDependencies: Sendable {
     public var now: @Sendable () -> Date
     /// Host routes for `announce` (rtnetlink, or a fake).
     public var network: any HostNetworking
+    /// The record of the services directord owns, kept across a crash (nil: none kept; the daemon keeps one beside
+    /// its state file).
+    public var ownership: (any OwnershipStore)?
 
     public init(
         loadConfiguration: @escaping @Sendable (String) -> LoadResult = { ConfigurationLoader().load(path: $0) },
@@ -28,7 +31,8 @@ public struct EngineDependencies: Sendable {
         sysctl: any SysctlAccess = ProcSysctl(),
         notifier: SystemdNotifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment),
         now: @escaping @Sendable () -> Date = { Date() },
-        network: any HostNetworking = RouteNetlink()
+        network: any HostNetworking = RouteNetlink(),
+        ownership: (any OwnershipStore)? = nil
     ) {
         self.loadConfiguration = loadConfiguration
         self.openIPVS = openIPVS
@@ -36,6 +40,7 @@ public struct EngineDependencies: Sendable {
         self.notifier = notifier
         self.now = now
         self.network = network
+        self.ownership = ownership
     }
 }
 
@@ -66,6 +71,9 @@ public actor Engine {
     var table: (any IPVSTable)?
     /// Services directord created or adopted: the only ones it changes or deletes (unless lvs_flush).
     private var owned: Set<IPVSServiceKey> = []
+    /// What the ownership record on disk holds (nil: unknown, rewritten at the next change).
+    private var recorded: Set<IPVSServiceKey>?
+    private var recordFailing = false
     /// What the kernel holds for the owned services as far as directord knows (refreshed by every dump).
     var applied: [IPVSServiceKey: IPVSServiceRules] = [:]
     /// Health verdicts: the destinations each virtual server wants now, keyed by VirtualServer.identity.
@@ -114,15 +122,26 @@ public actor Engine {
         enableForwarding(for: configuration)
         enableSloppyTCP(for: configuration)
         applyTimeouts(configuration.globals.lvsTimeouts, reason: "start")
-        let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key))) }
+        // Services an earlier directord created (it may have been killed in the middle of a reload that dropped
+        // them) are directord's too: those the configuration no longer has are removed.
+        let previous = loadOwnership()
+        let (desired, plan) = try readBack(table) { .services(Set($0.map(\.key)).union(previous)) }
+        let desiredKeys = Set(desired.map(\.key))
+        let deleted = Set(plan.operations.compactMap { if case .deleteService(let key) = $0 { key } else { nil } })
+        for key in previous.subtracting(desiredKeys) where deleted.contains(key) {
+            logger.notice("removing IPVS service \(key): an earlier directord created it and the configuration no longer has it")
+        }
+        recordAhead(desiredKeys)
         let kept = desired.count - Set(plan.operations.filter { if case .addService = $0 { true } else { false } }.map(\.serviceKey)).count
         do {
             try apply(plan.operations, reason: "start")
             remember(desired)
+            record(owned)
         } catch IPVSError.batch {
             // A service the kernel refuses (a scheduler module missing) must not keep the others from running: as
             // keepalived does, the rest is programmed, and status and the drift check follow the refused part.
             rememberAfterRefusal(desired)
+            record(owned)
         }
         logger.notice(
             "IPVS table adopted: \(desired.count) services, \(kept) kept as they were, \(plan.operations.count) operations, \(plan.foreignServices.count) foreign services left alone")
@@ -209,6 +228,47 @@ public actor Engine {
         owned = Set(desired.map(\.key))
     }
 
+    // MARK: Ownership record
+
+    private func loadOwnership() -> Set<IPVSServiceKey> {
+        guard let store = dependencies.ownership else { return [] }
+        switch store.load() {
+        case .success(let keys):
+            recorded = keys
+            return keys
+        case .failure(let failure):
+            logger.error("\(failure); directord owns the configuration's services only")
+            return []
+        }
+    }
+
+    /// Writes the record when it differs from `keys`. A failure is logged once, until a write succeeds again.
+    private func record(_ keys: Set<IPVSServiceKey>) {
+        guard let store = dependencies.ownership, keys != recorded else { return }
+        switch store.save(keys) {
+        case .success:
+            recorded = keys
+            if recordFailing { logger.notice("the record of the IPVS services directord owns is written again") }
+            recordFailing = false
+        case .failure(let failure):
+            if !recordFailing {
+                logger.error("cannot record the IPVS services directord owns: \(failure); if directord dies before this is mended, a service a reload removed may be left in the kernel")
+            }
+            recordFailing = true
+            recorded = nil
+        }
+    }
+
+    /// Before operations that may create the services `keys`: the record grows first, so that it never holds
+    /// less than the kernel has of directord's.
+    private func recordAhead(_ keys: some Sequence<IPVSServiceKey>) {
+        guard dependencies.ownership != nil else { return }
+        guard let recorded else { return record(owned.union(keys)) }
+        // A reload that creates no service (weights, reals) writes nothing.
+        guard keys.contains(where: { !recorded.contains($0) }) else { return }
+        record(recorded.union(keys))
+    }
+
     private func apply(_ operations: [IPVSOperation], reason: String) throws {
         guard !operations.isEmpty, let table else { return }
         let failures = try table.apply(operations)
@@ -247,6 +307,16 @@ public actor Engine {
                 applied[key] = nil
             }
         }
+    }
+
+    /// After a reload's batch failed: refusals are known one by one; a transport that failed part-way leaves
+    /// the kernel unknown until the next drift check reads it, so every service of before and after stays
+    /// directord's, in memory and in the record.
+    private func rememberAfterFailure(_ error: any Error, _ desired: [IPVSServiceRules], keys: Set<IPVSServiceKey>? = nil) {
+        let before = owned
+        rememberAfterRefusal(desired, keys: keys)
+        if case IPVSError.batch = error {} else { owned.formUnion(before) }
+        record(owned)
     }
 
     // MARK: Drift
@@ -289,8 +359,10 @@ public actor Engine {
             do {
                 try apply(plan.operations, reason: "drift repair")
                 remember(desired)
+                record(owned)
             } catch IPVSError.batch {
                 rememberAfterRefusal(desired)
+                record(owned)
             }
             return found
         } catch {
@@ -361,15 +433,17 @@ public actor Engine {
             enableSloppyTCP(for: next)
             configuration = next
             configLoadedAt = dependencies.now()
+            recordAhead(change.desired.map(\.key))
             do {
                 try apply(change.operations, reason: "reload")
                 for key in change.keys { applied[key] = nil }
                 for rules in change.desired { applied[rules.key] = rules }
                 owned.subtract(change.keys)
                 owned.formUnion(change.desired.map(\.key))
+                record(owned)
                 return (change.plan, nil)
             } catch {
-                rememberAfterRefusal(change.desired, keys: change.keys)
+                rememberAfterFailure(error, change.desired, keys: change.keys)
                 return (change.plan, "\(error)")
             }
         }
@@ -384,12 +458,14 @@ public actor Engine {
         configuration = next
         index = Index(next)
         configLoadedAt = dependencies.now()
+        recordAhead(change.desired.map(\.key))
         do {
             try apply(change.operations, reason: "reload")
             remember(change.desired)
+            record(owned)
             return (change.plan, nil)
         } catch {
-            rememberAfterRefusal(change.desired)
+            rememberAfterFailure(error, change.desired)
             return (change.plan, "\(error)")
         }
     }
@@ -428,6 +504,7 @@ public actor Engine {
                 logger.notice("leaving \(owned.count) IPVS services in place on stop")
             case .flushAll:
                 try table.flush()
+                record([])
                 logger.notice("flushed the IPVS table on stop")
             case .removeOwned:
                 // A service delete takes its destinations with it: one operation per service, sent in batches
@@ -437,6 +514,7 @@ public actor Engine {
                 let failures = try table.apply(deletes).filter { $0.error.kernelErrno != ESRCH }
                 operationsApplied += deletes.count - failures.count
                 for failure in failures { logger.error("stop: \(failure)") }
+                record(Set(failures.map(\.operation.serviceKey)))
                 logger.notice("removed \(deletes.count - failures.count) IPVS services on stop")
             }
         } catch {

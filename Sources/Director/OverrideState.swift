@@ -76,10 +76,11 @@ struct OverrideStateFile: Sendable {
     /// The saved overrides; none when the file does not exist. A file that cannot be read or decoded is an error
     /// for the caller to report (and then ignore: a corrupt state file must never stop the director).
     func load() -> Result<[Entry], Failure> {
-        if access(path, F_OK) != 0, errno == ENOENT { return .success([]) }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            return .failure(Failure(description: "cannot read \(path): \(error.localizedDescription)"))
+        switch AtomicFile.read(path) {
+        case .success(nil): return .success([])
+        case .success(let bytes?): data = bytes
+        case .failure(let failure): return .failure(Failure(description: failure.description))
         }
         do {
             let contents = try JSONDecoder().decode(Contents.self, from: data)
@@ -99,44 +100,6 @@ struct OverrideStateFile: Sendable {
         do { bytes = Array(try encoder.encode(Contents(version: 1, overrides: entries))) + [UInt8(ascii: "\n")] } catch {
             return .failure(Failure(description: "cannot encode the overrides: \(error)"))
         }
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                return .failure(Failure(description: "cannot create \(directory): \(error.localizedDescription)"))
-            }
-        }
-        let temporary = path + ".new"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return .failure(Failure(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let message = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                return .failure(Failure(description: "cannot write \(temporary): \(message)"))
-            }
-            written += n
-        }
-        // The mode of a file that existed before O_CREAT is kept: make sure it is 0600.
-        fchmod(fd, 0o600)
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard synced, rename(temporary, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temporary)
-            return .failure(Failure(description: "cannot replace \(path): \(message)"))
-        }
-        let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
-        return .success(())
+        return AtomicFile.replace(path, with: bytes).mapError { Failure(description: $0.description) }
     }
 }

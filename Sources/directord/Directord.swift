@@ -69,6 +69,8 @@ struct Directord: AsyncParsableCommand {
             FileHandle.standardError.write(Data(report.messages.utf8))
             throw ExitCode(report.valid ? 0 : 1)
         }
+        // From here a SIGHUP must not kill a director that is still starting (the daemon reloads once it runs).
+        EarlyHangup.hold()
         // Two allocator arenas, not one per thread that allocates (the event loop, the concurrency pool, VRRP): what one
         // thread frees another can reuse. Not measured on its own; BENCHMARKS.md has the RSS with it.
         Memory.limitArenas(2)

@@ -24,7 +24,12 @@ public final class KernelIPVSTable: IPVSTable {
         guard let id = try socket.resolveFamily("IPVS") else { throw IPVSError.unavailable }
         socket.growBuffers(to: 8 << 20)
         // An ack skb costs well under 1 KiB of receive buffer (truesize); keep half of it free.
-        self.init(transport: socket, family: id, window: max(8, socket.receiveBufferSize / 2048),
+        var window = max(8, socket.receiveBufferSize / 2048)
+        // DIRECTORD_IPVS_WINDOW asks for fewer requests per datagram, never more than fit (directord(8)).
+        if let text = getenv("DIRECTORD_IPVS_WINDOW"), let wanted = Int(String(cString: text)), wanted > 0 {
+            window = min(window, wanted)
+        }
+        self.init(transport: socket, family: id, window: window,
                   sendLimit: max(4096, socket.sendBufferSize / 2 - 64),
                   firstSequence: UInt32(truncatingIfNeeded: time(nil)))
     }
