@@ -35,7 +35,9 @@ let package = Package(
         ),
         .systemLibrary(name: "CPlatform"),
         .systemLibrary(name: "CEpoll", path: "Tests/Bench/CEpoll"),
-        .target(name: "DirectorConfig", dependencies: ["CPCRE2"]),
+        // The one address type (address, prefix, endpoint, family): every module that names a host imports it.
+        .target(name: "Addresses"),
+        .target(name: "DirectorConfig", dependencies: ["Addresses", "CPCRE2"]),
         .target(name: "ControlProtocol"),
         .target(
             name: "Director",
@@ -51,19 +53,19 @@ let package = Package(
             ]
         ),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"]),
-        .target(name: "IPVS", dependencies: ["CNetlink"]),
-        .target(name: "VRRP"),
+        .target(name: "IPVS", dependencies: ["Addresses", "CNetlink"]),
+        .target(name: "VRRP", dependencies: ["Addresses"]),
         .target(
             name: "VRRPHost",
             dependencies: [
-                "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol", "COpenSSL",
+                "Addresses", "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "HealthCheck",
             dependencies: [
-                "COpenSSL", "CPCRE2",
+                "Addresses", "COpenSSL", "CPCRE2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,10 +97,11 @@ let package = Package(
             // Seed configs, bad-input cases and the fuzz corpus, replayed by the unit tests.
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "IPVSTests", dependencies: ["IPVS"]),
+        .testTarget(name: "IPVSTests", dependencies: ["IPVS", "Addresses"]),
         // Lab helper: drives the IPVS binding with ipvsadm syntax inside the VM (Tests/Lab/README-ipvs-tool.md).
         .executableTarget(name: "lab-ipvs", dependencies: ["IPVS"], path: "Tests/Lab/Tool"),
-        .testTarget(name: "VRRPTests", dependencies: ["VRRP"]),
+        .testTarget(name: "AddressesTests", dependencies: ["Addresses"]),
+        .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Addresses"]),
         .testTarget(name: "VRRPHostTests", dependencies: ["VRRPHost", "VRRP", "DirectorConfig", "Platform", "IPVS"]),
         // Lab helper: runs only the VRRP host from a config file until SIGTERM (Tests/Lab/scenarios/vrrp-*.sh).
         .executableTarget(

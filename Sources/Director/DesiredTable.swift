@@ -34,9 +34,9 @@ public enum DesiredTable {
         let proto = ipvsProtocol(vs.protocolType)
         switch vs.key {
         case .endpoint(let e):
-            return [.address(proto, ipvsAddress(e.address), port: e.port)]
+            return [.address(proto, e.address, port: e.port)]
         case .fwmark(let mark):
-            let family: IPVSAddressFamily = vs.realServers.first.map { $0.endpoint.address.family == .ipv6 ? .inet6 : .inet } ?? .inet
+            let family: AddressFamily = vs.realServers.first.map { $0.endpoint.address.family == .ipv6 ? .ipv6 : .ipv4 } ?? .ipv4
             return [.firewallMark(mark, family: family)]
         case .group(let name):
             guard let group = groups[name] else { return [] }
@@ -45,10 +45,10 @@ public enum DesiredTable {
                 switch member {
                 case .range(let first, let last, let port):
                     for address in addresses(from: first, to: last) {
-                        keys.append(.address(proto, ipvsAddress(address), port: port))
+                        keys.append(.address(proto, address, port: port))
                     }
                 case .fwmark(let mark, let family):
-                    keys.append(.firewallMark(mark, family: family == .ipv6 ? .inet6 : .inet))
+                    keys.append(.firewallMark(mark, family: family == .ipv6 ? .ipv6 : .ipv4))
                 }
             }
             return keys
@@ -70,7 +70,7 @@ public enum DesiredTable {
         if f.flag3 { flags.insert(.scheduler3) }
         var netmask: UInt32? = nil
         if let length = vs.persistenceGranularity {
-            netmask = key.family == .inet
+            netmask = key.family == .ipv4
                 ? (length == 0 ? 0 : UInt32.max << UInt32(32 - min(32, length)))
                 : UInt32(length)
         }
@@ -80,7 +80,7 @@ public enum DesiredTable {
 
     public static func destination(_ d: DesiredDestination) -> IPVSDestination {
         IPVSDestination(
-            address: ipvsAddress(d.endpoint.address), port: d.endpoint.port,
+            address: d.endpoint.address, port: d.endpoint.port,
             forwarding: d.forwarding == .nat ? .masquerade : .route,
             weight: Int32(clamping: d.weight), upperThreshold: d.upperThreshold, lowerThreshold: d.lowerThreshold)
     }
@@ -110,13 +110,6 @@ public enum DesiredTable {
         case .tcp: .tcp
         case .udp: .udp
         case .sctp: .sctp
-        }
-    }
-
-    public static func ipvsAddress(_ address: IPAddress) -> IPVSAddress {
-        switch address {
-        case .v4(let a): IPVSAddress.ipv4(a.bytes[0], a.bytes[1], a.bytes[2], a.bytes[3])
-        case .v6(let a): IPVSAddress(family: .inet6, bytes: a.bytes) ?? .zero(.inet6)
         }
     }
 

@@ -62,7 +62,7 @@ extension Engine {
             for key in DesiredTable.serviceKeys(for: vs, groups: groups) {
                 guard let rules = applied[key] else { continue }
                 for real in removed {
-                    let endpoint = IPVSEndpoint(address: DesiredTable.ipvsAddress(real.endpoint.address), port: real.endpoint.port)
+                    let endpoint = real.endpoint
                     guard var destination = rules.destinations.first(where: { $0.endpoint == endpoint }),
                           !(result[key]?.contains { $0.destination.endpoint == endpoint } ?? false)
                     else { continue }
@@ -111,9 +111,9 @@ extension Engine {
     /// reals the kernel does not show are absent.
     public func connections(of identity: String) -> [Endpoint: IPVSConnectionCount] {
         guard let table, let vs = index.virtualServers[identity] else { return [:] }
-        var names: [IPVSEndpoint: Endpoint] = [:]
+        var names: [Endpoint: Endpoint] = [:]
         for real in vs.realServers {
-            names[IPVSEndpoint(address: DesiredTable.ipvsAddress(real.endpoint.address), port: real.endpoint.port)] = real.endpoint
+            names[real.endpoint] = real.endpoint
         }
         for entries in lingering.values { for entry in entries where entry.virtualServer == identity { names[entry.destination.endpoint] = entry.endpoint } }
         var counts: [Endpoint: IPVSConnectionCount] = [:]

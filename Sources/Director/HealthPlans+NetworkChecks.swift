@@ -3,9 +3,9 @@ import HealthCheck
 
 extension HealthPlans {
     /// SMTP_CHECK, DNS_CHECK, UDP_CHECK and PING_CHECK as probes; connect_timeout bounds each exchange.
-    static func networkProbe(for check: DirectorConfig.HealthCheck, connect: CheckEndpoint,
+    static func networkProbe(for check: DirectorConfig.HealthCheck, connect: Endpoint,
                              socket: CheckSocketOptions = CheckSocketOptions()) throws(CheckDefinitionError) -> CheckProbe {
-        let bind = check.bindTo?.description
+        let bind = check.bindTo
         let bindPort = Int(check.bindPort ?? 0)
         let options = check.network
         switch check.kind {

@@ -42,14 +42,14 @@ enum HealthPlans {
 
     static func spec(for check: DirectorConfig.HealthCheck, globals: GlobalSettings = GlobalSettings(), ssl: SSLSettings? = nil,
                      files: any ScriptPathInspecting = SystemScriptPaths()) throws(CheckDefinitionError) -> CheckSpec {
-        let connect = try CheckEndpoint(host: check.connectIP.description, port: Int(check.connectPort))
+        let connect = Endpoint(address: check.connectIP, port: check.connectPort)
         let timing = CheckTiming(delayLoop: check.delayLoop, retry: check.retry, delayBeforeRetry: check.delayBeforeRetry,
                                  warmup: check.warmup, alpha: check.alpha)
         let socket = CheckSocketOptions(mark: check.fwmark, interface: check.bindInterface)
         let probe: CheckProbe
         switch check.kind {
         case .tcp:
-            var tcp = try TCPCheck(connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+            var tcp = try TCPCheck(connect: connect, bindAddress: check.bindTo, bindPort: Int(check.bindPort ?? 0),
                                    connectTimeout: check.connectTimeout)
             tcp.socket = socket
             probe = .tcp(tcp)
@@ -65,7 +65,7 @@ enum HealthPlans {
                 urls.append(fetch)
             }
             var http = try HTTPCheck(
-                urls: urls, connect: connect, bindAddress: check.bindTo?.description, bindPort: Int(check.bindPort ?? 0),
+                urls: urls, connect: connect, bindAddress: check.bindTo, bindPort: Int(check.bindPort ?? 0),
                 connectTimeout: check.connectTimeout,
                 protocolVersion: HTTPRequestVersion(rawValue: check.httpProtocol.rawValue) ?? .http10,
                 tls: check.kind == .sslGet ? TLSOptions(enableSNI: check.enableSNI, sniName: check.sniName, identity: ssl.map(identity)) : nil,

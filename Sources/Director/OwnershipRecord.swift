@@ -60,14 +60,14 @@ public struct OwnershipFile: OwnershipStore {
                 self.port = port
             case .firewallMark(let mark, let family):
                 fwmark = mark
-                ipv6 = family == .inet6 ? true : nil
+                ipv6 = family == .ipv6 ? true : nil
             }
         }
 
         var key: IPVSServiceKey? {
-            if let fwmark { return .firewallMark(fwmark, family: ipv6 == true ? .inet6 : .inet) }
+            if let fwmark { return .firewallMark(fwmark, family: ipv6 == true ? .ipv6 : .ipv4) }
             guard let name = self.protocol, let proto = IPVSProtocol.allCases.first(where: { $0.listName == name }),
-                  let text = address, let address = IPVSAddress(text), let port else { return nil }
+                  let text = address, let address = IPAddress(text), let port else { return nil }
             return .address(proto, address, port: port)
         }
     }

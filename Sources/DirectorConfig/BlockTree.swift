@@ -1,5 +1,6 @@
 // Reads files into a tree of `keyword args... { children }` nodes with source locations, expanding includes,
 // within fixed limits: no input can make the reader allocate without bound, recurse without bound, or hang.
+import Addresses
 
 /// One statement: a keyword, its arguments and, when it opens one, its block.
 public struct ConfigNode: Hashable, Sendable {

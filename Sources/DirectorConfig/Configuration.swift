@@ -1,5 +1,6 @@
 // The validated configuration: plain values with keepalived's defaults applied, no I/O, comparable with `==`
 // so a reload can diff the running configuration against a new one.
+import Addresses
 
 public struct Configuration: Hashable, Sendable {
     public var globals: GlobalSettings

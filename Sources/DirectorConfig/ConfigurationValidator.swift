@@ -1,5 +1,6 @@
 // Checks across objects once everything is parsed: references, duplicates, address families, reply paths.
 // Pure: it reads the model (and adjusts what keepalived adjusts), reporting at each object's origin.
+import Addresses
 
 enum ConfigurationValidator {
     static func validate(_ config: inout Configuration, log: inout DiagnosticLog) {

@@ -1,5 +1,6 @@
 // DirectorConfig: keepalived-compatible configuration — lexer, block tree with source locations, keyword tables
 // owned per domain, semantic validation, and the plain-value model. Reading files is the only I/O.
+@_exported import Addresses
 import Glibc
 
 /// The outcome of loading: the configuration when there is no error, and every diagnostic either way.

@@ -1,4 +1,5 @@
 // global_defs: keepalived's globals that matter to IPVS and VRRP, directord's own settings, and the ignored e-mail.
+import Addresses
 
 extension GlobalSettings {
     static let keywords = KeywordTable<GlobalSettings>("global_defs", [

@@ -1,4 +1,5 @@
 // Keyword tables for HTTP_GET / SSL_GET (with their url blocks) and TCP_CHECK.
+import Addresses
 import CPCRE2
 
 struct HealthCheckDraft: Sendable {

@@ -1,5 +1,6 @@
 // MISC_CHECK: keepalived's "run a program" checker — its model and keyword table. The program's exit status is the
 // verdict (0 up, 1 down; with misc_dynamic 2..255 is up at weight status - 2).
+import Addresses
 
 /// A MISC_CHECK as configured. The timing (delay_loop, retry, ...) is in the enclosing `HealthCheck`.
 public struct MiscCheckConfig: Hashable, Sendable {

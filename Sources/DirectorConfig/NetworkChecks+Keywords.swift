@@ -1,5 +1,6 @@
 // Keyword tables for SMTP_CHECK (with its deprecated host blocks), DNS_CHECK, UDP_CHECK and PING_CHECK, as
 // keepalived 2.2.7 reads them (check_smtp.c, check_dns.c, check_udp.c, check_ping.c).
+import Addresses
 
 extension HealthCheckDraft {
     /// The table of one of this file's checkers; nil for the others.

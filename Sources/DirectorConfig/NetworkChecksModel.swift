@@ -1,4 +1,5 @@
 // The options of SMTP_CHECK, DNS_CHECK, UDP_CHECK and PING_CHECK, beside the connection and timing every check has.
+import Addresses
 
 /// DNS_CHECK's `type`: the record types keepalived 2.2.7 accepts, with their wire values (RFC 1035, RFC 3596).
 public enum DNSQueryType: String, Hashable, Sendable, CaseIterable {

@@ -1,3 +1,5 @@
+import Addresses
+
 /// Route entries (`virtual_routes`, `static_routes`) in `ip route`'s words, as keepalived 2.2.7 reads them.
 extension VRRPInstanceDraft {
     /// Options that take one value.

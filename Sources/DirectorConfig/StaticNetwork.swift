@@ -1,5 +1,6 @@
 // static_ipaddress, static_routes and static_rules: what keepalived adds at start and removes at stop, whatever the
 // VRRP state. Addresses and routes have virtual_ipaddress's and virtual_routes's syntax; rules are parsed here.
+import Addresses
 
 /// The routing action of a rule (FR_ACT_*): keepalived needs exactly one per rule.
 public enum RuleAction: Hashable, Sendable {

@@ -1,5 +1,6 @@
 // track_file blocks (top level) and FILE_CHECK (in a real_server), with keepalived 2.2.7's meaning
 // (trackers/track_file.c, check/check_file.c): a number read from a file, times a weight.
+import Addresses
 
 /// A top-level `track_file NAME { file PATH; weight N [reverse]; init_file [VALUE] [overwrite] }`.
 public struct TrackFile: Hashable, Sendable {

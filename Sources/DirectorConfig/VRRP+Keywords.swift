@@ -1,4 +1,5 @@
 // Keyword tables for vrrp_script, vrrp_sync_group and vrrp_instance, and the drafts they fill in.
+import Addresses
 
 struct VRRPScriptDraft: Sendable {
     var name: ConfigWord

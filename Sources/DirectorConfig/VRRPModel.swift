@@ -1,4 +1,5 @@
 // VRRP side of the model: tracking scripts, sync groups and instances.
+import Addresses
 
 public enum VRRPVersion: Int, Hashable, Sendable {
     case v2 = 2

@@ -1,4 +1,5 @@
 // Typed readers for keyword values; each error names the word and its place.
+import Addresses
 
 extension DiagnosticLog {
     mutating func integer(_ word: ConfigWord, _ range: ClosedRange<Int>, _ what: String) -> Int? {

@@ -1,5 +1,6 @@
 // Keyword tables for virtual_server_group, virtual_server and real_server, and how values inherit from the
 // virtual server to its reals and on to their checkers (keepalived's rule).
+import Addresses
 
 /// Check timing and options that a virtual server or real server sets as defaults for the level below.
 struct InheritedCheckSettings: Sendable {

@@ -1,4 +1,5 @@
 // IPVS side of the model: virtual servers, their real servers and health checks, with inherited values resolved.
+import Addresses
 
 public enum Scheduler: String, Hashable, Sendable, CaseIterable {
     case rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh, twos

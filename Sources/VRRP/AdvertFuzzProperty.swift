@@ -1,8 +1,10 @@
+import Addresses
+
 /// What the advert fuzz target (Tests/Fuzz/AdvertFuzz) and its corpus replay in the unit tests both check: any
 /// bytes, read as a raw IPv4 packet or as an IPv6 payload, are rejected with a reason or decode to an advert that
 /// encodes and decodes again to the same advert. Returns a description of a violation, nil when the input is fine.
 enum AdvertFuzzProperty {
-    static let v6Source = VRRPAddress.ipv6(high: 0xFE80_0000_0000_0000, low: 1)
+    static let v6Source = IPAddress.ipv6(high: 0xFE80_0000_0000_0000, low: 1)
 
     static func check(_ bytes: [UInt8]) -> String? {
         // The first byte picks the path, so one corpus exercises both.
@@ -29,7 +31,7 @@ enum AdvertFuzzProperty {
     }
 
     /// A minimal IPv4 header (TTL 255, protocol 112) around an encoded advert.
-    static func ipv4Header(for payload: [UInt8], from source: VRRPAddress, to destination: VRRPAddress) -> [UInt8] {
+    static func ipv4Header(for payload: [UInt8], from source: IPAddress, to destination: IPAddress) -> [UInt8] {
         let total = 20 + payload.count
         var header: [UInt8] = [0x45, 0, UInt8(total >> 8 & 0xFF), UInt8(total & 0xFF), 0, 0, 0, 0, 255, 112, 0, 0]
         header += source.bytes + destination.bytes

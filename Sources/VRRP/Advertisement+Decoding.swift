@@ -1,3 +1,5 @@
+import Addresses
+
 /// Why a received packet was dropped; one counter per case (raw value is the metric label).
 public enum DropReason: String, CaseIterable, Sendable, Hashable {
     /// Shorter than an IPv4 header or the 8 fixed VRRP bytes.
@@ -56,9 +58,9 @@ public struct ReceivedAdvertisement: Hashable, Sendable {
     /// The VRRP message.
     public let advertisement: Advertisement
     /// IP source: the sender's primary address, used for the equal-priority tie-break.
-    public let source: VRRPAddress
+    public let source: IPAddress
     /// IP destination (multicast group or our unicast address).
-    public let destination: VRRPAddress
+    public let destination: IPAddress
     /// TTL (IPv4) or hop limit (IPv6, from IPV6_HOPLIMIT ancillary data).
     public let hopLimit: UInt8
 }
@@ -85,8 +87,8 @@ extension Advertisement {
             return .failure(AdvertRejection(.malformedIPHeader, "IP protocol \(packet[9]), expected 112"))
         }
         // Non-nil: both slices are exactly 4 bytes long.
-        guard let source = VRRPAddress(bytes: packet[12..<16]),
-            let destination = VRRPAddress(bytes: packet[16..<20])
+        guard let source = IPAddress(bytes: packet[12..<16]),
+            let destination = IPAddress(bytes: packet[16..<20])
         else { return .failure(AdvertRejection(.malformedIPHeader, "addresses")) }
         // Bytes past the IP total length (link-layer padding) are not part of the datagram.
         return decodeMessage(
@@ -97,7 +99,7 @@ extension Advertisement {
     /// Decodes the payload of a raw IPv6 socket (the kernel strips the header); addresses and hop limit come from
     /// the recvmsg source address, IPV6_PKTINFO and IPV6_HOPLIMIT.
     public static func decode(
-        ipv6Payload payload: [UInt8], source: VRRPAddress, destination: VRRPAddress, hopLimit: UInt8
+        ipv6Payload payload: [UInt8], source: IPAddress, destination: IPAddress, hopLimit: UInt8
     ) -> Result<ReceivedAdvertisement, AdvertRejection> {
         guard source.family == .ipv6, destination.family == .ipv6 else {
             return .failure(AdvertRejection(.malformedIPHeader, "IPv6 payload with IPv4 addresses"))
@@ -107,7 +109,7 @@ extension Advertisement {
     }
 
     private static func decodeMessage(
-        _ message: ArraySlice<UInt8>, family: VRRPAddress.Family, source: VRRPAddress, destination: VRRPAddress,
+        _ message: ArraySlice<UInt8>, family: AddressFamily, source: IPAddress, destination: IPAddress,
         hopLimit: UInt8
     ) -> Result<ReceivedAdvertisement, AdvertRejection> {
         guard message.count >= 8 else {
@@ -137,12 +139,12 @@ extension Advertisement {
             let carried = UInt16(message[base + 6]) << 8 | UInt16(message[base + 7])
             return .failure(AdvertRejection(.badChecksum, "checksum 0x\(String(carried, radix: 16)) does not verify"))
         }
-        var addresses: [VRRPAddress] = []
+        var addresses: [IPAddress] = []
         addresses.reserveCapacity(count)
         var offset = base + 8
         for _ in 0..<count {
             let end = offset + family.byteCount
-            guard let address = VRRPAddress(bytes: message[offset..<end]) else {
+            guard let address = IPAddress(bytes: message[offset..<end]) else {
                 return .failure(AdvertRejection(.lengthMismatch, "address at offset \(offset - base)"))
             }
             addresses.append(address)

@@ -1,3 +1,5 @@
+import Addresses
+
 /// VRRP protocol version: 2 (RFC 3768, IPv4 only, whole-second intervals) or 3 (RFC 5798/9568, centiseconds).
 public enum VRRPVersion: UInt8, Sendable, Hashable {
     case v2 = 2
@@ -92,13 +94,13 @@ public struct Advertisement: Hashable, Sendable {
     /// Protocol version.
     public let version: VRRPVersion
     /// Address family of the IP packet and of `addresses`.
-    public let family: VRRPAddress.Family
+    public let family: AddressFamily
     /// VRID, 1..255.
     public let virtualRouterID: UInt8
     /// Sender priority: 255 address owner, 0 master resigning, else 1..254.
     public var priority: UInt8
     /// Virtual addresses (keepalived's `virtual_ipaddress`, not the excluded ones).
-    public let addresses: [VRRPAddress]
+    public let addresses: [IPAddress]
     /// Advertisement interval in centiseconds; v2 carries whole seconds, v3 the 12-bit Max Adver Int.
     public let advertIntervalCentiseconds: UInt16
     /// v2 authentication; `.none` for v3.
@@ -106,8 +108,8 @@ public struct Advertisement: Hashable, Sendable {
 
     /// Validates the fields against RFC 3768 / RFC 5798 limits.
     public init(
-        version: VRRPVersion, family: VRRPAddress.Family, virtualRouterID: UInt8, priority: UInt8,
-        addresses: [VRRPAddress], advertIntervalCentiseconds: UInt16, authentication: Authentication = .none
+        version: VRRPVersion, family: AddressFamily, virtualRouterID: UInt8, priority: UInt8,
+        addresses: [IPAddress], advertIntervalCentiseconds: UInt16, authentication: Authentication = .none
     ) throws(AdvertisementError) {
         guard virtualRouterID != 0 else { throw .invalidVirtualRouterID }
         guard addresses.allSatisfy({ $0.family == family }) else { throw .mixedAddressFamilies }
@@ -133,8 +135,8 @@ public struct Advertisement: Hashable, Sendable {
 
     /// Decoded packets keep whatever the sender put (interval 0, odd auth types) so the filter can name the fault.
     init(
-        unchecked version: VRRPVersion, family: VRRPAddress.Family, virtualRouterID: UInt8, priority: UInt8,
-        addresses: [VRRPAddress], advertIntervalCentiseconds: UInt16, authentication: Authentication
+        unchecked version: VRRPVersion, family: AddressFamily, virtualRouterID: UInt8, priority: UInt8,
+        addresses: [IPAddress], advertIntervalCentiseconds: UInt16, authentication: Authentication
     ) {
         self.version = version
         self.family = family
@@ -159,7 +161,7 @@ public struct Advertisement: Hashable, Sendable {
 
     /// The VRRP message with its checksum. `source`/`destination` are the IP header's addresses: v3 sums them in
     /// a pseudo-header (RFC 5798 §5.2.8; RFC 9568 makes the IPv4 pseudo-header explicit), v2 only checks the family.
-    public func encoded(source: VRRPAddress, destination: VRRPAddress) throws(AdvertisementError) -> [UInt8] {
+    public func encoded(source: IPAddress, destination: IPAddress) throws(AdvertisementError) -> [UInt8] {
         guard source.family == family, destination.family == family else { throw .headerFamilyMismatch }
         var out: [UInt8] = []
         out.reserveCapacity(encodedLength)
@@ -195,7 +197,7 @@ public struct Advertisement: Hashable, Sendable {
     /// v2: over the message alone (RFC 3768 §5.3.8). v3: over pseudo-header + message; a message carrying a
     /// correct checksum yields 0.
     static func checksum(
-        message: some Collection<UInt8>, version: VRRPVersion, source: VRRPAddress, destination: VRRPAddress
+        message: some Collection<UInt8>, version: VRRPVersion, source: IPAddress, destination: IPAddress
     ) -> UInt16 {
         var sum = InternetChecksum()
         if version == .v3 {
@@ -217,4 +219,11 @@ public struct Advertisement: Hashable, Sendable {
         sum.add(message)
         return sum.value
     }
+}
+
+extension IPAddress {
+    /// Where VRRP adverts go unless unicast peers are configured: 224.0.0.18 (RFC 3768 §5.2.2).
+    public static let multicastIPv4 = IPAddress.ipv4(0xE000_0012)
+    /// ff02::12 (RFC 5798 §5.1.2.2).
+    public static let multicastIPv6 = IPAddress.ipv6(high: 0xFF02_0000_0000_0000, low: 0x12)
 }

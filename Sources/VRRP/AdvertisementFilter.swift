@@ -1,3 +1,5 @@
+import Addresses
+
 /// The per-instance receive checks of RFC 3768 §7.1 and RFC 5798 §7.1, in keepalived's order.
 ///
 /// Wiring: decode with `Advertisement.decode(...)`, pick the instance by VRID, run `check`, count the rejection's
@@ -22,15 +24,15 @@ public struct AdvertisementFilter: Sendable, Hashable {
     /// Local v2 authentication (ignored for v3).
     public var authentication: Authentication
     /// Configured virtual addresses to compare with, or nil to skip (keepalived's `skip_check_adv_addr`).
-    public var addresses: [VRRPAddress]?
+    public var addresses: [IPAddress]?
     /// Configured (base) priority; 255 means we own the addresses and drop every advert.
     public var localPriority: UInt8
     /// TTL rule.
     public var hopLimit: HopLimitPolicy
     /// Unicast peers accepted as sources (`check_unicast_src`), or nil for any.
-    public var allowedSources: Set<VRRPAddress>?
+    public var allowedSources: Set<IPAddress>?
     /// keepalived's per-peer min_ttl/max_ttl, checked once the source is allowed; lower > upper drops everything.
-    public var sourceHopLimits: [VRRPAddress: SourceHopLimit]
+    public var sourceHopLimits: [IPAddress: SourceHopLimit]
 
     public struct SourceHopLimit: Sendable, Hashable {
         public var lower: UInt8
@@ -44,9 +46,9 @@ public struct AdvertisementFilter: Sendable, Hashable {
 
     public init(
         version: VRRPVersion, virtualRouterID: UInt8, advertIntervalCentiseconds: UInt16,
-        authentication: Authentication = .none, addresses: [VRRPAddress]?, localPriority: UInt8,
-        hopLimit: HopLimitPolicy = .exactly255, allowedSources: Set<VRRPAddress>? = nil,
-        sourceHopLimits: [VRRPAddress: SourceHopLimit] = [:]
+        authentication: Authentication = .none, addresses: [IPAddress]?, localPriority: UInt8,
+        hopLimit: HopLimitPolicy = .exactly255, allowedSources: Set<IPAddress>? = nil,
+        sourceHopLimits: [IPAddress: SourceHopLimit] = [:]
     ) {
         self.version = version
         self.virtualRouterID = virtualRouterID

@@ -1,3 +1,5 @@
+import Addresses
+
 /// One VRRP instance's state machine (RFC 3768 §6.4 / RFC 5798 §6.4 with keepalived's extensions), pure.
 ///
 /// Wiring: the daemon owns one value per `vrrp_instance`, calls `handle(_:now:)` with `ContinuousClock.now` for
@@ -62,11 +64,11 @@ public struct VRRPInstance: Sendable {
         /// Sender priority (0 = master resigning).
         public var priority: UInt8
         /// Sender's IP source address (tie-break on equal priority).
-        public var source: VRRPAddress
+        public var source: IPAddress
         /// Sender's advert interval; v3 backups adopt it.
         public var advertIntervalCentiseconds: UInt16
 
-        public init(priority: UInt8, source: VRRPAddress, advertIntervalCentiseconds: UInt16) {
+        public init(priority: UInt8, source: IPAddress, advertIntervalCentiseconds: UInt16) {
             self.priority = priority
             self.source = source
             self.advertIntervalCentiseconds = advertIntervalCentiseconds
@@ -163,7 +165,7 @@ public struct VRRPInstance: Sendable {
         /// advert_int in centiseconds (v2: whole seconds only).
         public var advertIntervalCentiseconds: UInt16
         /// Our source address in adverts; compared with the peer's on equal priority.
-        public var primaryAddress: VRRPAddress
+        public var primaryAddress: IPAddress
         /// `state`.
         public var initialState: InitialState
         /// false for `nopreempt`.
@@ -189,7 +191,7 @@ public struct VRRPInstance: Sendable {
 
         public init(
             name: String, version: VRRPVersion, priority: UInt8, advertIntervalCentiseconds: UInt16 = 100,
-            primaryAddress: VRRPAddress, initialState: InitialState = .backup, preempt: Bool = true,
+            primaryAddress: IPAddress, initialState: InitialState = .backup, preempt: Bool = true,
             preemptDelay: Duration = .zero, downTimerAdverts: Int = 3, lowerPriorityNoAdvert: Bool = false,
             higherPrioritySendAdvert: Bool = false, gratuitous: GratuitousPolicy = GratuitousPolicy(),
             inSyncGroup: Bool = false, controlsSyncDaemon: Bool = false
@@ -244,7 +246,7 @@ public struct VRRPInstance: Sendable {
     /// Master_Adver_Interval: our own interval, or in v3 the one learned from the current master.
     public internal(set) var masterAdvertIntervalCentiseconds: UInt16
     /// Source of the last accepted advert from a master (status display).
-    public internal(set) var masterAddress: VRRPAddress?
+    public internal(set) var masterAddress: IPAddress?
     /// In a sync group: the master-down timer expired (or we own the addresses) and we wait for the group.
     public internal(set) var wantsMaster = false
     /// Armed timers and their deadlines.

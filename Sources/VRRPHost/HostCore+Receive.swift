@@ -1,3 +1,4 @@
+import Addresses
 import Glibc
 import Platform
 import VRRP
@@ -43,8 +44,8 @@ extension HostCore {
         if key.family == AF_INET {
             result = Advertisement.decode(ipv4Packet: packet.bytes)
         } else {
-            guard let source = VRRPAddress(bytes: packet.source) else { return }
-            let destination = packet.destination.flatMap { VRRPAddress(bytes: $0) } ?? .multicastIPv6
+            guard let source = IPAddress(bytes: packet.source) else { return }
+            let destination = packet.destination.flatMap { IPAddress(bytes: $0) } ?? .multicastIPv6
             result = Advertisement.decode(
                 ipv6Payload: packet.bytes, source: source, destination: destination,
                 hopLimit: UInt8(clamping: packet.hopLimit ?? 0))

@@ -13,13 +13,13 @@ typealias HostWork = @Sendable (HostCore, ContinuousClock.Instant) -> Void
 struct TransportKey: Hashable, CustomStringConvertible {
     var interface: String
     var family: Int32
-    var source: VRRPAddress
+    var source: IPAddress
     var multicast: Bool
     /// auth_type AH instances have their own IP protocol 51 socket, one per password.
     var ipsecAH: AuthPassword?
     var hopLimit: UInt8
     /// The group joined (mcast_dst_ip / vrrp_mcast_group4/6): instances in different groups need their own socket.
-    var group: VRRPAddress?
+    var group: IPAddress?
 
     init(_ w: InstanceSpec.Wiring) {
         interface = w.interface

@@ -12,9 +12,9 @@ struct InstanceSpec: Equatable {
         var machine: VRRP.VRRPInstance.Configuration
         var interface: String
         var family: Int32
-        var source: VRRPAddress
+        var source: IPAddress
         /// The multicast group, or each unicast peer.
-        var destinations: [VRRPAddress]
+        var destinations: [IPAddress]
         var multicast: Bool
         /// TTL / hop limit of unicast adverts (unicast_ttl); multicast ones always carry 255.
         var hopLimit: UInt8
@@ -125,7 +125,7 @@ struct HostSpec {
                     state: .master, interface: daemon.interface,
                     syncID: UInt32(daemon.syncID ?? 0), maxLength: UInt16(clamping: daemon.maxLength ?? 0),
                     // Defaults are left to the kernel, so `ipvsadm -Ln --daemon` reads as with keepalived.
-                    group: daemon.group == LVSSyncDaemon.defaultGroup ? nil : ipvsAddress(daemon.group),
+                    group: daemon.group == LVSSyncDaemon.defaultGroup ? nil : daemon.group,
                     port: daemon.port == LVSSyncDaemon.defaultPort ? 0 : daemon.port, ttl: daemon.ttl ?? 0),
                 controller: daemon.instance.flatMap { config.vrrpInstance(named: $0) == nil ? nil : $0 })
         }
@@ -214,16 +214,14 @@ struct HostSpec {
     ) -> Result<InstanceSpec, Problem> {
         let name = instance.name
         func problem(_ text: String) -> Result<InstanceSpec, Problem> { .failure(Problem(description: "vrrp_instance \(name): \(text)")) }
-        let family: VRRPAddress.Family = instance.family == .ipv4 ? .ipv4 : .ipv6
+        let family = instance.family
         let af = family == .ipv4 ? AF_INET : AF_INET6
         let version: VRRP.VRRPVersion = instance.version == .v2 ? .v2 : .v3
-        let vips = instance.virtualAddresses.compactMap { VRRPAddress(bytes: $0.prefix.address.bytes) }
+        let vips = instance.virtualAddresses.map(\.prefix.address)
         let unicast = !instance.unicastPeers.isEmpty
-        let source: VRRPAddress
-        if let configured = unicast ? instance.unicastSourceIP : instance.multicastSourceIP,
-            let address = VRRPAddress(bytes: configured.bytes)
-        {
-            source = address
+        let source: IPAddress
+        if let configured = unicast ? instance.unicastSourceIP : instance.multicastSourceIP {
+            source = configured
         } else {
             let candidates: [[UInt8]]
             do {
@@ -232,9 +230,9 @@ struct HostSpec {
                 return problem("cannot read the addresses of \(instance.interface): \(error)")
             }
             let vipSet = Set(vips)
-            let usable = candidates.compactMap { VRRPAddress(bytes: $0) }.filter { !vipSet.contains($0) }
+            let usable = candidates.compactMap { IPAddress(bytes: $0) }.filter { !vipSet.contains($0) }
             // RFC 5798 §5.1.2.1: IPv6 adverts come from the link-local address.
-            let preferred = family == .ipv6 ? (usable.first { $0.bytes[0] == 0xfe && $0.bytes[1] & 0xc0 == 0x80 } ?? usable.first) : usable.first
+            let preferred = family == .ipv6 ? (usable.first(where: \.isIPv6LinkLocal) ?? usable.first) : usable.first
             guard let chosen = preferred else {
                 return problem(
                     "interface \(instance.interface) has no \(family == .ipv4 ? "IPv4" : "IPv6") address to send adverts from "
@@ -242,10 +240,10 @@ struct HostSpec {
             }
             source = chosen
         }
-        let destinations: [VRRPAddress] =
+        let destinations: [IPAddress] =
             unicast
-            ? instance.unicastPeers.compactMap { VRRPAddress(bytes: $0.bytes) }
-            : [instance.multicastGroup.flatMap { VRRPAddress(bytes: $0.bytes) } ?? (family == .ipv4 ? .multicastIPv4 : .multicastIPv6)]
+            ? instance.unicastPeers
+            : [instance.multicastGroup ?? (family == .ipv4 ? .multicastIPv4 : .multicastIPv6)]
         let authentication: Authentication
         switch instance.authentication?.type {
         case nil: authentication = .none
@@ -289,9 +287,8 @@ struct HostSpec {
             // check_unicast_src: keepalived drops adverts from an address that is not a unicast_peer.
             allowedSources: instance.checkUnicastSource ? Set(destinations) : nil,
             sourceHopLimits: Dictionary(
-                instance.unicastPeerTTLs.compactMap { peer, ttl in
-                    VRRPAddress(bytes: peer.bytes).map { ($0, AdvertisementFilter.SourceHopLimit(lower: ttl.min, upper: ttl.max)) }
-                }, uniquingKeysWith: { a, _ in a }))
+                instance.unicastPeerTTLs.map { peer, ttl in (peer, AdvertisementFilter.SourceHopLimit(lower: ttl.min, upper: ttl.max)) },
+                uniquingKeysWith: { a, _ in a }))
         let all = instance.virtualAddresses + instance.excludedAddresses
         // With use_vmac the addresses go on the macvlan, so the neighbours learn the virtual router's MAC for them.
         let vmac = instance.virtualMAC
@@ -363,19 +360,6 @@ struct HostSpec {
         case .link: return 253
         case .host: return 254
         case .nowhere: return 255
-        }
-    }
-
-    static func ipvsAddress(_ a: IPAddress) -> IPVSAddress? {
-        IPVSAddress(family: a.family == .ipv4 ? .inet : .inet6, bytes: a.bytes)
-    }
-}
-
-extension IPAddress {
-    var bytes: [UInt8] {
-        switch self {
-        case .v4(let a): return a.bytes
-        case .v6(let a): return a.bytes
         }
     }
 }

@@ -104,7 +104,7 @@ struct List: ParsableCommand {
 
     func selectedKey() throws -> IPVSServiceKey? {
         func parse(_ text: String, _ proto: IPVSProtocol, _ option: String) throws -> IPVSServiceKey {
-            guard let e = IPVSEndpoint(parsing: text) else {
+            guard let e = Endpoint(parsing: text) else {
                 throw ValidationError("\(option): `\(text)' is not a numeric ADDR:PORT or [IPV6]:PORT")
             }
             return .address(proto, e.address, port: e.port)
@@ -112,7 +112,7 @@ struct List: ParsableCommand {
         if let t = tcpService { return try parse(t, .tcp, "-t") }
         if let u = udpService { return try parse(u, .udp, "-u") }
         if let s = sctpService { return try parse(s, .sctp, "--sctp-service") }
-        if let f = fwmarkService { return .firewallMark(f, family: ipv6 ? .inet6 : .inet) }
+        if let f = fwmarkService { return .firewallMark(f, family: ipv6 ? .ipv6 : .ipv4) }
         return nil
     }
 

@@ -103,7 +103,7 @@ import Testing
         let keys = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }.map(\.key)
         #expect(keys == [
             .address(.tcp, .ipv4(192, 0, 2, 1), port: 80), .address(.tcp, .ipv4(192, 0, 2, 2), port: 80),
-            .address(.tcp, .ipv4(192, 0, 2, 3), port: 80), .firewallMark(9, family: .inet),
+            .address(.tcp, .ipv4(192, 0, 2, 3), port: 80), .firewallMark(9, family: .ipv4),
         ])
     }
 
@@ -120,9 +120,9 @@ import Testing
             }
             """)
         let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
-        #expect(rules.first?.key == .address(.udp, IPVSAddress("2001:db8::10") ?? .zero(.inet6), port: 53))
+        #expect(rules.first?.key == .address(.udp, IPAddress("2001:db8::10") ?? .zero(.ipv6), port: 53))
         #expect(rules.first?.service.flags == [.onePacket])
         #expect(rules.first?.service.netmask == 128)
-        #expect(rules.first?.destinations.first?.address == IPVSAddress("2001:db8:1::53"))
+        #expect(rules.first?.destinations.first?.address == IPAddress("2001:db8:1::53"))
     }
 }

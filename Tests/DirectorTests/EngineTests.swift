@@ -84,7 +84,7 @@ func makeEngine(_ files: FakeFiles, _ shared: SharedTable, path: String = "/etc/
 }
 
 let path = "/etc/directord/directord.conf"
-let web = IPVSServiceKey.address(.tcp, IPVSAddress.ipv4(10, 2, 0, 1), port: 80)
+let web = IPVSServiceKey.address(.tcp, IPAddress.ipv4(10, 2, 0, 1), port: 80)
 let foreign = IPVSServiceRules(service: IPVSService(key: .address(.tcp, .ipv4(10, 9, 9, 9), port: 25), scheduler: "rr"))
 
 func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
@@ -102,12 +102,12 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         let engine = try makeEngine(files, shared)
         try await engine.start()
         let keys = Set(shared.table.rules.map(\.key))
-        #expect(keys == [web, .firewallMark(7, family: .inet), foreign.key])
+        #expect(keys == [web, .firewallMark(7, family: .ipv4), foreign.key])
         let webRules = try #require(shared.table.rules.first { $0.key == web })
         #expect(webRules.service.scheduler == "wrr")
         #expect(webRules.destinations.map(\.weight) == [2, 3])
         #expect(webRules.destinations.allSatisfy { $0.forwarding == .masquerade })
-        let fwm = try #require(shared.table.rules.first { $0.key == .firewallMark(7, family: .inet) })
+        let fwm = try #require(shared.table.rules.first { $0.key == .firewallMark(7, family: .ipv4) })
         #expect(fwm.destinations.first?.forwarding == .route)
     }
 
@@ -215,7 +215,7 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         try await engine.start()
         // Someone removes the fwmark service behind directord's back: that is the drift check's business, not the
         // health change's, which plans the one virtual server it concerns (its cost does not grow with the table).
-        let fwmark = IPVSServiceKey.firewallMark(7, family: .inet)
+        let fwmark = IPVSServiceKey.firewallMark(7, family: .ipv4)
         _ = try shared.table.apply([.deleteService(fwmark)])
         shared.table.clearCalls()
         let one = DesiredDestination(endpoint: Endpoint(address: .v4(IPv4Address(10, 2, 1, 11)), port: 8080), weight: 2, forwarding: .nat)

@@ -11,9 +11,9 @@ import VRRPHost
 
 @testable import Director
 
-private let real11 = IPVSEndpoint(address: .ipv4(10, 2, 1, 11), port: 8080)
-private let real12 = IPVSEndpoint(address: .ipv4(10, 2, 1, 12), port: 8080)
-private let mark7 = IPVSServiceKey.firewallMark(7, family: .inet)
+private let real11 = Endpoint(address: .ipv4(10, 2, 1, 11), port: 8080)
+private let real12 = Endpoint(address: .ipv4(10, 2, 1, 12), port: 8080)
+private let mark7 = IPVSServiceKey.firewallMark(7, family: .ipv4)
 
 /// A supervisor over the shared fake table, with health running (no checks: every real is live) and a state file.
 private func started(_ files: FakeFiles, _ shared: SharedTable, stateFile: String?, metrics: Metrics? = nil) async throws -> (Supervisor, Engine) {
@@ -31,7 +31,7 @@ private func started(_ files: FakeFiles, _ shared: SharedTable, stateFile: Strin
     return (supervisor, engine)
 }
 
-private func weights(_ shared: SharedTable, _ key: IPVSServiceKey = web) -> [IPVSEndpoint: Int32] {
+private func weights(_ shared: SharedTable, _ key: IPVSServiceKey = web) -> [Endpoint: Int32] {
     Dictionary(shared.table.rules.first { $0.key == key }?.destinations.map { ($0.endpoint, $0.weight) } ?? [], uniquingKeysWith: { a, _ in a })
 }
 

@@ -37,7 +37,7 @@ final class DyingTable: IPVSTable {
 @Suite struct OwnershipRecordTests {
     static let https = IPVSServiceKey.address(.tcp, .ipv4(10, 2, 0, 3), port: 443)
     static let alternate = IPVSServiceKey.address(.tcp, .ipv4(10, 2, 0, 4), port: 8443)
-    static let untouched = IPVSEndpoint(address: .ipv4(10, 2, 1, 31), port: 0)
+    static let untouched = Endpoint(address: .ipv4(10, 2, 1, 31), port: 0)
 
     static func service(_ address: String, _ port: Int, reals: [String]) -> String {
         "virtual_server \(address) \(port) {\n lb_algo rr\n lb_kind DR\n protocol TCP\n"
@@ -90,7 +90,7 @@ final class DyingTable: IPVSTable {
             let store = MemoryOwnershipStore()
             let first = try Self.engine(files, dying, store)
             try await first.start()
-            shared.table.setConnections(.firewallMark(7, family: .inet), Self.untouched, active: 9, inactive: 4)
+            shared.table.setConnections(.firewallMark(7, family: .ipv4), Self.untouched, active: 9, inactive: 4)
             dying.survive = survive
             _ = await first.adopt(try #require(FakeFiles.parsed(Self.after)))
 
@@ -99,11 +99,11 @@ final class DyingTable: IPVSTable {
             shared.table.clearCalls()
             try await Self.engine(files, shared.table, store).start()
             #expect(Self.contents(shared.table) == wanted, "killed after \(survive) of \(total) operations")
-            let kept = shared.table.entries.first { $0.service.key == .firewallMark(7, family: .inet) }?
+            let kept = shared.table.entries.first { $0.service.key == .firewallMark(7, family: .ipv4) }?
                 .destinations.first { $0.destination.endpoint == Self.untouched }
             #expect(kept?.activeConnections == 9 && kept?.inactiveConnections == 4,
                     "the untouched real keeps its counters (killed after \(survive))")
-            #expect(!applied(shared.table.calls).contains { $0.serviceKey == .firewallMark(7, family: .inet) })
+            #expect(!applied(shared.table.calls).contains { $0.serviceKey == .firewallMark(7, family: .ipv4) })
             #expect(store.recorded == Set(wanted.keys))
         }
     }
@@ -130,12 +130,12 @@ final class DyingTable: IPVSTable {
         let store = MemoryOwnershipStore()
         let engine = try Self.engine(files, shared.table, store)
         try await engine.start()
-        #expect(store.recorded == [web, .firewallMark(7, family: .inet)])
+        #expect(store.recorded == [web, .firewallMark(7, family: .ipv4)])
         let saves = store.saves
         _ = await engine.adopt(try #require(FakeFiles.parsed(webConfig(weight: 9))))
         #expect(store.saves == saves, "a weight change creates no service: no write")
         _ = await engine.adopt(try #require(FakeFiles.parsed(webConfig() + Self.service("10.2.0.3", 443, reals: ["10.2.2.1"]))))
-        #expect(store.recorded == [web, .firewallMark(7, family: .inet), Self.https])
+        #expect(store.recorded == [web, .firewallMark(7, family: .ipv4), Self.https])
         await engine.stop(mode: .removeOwned)
         #expect(store.recorded.isEmpty)
     }
@@ -145,8 +145,8 @@ final class DyingTable: IPVSTable {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/ipvs-owned.json"
         let keys: Set<IPVSServiceKey> = [
-            Self.https, .address(.udp, try #require(IPVSAddress("2001:db8::10")), port: 53),
-            .address(.sctp, .ipv4(10, 0, 0, 1), port: 9), .firewallMark(7, family: .inet), .firewallMark(8, family: .inet6),
+            Self.https, .address(.udp, try #require(IPAddress("2001:db8::10")), port: 53),
+            .address(.sctp, .ipv4(10, 0, 0, 1), port: 9), .firewallMark(7, family: .ipv4), .firewallMark(8, family: .ipv6),
         ]
         let file = OwnershipFile(path: path, bootID: "boot-a", namespace: 4026531840)
         #expect((try? file.save(keys).get()) != nil)

@@ -72,7 +72,7 @@ func checkedConfig(weight: Int) -> String {
         let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
         try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
         // The first check fails at once (warmup 0, retry 0): the sorry server replaces the real.
-        var destinations: [IPVSAddress] = []
+        var destinations: [IPAddress] = []
         for _ in 0..<100 {
             destinations = await engine.desiredRules().first?.destinations.map(\.address) ?? []
             if destinations == [.ipv4(10, 2, 9, 9)] { break }

@@ -8,7 +8,9 @@ seconds="${FUZZ_SECONDS:-60}"
 scratch=.build-fuzz
 corpus=Tests/VRRPTests/Fixtures/advert-corpus
 mkdir -p "$scratch/advert-corpus" "$scratch/advert-artifacts"
-swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -g -O -module-name AdvertFuzz \
+Tests/Fuzz/build-addresses.sh "$scratch"
+swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -g -O -package-name directord -module-name AdvertFuzz \
+    -I "$scratch/modules" -L "$scratch/modules" -lAddresses \
     Sources/VRRP/*.swift Tests/Fuzz/AdvertFuzz/*.swift -o "$scratch/advert-fuzz" 2>&1 \
     | { grep -v "Cannot export local symbol" || true; }
 test -x "$scratch/advert-fuzz"

@@ -16,8 +16,10 @@ mkdir -p "$scratch/config-corpus" "$scratch/config-artifacts"
 # SwiftPM's executable entry point gets in libFuzzer's way; compiling the library sources and the entry
 # file as one module with swiftc does not.
 # (gold warns once per ASan helper symbol; those lines are noise.) -I finds the PCRE2 module map (url regex).
-swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -g -O \
-    -module-name ConfigFuzz -I Sources/CPCRE2 \
+# The address module the parser imports is built first, instrumented the same way.
+Tests/Fuzz/build-addresses.sh "$scratch"
+swiftc -swift-version 6 -sanitize=fuzzer,address -parse-as-library -g -O -package-name directord \
+    -module-name ConfigFuzz -I Sources/CPCRE2 -I "$scratch/modules" -L "$scratch/modules" -lAddresses \
     Sources/DirectorConfig/*.swift Tests/Fuzz/ConfigFuzz/*.swift \
     -o "$scratch/config-fuzz" 2>&1 | { grep -v "Cannot export local symbol" || true; }
 test -x "$scratch/config-fuzz"

@@ -23,7 +23,7 @@ struct CheckSocketOptionsTests {
         defer { Task { await server.stop() } }
         // A mark above Int32.max goes through as its bit pattern.
         let options = CheckSocketOptions(mark: 0xF000_0007, interface: "lo")
-        let connection = try CheckConnection(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), bindAddress: nil,
+        let connection = try CheckConnection(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: nil,
                                              bindPort: 0, socket: options)
         let channel = try await connection.bootstrap(on: MultiThreadedEventLoopGroup.singleton.next(), deadline: .seconds(2))
             .connect(to: connection.remote).get()
@@ -37,7 +37,7 @@ struct CheckSocketOptionsTests {
     @Test(.enabled(if: isRoot)) func checksWithTheOptionsStillWorkOnLoopback() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
-        var tcp = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(2))
+        var tcp = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(2))
         tcp.socket = CheckSocketOptions(mark: 7, interface: "lo")
         #expect(try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
         let web = try await LoopbackServer.start(ok(web1Page))
@@ -50,11 +50,11 @@ struct CheckSocketOptionsTests {
     @Test func aMissingInterfaceFailsTheCheckAndSaysWhich() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
-        var tcp = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
+        var tcp = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
         tcp.socket = CheckSocketOptions(interface: "nosuch0")
         let result = try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
         #expect(result == .down(.bindFailed("interface nosuch0: No such device")))
-        var udp = try UDPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: 9), timeout: .milliseconds(200))
+        var udp = try UDPCheck(connect: Endpoint(host: "127.0.0.1", port: 9), timeout: .milliseconds(200))
         udp.socket = CheckSocketOptions(interface: "nosuch0")
         #expect(try await DatagramChecker.check(udp: udp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
             == .down(.bindFailed("interface nosuch0: No such device")))

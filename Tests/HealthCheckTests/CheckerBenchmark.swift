@@ -19,7 +19,7 @@ struct CheckerBenchmark {
         for i in 0..<reals {
             // A distinct path per real so dedup does not fold them into one check.
             let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/test.html?real=\(i)", digest: web1Digest)],
-                                      connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(3))
+                                      connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(3))
             realsPlan.append(("rs\(i)", RealServerPolicy(checks: [CheckSpec(probe: .http(check), timing: timing)])))
         }
         let downs = UpdateSink()

@@ -8,10 +8,10 @@ import Testing
 struct GenhashTests {
     @Test func parsesAddressURLs() throws {
         let plain = try GenhashURL("http://192.168.10.11/test.html")
-        let expected = try CheckEndpoint(host: "192.168.10.11", port: 80)
+        let expected = try Endpoint(host: "192.168.10.11", port: 80)
         #expect(!plain.tls && plain.endpoint == expected && plain.path == "/test.html")
         let v6 = try GenhashURL("https://[2001:db8::11]:8443/health?full=1#frag")
-        #expect(v6.tls && v6.endpoint.host == "2001:db8::11" && v6.endpoint.port == 8443 && v6.path == "/health?full=1")
+        #expect(v6.tls && v6.endpoint.address.description == "2001:db8::11" && v6.endpoint.port == 8443 && v6.path == "/health?full=1")
         #expect(try GenhashURL("HTTP://10.0.0.1:8080").path == "/")
         #expect(try GenhashURL("https://10.0.0.1").endpoint.port == 443)
     }

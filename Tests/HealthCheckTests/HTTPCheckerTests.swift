@@ -20,7 +20,7 @@ func makeCheck(
 ) throws -> HTTPCheck {
     try HTTPCheck(
         urls: paths.map { try HTTPURLCheck(path: $0, digest: digest, statusCodes: status) },
-        connect: CheckEndpoint(host: "127.0.0.1", port: port),
+        connect: Endpoint(host: "127.0.0.1", port: port),
         connectTimeout: timeout, fetchTimeout: fetchTimeout, protocolVersion: version, tls: tls,
         virtualhost: virtualhost, maxBodyBytes: maxBody
     )
@@ -246,23 +246,23 @@ struct HTTPCheckerTests {
     }
 
     @Test func hostHeaderAndSNIDerivation() throws {
-        let v6 = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "[2001:db8::1]", port: 8080))
+        let v6 = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: Endpoint(host: "[2001:db8::1]", port: 8080))
         #expect(HTTPFetchRequest(check: v6, url: v6.urls[0]).hostHeader == "[2001:db8::1]:8080")
-        let v4default = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "192.0.2.1", port: 80))
+        let v4default = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: Endpoint(host: "192.0.2.1", port: 80))
         #expect(HTTPFetchRequest(check: v4default, url: v4default.urls[0]).hostHeader == "192.0.2.1")
         let tls = try HTTPCheck(urls: [HTTPURLCheck(path: "/", virtualhost: "shop.example.test")],
-                                connect: CheckEndpoint(host: "192.0.2.1", port: 443), tls: TLSOptions(enableSNI: true))
+                                connect: Endpoint(host: "192.0.2.1", port: 443), tls: TLSOptions(enableSNI: true))
         let tlsRequest = HTTPFetchRequest(check: tls, url: tls.urls[0])
         #expect(tlsRequest.hostHeader == "shop.example.test")
         #expect(tlsRequest.serverName == "shop.example.test")
-        let literal = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: CheckEndpoint(host: "192.0.2.1", port: 443),
+        let literal = try HTTPCheck(urls: [HTTPURLCheck(path: "/")], connect: Endpoint(host: "192.0.2.1", port: 443),
                                     tls: TLSOptions(enableSNI: true), virtualhost: "192.0.2.1")
         #expect(HTTPFetchRequest(check: literal, url: literal.urls[0]).serverName == nil, "SNI never carries an address")
     }
 
     @Test func requestTextPerProtocolVersion() throws {
         func text(_ version: HTTPRequestVersion) throws -> String {
-            let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/h")], connect: CheckEndpoint(host: "192.0.2.1", port: 80),
+            let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/h")], connect: Endpoint(host: "192.0.2.1", port: 80),
                                       protocolVersion: version)
             return HTTPFetchRequest(check: check, url: check.urls[0]).requestText
         }
@@ -273,11 +273,11 @@ struct HTTPCheckerTests {
     }
 
     @Test func definitionErrors() {
-        #expect(throws: CheckDefinitionError.notAnIPLiteral("www.example.com")) { try CheckEndpoint(host: "www.example.com", port: 80) }
+        #expect(throws: CheckDefinitionError.notAnIPLiteral("www.example.com")) { try Endpoint(host: "www.example.com", port: 80) }
         #expect(throws: CheckDefinitionError.invalidDigest("xyz")) { try HTTPURLCheck(path: "/", digest: "xyz") }
         #expect(throws: CheckDefinitionError.invalidPath("no-slash")) { try HTTPURLCheck(path: "no-slash") }
         #expect(throws: CheckDefinitionError.invalidStatusCode("300-200")) { try StatusCodeSet(words: ["300-200"]) }
-        #expect(throws: CheckDefinitionError.invalidPort(70000)) { try CheckEndpoint(host: "::1", port: 70000) }
+        #expect(throws: CheckDefinitionError.invalidPort(70000)) { try Endpoint(host: "::1", port: 70000) }
     }
 }
 

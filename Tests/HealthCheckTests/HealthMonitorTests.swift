@@ -64,7 +64,7 @@ final class UpdateSink: Sendable {
 }
 
 func tcpProbe(_ port: Int) throws -> CheckProbe {
-    .tcp(try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: port), connectTimeout: .milliseconds(200)))
+    .tcp(try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: port), connectTimeout: .milliseconds(200)))
 }
 
 @Suite("Health monitor (scheduler)", .serialized)

@@ -102,7 +102,7 @@ final class FakeSMTPServer: Sendable {
 @Suite("SMTP_CHECK", .serialized)
 struct SMTPCheckerTests {
     private func check(_ server: FakeSMTPServer, timeout: Duration = .seconds(1)) throws -> SMTPCheck {
-        try SMTPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: timeout, heloName: "lb1.example.test")
+        try SMTPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: timeout, heloName: "lb1.example.test")
     }
 
     @Test func bannerHeloQuitIsUp() async throws {
@@ -159,7 +159,7 @@ struct SMTPCheckerTests {
 
     @Test func aClosedPortIsRefused() async throws {
         let port = try closedPort(SOCK_STREAM)
-        let result = try await SMTPChecker.check(try SMTPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: port)), on: loop.next()).get()
+        let result = try await SMTPChecker.check(try SMTPCheck(connect: Endpoint(host: "127.0.0.1", port: port)), on: loop.next()).get()
         #expect(result.failure == .connectionRefused)
     }
 }
@@ -252,7 +252,7 @@ func dnsAnswer(to query: [UInt8], flags: UInt16 = 0x8180, id: UInt16? = nil, rec
 @Suite("DNS_CHECK", .serialized)
 struct DNSCheckerTests {
     private func run(_ server: FakeUDPServer, type: DNSRecordType = .a, timeout: Duration = .seconds(1)) async throws -> CheckResult {
-        let check = try DNSCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), timeout: timeout, type: type, name: "www.example.test")
+        let check = try DNSCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), timeout: timeout, type: type, name: "www.example.test")
         return try await timed { try await DatagramChecker.check(dns: check, on: loop.next()).get() }
     }
 
@@ -301,7 +301,7 @@ struct DNSCheckerTests {
     }
 
     @Test func aClosedPortIsUnreachable() async throws {
-        let check = try DNSCheck(connect: CheckEndpoint(host: "127.0.0.1", port: try closedPort(SOCK_DGRAM)), timeout: .seconds(2), type: .a, name: "x.test")
+        let check = try DNSCheck(connect: Endpoint(host: "127.0.0.1", port: try closedPort(SOCK_DGRAM)), timeout: .seconds(2), type: .a, name: "x.test")
         let result = try await timed(.seconds(1.5)) { try await DatagramChecker.check(dns: check, on: loop.next()).get() }
         #expect(result.failure == .unreachable("ICMP port unreachable"))
     }
@@ -314,7 +314,7 @@ struct UDPCheckerTests {
     }
 
     @Test func aClosedPortIsDownBeforeTheTimeout() async throws {
-        let check = try UDPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: try closedPort(SOCK_DGRAM)), timeout: .seconds(3))
+        let check = try UDPCheck(connect: Endpoint(host: "127.0.0.1", port: try closedPort(SOCK_DGRAM)), timeout: .seconds(3))
         let result = try await timed(.seconds(1.5)) { try await DatagramChecker.check(udp: check, on: loop.next()).get() }
         #expect(result.failure == .unreachable("ICMP port unreachable"))
     }
@@ -322,7 +322,7 @@ struct UDPCheckerTests {
     @Test func silenceIsUpWithoutRequireReplyAndDownWithIt() async throws {
         let silent = try await FakeUDPServer.start { _ in [] }
         defer { Task { await silent.stop() } }
-        let endpoint = try CheckEndpoint(host: "127.0.0.1", port: silent.port)
+        let endpoint = try Endpoint(host: "127.0.0.1", port: silent.port)
         #expect(try await run(try UDPCheck(connect: endpoint, timeout: .milliseconds(300))) == .up)
         #expect(silent.datagrams == 1)
         let strict = try UDPCheck(connect: endpoint, timeout: .milliseconds(300), requireReply: true)
@@ -332,7 +332,7 @@ struct UDPCheckerTests {
     @Test func theReplyIsMatchedAsKeepalivedDoes() async throws {
         let echo = try await FakeUDPServer.start { [[0xAB, 0x12, 0x3F] + $0] }
         defer { Task { await echo.stop() } }
-        let endpoint = try CheckEndpoint(host: "127.0.0.1", port: echo.port)
+        let endpoint = try Endpoint(host: "127.0.0.1", port: echo.port)
         // The payload goes out as given; the reply agrees over the pattern's length, X nibbles free.
         let pass = try UDPCheck(connect: endpoint, payload: [0x01, 0x02], requireReply: true, replyBytes: [0xAB, 0x12, 0x30], replyIgnoredBits: [0, 0, 0x0F])
         #expect(try await run(pass) == .up)
@@ -349,20 +349,20 @@ struct UDPCheckerTests {
 @Suite("PING_CHECK", .serialized)
 struct PingCheckerTests {
     @Test func loopbackAnswers() async throws {
-        let result = try await timed { try await PingChecker.check(try PingCheck(connect: CheckEndpoint(host: "127.0.0.1", port: 0), timeout: .seconds(2)), on: loop.next()).get() }
+        let result = try await timed { try await PingChecker.check(try PingCheck(connect: Endpoint(host: "127.0.0.1", port: 0), timeout: .seconds(2)), on: loop.next()).get() }
         #expect(result == .up)
     }
 
     @Test func ipv6LoopbackAnswersWhereItExists() async throws {
         guard FileManagerLite.exists("/proc/net/if_inet6") else { return }
-        let result = try await PingChecker.check(try PingCheck(connect: CheckEndpoint(host: "::1", port: 0), timeout: .seconds(2)), on: loop.next()).get()
+        let result = try await PingChecker.check(try PingCheck(connect: Endpoint(host: "::1", port: 0), timeout: .seconds(2)), on: loop.next()).get()
         #expect(result == .up)
     }
 
     @Test func manyAtOnceEachSeeTheirOwnReply() async throws {
         let results = try await withThrowingTaskGroup(of: CheckResult.self) { group in
             for _ in 0..<20 {
-                group.addTask { try await PingChecker.check(try PingCheck(connect: CheckEndpoint(host: "127.0.0.1", port: 0), timeout: .seconds(3)), on: loop.next()).get() }
+                group.addTask { try await PingChecker.check(try PingCheck(connect: Endpoint(host: "127.0.0.1", port: 0), timeout: .seconds(3)), on: loop.next()).get() }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }

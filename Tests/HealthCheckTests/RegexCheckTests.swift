@@ -14,7 +14,7 @@ struct RegexCheckTests {
     }
 
     func check(_ port: Int, _ url: HTTPURLCheck) throws -> HTTPCheck {
-        try HTTPCheck(urls: [url], connect: CheckEndpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(2))
+        try HTTPCheck(urls: [url], connect: Endpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(2))
     }
 
     @Test func theBodyMustMatch() async throws {

@@ -70,7 +70,7 @@ struct TCPCheckerTests {
     @Test func upWhenTheConnectSucceeds() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
-        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
+        let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
         #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
     }
 
@@ -78,7 +78,7 @@ struct TCPCheckerTests {
         let server = try await LoopbackServer.start([])
         let port = server.port
         await server.stop()
-        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(1))
+        let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(1))
         #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.connectionRefused))
     }
 
@@ -86,7 +86,7 @@ struct TCPCheckerTests {
     @Test func aLateLoopDoesNotFailAConnectMadeInTime() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
-        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), connectTimeout: .milliseconds(300))
+        let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .milliseconds(300))
         #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0) } == .up)
     }
 
@@ -94,7 +94,7 @@ struct TCPCheckerTests {
     @Test func unansweredConnectTimesOut() async throws {
         let listener = try FullListener()
         defer { listener.close() }
-        let check = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: listener.port), connectTimeout: .milliseconds(300))
+        let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: listener.port), connectTimeout: .milliseconds(300))
         let clock = ContinuousClock()
         let start = clock.now
         #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.timeout(.connect)))
@@ -107,10 +107,10 @@ struct TCPCheckerTests {
     @Test func bindsToTheGivenSourceAddress() async throws {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
-        let good = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), bindAddress: "127.0.0.1")
+        let good = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: .ipv4(127, 0, 0, 1))
         #expect(try await TCPChecker.check(good, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
         // 192.0.2.1 (TEST-NET-1) is not ours, so bind() fails and the check says so.
-        let bad = try TCPCheck(connect: CheckEndpoint(host: "127.0.0.1", port: server.port), bindAddress: "192.0.2.1")
+        let bad = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: .ipv4(192, 0, 2, 1))
         let failure = try await TCPChecker.check(bad, on: MultiThreadedEventLoopGroup.singleton.next()).get().failure
         guard case .bindFailed = failure else {
             Issue.record("expected bindFailed, got \(String(describing: failure))")

@@ -75,8 +75,8 @@ enum Bytes {
 
 @Suite struct CodecRequestTests {
     @Test func destinationRequestsCarryServiceKeyAndDestination() {
-        let key = IPVSServiceKey.firewallMark(9, family: .inet6)
-        let d = IPVSDestination(address: IPVSAddress("2001:db8::5")!, port: 443, forwarding: .masquerade, weight: 7,
+        let key = IPVSServiceKey.firewallMark(9, family: .ipv6)
+        let d = IPVSDestination(address: IPAddress("2001:db8::5")!, port: 443, forwarding: .masquerade, weight: 7,
                                 upperThreshold: 1000, lowerThreshold: 10)
         let bytes = IPVSCodec.request(.addDestination(key, d), family: 0x20, seq: 0x01020304)
         var expected: [UInt8] = Bytes.header(length: 16 + 4 + 20 + 72, type: 0x20, flags: 5, seq: 0x01020304)
@@ -96,7 +96,7 @@ enum Bytes {
 
     @Test func deleteDestinationSendsOnlyTheEndpoint() {
         let key = IPVSServiceKey.address(.udp, .ipv4(10, 0, 0, 1), port: 53)
-        let bytes = IPVSCodec.request(.deleteDestination(key, IPVSEndpoint(address: .ipv4(10, 0, 1, 1), port: 53)), family: 0x20, seq: 1)
+        let bytes = IPVSCodec.request(.deleteDestination(key, Endpoint(address: .ipv4(10, 0, 1, 1), port: 53)), family: 0x20, seq: 1)
         #expect(bytes[16] == 7)  // DEL_DEST
         let attrs = Array(bytes[20...])
         let zeros = [UInt8](repeating: 0, count: 12)
@@ -107,7 +107,7 @@ enum Bytes {
     }
 
     @Test func serviceEncodingStripsHashedAndKeepsIPv6PrefixInHostOrder() throws {
-        let s = IPVSService(key: .address(.sctp, IPVSAddress("::1")!, port: 1), scheduler: "mh",
+        let s = IPVSService(key: .address(.sctp, IPAddress("::1")!, port: 1), scheduler: "mh",
                             flags: [.hashed, .persistent, .mhPort], timeout: 60, netmask: 64, persistenceEngine: "sip")
         var w = NetlinkAttributeWriter()
         IPVSCodec.putService(s, into: &w)
@@ -117,7 +117,7 @@ enum Bytes {
         #expect(a.string(IPVSAttr.svcPEName) == "sip")
         #expect(Array(a[IPVSAttr.svcPEName] ?? []) == Array("sip".utf8) + [0])
         // And IPv4 masks travel in network order.
-        #expect(IPVSCodec.netmaskBytes(0xFFFF_FF00, family: .inet) == [0xFF, 0xFF, 0xFF, 0x00])
+        #expect(IPVSCodec.netmaskBytes(0xFFFF_FF00, family: .ipv4) == [0xFF, 0xFF, 0xFF, 0x00])
     }
 
     @Test func requestFlagsAndCommands() {
@@ -192,8 +192,8 @@ enum Bytes {
             Issue.record("no data")
             return
         }
-        let d = try IPVSCodec.decodeDestinationMessage(attrs, serviceFamily: .inet6)
-        #expect(d.destination.address == IPVSAddress("2001:db8::1"))
+        let d = try IPVSCodec.decodeDestinationMessage(attrs, serviceFamily: .ipv6)
+        #expect(d.destination.address == IPAddress("2001:db8::1"))
         #expect(d.destination.port == 80 && d.destination.forwarding == .route && d.destination.weight == -2)
         #expect(d.destination.upperThreshold == 10 && d.destination.lowerThreshold == 5)
         #expect(d.activeConnections == 3 && d.inactiveConnections == 4 && d.persistentConnections == 6)
@@ -209,7 +209,7 @@ enum Bytes {
             return
         }
         #expect(try IPVSCodec.decodeDaemonMessage(dattrs) == IPVSSyncDaemon(
-            state: .master, interface: "eth0", syncID: 5, maxLength: 1472, group: IPVSAddress("ff02::81"), port: 8848, ttl: 1))
+            state: .master, interface: "eth0", syncID: 5, maxLength: 1472, group: IPAddress("ff02::81"), port: 8848, ttl: 1))
 
         let info = Bytes.message(type: 0x1c, flags: 0, seq: 4, command: 14, [Bytes.attr(1, Bytes.u32(0x010201)), Bytes.attr(2, Bytes.u32(4096))])
         guard case .data(_, _, let iattrs) = try NetlinkCodec.parse(info[...]).first else {
@@ -258,7 +258,7 @@ enum Bytes {
     }
 
     @Test func requestAttributesDecodeBackToTheSameService() throws {
-        let s = IPVSService(key: .address(.udp, IPVSAddress("fe80::1")!, port: 5353), scheduler: "sh",
+        let s = IPVSService(key: .address(.udp, IPAddress("fe80::1")!, port: 5353), scheduler: "sh",
                             flags: [.persistent, .shFallback], timeout: 120, netmask: 96, persistenceEngine: "sip")
         let bytes = IPVSCodec.request(.addService(s), family: 0x1c, seq: 1)
         guard case .data(_, _, let attrs) = try NetlinkCodec.parse(bytes[...]).first else {

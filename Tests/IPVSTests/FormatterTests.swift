@@ -5,16 +5,16 @@ import Testing
 /// in the lab VM; the other variants follow its printf formats (checked against the ipvsadm binary).
 @Suite struct FormatterTests {
     static let v4 = IPVSServiceKey.address(.tcp, .ipv4(10, 0, 0, 1), port: 80)
-    static let v6 = IPVSServiceKey.address(.udp, IPVSAddress("2001:db8::1")!, port: 53)
+    static let v6 = IPVSServiceKey.address(.udp, IPAddress("2001:db8::1")!, port: 53)
 
     static func sampleTable() -> [IPVSServiceEntry] {
         var tcp = IPVSServiceEntry(service: IPVSService(key: v4, scheduler: "rr", flags: .hashed))
         tcp.destinations = [IPVSDestinationEntry(destination: IPVSDestination(address: .ipv4(192, 168, 1, 2), port: 8080, forwarding: .masquerade, weight: 3))]
         var udp = IPVSServiceEntry(service: IPVSService(
             key: v6, scheduler: "sh", flags: [.hashed, .persistent, .shFallback, .shPort], timeout: 60, netmask: 64))
-        udp.destinations = [IPVSDestinationEntry(destination: IPVSDestination(address: IPVSAddress("2001:db8::10")!, port: 53, forwarding: .route, weight: 1))]
+        udp.destinations = [IPVSDestinationEntry(destination: IPVSDestination(address: IPAddress("2001:db8::10")!, port: 53, forwarding: .route, weight: 1))]
         let fwm = IPVSServiceEntry(service: IPVSService(
-            key: .firewallMark(7, family: .inet), scheduler: "wrr", flags: [.persistent, .hashed], timeout: 300, netmask: 0xFFFF_FF00))
+            key: .firewallMark(7, family: .ipv4), scheduler: "wrr", flags: [.persistent, .hashed], timeout: 300, netmask: 0xFFFF_FF00))
         return [fwm, udp, tcp]
     }
 
@@ -129,15 +129,15 @@ import Testing
         #expect(IPVSListFormatter.service(shThird, options: .init()) == "UDP  10.0.0.2:5060 sh (sh-fallback)\n")
         let mhOnlyThird = IPVSServiceEntry(service: IPVSService(key: key, scheduler: "mh", flags: [.scheduler3]))
         #expect(IPVSListFormatter.service(mhOnlyThird, options: .init()) == "UDP  10.0.0.2:5060 mh ()\n")
-        let v6mark = IPVSServiceEntry(service: IPVSService(key: .firewallMark(0xFFFF_FFFF, family: .inet6), scheduler: "wlc",
+        let v6mark = IPVSServiceEntry(service: IPVSService(key: .firewallMark(0xFFFF_FFFF, family: .ipv6), scheduler: "wlc",
                                                            flags: .persistent, timeout: 300))
         #expect(IPVSListFormatter.service(v6mark, options: .init()) == "FWM  -1 IPv6 wlc persistent 300\n")
-        let sctp = IPVSServiceEntry(service: IPVSService(key: .address(.sctp, IPVSAddress("::ffff:1.2.3.4")!, port: 9), scheduler: "rr"))
+        let sctp = IPVSServiceEntry(service: IPVSService(key: .address(.sctp, IPAddress("::ffff:1.2.3.4")!, port: 9), scheduler: "rr"))
         #expect(IPVSListFormatter.service(sctp, options: .init()) == "SCTP [::ffff:1.2.3.4]:9 rr\n")
     }
 
     @Test func longIPv6NamesOverflowTheirColumns() {
-        let addr = IPVSAddress("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff")!
+        let addr = IPAddress("2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff")!
         var e = IPVSServiceEntry(service: IPVSService(key: .address(.tcp, addr, port: 65535), scheduler: "rr"))
         e.destinations = [IPVSDestinationEntry(destination: IPVSDestination(address: addr, port: 1, forwarding: .tunnel, weight: -1))]
         #expect(IPVSListFormatter.service(e, options: .init()) == """
@@ -151,17 +151,17 @@ import Testing
 
     /// libipvs compares addresses by unsigned difference read as int: 192.168.0.1 - 10.0.0.1 is "negative".
     @Test func sortFollowsLibipvsWrappingComparison() {
-        let addresses: [IPVSAddress] = [.ipv4(10, 0, 0, 1), .ipv4(192, 168, 0, 1), .ipv4(10, 0, 0, 2), .ipv4(172, 16, 0, 1)]
+        let addresses: [IPAddress] = [.ipv4(10, 0, 0, 1), .ipv4(192, 168, 0, 1), .ipv4(10, 0, 0, 2), .ipv4(172, 16, 0, 1)]
         let entries = addresses.map { IPVSServiceEntry(service: IPVSService(key: .address(.tcp, $0, port: 80), scheduler: "rr")) }
         let sorted = glibcMergeSort(entries, by: IPVSListFormatter.compareServices).map { IPVSListFormatter.serviceName($0.service.key) }
         #expect(sorted == ["TCP  172.16.0.1:80", "TCP  192.168.0.1:80", "TCP  10.0.0.1:80", "TCP  10.0.0.2:80"])
         // Firewall marks sort after address services (mark 0) and by mark; TCP before UDP before SCTP.
         let mixed = [
-            IPVSServiceEntry(service: IPVSService(key: .firewallMark(2, family: .inet), scheduler: "rr")),
+            IPVSServiceEntry(service: IPVSService(key: .firewallMark(2, family: .ipv4), scheduler: "rr")),
             IPVSServiceEntry(service: IPVSService(key: .address(.sctp, .ipv4(1, 1, 1, 1), port: 1), scheduler: "rr")),
             IPVSServiceEntry(service: IPVSService(key: .address(.udp, .ipv4(1, 1, 1, 1), port: 1), scheduler: "rr")),
-            IPVSServiceEntry(service: IPVSService(key: .address(.tcp, IPVSAddress("::1")!, port: 1), scheduler: "rr")),
-            IPVSServiceEntry(service: IPVSService(key: .firewallMark(1, family: .inet6), scheduler: "rr")),
+            IPVSServiceEntry(service: IPVSService(key: .address(.tcp, IPAddress("::1")!, port: 1), scheduler: "rr")),
+            IPVSServiceEntry(service: IPVSService(key: .firewallMark(1, family: .ipv6), scheduler: "rr")),
         ]
         #expect(glibcMergeSort(mixed, by: IPVSListFormatter.compareServices).map { IPVSListFormatter.serviceName($0.service.key) } == [
             "UDP  1.1.1.1:1", "SCTP 1.1.1.1:1", "TCP  [::1]:1", "FWM  1 IPv6", "FWM  2",
@@ -182,7 +182,7 @@ import Testing
     @Test func timeoutsAndDaemons() {
         #expect(IPVSListFormatter.timeouts(IPVSTimeouts(tcp: 900, tcpFin: 120, udp: 300)) == "Timeout (tcp tcpfin udp): 900 120 300\n")
         let master = IPVSSyncDaemon(state: .master, interface: "eth0", syncID: 5, maxLength: 1472, group: .ipv4(224, 0, 0, 81), port: 8848, ttl: 1)
-        let backup = IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 0, group: IPVSAddress("ff02::81"))
+        let backup = IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 0, group: IPAddress("ff02::81"))
         #expect(IPVSListFormatter.daemons([master, backup]) == """
             master sync daemon (mcast=eth0, syncid=5, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)
             backup sync daemon (mcast=eth1, syncid=0, group=ff02::81)

@@ -173,7 +173,7 @@ final class SimulatedKernel: NetlinkTransport {
             .addService(IPVSService(key: other, scheduler: "nosuch")),  // ENOENT: no module
             .addDestination(other, IPVSDestination(address: .ipv4(1, 1, 1, 1), port: 53)),  // ESRCH
             .addDestination(Self.key, IPVSDestination(address: .ipv4(1, 1, 1, 1), port: 80)),
-            .deleteDestination(Self.key, IPVSEndpoint(address: .ipv4(1, 1, 1, 2), port: 80)),  // ENOENT
+            .deleteDestination(Self.key, Endpoint(address: .ipv4(1, 1, 1, 2), port: 80)),  // ENOENT
             .updateService(IPVSService(key: other, scheduler: "rr")),  // ESRCH
         ]
         let failures = try table.apply(ops)
@@ -216,7 +216,7 @@ final class SimulatedKernel: NetlinkTransport {
         let one = try table.service(services[2].service.key)
         #expect(one.service.key == services[2].service.key && one.destinations.count == 3)
         #expect {
-            _ = try table.service(.firewallMark(4, family: .inet))
+            _ = try table.service(.firewallMark(4, family: .ipv4))
         } throws: { error in
             (error as? IPVSError)?.description == "virtual service FWM 4 not found"
         }

@@ -18,7 +18,7 @@ struct SeededGenerator: RandomNumberGenerator {
 @Suite struct ReconcilerTests {
     static let web = IPVSServiceKey.address(.tcp, .ipv4(10, 0, 0, 1), port: 80)
     static let dns = IPVSServiceKey.address(.udp, .ipv4(10, 0, 0, 1), port: 53)
-    static let mark = IPVSServiceKey.firewallMark(5, family: .inet6)
+    static let mark = IPVSServiceKey.firewallMark(5, family: .ipv6)
     static func real(_ last: UInt8, weight: Int32 = 1, _ fwd: IPVSForwarding = .route) -> IPVSDestination {
         IPVSDestination(address: .ipv4(192, 168, 0, last), port: 80, forwarding: fwd, weight: weight)
     }
@@ -92,14 +92,14 @@ struct SeededGenerator: RandomNumberGenerator {
 
     // MARK: Properties
 
-    static func randomAddress(_ family: IPVSAddressFamily, _ g: inout SeededGenerator) -> IPVSAddress {
-        if family == .inet { return .ipv4(10, UInt8.random(in: 0...1, using: &g), 0, UInt8.random(in: 1...6, using: &g)) }
-        return IPVSAddress(family: .inet6, bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [UInt8.random(in: 1...6, using: &g)])
-            ?? .zero(.inet6)
+    static func randomAddress(_ family: AddressFamily, _ g: inout SeededGenerator) -> IPAddress {
+        if family == .ipv4 { return .ipv4(10, UInt8.random(in: 0...1, using: &g), 0, UInt8.random(in: 1...6, using: &g)) }
+        return IPAddress(bytes: [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [UInt8.random(in: 1...6, using: &g)])
+            ?? .zero(.ipv6)
     }
 
     static func randomKey(_ g: inout SeededGenerator) -> IPVSServiceKey {
-        let family: IPVSAddressFamily = Bool.random(using: &g) ? .inet : .inet6
+        let family: AddressFamily = Bool.random(using: &g) ? .ipv4 : .ipv6
         if Int.random(in: 0..<5, using: &g) == 0 { return .firewallMark(UInt32.random(in: 1...3, using: &g), family: family) }
         let proto = [IPVSProtocol.tcp, .udp, .sctp].randomElement(using: &g) ?? .tcp
         return .address(proto, randomAddress(family, &g), port: [80, 443].randomElement(using: &g) ?? 80)
@@ -114,7 +114,7 @@ struct SeededGenerator: RandomNumberGenerator {
             let service = IPVSService(key: key, scheduler: ["rr", "wrr", "sh", "mh"].randomElement(using: &g) ?? "rr", flags: flags,
                                       timeout: flags.contains(.persistent) ? UInt32.random(in: 1...3, using: &g) * 60 : 0)
             var dests: [IPVSDestination] = []
-            var seen = Set<IPVSEndpoint>()
+            var seen = Set<Endpoint>()
             for _ in 0..<Int.random(in: 0...6, using: &g) {
                 let d = IPVSDestination(address: randomAddress(key.family, &g), port: UInt16.random(in: 80...81, using: &g),
                                         forwarding: Bool.random(using: &g) ? .masquerade : .route,
@@ -194,7 +194,7 @@ struct SeededGenerator: RandomNumberGenerator {
         #expect(try IPVSAdmCommand.parse(["ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "sh", "-p", "-b", "sh-port,flag-3"])
                 == .operation(.addService(IPVSService(key: key, scheduler: "sh", flags: [.persistent, .shPort, .scheduler3], timeout: 360))))
         #expect(try IPVSAdmCommand.parse(["-E", "-f", "7", "-6", "-s", "rr", "-p", "30", "-M", "64", "--pe", "sip", "-o"])
-                == .operation(.updateService(IPVSService(key: .firewallMark(7, family: .inet6), scheduler: "rr",
+                == .operation(.updateService(IPVSService(key: .firewallMark(7, family: .ipv6), scheduler: "rr",
                                                          flags: [.persistent, .onePacket], timeout: 30, netmask: 64, persistenceEngine: "sip"))))
         #expect(try IPVSAdmCommand.parse(["-A", "-u", "10.0.0.1:53", "-p", "-M", "255.255.255.0"])
                 == .operation(.addService(IPVSService(key: .address(.udp, .ipv4(10, 0, 0, 1), port: 53), flags: .persistent, timeout: 360, netmask: 0xFFFF_FF00))))
@@ -207,14 +207,14 @@ struct SeededGenerator: RandomNumberGenerator {
                 == .operation(.updateDestination(key, IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 8080, forwarding: .masquerade,
                                                                       weight: 0, upperThreshold: 10, lowerThreshold: 5))))
         #expect(try IPVSAdmCommand.parse(["-a", "-f", "9", "-r", "192.168.0.1:443", "-g"])
-                == .operation(.addDestination(.firewallMark(9, family: .inet), IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 443))))
+                == .operation(.addDestination(.firewallMark(9, family: .ipv4), IPVSDestination(address: .ipv4(192, 168, 0, 1), port: 443))))
         #expect(try IPVSAdmCommand.parse(["-d", "-t", "10.0.0.1:80", "-r", "192.168.0.1:8080"])
-                == .operation(.deleteDestination(key, IPVSEndpoint(address: .ipv4(192, 168, 0, 1), port: 8080))))
+                == .operation(.deleteDestination(key, Endpoint(address: .ipv4(192, 168, 0, 1), port: 8080))))
         #expect(try IPVSAdmCommand.parse(["-d", "-u", "[2001:db8::1]:53", "-r", "[2001:db8::2]:53"])
-                == .operation(.deleteDestination(.address(.udp, IPVSAddress("2001:db8::1")!, port: 53), IPVSEndpoint(address: IPVSAddress("2001:db8::2")!, port: 53))))
+                == .operation(.deleteDestination(.address(.udp, IPAddress("2001:db8::1")!, port: 53), Endpoint(address: IPAddress("2001:db8::2")!, port: 53))))
         #expect(try IPVSAdmCommand.parse(["--set", "900", "0", "300"]) == .setTimeouts(IPVSTimeouts(tcp: 900, tcpFin: 0, udp: 300)))
         #expect(try IPVSAdmCommand.parse(["--start-daemon", "backup", "--mcast-interface", "eth1", "--syncid", "3", "--mcast-group", "ff02::81"])
-                == .startDaemon(IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 3, group: IPVSAddress("ff02::81"))))
+                == .startDaemon(IPVSSyncDaemon(state: .backup, interface: "eth1", syncID: 3, group: IPAddress("ff02::81"))))
         #expect(try IPVSAdmCommand.parse(["-C"]) == .flush)
         #expect(try IPVSAdmCommand.parse(["-Z", "-t", "10.0.0.1:80"]) == .zero(key))
     }
@@ -230,12 +230,12 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func endpointsParseLikeIpvsadm() {
-        #expect(IPVSEndpoint(parsing: "10.0.0.1:80") == IPVSEndpoint(address: .ipv4(10, 0, 0, 1), port: 80))
-        #expect(IPVSEndpoint(parsing: "10.0.0.1") == IPVSEndpoint(address: .ipv4(10, 0, 0, 1), port: 0))
-        #expect(IPVSEndpoint(parsing: "[2001:db8::1]:443")?.port == 443)
-        #expect(IPVSEndpoint(parsing: "2001:db8::1")?.address.family == .inet6)
-        #expect(IPVSEndpoint(parsing: "[10.0.0.1]:80") == nil)
-        #expect(IPVSEndpoint(parsing: "10.0.0.1:99999") == nil)
-        #expect(IPVSEndpoint(parsing: "example.com:80") == nil)
+        #expect(Endpoint(parsing: "10.0.0.1:80") == Endpoint(address: .ipv4(10, 0, 0, 1), port: 80))
+        #expect(Endpoint(parsing: "10.0.0.1") == Endpoint(address: .ipv4(10, 0, 0, 1), port: 0))
+        #expect(Endpoint(parsing: "[2001:db8::1]:443")?.port == 443)
+        #expect(Endpoint(parsing: "2001:db8::1")?.address.family == .ipv6)
+        #expect(Endpoint(parsing: "[10.0.0.1]:80") == nil)
+        #expect(Endpoint(parsing: "10.0.0.1:99999") == nil)
+        #expect(Endpoint(parsing: "example.com:80") == nil)
     }
 }

@@ -1,3 +1,4 @@
+import Addresses
 import DirectorConfig
 import Foundation
 import Glibc
@@ -328,19 +329,19 @@ final class Harness: @unchecked Sendable {
         password: String? = nil, version: VRRP.VRRPVersion = .v2, interval: UInt16 = 100, ttl: UInt8 = 255, at seconds: Double,
         mangle: (inout [UInt8]) -> Void = { _ in }
     ) throws {
-        let src = try #require(VRRPAddress(source))
+        let src = try #require(IPAddress(source))
         let advert = try Advertisement(
             version: version, family: .ipv4, virtualRouterID: vrid, priority: priority,
-            addresses: addresses.compactMap(VRRPAddress.init), advertIntervalCentiseconds: interval,
+            addresses: addresses.compactMap(IPAddress.init), advertIntervalCentiseconds: interval,
             authentication: password.map { .password(AuthPassword($0)) } ?? .none)
         var payload = try advert.encoded(source: src, destination: .multicastIPv4)
         mangle(&payload)
         let t = try transport(interface)
-        t.inject(ipv4(src, VRRPAddress.multicastIPv4, ttl: ttl, payload), source: src.bytes)
+        t.inject(ipv4(src, IPAddress.multicastIPv4, ttl: ttl, payload), source: src.bytes)
         core.readable(TransportKey(try #require(core.instances.values.first { $0.spec.wiring.interface == interface }).spec.wiring), now: at(seconds))
     }
 
-    func ipv4(_ source: VRRPAddress, _ destination: VRRPAddress, ttl: UInt8, _ payload: [UInt8]) -> [UInt8] {
+    func ipv4(_ source: IPAddress, _ destination: IPAddress, ttl: UInt8, _ payload: [UInt8]) -> [UInt8] {
         let total = 20 + payload.count
         return [0x45, 0xC0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, ttl, 112, 0, 0]
             + source.bytes + destination.bytes + payload

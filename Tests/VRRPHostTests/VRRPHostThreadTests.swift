@@ -1,3 +1,4 @@
+import Addresses
 import DirectorConfig
 import Logging
 import Platform
@@ -55,15 +56,15 @@ struct VRRPHostThreadTests {
         #expect(sent >= 10 && sent <= 22, "adverts in one second: \(sent)")
 
         // A peer with a higher priority: the thread reads it from the socket and steps down.
-        let peer = try #require(VRRPAddress("192.0.2.2"))
+        let peer = try #require(IPAddress("192.0.2.2"))
         let advert = try Advertisement(
             version: .v3, family: .ipv4, virtualRouterID: 9, priority: 250,
-            addresses: [try #require(VRRPAddress("192.0.2.50"))], advertIntervalCentiseconds: 5)
+            addresses: [try #require(IPAddress("192.0.2.50"))], advertIntervalCentiseconds: 5)
         let payload = try advert.encoded(source: peer, destination: .multicastIPv4)
         let total = 20 + payload.count
         transport.inject(
             [0x45, 0xC0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 255, 112, 0, 0] + peer.bytes
-                + VRRPAddress.multicastIPv4.bytes + payload, source: peer.bytes)
+                + IPAddress.multicastIPv4.bytes + payload, source: peer.bytes)
         let stepDown = ContinuousClock.now + .seconds(10)
         while host.status().instances.first?.state != "BACKUP" && ContinuousClock.now < stepDown {
             try await Task.sleep(for: .milliseconds(10))

@@ -1,10 +1,11 @@
+import Addresses
 import Testing
 
 @testable import VRRP
 
 /// Address literal for tests; a typo fails the test instead of crashing.
-func addr(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> VRRPAddress {
-    try #require(VRRPAddress(text), "bad address literal \(text)", sourceLocation: sourceLocation)
+func addr(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> IPAddress {
+    try #require(IPAddress(text), "bad address literal \(text)", sourceLocation: sourceLocation)
 }
 
 /// Unwraps a decode result, failing the test with the rejection.
@@ -26,7 +27,7 @@ func dropReason(_ result: Result<ReceivedAdvertisement, AdvertRejection>) -> Dro
 }
 
 /// A minimal IPv4 header (no options) around `payload`; the header checksum is left 0 (the kernel checks it).
-func ipv4Packet(source: VRRPAddress, destination: VRRPAddress, ttl: UInt8 = 255, payload: [UInt8]) -> [UInt8] {
+func ipv4Packet(source: IPAddress, destination: IPAddress, ttl: UInt8 = 255, payload: [UInt8]) -> [UInt8] {
     let total = 20 + payload.count
     return [0x45, 0xC0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, ttl, 112, 0, 0]
         + source.bytes + destination.bytes + payload
@@ -204,8 +205,8 @@ struct AdvertisementCodecTests {
         let v4 = try addr("10.0.0.1")
         let v6 = try addr("2001:db8::1")
         func make(
-            _ version: VRRPVersion, _ family: VRRPAddress.Family = .ipv4, vrid: UInt8 = 1,
-            addresses: [VRRPAddress] = [], interval: UInt16 = 100, auth: Authentication = .none
+            _ version: VRRPVersion, _ family: AddressFamily = .ipv4, vrid: UInt8 = 1,
+            addresses: [IPAddress] = [], interval: UInt16 = 100, auth: Authentication = .none
         ) -> AdvertisementError? {
             do {
                 _ = try Advertisement(

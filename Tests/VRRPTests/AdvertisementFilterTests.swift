@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 
 @testable import VRRP
@@ -9,9 +10,9 @@ struct AdvertisementFilterTests {
 
     func filter(
         version: VRRPVersion = .v2, vrid: UInt8 = 51, interval: UInt16 = 100,
-        auth: Authentication = .password(AuthPassword("1111")), addresses: [VRRPAddress]? = nil,
+        auth: Authentication = .password(AuthPassword("1111")), addresses: [IPAddress]? = nil,
         localPriority: UInt8 = 90, hopLimit: AdvertisementFilter.HopLimitPolicy = .exactly255,
-        allowedSources: Set<VRRPAddress>? = nil
+        allowedSources: Set<IPAddress>? = nil
     ) throws -> AdvertisementFilter {
         AdvertisementFilter(
             version: version, virtualRouterID: vrid, advertIntervalCentiseconds: interval, authentication: auth,
@@ -33,8 +34,8 @@ struct AdvertisementFilterTests {
         out[26] = 0
         out[27] = 0
         // Both addresses come from a 20-byte slice, so they are always built.
-        let source = VRRPAddress(bytes: out[12..<16]) ?? .multicastIPv4
-        let destination = VRRPAddress(bytes: out[16..<20]) ?? .multicastIPv4
+        let source = IPAddress(bytes: out[12..<16]) ?? .multicastIPv4
+        let destination = IPAddress(bytes: out[16..<20]) ?? .multicastIPv4
         let sum = Advertisement.checksum(
             message: out[20...], version: version, source: source, destination: destination)
         out[26] = UInt8(sum >> 8)

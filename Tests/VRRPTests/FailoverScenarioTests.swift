@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 
 import VRRP
@@ -9,18 +10,18 @@ import VRRP
 ///   priority 150 -> 3 + 106/256 = 3.4140625 s; priority 100 -> 3 + 156/256 = 3.609375 s
 @Suite("Failover scenarios")
 struct FailoverScenarioTests {
-    static let vip = VRRPAddress.ipv4(0xC0A8_0164)  // 192.168.1.100
-    static let addressA = VRRPAddress.ipv4(0x0A00_0001)  // 10.0.0.1
-    static let addressB = VRRPAddress.ipv4(0x0A00_0002)  // 10.0.0.2
-    static let addressC = VRRPAddress.ipv4(0x0A00_0003)  // 10.0.0.3
+    static let vip = IPAddress.ipv4(0xC0A8_0164)  // 192.168.1.100
+    static let addressA = IPAddress.ipv4(0x0A00_0001)  // 10.0.0.1
+    static let addressB = IPAddress.ipv4(0x0A00_0002)  // 10.0.0.2
+    static let addressC = IPAddress.ipv4(0x0A00_0003)  // 10.0.0.3
 
     static func ms(_ value: Int64) -> Duration { .microseconds(value * 1000) }
     /// Exact instants in nanoseconds: every expectation below is a sum of 1/256-second steps.
     static func ns(_ value: Int64) -> Duration { .nanoseconds(value) }
 
     static func spec(
-        _ name: String = "VI_1", version: VRRPVersion = .v2, priority: UInt8, address: VRRPAddress,
-        interval: UInt16 = 100, vrid: UInt8 = 51, vip: VRRPAddress = vip,
+        _ name: String = "VI_1", version: VRRPVersion = .v2, priority: UInt8, address: IPAddress,
+        interval: UInt16 = 100, vrid: UInt8 = 51, vip: IPAddress = vip,
         configure: (inout VRRPInstance.Configuration) -> Void = { _ in }
     ) -> InstanceSpec {
         var configuration = VRRPInstance.Configuration(

@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 import VRRP
 
@@ -5,7 +6,7 @@ import VRRP
 struct InstanceSpec {
     var configuration: VRRPInstance.Configuration
     var virtualRouterID: UInt8
-    var virtualAddresses: [VRRPAddress]
+    var virtualAddresses: [IPAddress]
     var authentication: Authentication = .none
 }
 
@@ -17,7 +18,7 @@ final class SimulatedRouter {
     }
 
     let name: String
-    let address: VRRPAddress
+    let address: IPAddress
     let specs: [InstanceSpec]
     let groupMembers: [String]?
     private(set) var instances: [String: VRRPInstance] = [:]
@@ -33,7 +34,7 @@ final class SimulatedRouter {
     var syncDaemon: [VRRPInstance.SyncDaemonRole] = []
     var drops: [DropReason: Int] = [:]
 
-    init(name: String, address: VRRPAddress, instances: [InstanceSpec], syncGroup members: [String]? = nil) {
+    init(name: String, address: IPAddress, instances: [InstanceSpec], syncGroup members: [String]? = nil) {
         self.name = name
         self.address = address
         self.specs = instances

@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 
 import VRRP
@@ -5,7 +6,7 @@ import VRRP
 /// The seed's LVS-NAT pair: VI_OUT carries the VIP, VI_IN the real servers' gateway, one sync group per director.
 @Suite("Sync group scenarios")
 struct SyncGroupScenarioTests {
-    static func spec(_ name: String, vrid: UInt8, vip: VRRPAddress, priority: UInt8, address: VRRPAddress)
+    static func spec(_ name: String, vrid: UInt8, vip: IPAddress, priority: UInt8, address: IPAddress)
         -> InstanceSpec
     {
         var configuration = VRRPInstance.Configuration(
@@ -16,7 +17,7 @@ struct SyncGroupScenarioTests {
             authentication: .password(AuthPassword("1111")))
     }
 
-    static func director(_ name: String, address: VRRPAddress, priority: UInt8) -> SimulatedRouter {
+    static func director(_ name: String, address: IPAddress, priority: UInt8) -> SimulatedRouter {
         SimulatedRouter(
             name: name, address: address,
             instances: [

@@ -1,3 +1,4 @@
+import Addresses
 import Testing
 
 import VRRP
@@ -7,8 +8,8 @@ import VRRP
 struct VRRPInstanceTests {
     typealias Action = VRRPInstance.Action
 
-    static let me = VRRPAddress.ipv4(0x0A00_0001)  // 10.0.0.1
-    static let peer = VRRPAddress.ipv4(0x0A00_0002)  // 10.0.0.2
+    static let me = IPAddress.ipv4(0x0A00_0001)  // 10.0.0.1
+    static let peer = IPAddress.ipv4(0x0A00_0002)  // 10.0.0.2
 
     /// A manual clock: an epoch and an offset moved by hand.
     struct ManualClock {

@@ -1,5 +1,6 @@
 // The TCP connection every checker makes: to the check's address, from its source address and port when set, with
 // its fwmark and interface.
+import Addresses
 import NIOCore
 import NIOPosix
 
@@ -11,7 +12,7 @@ struct CheckConnection {
 
     /// The connection a TCP-based check makes, or nil after answering the check down (a bad address or bind
     /// address is the real's failure, reported as a result, not an error).
-    static func opening(_ connect: CheckEndpoint, bindAddress: String?, bindPort: Int, socket: CheckSocketOptions = CheckSocketOptions(),
+    static func opening(_ connect: Endpoint, bindAddress: IPAddress?, bindPort: Int, socket: CheckSocketOptions = CheckSocketOptions(),
                         orAnswering promise: EventLoopPromise<CheckResult>) -> CheckConnection? {
         do throws(CheckFailure) {
             return try CheckConnection(connect: connect, bindAddress: bindAddress, bindPort: bindPort, socket: socket)
@@ -21,23 +22,15 @@ struct CheckConnection {
         }
     }
 
-    init(connect: CheckEndpoint, bindAddress: String?, bindPort: Int, socket: CheckSocketOptions = CheckSocketOptions()) throws(CheckFailure) {
-        do {
-            remote = try connect.socketAddress()
-        } catch {
-            throw .connectFailed("bad address \(connect): \(error)")
-        }
+    init(connect: Endpoint, bindAddress: IPAddress?, bindPort: Int, socket: CheckSocketOptions = CheckSocketOptions()) throws(CheckFailure) {
+        remote = connect.socketAddress()
         options = try socket.resolved()
         fixedPort = bindPort != 0
         guard bindAddress != nil || fixedPort else {
             local = nil
             return
         }
-        do {
-            local = try SocketAddress(ipAddress: bindAddress ?? (connect.isIPv6 ? "::" : "0.0.0.0"), port: bindPort)
-        } catch {
-            throw .bindFailed("\(bindAddress ?? "*"):\(bindPort): \(error)")
-        }
+        local = Endpoint(address: bindAddress ?? .zero(connect.address.family), port: UInt16(clamping: bindPort)).socketAddress()
     }
 
     /// The check's own deadline (`deadline` at most) judges the connect, asking the kernel first when the loop is

@@ -1,5 +1,6 @@
 // DNS_CHECK and UDP_CHECK over a connected NIO datagram channel; PING_CHECK over an ICMP socket handed to NIO.
 // What a datagram means is decided by pure code (DNSQuery.judge, UDPCheck.judge, ICMPEcho.isReply).
+import Addresses
 import Glibc
 import NIOCore
 import NIOPosix
@@ -61,7 +62,7 @@ public enum DatagramChecker {
                    on: eventLoop)
     }
 
-    static func run(_ exchange: DatagramExchange, connect: CheckEndpoint, bindAddress: String?, bindPort: Int,
+    static func run(_ exchange: DatagramExchange, connect: Endpoint, bindAddress: IPAddress?, bindPort: Int,
                     socket: CheckSocketOptions = CheckSocketOptions(), on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult>
     {
         eventLoop.startingOnLoop(of: CheckResult.self) { promise in
@@ -74,13 +75,8 @@ public enum DatagramChecker {
                 promise.succeed(.down(error))
                 return
             }
-            do {
-                remote = try connect.socketAddress()
-                local = try SocketAddress(ipAddress: bindAddress ?? (connect.isIPv6 ? "::" : "0.0.0.0"), port: bindPort)
-            } catch {
-                promise.succeed(.down(.bindFailed("\(bindAddress ?? "*"):\(bindPort): \(error)")))
-                return
-            }
+            remote = connect.socketAddress()
+            local = Endpoint(address: bindAddress ?? .zero(connect.address.family), port: UInt16(clamping: bindPort)).socketAddress()
             let session = DatagramSession(exchange: exchange, remote: remote, promise: promise)
             let box = NIOLoopBound(session, eventLoop: eventLoop)
             // IP_RECVERR: host and network unreachables reach a connected socket too, not only port unreachables

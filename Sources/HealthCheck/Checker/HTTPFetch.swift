@@ -1,6 +1,7 @@
 // One GET of one url: connect, optional TLS, request, and a bounded read of the response with its body's MD5.
 // The HTTP checker judges the result; `directorctl genhash` prints it. Both share this code so the digest an
 // operator obtains is exactly the one the checker compares.
+import Addresses
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -30,8 +31,8 @@ public struct HTTPFetchResponse: Sendable, Hashable {
 
 /// The request one fetch sends and the limits it reads under; derived from an HTTPCheck and one of its urls.
 public struct HTTPFetchRequest: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     public var socket: CheckSocketOptions
     public var path: String

@@ -17,13 +17,7 @@ public enum PingChecker {
     private static func start(_ check: PingCheck, promise: EventLoopPromise<CheckResult>) {
         let eventLoop = promise.futureResult.eventLoop
         let ipv6 = check.connect.isIPv6
-        let remote: SocketAddress
-        do {
-            remote = try SocketAddress(ipAddress: check.connect.host, port: 0)
-        } catch {
-            promise.succeed(.down(.connectFailed("bad address \(check.connect.host): \(error)")))
-            return
-        }
+        let remote = Endpoint(address: check.connect.address, port: 0).socketAddress()
         let socket: PingSocket
         do throws(CheckFailure) {
             socket = try PingSocket.open(ipv6: ipv6, bindAddress: check.bindAddress, options: check.socket)
@@ -64,7 +58,7 @@ struct PingSocket {
     /// A raw socket sees every ICMP packet of the host (and, for IPv4, their IP headers).
     let raw: Bool
 
-    static func open(ipv6: Bool, bindAddress: String?, options: CheckSocketOptions = CheckSocketOptions()) throws(CheckFailure) -> PingSocket {
+    static func open(ipv6: Bool, bindAddress: IPAddress?, options: CheckSocketOptions = CheckSocketOptions()) throws(CheckFailure) -> PingSocket {
         let family = ipv6 ? AF_INET6 : AF_INET
         let proto = ipv6 ? CInt(IPPROTO_ICMPV6) : CInt(IPPROTO_ICMP)
         let flags = CInt(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
@@ -86,19 +80,12 @@ struct PingSocket {
             throw error
         }
         if let bindAddress {
-            do {
-                let local = try SocketAddress(ipAddress: bindAddress, port: 0)
-                let result = local.withSockAddr { pointer, size in bind(fd, pointer, socklen_t(size)) }
-                if result != 0 {
-                    let error = errno
-                    close(fd)
-                    throw CheckFailure.bindFailed("\(bindAddress): \(String(cString: strerror(error)))")
-                }
-            } catch let failure as CheckFailure {
-                throw failure
-            } catch {
+            let local = Endpoint(address: bindAddress, port: 0).socketAddress()
+            let result = local.withSockAddr { pointer, size in bind(fd, pointer, socklen_t(size)) }
+            if result != 0 {
+                let error = errno
                 close(fd)
-                throw .bindFailed("\(bindAddress): \(error)")
+                throw .bindFailed("\(bindAddress): \(String(cString: strerror(error)))")
             }
         }
         return PingSocket(descriptor: fd, raw: raw)

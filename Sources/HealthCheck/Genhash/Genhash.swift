@@ -1,11 +1,12 @@
 // The core of `directorctl genhash`: fetch one url exactly as the HTTP checker does and explain the result.
 // Unlike keepalived's genhash (its issue #766) every failure is a non-zero exit status.
+import Addresses
 import NIOCore
 import NIOPosix
 
 public struct GenhashURL: Sendable, Hashable {
     public let tls: Bool
-    public let endpoint: CheckEndpoint
+    public let endpoint: Endpoint
     /// Path and query, as sent in the request line.
     public let path: String
 
@@ -50,7 +51,7 @@ public struct GenhashURL: Sendable, Hashable {
             port = p
         }
         do {
-            endpoint = try CheckEndpoint(host: String(host), port: port)
+            endpoint = try Endpoint(host: String(host), port: port)
         } catch {
             throw .badURL(text, "'\(host)' is not an IP address; genhash resolves no names (use --virtualhost NAME for the Host header)")
         }
@@ -75,7 +76,7 @@ public enum GenhashError: Error, Sendable, Hashable, CustomStringConvertible {
 
 public struct GenhashOptions: Sendable {
     public var url: GenhashURL
-    public var bindAddress: String?
+    public var bindAddress: IPAddress?
     public var virtualhost: String?
     /// The checker's connect_timeout: bounds the connect and every read.
     public var timeout: Duration
@@ -96,11 +97,13 @@ public struct GenhashOptions: Sendable {
         if let expectedDigest, expectedDigest.utf8.count != 32 || !expectedDigest.utf8.allSatisfy({ $0.isHexDigit }) {
             throw .badOption("--expect needs an MD5 digest of 32 hexadecimal digits, not '\(expectedDigest)'")
         }
-        if let bindAddress, (try? CheckEndpoint(host: bindAddress, port: 0)) == nil {
-            throw .badOption("--bind needs an IP address, not '\(bindAddress)'")
+        var bind: IPAddress?
+        if let bindAddress {
+            guard let address = IPAddress(bindAddress) else { throw .badOption("--bind needs an IP address, not '\(bindAddress)'") }
+            bind = address
         }
         self.url = url
-        self.bindAddress = bindAddress
+        self.bindAddress = bind
         self.virtualhost = virtualhost
         self.timeout = timeout
         self.protocolVersion = protocolVersion

@@ -1,4 +1,6 @@
 // HTTP_GET and SSL_GET as plain values: what to fetch, from where, and what counts as a pass.
+import Addresses
+
 
 /// One `url { path digest status_code virtualhost }` block. Every url of a check must pass.
 public struct HTTPURLCheck: Sendable, Hashable {
@@ -70,9 +72,9 @@ public struct TLSClientIdentity: Sendable, Hashable {
 public struct HTTPCheck: Sendable, Hashable {
     public var urls: [HTTPURLCheck]
     /// Where to connect: the real server, or `connect_ip`/`connect_port` when set.
-    public var connect: CheckEndpoint
+    public var connect: Endpoint
     /// `bindto`/`bind_port`: the local address (nil: the kernel's choice) and port (0: any).
-    public var bindAddress: String?
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     /// `fwmark` and `bind_if`.
     public var socket = CheckSocketOptions()
@@ -96,8 +98,8 @@ public struct HTTPCheck: Sendable, Hashable {
 
     public init(
         urls: [HTTPURLCheck],
-        connect: CheckEndpoint,
-        bindAddress: String? = nil,
+        connect: Endpoint,
+        bindAddress: IPAddress? = nil,
         bindPort: Int = 0,
         connectTimeout: Duration = .seconds(5),
         fetchTimeout: Duration? = nil,
@@ -108,7 +110,7 @@ public struct HTTPCheck: Sendable, Hashable {
         maxHeaderBytes: Int = HTTPCheck.defaultMaxHeaderBytes
     ) throws(CheckDefinitionError) {
         guard !urls.isEmpty else { throw .noURL }
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: bindPort) }
+        guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         self.urls = urls
         self.connect = connect
@@ -128,16 +130,16 @@ public struct HTTPCheck: Sendable, Hashable {
 
 /// TCP_CHECK: the connect succeeds within `connectTimeout`.
 public struct TCPCheck: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     public var socket = CheckSocketOptions()
     public var connectTimeout: Duration
 
-    public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5))
+    public init(connect: Endpoint, bindAddress: IPAddress? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5))
         throws(CheckDefinitionError)
     {
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: bindPort) }
+        guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         self.connect = connect
         self.bindAddress = bindAddress
@@ -166,7 +168,7 @@ public indirect enum CheckProbe: Sendable, Hashable, CustomStringConvertible {
         case .smtp(let c): "SMTP_CHECK \(c.connect)"
         case .dns(let c): "DNS_CHECK \(c.type) \(c.name) \(c.connect)"
         case .udp(let c): "UDP_CHECK \(c.connect)"
-        case .ping(let c): "PING_CHECK \(c.connect.host)"
+        case .ping(let c): "PING_CHECK \(c.connect.address)"
         }
     }
 }

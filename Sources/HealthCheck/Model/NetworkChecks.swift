@@ -1,9 +1,11 @@
 // SMTP_CHECK, DNS_CHECK, UDP_CHECK and PING_CHECK as plain values: where to send, what to send, what counts as up.
+import Addresses
+
 
 /// SMTP_CHECK: the 220 banner, `HELO heloName` answered by 250, then QUIT (keepalived's conversation).
 public struct SMTPCheck: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     public var socket = CheckSocketOptions()
     /// Bounds the connect and the wait for each reply.
@@ -14,11 +16,11 @@ public struct SMTPCheck: Sendable, Hashable {
 
     public static let defaultMaxReplyBytes = 16 << 10
 
-    public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5),
+    public init(connect: Endpoint, bindAddress: IPAddress? = nil, bindPort: Int = 0, connectTimeout: Duration = .seconds(5),
                 heloName: String = "smtpchecker.keepalived.org", maxReplyBytes: Int = SMTPCheck.defaultMaxReplyBytes)
         throws(CheckDefinitionError)
     {
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: bindPort) }
+        guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard !heloName.isEmpty, !heloName.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw .invalidOption("HELO name '\(heloName)' is empty or holds control characters")
@@ -37,8 +39,8 @@ public struct SMTPCheck: Sendable, Hashable {
 
 /// DNS_CHECK: one query over UDP, sent again once if no answer came in half the timeout.
 public struct DNSCheck: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     public var socket = CheckSocketOptions()
     public var timeout: Duration
@@ -46,10 +48,10 @@ public struct DNSCheck: Sendable, Hashable {
     /// Without the trailing dot; "." is the root.
     public var name: String
 
-    public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, timeout: Duration = .seconds(5),
+    public init(connect: Endpoint, bindAddress: IPAddress? = nil, bindPort: Int = 0, timeout: Duration = .seconds(5),
                 type: DNSRecordType = .soa, name: String = ".") throws(CheckDefinitionError)
     {
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: bindPort) }
+        guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard DNSName(name) != nil else { throw .invalidOption("'\(name)' is not a DNS name") }
         self.connect = connect
@@ -65,8 +67,8 @@ public struct DNSCheck: Sendable, Hashable {
 /// `requireReply`, silence until the timeout is up; with it, a reply must come, of a length in
 /// `minReplyLength...maxReplyLength`, agreeing with `replyPattern` over their common length.
 public struct UDPCheck: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var bindPort: Int
     public var socket = CheckSocketOptions()
     public var timeout: Duration
@@ -79,11 +81,11 @@ public struct UDPCheck: Sendable, Hashable {
     public var minReplyLength: Int
     public var maxReplyLength: Int
 
-    public init(connect: CheckEndpoint, bindAddress: String? = nil, bindPort: Int = 0, timeout: Duration = .seconds(5),
+    public init(connect: Endpoint, bindAddress: IPAddress? = nil, bindPort: Int = 0, timeout: Duration = .seconds(5),
                 payload: [UInt8]? = nil, requireReply: Bool = false, replyBytes: [UInt8] = [], replyIgnoredBits: [UInt8]? = nil,
                 minReplyLength: Int = 0, maxReplyLength: Int = 255) throws(CheckDefinitionError)
     {
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: bindPort) }
+        guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(bindPort) else { throw .invalidPort(bindPort) }
         guard (0...65535).contains(minReplyLength), (0...65535).contains(maxReplyLength) else {
             throw .invalidOption("reply lengths must be in 0..65535")
@@ -117,13 +119,12 @@ public struct UDPCheck: Sendable, Hashable {
 
 /// PING_CHECK: an ICMP (ICMPv6) echo answered within the timeout.
 public struct PingCheck: Sendable, Hashable {
-    public var connect: CheckEndpoint
-    public var bindAddress: String?
+    public var connect: Endpoint
+    public var bindAddress: IPAddress?
     public var socket = CheckSocketOptions()
     public var timeout: Duration
 
-    public init(connect: CheckEndpoint, bindAddress: String? = nil, timeout: Duration = .seconds(5)) throws(CheckDefinitionError) {
-        if let bindAddress { _ = try CheckEndpoint(host: bindAddress, port: 0) }
+    public init(connect: Endpoint, bindAddress: IPAddress? = nil, timeout: Duration = .seconds(5)) throws(CheckDefinitionError) {
         self.connect = connect
         self.bindAddress = bindAddress
         self.timeout = timeout

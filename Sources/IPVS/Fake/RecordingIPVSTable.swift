@@ -34,7 +34,7 @@ public final class RecordingIPVSTable: IPVSTable {
     public func clearCalls() { calls.removeAll() }
 
     /// Sets the kernel's connection counters of one destination, as traffic would (not a call: nothing is recorded).
-    public func setConnections(_ key: IPVSServiceKey, _ endpoint: IPVSEndpoint, active: UInt32, inactive: UInt32 = 0) {
+    public func setConnections(_ key: IPVSServiceKey, _ endpoint: Endpoint, active: UInt32, inactive: UInt32 = 0) {
         guard let s = entries.firstIndex(where: { $0.service.key == key }),
               let d = entries[s].destinations.firstIndex(where: { $0.destination.endpoint == endpoint })
         else { return }
@@ -104,7 +104,7 @@ public final class RecordingIPVSTable: IPVSTable {
             }
             return positions?[key]
         }
-        func destIndex(_ s: Int, _ e: IPVSEndpoint) -> Int? { entries[s].destinations.firstIndex { $0.destination.endpoint == e } }
+        func destIndex(_ s: Int, _ e: Endpoint) -> Int? { entries[s].destinations.firstIndex { $0.destination.endpoint == e } }
         switch op {
         case .addService(let s):
             guard index(s.key) == nil else { return EEXIST }

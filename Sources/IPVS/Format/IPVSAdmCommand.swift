@@ -25,7 +25,7 @@ extension IPVSAdmCommand {
         enum Verb { case addService, editService, deleteService, addServer, editServer, deleteServer, clear, zero, set, start, stop }
         var verb: Verb? = nil
         var proto: IPVSProtocol? = nil
-        var endpoint: IPVSEndpoint? = nil
+        var endpoint: Endpoint? = nil
         var fwmark: UInt32? = nil
         var ipv6 = false
         var scheduler = "wlc"
@@ -44,7 +44,7 @@ extension IPVSAdmCommand {
         var syncID: UInt32 = 0
         var maxLength: UInt16 = 0
         var interface = ""
-        var group: IPVSAddress? = nil
+        var group: IPAddress? = nil
         var mcastPort: UInt16 = 0
         var ttl: UInt8 = 0
 
@@ -90,7 +90,7 @@ extension IPVSAdmCommand {
                 daemonState = try state(arg)
             case "-t", "--tcp-service", "-u", "--udp-service", "--sctp-service":
                 let text = try value(arg)
-                guard let e = IPVSEndpoint(parsing: text) else { throw fail("\(arg): `\(text)' is not a numeric address[:port]") }
+                guard let e = Endpoint(parsing: text) else { throw fail("\(arg): `\(text)' is not a numeric address[:port]") }
                 proto = arg.hasPrefix("-t") || arg == "--tcp-service" ? .tcp : (arg.hasPrefix("-u") || arg == "--udp-service" ? .udp : .sctp)
                 endpoint = e
             case "-f", "--fwmark-service":
@@ -124,7 +124,7 @@ extension IPVSAdmCommand {
             case "--mcast-interface": interface = try value(arg)
             case "--mcast-group":
                 let text = try value(arg)
-                guard let g = IPVSAddress(text) else { throw fail("invalid mcast-group `\(text)'") }
+                guard let g = IPAddress(text) else { throw fail("invalid mcast-group `\(text)'") }
                 group = g
             case "--mcast-port": mcastPort = try number(arg, UInt16.self)
             case "--mcast-ttl": ttl = try number(arg, UInt8.self)
@@ -136,7 +136,7 @@ extension IPVSAdmCommand {
         guard let verb else { throw fail("no command (-A, -E, -D, -a, -e, -d, -C, -Z, --set, --start-daemon, --stop-daemon)") }
         var key: IPVSServiceKey? = nil
         if let fwmark {
-            key = .firewallMark(fwmark, family: ipv6 ? .inet6 : .inet)
+            key = .firewallMark(fwmark, family: ipv6 ? .ipv6 : .ipv4)
         } else if let proto, let endpoint {
             key = .address(proto, endpoint.address, port: endpoint.port)
         }
@@ -159,11 +159,11 @@ extension IPVSAdmCommand {
             }
             var netmask = IPVSService.defaultNetmask(key.family)
             if let text = netmaskText {
-                if key.family == .inet6 {
+                if key.family == .ipv6 {
                     guard let p = UInt32(text), (1...128).contains(p) else { throw fail("illegal ipv6 netmask specified") }
                     netmask = p
                 } else {
-                    guard let a = IPVSAddress(text), a.family == .inet else { throw fail("illegal virtual server persistent mask specified") }
+                    guard let a = IPAddress(text), a.family == .ipv4 else { throw fail("illegal virtual server persistent mask specified") }
                     netmask = a.words[0]
                 }
             }
@@ -172,7 +172,7 @@ extension IPVSAdmCommand {
         func destination() throws -> IPVSDestination {
             let key = try requireKey()
             guard let real else { throw fail("a real server (-r) is required") }
-            guard let (parsed, portGiven) = IPVSEndpoint.parse(real) else {
+            guard let (parsed, portGiven) = Endpoint.parse(real) else {
                 throw fail("-r: `\(real)' is not a numeric address[:port]")
             }
             var e = parsed

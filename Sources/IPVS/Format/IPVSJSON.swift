@@ -38,12 +38,12 @@ public enum IPVSJSON {
             o.add("port", raw: "null")
             o.add("fwmark", raw: String(mark))
         }
-        o.add("family", string: s.key.family == .inet ? "inet" : "inet6")
+        o.add("family", string: s.key.family == .ipv4 ? "inet" : "inet6")
         o.add("scheduler", string: s.scheduler)
         o.add("flags", raw: array(flagNames(s).map(quote)))
         o.add("flagBits", raw: String(s.flags.rawValue))
         o.add("timeout", raw: String(s.timeout))
-        if s.key.family == .inet {
+        if s.key.family == .ipv4 {
             o.add("netmask", string: IPVSListFormatter.dotted(s.netmask))
         } else {
             o.add("netmask", raw: String(s.netmask))

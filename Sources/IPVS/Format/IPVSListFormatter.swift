@@ -82,15 +82,15 @@ public enum IPVSListFormatter {
         switch key {
         case .firewallMark(let mark, let family):
             // ipvsadm prints the mark with %d.
-            return "FWM  \(Int32(bitPattern: mark))" + (family == .inet6 ? " IPv6" : "")
+            return "FWM  \(Int32(bitPattern: mark))" + (family == .ipv6 ? " IPv6" : "")
         case .address(let proto, let address, let port):
             return pad(proto.listName, 4) + " " + addressPort(address, port)
         }
     }
 
     /// addrport_to_anyname() with -n: IPv6 in brackets.
-    static func addressPort(_ address: IPVSAddress, _ port: UInt16) -> String {
-        address.family == .inet6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    static func addressPort(_ address: IPAddress, _ port: UInt16) -> String {
+        address.family == .ipv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
     static func service(_ entry: IPVSServiceEntry, options: IPVSListOptions) -> String {
@@ -114,9 +114,9 @@ public enum IPVSListFormatter {
             if s.flags.contains(.persistent) {
                 out += " persistent \(s.timeout)"
                 switch s.key.family {
-                case .inet:
+                case .ipv4:
                     if s.netmask != 0xFFFF_FFFF { out += " mask \(dotted(s.netmask))" }
-                case .inet6:
+                case .ipv6:
                     if s.netmask != 128 { out += " mask \(Int32(bitPattern: s.netmask))" }
                 }
                 // ipvsadm shows the persistence engine only inside the persistent branch.
@@ -153,7 +153,7 @@ public enum IPVSListFormatter {
         let d = e.destination
         var name = addressPort(d.address, d.port)
         // ipvsadm cuts IPv4 names to 28 characters (they never are that long); IPv6 ones overflow the column.
-        if d.address.family == .inet { name = String(name.prefix(28)) }
+        if d.address.family == .ipv4 { name = String(name.prefix(28)) }
         let arrow = "  -> " + pad(name, 28)
         switch options.variant {
         case .stats:
@@ -214,7 +214,7 @@ public enum IPVSListFormatter {
         let ka = a.service.key, kb = b.service.key
         var r = wrappedDifference(fwmark(ka), fwmark(kb))
         if r != 0 { return r }
-        r = Int32(ka.family.rawValue) - Int32(kb.family.rawValue)
+        r = Int32(ka.family.kernelValue) - Int32(kb.family.kernelValue)
         if r != 0 { return r }
         r = Int32(proto(ka)) - Int32(proto(kb))
         if r != 0 { return r }
@@ -231,9 +231,9 @@ public enum IPVSListFormatter {
     }
 
     /// The first operand's family decides how many words are compared (as in libipvs).
-    static func compareAddresses(_ a: IPVSAddress, _ b: IPVSAddress) -> Int32 {
+    static func compareAddresses(_ a: IPAddress, _ b: IPAddress) -> Int32 {
         let wa = a.words, wb = b.words
-        let count = a.family == .inet6 ? 4 : 1
+        let count = a.family == .ipv6 ? 4 : 1
         var r: Int32 = 0
         var i = 0
         while r == 0, i < count {
@@ -253,7 +253,7 @@ public enum IPVSListFormatter {
         if case .address(let p, _, _) = k { return p.rawValue }
         return 0
     }
-    private static func address(_ k: IPVSServiceKey) -> IPVSAddress {
+    private static func address(_ k: IPVSServiceKey) -> IPAddress {
         if case .address(_, let a, _) = k { return a }
         return .zero(k.family)
     }

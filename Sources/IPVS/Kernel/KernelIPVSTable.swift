@@ -174,9 +174,9 @@ public final class KernelIPVSTable: IPVSTable {
         case .deleteService(let k):
             return k.description
         case .addDestination(let k, let d), .updateDestination(let k, let d):
-            return code == ESRCH ? k.description : "\(IPVSEndpointText(d.endpoint)) in \(k)"
+            return code == ESRCH ? k.description : "\(EndpointText(d.endpoint)) in \(k)"
         case .deleteDestination(let k, let e):
-            return code == ESRCH ? k.description : "\(IPVSEndpointText(e)) in \(k)"
+            return code == ESRCH ? k.description : "\(EndpointText(e)) in \(k)"
         }
     }
 

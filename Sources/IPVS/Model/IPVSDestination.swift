@@ -43,7 +43,7 @@ public enum IPVSForwarding: Sendable, Hashable {
 
 /// A real server rule inside a virtual service.
 public struct IPVSDestination: Hashable, Sendable {
-    public var address: IPVSAddress
+    public var address: IPAddress
     public var port: UInt16
     public var forwarding: IPVSForwarding
     public var weight: Int32
@@ -51,7 +51,7 @@ public struct IPVSDestination: Hashable, Sendable {
     public var lowerThreshold: UInt32
 
     public init(
-        address: IPVSAddress, port: UInt16, forwarding: IPVSForwarding = .route, weight: Int32 = 1,
+        address: IPAddress, port: UInt16, forwarding: IPVSForwarding = .route, weight: Int32 = 1,
         upperThreshold: UInt32 = 0, lowerThreshold: UInt32 = 0
     ) {
         self.address = address
@@ -62,7 +62,7 @@ public struct IPVSDestination: Hashable, Sendable {
         self.lowerThreshold = lowerThreshold
     }
 
-    public var endpoint: IPVSEndpoint { IPVSEndpoint(address: address, port: port) }
+    public var endpoint: Endpoint { Endpoint(address: address, port: port) }
 }
 
 /// A dumped destination: the rule plus the kernel's connection counters and statistics.

@@ -5,7 +5,7 @@ public enum IPVSOperation: Hashable, Sendable, CustomStringConvertible {
     case deleteService(IPVSServiceKey)
     case addDestination(IPVSServiceKey, IPVSDestination)
     case updateDestination(IPVSServiceKey, IPVSDestination)
-    case deleteDestination(IPVSServiceKey, IPVSEndpoint)
+    case deleteDestination(IPVSServiceKey, Endpoint)
 
     public var kind: IPVSOperationKind {
         switch self {
@@ -31,15 +31,15 @@ public enum IPVSOperation: Hashable, Sendable, CustomStringConvertible {
         case .addService(let s): "add service \(s.key) scheduler \(s.scheduler)"
         case .updateService(let s): "update service \(s.key) scheduler \(s.scheduler)"
         case .deleteService(let k): "delete service \(k)"
-        case .addDestination(let k, let d): "add real server \(IPVSEndpointText(d.endpoint)) to \(k)"
-        case .updateDestination(let k, let d): "update real server \(IPVSEndpointText(d.endpoint)) in \(k)"
-        case .deleteDestination(let k, let e): "delete real server \(IPVSEndpointText(e)) from \(k)"
+        case .addDestination(let k, let d): "add real server \(EndpointText(d.endpoint)) to \(k)"
+        case .updateDestination(let k, let d): "update real server \(EndpointText(d.endpoint)) in \(k)"
+        case .deleteDestination(let k, let e): "delete real server \(EndpointText(e)) from \(k)"
         }
     }
 }
 
-func IPVSEndpointText(_ e: IPVSEndpoint) -> String {
-    e.address.family == .inet6 ? "[\(e.address)]:\(e.port)" : "\(e.address):\(e.port)"
+func EndpointText(_ e: Endpoint) -> String {
+    e.address.family == .ipv6 ? "[\(e.address)]:\(e.port)" : "\(e.address):\(e.port)"
 }
 
 /// What a kernel request was doing, so its errno can be explained (the same errno means different things).

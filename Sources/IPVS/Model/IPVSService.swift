@@ -16,10 +16,10 @@ public enum IPVSProtocol: UInt16, Sendable, Hashable, Codable, CaseIterable {
 
 /// What identifies a virtual service in the kernel: protocol+address+port, or a firewall mark (per family).
 public enum IPVSServiceKey: Hashable, Sendable, CustomStringConvertible {
-    case address(IPVSProtocol, IPVSAddress, port: UInt16)
-    case firewallMark(UInt32, family: IPVSAddressFamily)
+    case address(IPVSProtocol, IPAddress, port: UInt16)
+    case firewallMark(UInt32, family: AddressFamily)
 
-    public var family: IPVSAddressFamily {
+    public var family: AddressFamily {
         switch self {
         case .address(_, let address, _): address.family
         case .firewallMark(_, let family): family
@@ -30,10 +30,10 @@ public enum IPVSServiceKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .address(let proto, let address, let port):
-            let host = address.family == .inet6 ? "[\(address)]" : address.description
+            let host = address.family == .ipv6 ? "[\(address)]" : address.description
             return "\(proto.listName) \(host):\(port)"
         case .firewallMark(let mark, let family):
-            return family == .inet6 ? "FWM \(mark) IPv6" : "FWM \(mark)"
+            return family == .ipv6 ? "FWM \(mark) IPv6" : "FWM \(mark)"
         }
     }
 }
@@ -85,8 +85,8 @@ public struct IPVSService: Hashable, Sendable {
     }
 
     /// What ipvsadm sends when no -M is given: a whole IPv4 address or a /128.
-    public static func defaultNetmask(_ family: IPVSAddressFamily) -> UInt32 {
-        family == .inet ? 0xFFFF_FFFF : 128
+    public static func defaultNetmask(_ family: AddressFamily) -> UInt32 {
+        family == .ipv4 ? 0xFFFF_FFFF : 128
     }
 
     /// The fields userspace controls, used when comparing desired with dumped rules.

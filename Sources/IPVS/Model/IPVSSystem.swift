@@ -57,13 +57,13 @@ public struct IPVSSyncDaemon: Hashable, Sendable {
     public var interface: String
     public var syncID: UInt32
     public var maxLength: UInt16
-    public var group: IPVSAddress?
+    public var group: IPAddress?
     public var port: UInt16
     public var ttl: UInt8
 
     public init(
         state: IPVSSyncState, interface: String, syncID: UInt32 = 0, maxLength: UInt16 = 0,
-        group: IPVSAddress? = nil, port: UInt16 = 0, ttl: UInt8 = 0
+        group: IPAddress? = nil, port: UInt16 = 0, ttl: UInt8 = 0
     ) {
         self.state = state
         self.interface = interface

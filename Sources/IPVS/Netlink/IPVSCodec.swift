@@ -162,7 +162,7 @@ public enum IPVSCodec {
             // Zero means "kernel default" for the optional ones; leaving them out is how ipvsadm asks for that.
             if d.maxLength != 0 { n.putU16(IPVSAttr.daemonSyncMaxlen, d.maxLength) }
             if let g = d.group {
-                if g.family == .inet { n.put(IPVSAttr.daemonMcastGroup, g.bytes) } else { n.put(IPVSAttr.daemonMcastGroup6, g.bytes) }
+                if g.family == .ipv4 { n.put(IPVSAttr.daemonMcastGroup, g.bytes) } else { n.put(IPVSAttr.daemonMcastGroup6, g.bytes) }
             }
             if d.port != 0 { n.putU16(IPVSAttr.daemonMcastPort, d.port) }
             if d.ttl != 0 { n.putU8(IPVSAttr.daemonMcastTTL, d.ttl) }
@@ -193,7 +193,7 @@ public enum IPVSCodec {
     static let inetAddrSize = 16
 
     static func putServiceKey(_ key: IPVSServiceKey, into w: inout NetlinkAttributeWriter) {
-        w.putU16(IPVSAttr.svcAF, key.family.rawValue)
+        w.putU16(IPVSAttr.svcAF, key.family.kernelValue)
         switch key {
         case .address(let proto, let address, let port):
             w.putU16(IPVSAttr.svcProtocol, proto.rawValue)
@@ -216,14 +216,14 @@ public enum IPVSCodec {
     }
 
     /// The kernel keeps the netmask as __be32: an IPv4 mask in network order, an IPv6 prefix length as a plain int.
-    static func netmaskBytes(_ mask: UInt32, family: IPVSAddressFamily) -> [UInt8] {
-        family == .inet ? hostBytes(mask.bigEndian) : hostBytes(mask)
+    static func netmaskBytes(_ mask: UInt32, family: AddressFamily) -> [UInt8] {
+        family == .ipv4 ? hostBytes(mask.bigEndian) : hostBytes(mask)
     }
 
-    static func putEndpoint(_ e: IPVSEndpoint, into w: inout NetlinkAttributeWriter) {
+    static func putEndpoint(_ e: Endpoint, into w: inout NetlinkAttributeWriter) {
         w.putZeroExtended(IPVSAttr.destAddr, e.address.bytes, size: inetAddrSize)
         w.putBE16(IPVSAttr.destPort, e.port)
-        w.putU16(IPVSAttr.destAddrFamily, e.address.family.rawValue)
+        w.putU16(IPVSAttr.destAddrFamily, e.address.family.kernelValue)
     }
 
     static func putDestination(_ d: IPVSDestination, into w: inout NetlinkAttributeWriter) {
@@ -252,16 +252,18 @@ public enum IPVSCodec {
             udp: try a.u32(IPVSAttr.cmdTimeoutUDP, "udp timeout") ?? 0)
     }
 
-    static func address(_ payload: ArraySlice<UInt8>?, family: IPVSAddressFamily, _ context: String) throws -> IPVSAddress {
-        guard let payload, payload.count >= family.addressLength else {
+    static func address(_ payload: ArraySlice<UInt8>?, family: AddressFamily, _ context: String) throws -> IPAddress {
+        guard let payload, payload.count >= family.byteCount,
+              let address = IPAddress(bytes: payload.prefix(family.byteCount))
+        else {
             throw IPVSError.malformed("\(context): missing or short address")
         }
-        return IPVSAddress(validatedFamily: family, bytes: Array(payload.prefix(family.addressLength)))
+        return address
     }
 
-    static func family(_ raw: UInt16?, _ context: String) throws -> IPVSAddressFamily {
+    static func family(_ raw: UInt16?, _ context: String) throws -> AddressFamily {
         guard let raw else { throw IPVSError.malformed("\(context): no address family") }
-        guard let f = IPVSAddressFamily(rawValue: raw) else { throw IPVSError.malformed("\(context): unknown address family \(raw)") }
+        guard let f = AddressFamily(kernelValue: raw) else { throw IPVSError.malformed("\(context): unknown address family \(raw)") }
         return f
     }
 
@@ -295,7 +297,7 @@ public enum IPVSCodec {
         var netmask = IPVSService.defaultNetmask(fam)
         if let m = a[IPVSAttr.svcNetmask] {
             guard let raw = readHost(UInt32.self, m, at: 0) else { throw IPVSError.malformed("service netmask of \(m.count) bytes") }
-            netmask = fam == .inet ? UInt32(bigEndian: raw) : raw
+            netmask = fam == .ipv4 ? UInt32(bigEndian: raw) : raw
         }
         let pe = a.string(IPVSAttr.svcPEName)
         let service = IPVSService(
@@ -307,7 +309,7 @@ public enum IPVSCodec {
     }
 
     /// A NEW_DEST dump entry carrying IPVS_CMD_ATTR_DEST; `serviceFamily` applies when no ADDR_FAMILY is sent.
-    static func decodeDestinationMessage(_ attributes: ArraySlice<UInt8>, serviceFamily: IPVSAddressFamily) throws -> IPVSDestinationEntry {
+    static func decodeDestinationMessage(_ attributes: ArraySlice<UInt8>, serviceFamily: AddressFamily) throws -> IPVSDestinationEntry {
         let top = try NetlinkAttributes(parsing: attributes, context: "destination message")
         guard let a = try top.nested(IPVSAttr.cmdDest, "destination") else {
             throw IPVSError.malformed("destination message without IPVS_CMD_ATTR_DEST")
@@ -365,11 +367,11 @@ public enum IPVSCodec {
         let ctx = "daemon"
         guard let rawState = try a.u32(IPVSAttr.daemonState, ctx) else { throw IPVSError.malformed("daemon without state") }
         guard let state = IPVSSyncState(rawValue: rawState) else { throw IPVSError.malformed("daemon state \(rawState)") }
-        var group: IPVSAddress? = nil
+        var group: IPAddress? = nil
         if let g = a[IPVSAttr.daemonMcastGroup] {
-            group = try address(g, family: .inet, ctx)
+            group = try address(g, family: .ipv4, ctx)
         } else if let g = a[IPVSAttr.daemonMcastGroup6] {
-            group = try address(g, family: .inet6, ctx)
+            group = try address(g, family: .ipv6, ctx)
         }
         return IPVSSyncDaemon(
             state: state, interface: a.string(IPVSAttr.daemonMcastIfn) ?? "",

@@ -92,16 +92,16 @@ public enum IPVSReconciler {
     }
 
     static func uniqueDestinations(_ ds: [IPVSDestination]) -> [IPVSDestination] {
-        var seen = Set<IPVSEndpoint>()
+        var seen = Set<Endpoint>()
         return ds.filter { seen.insert($0.endpoint).inserted }
     }
 
     static func diffDestinations(key: IPVSServiceKey, desired: [IPVSDestination], actual: [IPVSDestination]) -> [IPVSOperation] {
-        var actualByEndpoint: [IPVSEndpoint: IPVSDestination] = [:]
+        var actualByEndpoint: [Endpoint: IPVSDestination] = [:]
         for d in actual { actualByEndpoint[d.endpoint] = d }
         var adds: [IPVSOperation] = []
         var updates: [IPVSOperation] = []
-        var wanted = Set<IPVSEndpoint>()
+        var wanted = Set<Endpoint>()
         for d in desired {
             wanted.insert(d.endpoint)
             if let current = actualByEndpoint[d.endpoint] {

@@ -85,7 +85,7 @@ do throws(CheckDefinitionError) {
     let url = try HTTPURLCheck(path: "/check", digest: digest)
     for i in 0..<reals {
         let host = address(ofReal: i, port: port).host
-        let check = try HTTPCheck(urls: [url], connect: try CheckEndpoint(host: host, port: port), connectTimeout: .seconds(1))
+        let check = try HTTPCheck(urls: [url], connect: try Endpoint(host: host, port: port), connectTimeout: .seconds(1))
         let spec = CheckSpec(probe: .http(check), timing: timing)
         plans[i / 100, default: VirtualServerPlan(reals: [])].reals.append((i, RealServerPolicy(weight: 1, checks: [spec])))
     }

@@ -43,8 +43,8 @@ struct TableGenerator {
         }
         if groups[7] == 0 { groups[7] = int(1...0xFFFF) }
         let address = groups.map { String($0, radix: 16) }.joined(separator: ":")
-        // Let the kernel's own formatting decide: print via IPVSAddress, which is inet_ntop.
-        return IPVSAddress(address)?.description ?? address
+        // Let the kernel's own formatting decide: print via IPAddress, which is inet_ntop.
+        return IPAddress(address)?.description ?? address
     }
 
     mutating func table() -> [String] {

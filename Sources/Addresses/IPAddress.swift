@@ -1,4 +1,7 @@
-// Small address value types with inet_pton(3) parsing rules and errors that say what is wrong.
+// directord's one address type, imported by every module that names a host: the configuration, VRRP, the health
+// checks and the IPVS binding. Values, not strings or byte arrays: an IPv4 address is a UInt32 and an IPv6 address
+// two UInt64 halves. One parser with inet_pton(3)'s rules and errors that say what is wrong, one printer with
+// inet_ntop(3)'s output (RFC 5952, with glibc's embedded-IPv4 forms).
 
 public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Host byte order: 192.0.2.1 is 0xC000_0201.
@@ -21,7 +24,7 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
         parse(Array(text.utf8))
     }
 
-    static func parse(_ text: [UInt8]) -> Result<IPv4Address, AddressSyntaxError> {
+    package static func parse(_ text: [UInt8]) -> Result<IPv4Address, AddressSyntaxError> {
         if text.isEmpty { return .failure(.init("an empty string is not an IPv4 address")) }
         var octets: [UInt32] = []
         var current: UInt32 = 0
@@ -204,7 +207,7 @@ public struct IPv6Address: Hashable, Sendable, Comparable, CustomStringConvertib
 
 public struct AddressSyntaxError: Error, Hashable, Sendable {
     public var message: String
-    init(_ message: String) { self.message = message }
+    package init(_ message: String) { self.message = message }
 }
 
 public enum AddressFamily: String, Hashable, Sendable {
@@ -212,6 +215,8 @@ public enum AddressFamily: String, Hashable, Sendable {
     case ipv6 = "IPv6"
 
     public var maximumPrefixLength: Int { self == .ipv4 ? 32 : 128 }
+    /// The address's length on the wire.
+    public var byteCount: Int { self == .ipv4 ? 4 : 16 }
 }
 
 public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
@@ -238,6 +243,41 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         case (.v6(let x), .v6(let y)): x < y
         case (.v4, .v6): true
         case (.v6, .v4): false
+        }
+    }
+
+    public static func ipv4(_ value: UInt32) -> IPAddress { .v4(IPv4Address(value)) }
+    public static func ipv4(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> IPAddress { .v4(IPv4Address(a, b, c, d)) }
+    public static func ipv6(high: UInt64, low: UInt64) -> IPAddress { .v6(IPv6Address(high: high, low: low)) }
+
+    /// The unspecified address of a family (0.0.0.0, ::): "any" for a bind, what fwmark services carry.
+    public static func zero(_ family: AddressFamily) -> IPAddress { family == .ipv4 ? .ipv4(0) : .ipv6(high: 0, low: 0) }
+
+    /// The address from its text, nil when the text is not one (`parse` says why).
+    public init?(_ text: String) {
+        guard case .success(let address) = Self.parse(text) else { return nil }
+        self = address
+    }
+
+    /// The address from its network-order bytes: 4 for IPv4, 16 for IPv6 (a packet's, the kernel's).
+    public init?<Bytes: Collection>(bytes: Bytes) where Bytes.Element == UInt8 {
+        switch bytes.count {
+        case 4:
+            self = .v4(IPv4Address(bytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }))
+        case 16:
+            let high = bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            let low = bytes.dropFirst(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            self = .v6(IPv6Address(high: high, low: low))
+        default:
+            return nil
+        }
+    }
+
+    /// Network-order bytes: 4 or 16.
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let a): a.bytes
+        case .v6(let a): a.bytes
         }
     }
 
@@ -324,7 +364,7 @@ public struct Endpoint: Hashable, Sendable, Comparable, CustomStringConvertible 
     public static func < (a: Endpoint, b: Endpoint) -> Bool { (a.address, a.port) < (b.address, b.port) }
 }
 
-func hexValue(_ c: UInt8) -> UInt8? {
+package func hexValue(_ c: UInt8) -> UInt8? {
     switch c {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
     case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
@@ -333,7 +373,7 @@ func hexValue(_ c: UInt8) -> UInt8? {
     }
 }
 
-func printable(_ byte: UInt8) -> String {
+package func printable(_ byte: UInt8) -> String {
     if byte >= 0x20 && byte < 0x7f { return String(UnicodeScalar(byte)) }
     let hex = String(byte, radix: 16)
     return "\\x" + (hex.count == 1 ? "0" + hex : hex)
