@@ -271,6 +271,7 @@ public actor Engine {
 
     private func apply(_ operations: [IPVSOperation], reason: String) throws {
         guard !operations.isEmpty, let table else { return }
+        if changedDuringDump != nil { changedDuringDump?.formUnion(operations.map(\.serviceKey)) }
         let failures = try table.apply(operations)
         operationsApplied += operations.count - failures.count
         metrics?.operations.increment(by: Int64(operations.count - failures.count))
@@ -341,34 +342,85 @@ public actor Engine {
         return (desired, plan)
     }
 
-    /// Dumps the kernel and repairs whatever differs from the desired table in the services directord owns.
-    /// Returns what was found, one line per operation (empty when the table was right).
-    @discardableResult
-    public func repairDrift() -> [String] {
-        guard let table else { return [] }
-        do {
-            let owned = self.owned
-            let (desired, plan) = try readBack(table) { _ in .services(owned) }
-            guard !plan.operations.isEmpty else { return [] }
-            let found = plan.operations.map(\.description)
-            logger.warning("the kernel table drifted from the configuration; repairing", metadata: [
-                "operations": "\(found.count)", "found": "\(found.prefix(20).joined(separator: "; "))",
-            ])
-            driftRepairs += 1
-            metrics?.driftRepairs.increment()
-            do {
-                try apply(plan.operations, reason: "drift repair")
-                remember(desired)
-                record(owned)
-            } catch IPVSError.batch {
-                rememberAfterRefusal(desired)
-                record(owned)
+    /// The table drift checks dump through: a socket of their own, so that the dump runs off the actor. A reload or
+    /// a health change that comes meanwhile is applied at once instead of waiting for a dump of the whole table
+    /// (seconds, on a large table and a slow machine).
+    private var dumpTable: DumpTable?
+    /// While a drift check's dump is in flight, the services changed since it began: their dumped state is stale.
+    private var changedDuringDump: Set<IPVSServiceKey>?
+
+    final class DumpTable: @unchecked Sendable {
+        /// Used by one drift check at a time.
+        let table: any IPVSTable
+        init(_ table: any IPVSTable) { self.table = table }
+
+        /// The dump, on a thread of its own: it blocks in recvmsg for as long as the kernel takes, which must hold
+        /// neither the actor nor a thread of the concurrency pool.
+        func services() async throws -> [IPVSServiceEntry] {
+            try await withCheckedThrowingContinuation { continuation in
+                let thread = Thread { continuation.resume(with: Result { try self.table.services() }) }
+                thread.name = "directord-dump"
+                thread.start()
             }
-            return found
+        }
+    }
+
+    /// Dumps the kernel and repairs whatever differs from the desired table in the services directord owns.
+    /// Returns what was found, one line per operation (empty when the table was right). Services that a reload or a
+    /// health change touched while the dump was in flight are left to the next check.
+    @discardableResult
+    public func repairDrift() async -> [String] {
+        guard table != nil else { return [] }
+        let dumper: DumpTable
+        if let dumpTable {
+            dumper = dumpTable
+        } else {
+            do { dumper = DumpTable(try dependencies.openIPVS()) } catch {
+                logger.error("drift check failed: \(error)")
+                return []
+            }
+            dumpTable = dumper
+        }
+        let started = ContinuousClock.now
+        changedDuringDump = []
+        let dumped: [IPVSServiceEntry]
+        do {
+            dumped = try await dumper.services()
         } catch {
+            changedDuringDump = nil
             logger.error("drift check failed: \(error)")
             return []
         }
+        let changed = changedDuringDump ?? []
+        changedDuringDump = nil
+        let desired = desiredRules().filter { !changed.contains($0.key) }
+        let actual = dumped.filter { !changed.contains($0.service.key) }
+        let plan = IPVSReconciler.plan(
+            desired: desired, actual: actual,
+            ownership: configuration.globals.lvsFlush ? .wholeTable : .services(owned.subtracting(changed)))
+        lastReadBack = started.duration(to: .now)
+        guard !plan.operations.isEmpty else { return [] }
+        let found = plan.operations.map(\.description)
+        logger.warning("the kernel table drifted from the configuration; repairing", metadata: [
+            "operations": "\(found.count)", "found": "\(found.prefix(20).joined(separator: "; "))",
+        ])
+        driftRepairs += 1
+        metrics?.driftRepairs.increment()
+        let deleted = Set(plan.operations.compactMap { if case .deleteService(let key) = $0 { key } else { nil } })
+        let keys = Set(desired.map(\.key)).union(deleted)
+        do {
+            try apply(plan.operations, reason: "drift repair")
+            for key in deleted { applied[key] = nil }
+            for rules in desired { applied[rules.key] = rules }
+            owned.subtract(deleted)
+            owned.formUnion(desired.map(\.key))
+        } catch IPVSError.batch {
+            rememberAfterRefusal(desired, keys: keys)
+        } catch {
+            logger.error("drift repair failed: \(error)")
+        }
+        record(owned)
+        return found
     }
 
     // MARK: Reload

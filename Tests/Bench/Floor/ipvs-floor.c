@@ -24,6 +24,8 @@
 
 #define BUFFER_BYTES (8 << 20)
 #define DATAGRAM_BYTES (256 << 10)
+/* Requests sent and not yet acknowledged, at most (an ack costs well under 1 KiB of receive buffer). */
+#define MAX_IN_FLIGHT 4096
 
 static char datagram[DATAGRAM_BYTES + 4096];
 static size_t used;
@@ -100,6 +102,9 @@ static void flush(int fd) {
     if (send(fd, datagram, used, 0) < 0) die("send");
     used = 0;
     read_acks(fd, 0, 0);
+    /* Acks the kernel cannot queue are dropped (recv then fails with ENOBUFS): keep the unread ones well under
+     * what the receive buffer holds, as directord's window does. */
+    if (sent - acked - failed > MAX_IN_FLIGHT) read_acks(fd, sent - MAX_IN_FLIGHT / 2, 1);
 }
 
 static uint16_t resolve_family(int fd) {
