@@ -98,7 +98,9 @@ public struct OwnershipFile: OwnershipStore {
     }
 
     public func save(_ services: Set<IPVSServiceKey>) -> Result<Void, OwnershipRecordFailure> {
-        let entries = services.map(Entry.init).sorted { "\($0)" < "\($1)" }
+        // In a stable order, compared as values: a comparison of the entries' printed forms (reflection) cost
+        // seconds per start at 1000 services under the lab's emulation.
+        let entries = services.sorted(by: Self.precedes).map(Entry.init)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let bytes: [UInt8]
@@ -109,6 +111,15 @@ public struct OwnershipFile: OwnershipStore {
             return .failure(OwnershipRecordFailure(description: "cannot encode the record of IPVS services: \(error)"))
         }
         return AtomicFile.replace(path, with: bytes).mapError { OwnershipRecordFailure(description: $0.description) }
+    }
+
+    static func precedes(_ a: IPVSServiceKey, _ b: IPVSServiceKey) -> Bool {
+        switch (a, b) {
+        case (.address(let pa, let aa, let qa), .address(let pb, let ab, let qb)): (pa.rawValue, aa, qa) < (pb.rawValue, ab, qb)
+        case (.address, .firewallMark): true
+        case (.firewallMark, .address): false
+        case (.firewallMark(let ma, let fa), .firewallMark(let mb, let fb)): (ma, fa.kernelValue) < (mb, fb.kernelValue)
+        }
     }
 
     /// The kernel's id of this boot (a table never outlives it).
