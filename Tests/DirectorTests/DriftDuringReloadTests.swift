@@ -9,15 +9,12 @@ import Testing
 
 /// The fake kernel with a dump that can be held: it takes its snapshot when it starts and answers only when the
 /// test lets it, as a dump of a large table on a slow machine answers seconds later.
-final class HeldDumpTable: IPVSTable, @unchecked Sendable {
-    let inner: RecordingIPVSTable
+final class HeldDumpTable: ForwardingTable, @unchecked Sendable {
     var holdNextDump = false
     let release = DispatchSemaphore(value: 0)
     let (started, startedContinuation) = AsyncStream<Void>.makeStream()
 
-    init(_ inner: RecordingIPVSTable) { self.inner = inner }
-
-    func services() throws -> [IPVSServiceEntry] {
+    override func services() throws -> [IPVSServiceEntry] {
         let snapshot = try inner.services()
         guard holdNextDump else { return snapshot }
         holdNextDump = false
@@ -25,17 +22,6 @@ final class HeldDumpTable: IPVSTable, @unchecked Sendable {
         release.wait()
         return snapshot
     }
-
-    func apply(_ operations: [IPVSOperation]) throws -> [IPVSOperationFailure] { try inner.apply(operations) }
-    func info() throws -> IPVSInfo { try inner.info() }
-    func service(_ key: IPVSServiceKey) throws -> IPVSServiceEntry { try inner.service(key) }
-    func syncDaemons() throws -> [IPVSSyncDaemon] { try inner.syncDaemons() }
-    func startSyncDaemon(_ daemon: IPVSSyncDaemon) throws { try inner.startSyncDaemon(daemon) }
-    func stopSyncDaemon(_ state: IPVSSyncState) throws { try inner.stopSyncDaemon(state) }
-    func timeouts() throws -> IPVSTimeouts { try inner.timeouts() }
-    func setTimeouts(_ timeouts: IPVSTimeouts) throws { try inner.setTimeouts(timeouts) }
-    func zero(_ key: IPVSServiceKey?) throws { try inner.zero(key) }
-    func flush() throws { try inner.flush() }
 }
 
 @Suite struct DriftDuringReloadTests {

@@ -7,21 +7,13 @@ import Testing
 
 @testable import Director
 
-/// The fake kernel, with a process that dies after `survive` more operations: the first ones reach the table and
-/// the call then fails, as a `kill -9` between two datagrams leaves the kernel.
-final class DyingTable: IPVSTable {
+/// The fake kernel behind a wrapper that tests subclass to change one call (every other one goes to `inner`).
+class ForwardingTable: IPVSTable {
     let inner: RecordingIPVSTable
-    var survive: Int?
 
     init(_ inner: RecordingIPVSTable) { self.inner = inner }
 
-    func apply(_ operations: [IPVSOperation]) throws -> [IPVSOperationFailure] {
-        guard let survive else { return try inner.apply(operations) }
-        _ = try inner.apply(Array(operations.prefix(survive)))
-        self.survive = max(0, survive - operations.count)
-        throw IPVSError.unavailable
-    }
-
+    func apply(_ operations: [IPVSOperation]) throws -> [IPVSOperationFailure] { try inner.apply(operations) }
     func info() throws -> IPVSInfo { try inner.info() }
     func services() throws -> [IPVSServiceEntry] { try inner.services() }
     func service(_ key: IPVSServiceKey) throws -> IPVSServiceEntry { try inner.service(key) }
@@ -34,9 +26,21 @@ final class DyingTable: IPVSTable {
     func flush() throws { try inner.flush() }
 }
 
+/// The fake kernel, with a process that dies after `survive` more operations: the first ones reach the table and
+/// the call then fails, as a `kill -9` between two datagrams leaves the kernel.
+final class DyingTable: ForwardingTable {
+    var survive: Int?
+
+    override func apply(_ operations: [IPVSOperation]) throws -> [IPVSOperationFailure] {
+        guard let survive else { return try inner.apply(operations) }
+        _ = try inner.apply(Array(operations.prefix(survive)))
+        self.survive = max(0, survive - operations.count)
+        throw IPVSError.unavailable
+    }
+}
+
 @Suite struct OwnershipRecordTests {
     static let https = IPVSServiceKey.address(.tcp, .ipv4(10, 2, 0, 3), port: 443)
-    static let alternate = IPVSServiceKey.address(.tcp, .ipv4(10, 2, 0, 4), port: 8443)
     static let untouched = Endpoint(address: .ipv4(10, 2, 1, 31), port: 0)
 
     static func service(_ address: String, _ port: Int, reals: [String]) -> String {
@@ -50,17 +54,6 @@ final class DyingTable: IPVSTable {
     static let after = webConfig(weight: 4, extraReal: "real_server 10.2.1.13 8080 {\n weight 1\n}")
         + service("10.2.0.4", 8443, reals: ["10.2.3.1", "10.2.3.2", "10.2.3.3"])
 
-    static func engine(_ files: FakeFiles, _ table: any IPVSTable, _ store: MemoryOwnershipStore) throws -> Engine {
-        let box = TableBox(table)
-        let dependencies = EngineDependencies(
-            loadConfiguration: { files.load($0) }, openIPVS: { box.table }, sysctl: FakeSysctl(),
-            notifier: SystemdNotifier(environment: [:]), ownership: store)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
-        return Engine(configFile: path, configuration: configuration, logger: logger, dependencies: dependencies)
-    }
-
     /// A table as a set of services with their destination sets (the kernel's order is hash order).
     static func contents(_ table: RecordingIPVSTable) -> [IPVSServiceKey: Set<IPVSDestination>] {
         Dictionary(table.rules.map { ($0.key, Set($0.destinations)) }, uniquingKeysWith: { a, _ in a })
@@ -70,13 +63,13 @@ final class DyingTable: IPVSTable {
         let files = FakeFiles()
         files[path] = Self.after
         let reference = SharedTable()
-        try await Self.engine(files, reference.table, MemoryOwnershipStore()).start()
+        try await makeEngineOver(files, reference.table, ownership: MemoryOwnershipStore()).start()
         let wanted = Self.contents(reference.table)
 
         // How many operations the reload makes, so that every cut point is tried.
         files[path] = Self.before
         let probe = SharedTable()
-        let counting = try Self.engine(files, probe.table, MemoryOwnershipStore())
+        let counting = try makeEngineOver(files, probe.table, ownership: MemoryOwnershipStore())
         try await counting.start()
         probe.table.clearCalls()
         _ = await counting.adopt(try #require(FakeFiles.parsed(Self.after)))
@@ -88,7 +81,7 @@ final class DyingTable: IPVSTable {
             let shared = SharedTable()
             let dying = DyingTable(shared.table)
             let store = MemoryOwnershipStore()
-            let first = try Self.engine(files, dying, store)
+            let first = try makeEngineOver(files, dying, ownership: store)
             try await first.start()
             shared.table.setConnections(.firewallMark(7, family: .ipv4), Self.untouched, active: 9, inactive: 4)
             dying.survive = survive
@@ -97,7 +90,7 @@ final class DyingTable: IPVSTable {
             // The process is gone; a new one starts with the new configuration over what the kernel was left with.
             files[path] = Self.after
             shared.table.clearCalls()
-            try await Self.engine(files, shared.table, store).start()
+            try await makeEngineOver(files, shared.table, ownership: store).start()
             #expect(Self.contents(shared.table) == wanted, "killed after \(survive) of \(total) operations")
             let kept = shared.table.entries.first { $0.service.key == .firewallMark(7, family: .ipv4) }?
                 .destinations.first { $0.destination.endpoint == Self.untouched }
@@ -128,7 +121,7 @@ final class DyingTable: IPVSTable {
         files[path] = webConfig()
         let shared = SharedTable()
         let store = MemoryOwnershipStore()
-        let engine = try Self.engine(files, shared.table, store)
+        let engine = try makeEngineOver(files, shared.table, ownership: store)
         try await engine.start()
         #expect(store.recorded == [web, .firewallMark(7, family: .ipv4)])
         let saves = store.saves
@@ -180,11 +173,11 @@ final class TableBox: @unchecked Sendable {
     init(_ table: any IPVSTable) { self.table = table }
 }
 
-func makeEngineOver(_ files: FakeFiles, _ table: any IPVSTable) throws -> Engine {
+func makeEngineOver(_ files: FakeFiles, _ table: any IPVSTable, ownership: MemoryOwnershipStore? = nil) throws -> Engine {
     let box = TableBox(table)
     let dependencies = EngineDependencies(
         loadConfiguration: { files.load($0) }, openIPVS: { box.table }, sysctl: FakeSysctl(),
-        notifier: SystemdNotifier(environment: [:]))
+        notifier: SystemdNotifier(environment: [:]), ownership: ownership)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     return Engine(configFile: path, configuration: try Engine.load(path, dependencies: dependencies, logger: logger),
