@@ -115,14 +115,22 @@ public final class DirectorDaemon: Service, Sendable {
             tasks.addTask {
                 for await _ in hangups { _ = await supervisor.reload(file: configFile) }
             }
-            if drift > .zero {
-                tasks.addTask {
-                    // The start's read-back of the table was a drift check too: its cost spaces the first one.
-                    var wait = DriftSchedule.nextWait(interval: drift, lastCheck: await engine.lastReadBack)
-                    while (try? await Task.sleep(for: wait)) != nil {
+            tasks.addTask {
+                // The interval is the running configuration's, read again at least every second (a reload may
+                // change it or turn the check on or off). The start's read-back of the table was a drift check
+                // too: its cost spaces the first one.
+                var since = ContinuousClock.now
+                while !Task.isCancelled {
+                    let interval = await supervisor.runningConfiguration?.globals.driftCheckInterval ?? drift
+                    let left = DriftSchedule.remaining(
+                        interval: interval, lastCheck: await engine.lastReadBack, elapsed: .now - since)
+                    if left == .zero {
                         await engine.repairDrift()
-                        wait = DriftSchedule.nextWait(interval: drift, lastCheck: await engine.lastReadBack)
+                        since = .now
+                        continue
                     }
+                    if left == nil { since = .now }
+                    guard (try? await Task.sleep(for: min(left ?? .seconds(1), .seconds(1)))) != nil else { break }
                 }
             }
             tasks.addTask {

@@ -636,6 +636,14 @@ public enum DriftSchedule {
     public static func nextWait(interval: Duration, lastCheck: Duration) -> Duration {
         max(interval, lastCheck * costFactor)
     }
+
+    /// How long until the next check, `elapsed` after the last one (or after drift repair was turned on); nil
+    /// while it is off (interval 0). The daemon asks again at least every second with the running configuration's
+    /// interval, so a reload that changes drift_check_interval, or turns it on or off, takes effect at once.
+    public static func remaining(interval: Duration, lastCheck: Duration, elapsed: Duration) -> Duration? {
+        guard interval > .zero else { return nil }
+        return max(.zero, nextWait(interval: interval, lastCheck: lastCheck) - elapsed)
+    }
 }
 
 extension IPVSServiceRules {

@@ -140,6 +140,11 @@ func applied(_ calls: [RecordingIPVSTable.Call]) -> [IPVSOperation] {
         #expect(DriftSchedule.nextWait(interval: .seconds(5), lastCheck: .milliseconds(250)) == .seconds(5))
         #expect(DriftSchedule.nextWait(interval: .seconds(5), lastCheck: .milliseconds(1500)) == .seconds(30))
         #expect(DriftSchedule.nextWait(interval: .seconds(1), lastCheck: .zero) == .seconds(1))
+        // What is left of the wait, as the daemon asks every second; nil while the check is off.
+        #expect(DriftSchedule.remaining(interval: .seconds(5), lastCheck: .milliseconds(40), elapsed: .seconds(2)) == .seconds(3))
+        #expect(DriftSchedule.remaining(interval: .seconds(5), lastCheck: .milliseconds(1500), elapsed: .seconds(6)) == .seconds(24))
+        #expect(DriftSchedule.remaining(interval: .seconds(5), lastCheck: .zero, elapsed: .seconds(7)) == .zero)
+        #expect(DriftSchedule.remaining(interval: .zero, lastCheck: .zero, elapsed: .seconds(7)) == nil)
     }
 
     @Test func reloadAppliesOnlyTheDifference() async throws {

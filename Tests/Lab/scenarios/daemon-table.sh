@@ -7,10 +7,10 @@ mkdir -p "$work"
 sock="$work/directord.sock"
 log="$work/directord.log"
 
-write_config() {  # write_config WEIGHT_OF_SECOND_REAL [EXTRA_REAL]
+write_config() {  # write_config WEIGHT_OF_SECOND_REAL [EXTRA_REAL]; $drift: drift_check_interval (1)
     cat >"$work/directord.conf" <<CONF
 global_defs {
-    drift_check_interval 1
+    drift_check_interval ${drift:-1}
 }
 virtual_server 10.2.0.1 80 {
     lb_algo wrr
@@ -109,6 +109,20 @@ ipvsadm -C
 wait_until 30 "all four services are back" bash -c "[ \$(ipvsadm -Ln | grep -cE '^(TCP|UDP|FWM)') -eq 4 ]"
 ipvsadm -Ln | grep -q '10.9.9.9:25' && fail "directord recreated a service it does not own"
 note "ok: the foreign service stays gone"
+
+step "Reload: drift_check_interval 0 turns the check off, a reload to 1 turns it on again"
+drift=0 write_config 3 ""
+"$DIRECTORCTL" reload --socket "$sock" >/dev/null
+ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
+sleep 3
+ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 ' && fail "drift was repaired with drift_check_interval 0"
+note "ok: the deleted real stays deleted for 3 s with the check off"
+write_config 3 ""
+"$DIRECTORCTL" reload --socket "$sock" >/dev/null
+# The reload itself may put the real back (a change of globals compares the whole table): delete it again.
+ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 ' && ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
+wait_until 10 "the deleted real is back once a reload turned the check on" \
+    bash -c "ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 +Masq +2 '"
 
 step "Reload: one weight changed and one real added → exactly those operations"
 before="$(ipvsadm -Ln --stats | grep -c .)"
