@@ -30,7 +30,7 @@ extension HostCore {
         }
         for instance in old.instances where new.instance(named: instance.name) == nil {
             plan.removed.append(instance.name)
-            let state = instances[instance.name]?.machine.state
+            let state = router.members[instance.name]?.machine.state
             let resigning = state == .master ? " (resigns from MASTER: priority 0, addresses released)" : ""
             plan.lines.append("vrrp_instance \(instance.name): remove\(resigning)")
         }
@@ -110,12 +110,15 @@ extension HostCore {
             return plan.lines
         }
         guard !plan.isEmpty || spec.globals != new.globals else { return [] }
-        let oldSummaries = Dictionary(uniqueKeysWithValues: instances.values.map { ($0.spec.name, summary(of: $0)) })
+        let oldSummaries = Dictionary(uniqueKeysWithValues: instances.keys.compactMap { name in
+            router.summary(of: name).map { (name, $0) }
+        })
         for name in plan.removed + plan.restarted.map(\.name) {
             guard let runtime = instances[name] else { continue }
             let removed = plan.removed.contains(name)
             dispatch(runtime, removed ? .delete : .shutdown, now: now, reason: removed ? "removed by reload" : "restarted by reload")
             instances[name] = nil
+            router.remove(name)
         }
         let daemonWasRunning = spec.syncDaemon != nil
         if plan.syncDaemonChanged && daemonWasRunning { switchSyncDaemon(.stopped) }
@@ -124,25 +127,27 @@ extension HostCore {
         // A track_file may now name another path: read them afresh.
         fileValues.removeAll()
 
-        for name in plan.scriptsRemoved { scripts[name] = nil }
+        for name in plan.scriptsRemoved {
+            scripts[name] = nil
+            router.removeScript(name)
+        }
         for name in plan.scriptsAdded + plan.scriptsChanged {
             if let script = new.scripts[name] { addScript(script, now: now) }
         }
         for group in new.groups {
-            if let existing = groups[group.name], existing.spec.members == group.members {
-                existing.spec = group
-                existing.tracking = rebuiltTracking(group.tracked)
+            if router.groups[group.name]?.policy.members == group.members {
+                router.retrackGroup(group.name, rebuiltTracking(group.tracked))
             } else {
                 addGroup(group)
             }
         }
-        for name in groups.keys where new.group(named: name) == nil { groups[name] = nil }
+        for name in router.groups.keys where new.group(named: name) == nil { router.removeGroup(name) }
         updatePromoteSecondaries()
         // Kept instances: new notify/tracking settings, and the statuses of tracked objects carried over.
         for instance in new.instances {
             guard let runtime = instances[instance.name] else { continue }
             runtime.spec = instance
-            runtime.tracking = rebuiltTracking(instance.tracked)
+            router.retrack(instance.name, rebuiltTracking(instance.tracked))
         }
         for instance in new.instances where instances[instance.name] == nil {
             if let problem = ensureVirtualMAC(for: instance) ?? openTransport(for: instance) {
@@ -157,12 +162,12 @@ extension HostCore {
         let fresh = Set(plan.added + plan.restarted.map(\.name))
         for instance in new.instances where !fresh.contains(instance.name) {
             guard let runtime = instances[instance.name], let before = oldSummaries[instance.name] else { continue }
-            let after = summary(of: runtime)
+            guard let after = router.summary(of: instance.name) else { continue }
             if after != before { dispatch(runtime, .trackingChanged(after), now: now, reason: "tracking changed by reload") }
         }
         if plan.syncDaemonChanged, let daemon = new.syncDaemon {
             if let controller = daemon.controller {
-                let state = instances[controller]?.machine.state
+                let state = router.members[controller]?.machine.state
                 switchSyncDaemon(state == .master ? .master : .backup)
             } else {
                 switchSyncDaemon(.master, alsoBackup: true)

@@ -10,6 +10,9 @@ extension HostCore {
         nextGeneration += 1
         let runtime = ScriptRuntime(spec: spec, generation: nextGeneration, script: prepared.script)
         scripts[spec.name] = runtime
+        // A script that script security refused is never run and counts as up.
+        router.addScript(
+            spec.name, .init(rise: spec.rise, fall: spec.fall, up: prepared.script == nil ? true : !spec.initFail))
         // keepalived runs a script as soon as it starts, then every interval.
         if prepared.script != nil { timers.push(.script(name: spec.name, generation: runtime.generation), at: now) }
     }
@@ -29,37 +32,24 @@ extension HostCore {
         }
     }
 
-    /// keepalived's counting: `rise` successes in a row make a failed script good, `fall` failures a good one bad.
+    /// A run's result goes to the router, which counts it (rise/fall) and tells the instances that track it.
     func checkFinished(_ name: String, generation: Int, result: ScriptResult, now: ContinuousClock.Instant) {
         guard running, let runtime = scripts[name], runtime.generation == generation else { return }
         runtime.running = false
         runtime.lastRun = wallClock()
         runtime.lastResult = result.output.isEmpty ? "\(result.outcome)" : "\(result.outcome): \(result.output.prefix(200))"
-        let ok = result.outcome.succeeded
-        var changed = false
-        if ok {
-            runtime.successes += 1
-            runtime.failures = 0
-            if !runtime.up && runtime.successes >= runtime.spec.rise { runtime.up = true; changed = true }
-        } else {
-            runtime.failures += 1
-            runtime.successes = 0
-            if runtime.up && runtime.failures >= runtime.spec.fall { runtime.up = false; changed = true }
+        let actions = router.handle(.scriptFinished(name, succeeded: result.outcome.succeeded), now: now)
+        if case .scriptStatus(_, let up)? = actions.first {
+            let detail = up ? "succeeded \(runtime.spec.rise) time(s)" : "\(result.outcome) \(runtime.spec.fall) time(s)"
+            logger.notice("vrrp_script \(name): \(up ? "up" : "down") (\(detail))", metadata: ["output": "\(result.output)"])
         }
-        if changed {
-            let detail = ok ? "succeeded \(runtime.spec.rise) time(s)" : "\(result.outcome) \(runtime.spec.fall) time(s)"
-            logger.notice("vrrp_script \(name): \(ok ? "up" : "down") (\(detail))", metadata: ["output": "\(result.output)"])
-            setTracked("script:" + name, up: runtime.up, now: now, reason: "vrrp_script \(name) \(ok ? "up" : "down")")
-        }
+        perform(actions)
         let next = max((runtime.lastStart ?? now) + runtime.spec.interval, now)
         timers.push(.script(name: name, generation: generation), at: next)
     }
 
     func pollLinks(now: ContinuousClock.Instant) {
-        var names = Set<String>()
-        for runtime in instances.values { for o in runtime.tracking.objects where o.name.hasPrefix("interface:") { names.insert(o.name) } }
-        for group in groups.values { for o in group.tracking.objects where o.name.hasPrefix("interface:") { names.insert(o.name) } }
-        for tracked in names.sorted() {
+        for tracked in router.trackedObjects.filter({ $0.hasPrefix("interface:") }).sorted() {
             let interface = String(tracked.dropFirst(10))
             let up = readLink(interface)
             guard linkUp[interface] != up else { continue }
@@ -96,40 +86,18 @@ extension HostCore {
 
     /// keepalived watches track_files with inotify; directord reads them at the link-poll cadence.
     func pollFiles(now: ContinuousClock.Instant) {
-        var names = Set<String>()
-        for runtime in instances.values { for o in runtime.tracking.objects where o.tracksValue { names.insert(o.name) } }
-        for group in groups.values { for o in group.tracking.objects where o.tracksValue { names.insert(o.name) } }
-        for tracked in names.sorted() {
+        for tracked in router.trackedObjects.filter({ $0.hasPrefix("file:") }).sorted() {
             // nil: a number keepalived would ignore; the last value stays.
             guard let value = readFile(tracked), fileValues[tracked] != value else { continue }
             let old = fileValues[tracked] ?? 0
             fileValues[tracked] = value
             logger.notice("track_file \(tracked.dropFirst(5)): \(old) → \(value)")
-            var affected: [InstanceRuntime] = []
-            for runtime in instances.values where runtime.tracking.set(tracked, value: value) { affected.append(runtime) }
-            for group in groups.values where group.tracking.set(tracked, value: value) {
-                affected += group.spec.members.compactMap { instances[$0] }
-            }
-            tell(affected, now: now, reason: "track_file \(tracked.dropFirst(5)) now \(value)")
+            perform(router.handle(.trackedValue(tracked, value), now: now, reason: "track_file \(tracked.dropFirst(5)) now \(value)"))
         }
     }
 
     /// Records a tracked object's status everywhere it is tracked and tells the instances concerned.
     func setTracked(_ name: String, up: Bool, now: ContinuousClock.Instant, reason: String) {
-        var affected: [InstanceRuntime] = []
-        for runtime in instances.values where runtime.tracking.set(name, up: up) { affected.append(runtime) }
-        for group in groups.values where group.tracking.set(name, up: up) {
-            affected += group.spec.members.compactMap { instances[$0] }
-        }
-        tell(affected, now: now, reason: reason)
-    }
-
-    /// Feeds the new tracking summary to each affected instance once, in configuration order (so logs and
-    /// notifies come out the same way every time).
-    func tell(_ affected: [InstanceRuntime], now: ContinuousClock.Instant, reason: String) {
-        var seen = Set<Int>()
-        for runtime in affected.sorted(by: { $0.id < $1.id }) where seen.insert(runtime.id).inserted {
-            dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: reason)
-        }
+        perform(router.handle(.tracked(name, up: up), now: now, reason: reason))
     }
 }

@@ -51,12 +51,10 @@ final class TransportRuntime {
     }
 }
 
-/// One running vrrp_instance: the pure state machine plus what the host keeps about it.
+/// What the host keeps about one running vrrp_instance (its state machine and tracking are in the router).
 final class InstanceRuntime {
     let id: Int
     var spec: InstanceSpec
-    var machine: VRRP.VRRPInstance
-    var tracking: TrackingState
     var sent: UInt64 = 0
     var received: UInt64 = 0
     var drops: [DropReason: UInt64] = [:]
@@ -66,39 +64,22 @@ final class InstanceRuntime {
     var armed: [VRRP.VRRPInstance.TimerKind: ContinuousClock.Instant] = [:]
     var lastDropLog: ContinuousClock.Instant?
 
-    init(id: Int, spec: InstanceSpec, machine: VRRP.VRRPInstance, tracking: TrackingState, since: Double) {
+    init(id: Int, spec: InstanceSpec, since: Double) {
         self.id = id
         self.spec = spec
-        self.machine = machine
-        self.tracking = tracking
         self.since = since
     }
 
     var transportKey: TransportKey { TransportKey(spec.wiring) }
 }
 
-final class GroupRuntime {
-    var spec: GroupSpec
-    var policy: SyncGroupPolicy
-    var tracking: TrackingState
-
-    init(spec: GroupSpec, tracking: TrackingState) {
-        self.spec = spec
-        self.policy = SyncGroupPolicy(name: spec.name, members: spec.members)
-        self.tracking = tracking
-    }
-}
-
-/// One vrrp_script's runner state (keepalived's rise/fall counting).
+/// One vrrp_script's runner state (its rise/fall count is in the router).
 final class ScriptRuntime {
     let spec: ScriptSpec
     let generation: Int
     /// nil when script security refused it: it is never run and counts as up.
     let script: Script?
-    var up: Bool
     var running = false
-    var successes = 0
-    var failures = 0
     var lastStart: ContinuousClock.Instant?
     /// How the last run ended and when (wall clock), for `directorctl status`.
     var lastResult = ""
@@ -108,11 +89,11 @@ final class ScriptRuntime {
         self.spec = spec
         self.generation = generation
         self.script = script
-        self.up = script == nil ? true : !spec.initFail
     }
 }
 
-/// All VRRP host state and the glue between the pure core and the host. Confined to one thread (the VRRP loop,
+/// All VRRP host state and the glue between the pure router (`VRRPRouter`: the decisions) and the host: it
+/// performs the router's actions on sockets, timers, addresses and scripts, and feeds it what it reads. Confined to one thread (the VRRP loop,
 /// or a test): nothing here blocks for long, and scripts run in tasks that post their results back.
 // @unchecked: used by one thread at a time, handed over under HostBox/EventLoop locks (never shared concurrently).
 final class HostCore: @unchecked Sendable {
@@ -125,8 +106,9 @@ final class HostCore: @unchecked Sendable {
 
     var spec: HostSpec
     var policy: ScriptPolicy
+    /// Instances, sync groups, tracking and vrrp_script counts: what decides.
+    var router = VRRPRouter()
     var instances: [String: InstanceRuntime] = [:]
-    var groups: [String: GroupRuntime] = [:]
     var scripts: [String: ScriptRuntime] = [:]
     var transports: [TransportKey: TransportRuntime] = [:]
     var timers = TimerHeap()
@@ -270,7 +252,7 @@ final class HostCore: @unchecked Sendable {
     }
 
     func addGroup(_ group: GroupSpec) {
-        groups[group.name] = GroupRuntime(spec: group, tracking: seededTracking(group.tracked))
+        router.addGroup(SyncGroupPolicy(name: group.name, members: group.members), tracking: seededTracking(group.tracked))
     }
 
     /// Tracking for `objects` with what is known now: scripts' and links' states, files' numbers.
@@ -308,7 +290,7 @@ final class HostCore: @unchecked Sendable {
             return scanProcesses(now: .now)[name] ?? false
         }
         if trackedName.hasPrefix("script:") {
-            return scripts[String(trackedName.dropFirst(7))]?.up ?? true
+            return router.scripts[String(trackedName.dropFirst(7))]?.up ?? true
         }
         let name = String(trackedName.dropFirst(10))
         if let known = linkUp[name] { return known }
@@ -337,98 +319,78 @@ final class HostCore: @unchecked Sendable {
         }
         if let hold = startupHold, now < hold { machine.startupHold = hold }
         nextID += 1
-        let runtime = InstanceRuntime(
-            id: nextID, spec: spec, machine: machine, tracking: seededTracking(spec.tracked), since: wallClock())
+        let runtime = InstanceRuntime(id: nextID, spec: spec, since: wallClock())
         instances[spec.name] = runtime
-        dispatch(runtime, .trackingChanged(summary(of: runtime)), now: now, reason: "initial tracking")
+        router.add(machine, group: spec.wiring.group, tracking: seededTracking(spec.tracked))
+        if let summary = router.summary(of: spec.name) {
+            dispatch(runtime, .trackingChanged(summary), now: now, reason: "initial tracking")
+        }
         dispatch(runtime, .start, now: now, reason: reason)
     }
 
-    /// The instance's tracking merged with its sync group's (the group's objects count for every member).
-    func summary(of runtime: InstanceRuntime) -> TrackingSummary {
-        var s = runtime.tracking.summary
-        if let name = runtime.spec.wiring.group, let group = groups[name] {
-            let g = group.tracking.summary
-            s.weight += g.weight
-            s.faulted = s.faulted || g.faulted
-        }
-        return s
+    /// The instance's state machine.
+    func machine(_ runtime: InstanceRuntime) -> VRRP.VRRPInstance? { router.members[runtime.spec.name]?.machine }
+
+    // MARK: - Events through the router
+
+    /// Feeds one event to an instance through the router and performs what it, and its sync group, do about it.
+    func dispatch(_ runtime: InstanceRuntime, _ event: VRRP.VRRPInstance.Event, now: ContinuousClock.Instant, reason: String) {
+        perform(router.handle(.instance(runtime.spec.name, event), now: now, reason: reason))
     }
 
-    // MARK: - Events through the state machines and the sync-group policies
-
-    /// Feeds one event to an instance, performs its actions, and lets its sync group react until nothing is left.
-    func dispatch(_ first: InstanceRuntime, _ event: VRRP.VRRPInstance.Event, now: ContinuousClock.Instant, reason: String) {
-        var work: [(InstanceRuntime, VRRP.VRRPInstance.Event, String)] = [(first, event, reason)]
-        while !work.isEmpty {
-            let (runtime, event, reason) = work.removeFirst()
-            let actions = runtime.machine.handle(event, now: now)
-            perform(actions, for: runtime, now: now, reason: reason, starting: event == .start)
-            guard let groupName = runtime.spec.wiring.group, let group = groups[groupName] else { continue }
-            let before = group.policy.state
-            let groupActions = group.policy.update(member: runtime.spec.name, status: runtime.machine.memberStatus)
-            if group.policy.state != before {
-                logger.info(
-                    "sync group \(groupName): \(before.rawValue) → \(group.policy.state.rawValue)",
-                    metadata: ["member": "\(runtime.spec.name)", "reason": "\(reason)"])
-                emit(.groupState(group: groupName, from: before.rawValue, to: group.policy.state.rawValue))
-            }
-            for action in groupActions {
-                switch action {
-                case .direct(let member, let directive):
-                    guard let target = instances[member] else { continue }
-                    let why: String
-                    switch directive {
-                    case .becomeMaster: why = "every member of sync group \(groupName) can be MASTER"
-                    case .becomeBackup: why = "sync group \(groupName) follows \(runtime.spec.name) to BACKUP (\(reason))"
-                    case .becomeFault: why = "sync group \(groupName) follows a member into FAULT (\(reason))"
-                    case .clearFault: why = "the fault in sync group \(groupName) is over (\(reason))"
-                    }
-                    work.append((target, .syncGroup(directive), why))
-                case .notify(let event):
-                    runNotify(group.spec.notify, event, key: "group:" + groupName)
-                case .switchSyncDaemon(let role):
-                    switchSyncDaemon(role)
-                }
-            }
-        }
-    }
-
-    func perform(
-        _ actions: [VRRP.VRRPInstance.Action], for runtime: InstanceRuntime, now: ContinuousClock.Instant,
-        reason: String, starting: Bool
-    ) {
-        let name = runtime.spec.name
+    func perform(_ actions: [VRRPRouter.Action]) {
         for action in actions {
             switch action {
-            case .stateChanged(let from, let to):
-                runtime.since = wallClock()
-                let priority = Int(runtime.machine.effectivePriority)
-                logger.notice(
-                    "vrrp_instance \(name): \(from.rawValue) → \(to.rawValue)",
-                    metadata: ["reason": "\(reason)", "priority": "\(priority)"])
-                emit(.instanceState(instance: name, from: from.rawValue, to: to.rawValue, priority: priority, reason: reason))
-            case .sendAdvert(let priority):
-                sendAdvert(runtime, priority: priority)
-            case .armTimer(let kind, let deadline):
-                runtime.armed[kind] = deadline
-                timers.push(.instance(id: runtime.id, kind), at: deadline)
-            case .cancelTimer(let kind):
-                runtime.armed[kind] = nil
-            case .addVirtualAddresses:
-                addAddresses(runtime)
-            case .removeVirtualAddresses:
-                removeAddresses(runtime, leftovers: starting)
-            case .sendGratuitous(let count):
-                announce(runtime, count: count)
-            case .notify(let event):
-                runNotify(runtime.spec.notify, event, key: "instance:" + name)
+            case .instance(let name, let step, let context):
+                guard let runtime = instances[name] else { continue }
+                perform(step, for: runtime, context)
+            case .groupState(let group, let from, let to, let member, let reason):
+                logger.info(
+                    "sync group \(group): \(from.rawValue) → \(to.rawValue)",
+                    metadata: ["member": "\(member)", "reason": "\(reason)"])
+                emit(.groupState(group: group, from: from.rawValue, to: to.rawValue))
+            case .groupNotify(let group, let event):
+                guard let notify = spec.group(named: group)?.notify else { continue }
+                runNotify(notify, event, key: "group:" + group)
             case .switchSyncDaemon(let role):
                 switchSyncDaemon(role)
-            case .masterReceivedLowerPriority:
-                if let script = runtime.spec.notifyMasterRxLowerPriority {
-                    run(script, arguments: [], key: "instance:" + name)
-                }
+            case .scriptStatus:
+                // Logged by checkFinished, with the run's output.
+                break
+            }
+        }
+    }
+
+    func perform(_ action: VRRP.VRRPInstance.Action, for runtime: InstanceRuntime, _ context: VRRPRouter.Context) {
+        let name = runtime.spec.name
+        switch action {
+        case .stateChanged(let from, let to):
+            runtime.since = wallClock()
+            let priority = Int(context.priority)
+            logger.notice(
+                "vrrp_instance \(name): \(from.rawValue) → \(to.rawValue)",
+                metadata: ["reason": "\(context.reason)", "priority": "\(priority)"])
+            emit(.instanceState(instance: name, from: from.rawValue, to: to.rawValue, priority: priority, reason: context.reason))
+        case .sendAdvert(let priority):
+            sendAdvert(runtime, priority: priority)
+        case .armTimer(let kind, let deadline):
+            runtime.armed[kind] = deadline
+            timers.push(.instance(id: runtime.id, kind), at: deadline)
+        case .cancelTimer(let kind):
+            runtime.armed[kind] = nil
+        case .addVirtualAddresses:
+            addAddresses(runtime)
+        case .removeVirtualAddresses:
+            removeAddresses(runtime, leftovers: context.starting)
+        case .sendGratuitous(let count):
+            announce(runtime, count: count)
+        case .notify(let event):
+            runNotify(runtime.spec.notify, event, key: "instance:" + name)
+        case .switchSyncDaemon(let role):
+            switchSyncDaemon(role)
+        case .masterReceivedLowerPriority:
+            if let script = runtime.spec.notifyMasterRxLowerPriority {
+                run(script, arguments: [], key: "instance:" + name)
             }
         }
     }
@@ -458,8 +420,9 @@ final class HostCore: @unchecked Sendable {
     func timerReason(_ kind: VRRP.VRRPInstance.TimerKind, _ runtime: InstanceRuntime) -> String {
         switch kind {
         case .masterDown:
-            let master = runtime.machine.masterAddress.map { " from \($0)" } ?? ""
-            return "no advert\(master) for \(runtime.machine.masterDownInterval)"
+            let state = machine(runtime)
+            let master = state?.masterAddress.map { " from \($0)" } ?? ""
+            return "no advert\(master) for \(state?.masterDownInterval ?? .zero)"
         case .advert: return "advert timer"
         case .garpDelay, .garpRefresh: return "gratuitous ARP timer"
         }
@@ -680,7 +643,7 @@ final class HostCore: @unchecked Sendable {
         transports.removeAll()
         removeVirtualMACs(keeping: [])
         instances.removeAll()
-        groups.removeAll()
+        router = VRRPRouter()
         scripts.removeAll()
         transports.removeAll()
         timers.removeAll()
@@ -742,22 +705,25 @@ final class HostCore: @unchecked Sendable {
         let list = spec.instances.map { s -> InstanceStatus in
             let w = s.wiring
             let runtime = instances[s.name]
+            let machine = router.members[s.name]?.machine
             return InstanceStatus(
                 name: s.name, interface: w.base.isEmpty ? w.interface : w.base, virtualRouterID: Int(w.advert.virtualRouterID),
-                version: Int(w.machine.version.rawValue), state: runtime?.machine.state.rawValue ?? "INIT",
-                priority: Int(runtime?.machine.effectivePriority ?? w.machine.priority),
-                configuredPriority: Int(w.machine.priority), masterAddress: runtime?.machine.masterAddress?.description,
+                version: Int(w.machine.version.rawValue), state: machine?.state.rawValue ?? "INIT",
+                priority: Int(machine?.effectivePriority ?? w.machine.priority),
+                configuredPriority: Int(w.machine.priority), masterAddress: machine?.masterAddress?.description,
                 since: runtime?.since ?? 0, advertsSent: runtime?.sent ?? 0, advertsReceived: runtime?.received ?? 0,
                 drops: Dictionary(uniqueKeysWithValues: (runtime?.drops ?? [:]).map { ($0.key.rawValue, $0.value) }),
                 addresses: s.addressText)
         }
         let groupList = spec.groups.map { g in
-            SyncGroupStatus(name: g.name, state: groups[g.name]?.policy.state.rawValue ?? "INIT", members: g.members)
+            SyncGroupStatus(name: g.name, state: router.groups[g.name]?.policy.state.rawValue ?? "INIT", members: g.members)
         }
         let scriptList = scripts.values.sorted { $0.spec.name < $1.spec.name }.map { r in
-            TrackedScriptStatus(
-                name: r.spec.name, command: r.spec.command, up: r.up, running: r.running,
-                successesInARow: r.successes, failuresInARow: r.failures, rise: r.spec.rise, fall: r.spec.fall,
+            let count = router.scripts[r.spec.name]
+            return TrackedScriptStatus(
+                name: r.spec.name, command: r.spec.command, up: count?.up ?? true, running: r.running,
+                successesInARow: count?.successes ?? 0, failuresInARow: count?.failures ?? 0, rise: r.spec.rise,
+                fall: r.spec.fall,
                 lastResult: r.script == nil ? "not run: refused by script security" : r.lastResult, lastRun: r.lastRun)
         }
         return VRRPStatus(instances: list, syncGroups: groupList, scripts: scriptList)

@@ -301,7 +301,7 @@ final class Harness: @unchecked Sendable {
     /// Fires the timers due at `seconds` after start.
     func advance(to seconds: Double) { core.fireDueTimers(now: at(seconds)) }
 
-    func state(_ name: String) -> String { core.instances[name]?.machine.state.rawValue ?? "absent" }
+    func state(_ name: String) -> String { core.router.members[name]?.machine.state.rawValue ?? "absent" }
 
     func transport(_ interface: String) throws -> FakeTransport {
         try #require(opener.transport(interface), "no socket on \(interface)")

@@ -92,13 +92,13 @@ struct ProcessTrackingHostTests {
         #expect(h.state("VI_1") == "BACKUP")
         h.advance(to: 4.5)
         #expect(h.state("VI_1") == "MASTER")
-        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 150)
+        #expect(h.core.router.members["VI_1"]?.machine.effectivePriority == 150)
         h.processes.running.update { $0 = [RunningProcess(pid: 10, name: "haproxy", commandLine: ["/usr/sbin/haproxy"])] }
         // The reads come a second apart (5.5 was the next one after 4.5): the loss is seen at 6.
         h.advance(to: 6)
         h.advance(to: 7)
-        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 150, "terminate_delay 2 has not passed")
+        #expect(h.core.router.members["VI_1"]?.machine.effectivePriority == 150, "terminate_delay 2 has not passed")
         h.advance(to: 8)
-        #expect(h.core.instances["VI_1"]?.machine.effectivePriority == 90)
+        #expect(h.core.router.members["VI_1"]?.machine.effectivePriority == 90)
     }
 }

@@ -8,9 +8,12 @@ struct InstanceSpec {
     var virtualRouterID: UInt8
     var virtualAddresses: [IPAddress]
     var authentication: Authentication = .none
+    /// Its track_* objects, all up at boot.
+    var tracked: [TrackedObject] = []
 }
 
-/// A simulated director: instances, an optional sync group, timers, and a record of everything it did.
+/// A simulated director: the production router (instances, an optional sync group, tracking), timers, and a
+/// record of everything it did.
 final class SimulatedRouter {
     struct TimerKey: Hashable {
         var instance: String
@@ -21,8 +24,7 @@ final class SimulatedRouter {
     let address: IPAddress
     let specs: [InstanceSpec]
     let groupMembers: [String]?
-    private(set) var instances: [String: VRRPInstance] = [:]
-    var group: SyncGroupPolicy?
+    var vrrp = VRRPRouter()
     var alive = false
     var timers: [TimerKey: ContinuousClock.Instant] = [:]
     /// Instances whose virtual addresses are configured here right now.
@@ -41,23 +43,25 @@ final class SimulatedRouter {
         self.groupMembers = members
     }
 
-    /// Fresh instances (a restarted process remembers nothing).
+    /// Fresh instances (a restarted process remembers nothing), added in configuration order as HostCore does.
     func boot() throws {
-        instances = [:]
-        for spec in specs {
-            instances[spec.configuration.name] = try VRRPInstance(spec.configuration)
+        vrrp = VRRPRouter()
+        if let members = groupMembers {
+            vrrp.addGroup(SyncGroupPolicy(name: "G", members: members), tracking: TrackingState(objects: [], initiallyUp: []))
         }
-        group = groupMembers.map { SyncGroupPolicy(name: "G", members: $0) }
+        for spec in specs {
+            let name = spec.configuration.name
+            vrrp.add(
+                try VRRPInstance(spec.configuration), group: groupMembers?.contains(name) == true ? "G" : nil,
+                tracking: TrackingState(objects: spec.tracked, initiallyUp: Set(spec.tracked.map(\.name))))
+        }
         timers = [:]
         alive = true
     }
 
-    func instance(_ name: String) -> VRRPInstance? { instances[name] }
+    func instance(_ name: String) -> VRRPInstance? { vrrp.members[name]?.machine }
 
-    func state(_ name: String) -> VRRPInstance.State? { instances[name]?.state }
-
-    /// Replaces an instance value after `handle` (the lab owns the mutation loop).
-    func store(_ instance: VRRPInstance) { instances[instance.configuration.name] = instance }
+    func state(_ name: String) -> VRRPInstance.State? { instance(name)?.state }
 
     func spec(vrid: UInt8) -> InstanceSpec? { specs.first { $0.virtualRouterID == vrid } }
 
@@ -98,10 +102,15 @@ final class SimulatedLAN {
 
     func router(_ name: String) -> SimulatedRouter? { routers.first { $0.name == name } }
 
-    /// Boots a router and starts its instances in configuration order.
+    /// Boots a router and starts its instances in configuration order, each told its tracking first (as HostCore
+    /// starts them).
     func start(_ router: SimulatedRouter) throws {
         try router.boot()
-        for spec in router.specs { send(.start, to: spec.configuration.name, on: router) }
+        for spec in router.specs {
+            let name = spec.configuration.name
+            if let summary = router.vrrp.summary(of: name) { send(.trackingChanged(summary), to: name, on: router) }
+            send(.start, to: name, on: router)
+        }
     }
 
     /// SIGKILL: no goodbye, timers gone, nothing more sent or received.
@@ -118,9 +127,10 @@ final class SimulatedLAN {
         router.timers = [:]
     }
 
-    /// Feeds a tracking change to one instance.
-    func track(_ summary: TrackingSummary, instance: String, on router: SimulatedRouter) {
-        send(.trackingChanged(summary), to: instance, on: router)
+    /// A tracked object's new status, as HostCore reports a link, a process or a script.
+    func setTracked(_ name: String, up: Bool, on router: SimulatedRouter) {
+        guard router.alive else { return }
+        perform(router.vrrp.handle(.tracked(name, up: up), now: now), on: router)
     }
 
     /// Runs every delivery and timer due up to `now + duration`, in time order.
@@ -149,23 +159,23 @@ final class SimulatedLAN {
         now = end
     }
 
-    /// Hands an event to an instance and performs its actions, then lets the sync group react.
+    /// Hands an event to an instance through the router and performs what it and its sync group do.
     func send(_ event: VRRPInstance.Event, to name: String, on router: SimulatedRouter) {
-        guard router.alive, var instance = router.instance(name) else { return }
-        let actions = instance.handle(event, now: now)
-        router.store(instance)
-        for action in actions { perform(action, instance: name, on: router) }
-        guard var group = router.group else { return }
-        let groupActions = group.update(member: name, status: instance.memberStatus)
-        router.group = group
-        for action in groupActions {
+        guard router.alive else { return }
+        perform(router.vrrp.handle(.instance(name, event), now: now), on: router)
+    }
+
+    private func perform(_ actions: [VRRPRouter.Action], on router: SimulatedRouter) {
+        for action in actions {
             switch action {
-            case .direct(let member, let directive):
-                send(.syncGroup(directive), to: member, on: router)
-            case .notify(let event):
+            case .instance(let name, let step, _):
+                perform(step, instance: name, on: router)
+            case .groupNotify(_, let event):
                 router.notifications.append(event)
             case .switchSyncDaemon(let role):
                 router.syncDaemon.append(role)
+            case .groupState, .scriptStatus:
+                break
             }
         }
     }

@@ -9,12 +9,14 @@ struct SyncGroupScenarioTests {
     static func spec(_ name: String, vrid: UInt8, vip: IPAddress, priority: UInt8, address: IPAddress)
         -> InstanceSpec
     {
+        // The gateway side tracks its interface (weight 0: down means FAULT).
+        let tracked = name == "VI_IN" ? [TrackedObject(name: "interface:eth1")] : []
         var configuration = VRRPInstance.Configuration(
             name: name, version: .v2, priority: priority, primaryAddress: address, inSyncGroup: true)
         configuration.controlsSyncDaemon = name == "VI_OUT"
         return InstanceSpec(
             configuration: configuration, virtualRouterID: vrid, virtualAddresses: [vip],
-            authentication: .password(AuthPassword("1111")))
+            authentication: .password(AuthPassword("1111")), tracked: tracked)
     }
 
     static func director(_ name: String, address: IPAddress, priority: UInt8) -> SimulatedRouter {
@@ -48,7 +50,7 @@ struct SyncGroupScenarioTests {
         #expect(Self.groupStates(b) == [.backup])
 
         // The gateway side's tracked interface goes down on A at t = 10.
-        lan.track(TrackingSummary(faulted: true), instance: "VI_IN", on: a)
+        lan.setTracked("interface:eth1", up: false, on: a)
         // keepalived 2.2.7: "Syncing instances to FAULT state" — the healthy sibling follows into FAULT.
         #expect(a.state("VI_IN") == .fault && a.state("VI_OUT") == .fault)
         #expect(a.holding.isEmpty)
@@ -63,7 +65,7 @@ struct SyncGroupScenarioTests {
         #expect(b.syncDaemon == [.backup, .master])
 
         // The fault clears at t = 15: A's group returns to BACKUP, then preempts both back after 3.4140625 s.
-        lan.track(TrackingSummary(), instance: "VI_IN", on: a)
+        lan.setTracked("interface:eth1", up: true, on: a)
         #expect(a.state("VI_IN") == .backup && a.state("VI_OUT") == .backup)
         lan.advance(by: .seconds(10))
         #expect(a.lastEntered(.master, "VI_OUT") == .nanoseconds(18_414_062_500))
