@@ -52,6 +52,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -66,6 +67,7 @@ let package = Package(
             dependencies: [
                 "Addresses", "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: optimized
         ),
@@ -91,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "directorctl",
             dependencies: [
-                "DirectorConfig", "IPVS", "HealthCheck", "ControlProtocol",
+                "DirectorConfig", "IPVS", "HealthCheck", "ControlProtocol", "Platform",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,5 +1,5 @@
 // ControlProtocol: what directorctl and directord say to each other over the control socket (JSON lines).
-import Foundation
+import FoundationEssentials
 
 /// The default control socket, shared by `directord --socket` and `directorctl --socket`.
 public let defaultControlSocketPath = "/run/directord/directord.sock"

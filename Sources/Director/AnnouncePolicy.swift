@@ -1,5 +1,5 @@
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 
 /// Which VIPs this director announces, pure and on the caller's clock: a VIP is announced while every virtual
 /// server with `announce` on its address has quorum here, the daemon runs, and no operator withdrew it. Damping:

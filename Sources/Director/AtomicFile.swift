@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import Platform
 
 /// A small state file replaced atomically: written beside, synced, renamed, its directory synced, so a crash
 /// leaves the old file or the new one and never half of either. Mode 0600 in a 0700 directory.
@@ -8,14 +10,11 @@ enum AtomicFile {
     }
 
     static func replace(_ path: String, with bytes: [UInt8]) -> Result<Void, Failure> {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
-            } catch {
-                return .failure(Failure(description: "cannot create \(directory): \(error.localizedDescription)"))
-            }
+        let directory = Files.directory(of: path)
+        do {
+            try Files.makeDirectories(directory, mode: 0o700)
+        } catch {
+            return .failure(Failure(description: "cannot create \(directory): \(error)"))
         }
         let temporary = path + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -51,9 +50,10 @@ enum AtomicFile {
 
     /// The file's bytes; nil when it does not exist.
     static func read(_ path: String) -> Result<Data?, Failure> {
-        if access(path, F_OK) != 0, errno == ENOENT { return .success(nil) }
-        do { return .success(try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            return .failure(Failure(description: "cannot read \(path): \(error.localizedDescription)"))
+        do {
+            return .success(try Files.read(path).map { Data($0) })
+        } catch {
+            return .failure(Failure(description: "cannot read \(path): \(error)"))
         }
     }
 }

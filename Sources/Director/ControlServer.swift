@@ -1,6 +1,8 @@
 import CPlatform
 import ControlProtocol
-import Foundation
+import FoundationEssentials
+import Glibc
+import Platform
 import Logging
 import NIOCore
 import NIOPosix
@@ -27,9 +29,7 @@ public final class ControlServer: Sendable {
 
     /// Binds `path` (replacing a stale socket from a crashed run) and serves `handler` on `group`.
     public static func start(path: String, group: any EventLoopGroup, logger: Logger, handler: @escaping Handler) async throws -> ControlServer {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o700])
+        try Files.makeDirectories(Files.directory(of: path), mode: 0o700)
         if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 16)

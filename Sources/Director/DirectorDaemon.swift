@@ -1,6 +1,6 @@
 import ControlProtocol
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 import HealthCheck
 import Logging
 import NIOCore

@@ -1,6 +1,6 @@
 import ControlProtocol
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 import IPVS
 
 /// A real's connections as the kernel counts them, summed over its virtual server's kernel services.

@@ -1,6 +1,7 @@
 import ControlProtocol
 import DirectorConfig
-import Foundation
+import FoundationEssentials
+import Glibc
 import IPVS
 import Logging
 import Platform
@@ -157,7 +158,7 @@ public actor Engine {
         guard configuration.virtualServers.contains(where: \.announce) else { return }
         let key = "net.ipv4.vs.sloppy_tcp"
         do {
-            guard try dependencies.sysctl.read(key).trimmingCharacters(in: .whitespacesAndNewlines) != "1" else { return }
+            guard try dependencies.sysctl.read(key).trimmingWhitespace() != "1" else { return }
             try dependencies.sysctl.write(key, "1")
             logger.notice("enabled \(key)=1 for announced virtual servers: a flow another director started is scheduled here too")
         } catch {
@@ -358,9 +359,11 @@ public actor Engine {
         /// neither the actor nor a thread of the concurrency pool.
         func services() async throws -> [IPVSServiceEntry] {
             try await withCheckedThrowingContinuation { continuation in
-                let thread = Thread { continuation.resume(with: Result { try self.table.services() }) }
-                thread.name = "directord-dump"
-                thread.start()
+                do {
+                    try OSThread.start(name: "directord-dump") { continuation.resume(with: Result { try self.table.services() }) }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
             }
         }
     }

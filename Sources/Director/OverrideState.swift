@@ -1,5 +1,5 @@
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 import Glibc
 import HealthCheck
 

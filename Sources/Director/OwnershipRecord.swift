@@ -1,5 +1,8 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import IPVS
+import NIOConcurrencyHelpers
+import Platform
 
 /// Where the services directord may have created are recorded, so that a directord killed in the middle of a
 /// reload knows them at its next start. Without it, a service the old configuration had and the new one dropped
@@ -26,7 +29,7 @@ public struct OwnershipFile: OwnershipStore {
     /// The record of the current boot and network namespace, in the directory of `stateFile`.
     public init(besideStateFile stateFile: String) {
         let namespace = Self.currentNamespace()
-        let directory = (stateFile as NSString).deletingLastPathComponent
+        let directory = Files.directory(of: stateFile)
         self.init(path: (directory.isEmpty ? "." : directory) + "/ipvs-owned-\(namespace).json",
                   bootID: Self.currentBootID(), namespace: namespace)
     }
@@ -125,7 +128,7 @@ public struct OwnershipFile: OwnershipStore {
     /// The kernel's id of this boot (a table never outlives it).
     static func currentBootID() -> String {
         (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+            .trimmingWhitespace() ?? ""
     }
 
     /// The network namespace's inode number, as `ls -iL /proc/self/ns/net` shows it (IPVS tables are per namespace).
@@ -138,7 +141,7 @@ public struct OwnershipFile: OwnershipStore {
 
 /// A record kept in memory, for tests (and for an engine whose caller asked for none).
 public final class MemoryOwnershipStore: OwnershipStore, @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var services: Set<IPVSServiceKey>
     private(set) public var saves = 0
 

@@ -1,7 +1,7 @@
 import CPlatform
 import ControlProtocol
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 import Glibc
 import Platform
 

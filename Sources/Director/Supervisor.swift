@@ -1,8 +1,9 @@
 import ControlProtocol
 import DirectorConfig
-import Foundation
+import FoundationEssentials
 import HealthCheck
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import Platform
 import VRRPHost
@@ -443,7 +444,7 @@ public actor Supervisor {
 
 /// Set once the health notify scripts a stop started have ended.
 final class ScriptsFinished: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var done = false
 
     var isSet: Bool { lock.withLock { done } }

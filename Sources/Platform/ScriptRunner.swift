@@ -1,5 +1,4 @@
 import CPlatform
-import Foundation
 import Glibc
 
 /// A script as keepalived runs it: a command line for `/bin/sh -c`, extra arguments, an optional user.
@@ -79,11 +78,14 @@ public struct ProcessScriptRunner: ScriptRunning {
         await withCheckedContinuation { continuation in
             // One short-lived thread per script: scripts are rare events, and blocking here keeps every
             // event loop (VRRP timers above all) free.
-            let thread = Thread {
+            do {
+                try OSThread.start(name: "directord-script", stackSize: 256 * 1024) {
+                    continuation.resume(returning: Self.runBlocking(script, timeout: timeout))
+                }
+            } catch {
+                // No thread to spare (the process is at its limit): run it here rather than not at all.
                 continuation.resume(returning: Self.runBlocking(script, timeout: timeout))
             }
-            thread.stackSize = 256 * 1024
-            thread.start()
         }
     }
 

@@ -57,7 +57,8 @@ extension String {
         return String(map { $0 == "." ? "/" : $0 })
     }
 
-    func trimmingWhitespace() -> String {
+    /// Without leading and trailing whitespace (kernel text files end in a newline).
+    public func trimmingWhitespace() -> String {
         var s = Substring(self)
         while let c = s.first, c.isWhitespace { s.removeFirst() }
         while let c = s.last, c.isWhitespace { s.removeLast() }

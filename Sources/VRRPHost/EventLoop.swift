@@ -1,18 +1,19 @@
-import Foundation
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import Platform
 
 /// The VRRP thread: poll() over the receive sockets and a wake-up pipe, timers from the core's heap of absolute
 /// deadlines. Its own OS thread, so adverts leave on time whatever the Swift concurrency pool or NIO are doing.
 final class EventLoop: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var queue: [HostWork] = []
     private var stopRequested = false
     private let wakeup: WakeupPipe
-    private var thread: Thread?
     private var exited: [CheckedContinuation<Void, Never>] = []
     private var finished = false
+    /// Set once the thread started.
+    private var started = false
     private let logger: Logger
 
     init(logger: Logger) throws(SystemError) {
@@ -35,19 +36,10 @@ final class EventLoop: @unchecked Sendable {
         return true
     }
 
-    /// Starts the thread that owns `core` from now on.
-    func run(_ core: HostCore) {
-        let thread = Thread { [self] in
-            // Foundation does not name the OS thread on Linux, which would otherwise inherit its creator's name (a
-            // Swift concurrency worker's): top -H and /proc show it by this one.
-            ThreadName.setCurrent("directord-vrrp")
-            self.loop(core)
-        }
-        thread.stackSize = 1 << 20
-        // Scheduling hint only: the loop does little work but must do it on time.
-        thread.qualityOfService = .userInteractive
-        self.thread = thread
-        thread.start()
+    /// Starts the thread that owns `core` from now on; top -H and /proc show it as directord-vrrp.
+    func run(_ core: HostCore) throws(SystemError) {
+        try OSThread.start(name: "directord-vrrp", stackSize: 1 << 20) { [self] in self.loop(core) }
+        lock.withLock { started = true }
     }
 
     /// Asks the loop to exit after the work queued so far; `waitForExit` returns when it has.
@@ -61,7 +53,7 @@ final class EventLoop: @unchecked Sendable {
     func waitForExit() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             lock.lock()
-            if finished || thread == nil {
+            if finished || !started {
                 lock.unlock()
                 c.resume()
                 return

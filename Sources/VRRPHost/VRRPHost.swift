@@ -1,8 +1,8 @@
 // VRRPHost: runs the pure VRRP core on the host — sockets, timers, addresses, scripts and the sync daemon.
 import ControlProtocol
 import DirectorConfig
-import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import Platform
 
 /// VRRP for the daemon: one object per running configuration.
@@ -76,8 +76,8 @@ final class HostBox: @unchecked Sendable {
     let logger: Logger
     let configuration: Configuration
     let events: AsyncStream<VRRPHostEvent>.Continuation
-    private let lock = NSLock()
-    private let coreLock = NSLock()
+    private let lock = NIOLock()
+    private let coreLock = NIOLock()
     private var phase = Phase.idle
     private var loop: EventLoop?
     private var core: HostCore!
@@ -118,7 +118,13 @@ final class HostBox: @unchecked Sendable {
         self.loop = loop
         self.phase = .running
         lock.unlock()
-        loop.run(core)
+        do {
+            try loop.run(core)
+        } catch {
+            // The core stays with this thread (under coreLock) and the start is refused.
+            setPhase(.stopped)
+            throw error
+        }
     }
 
     /// Runs `body` on the VRRP thread while it runs, else here.
@@ -174,29 +180,29 @@ final class HostBox: @unchecked Sendable {
 
 /// A value handed from the VRRP thread to a waiting caller.
 final class ResultSlot<T: Sendable>: @unchecked Sendable {
-    private let condition = NSCondition()
+    /// 1 once `value` is set.
+    private let condition = ConditionLock(value: 0)
     private var value: T?
 
     func fill(_ v: T) {
         condition.lock()
         value = v
-        condition.signal()
-        condition.unlock()
+        condition.unlock(withValue: 1)
     }
 
     func wait() -> T {
-        condition.lock()
-        defer { condition.unlock() }
         while true {
-            if let value { return value }
-            condition.wait()
+            condition.lock(whenValue: 1)
+            let filled = value
+            condition.unlock()
+            if let filled { return filled }
         }
     }
 }
 
 /// Resumes a continuation once, with whichever result comes first.
 final class FirstResult: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var continuation: CheckedContinuation<Bool, Never>?
 
     func set(_ c: CheckedContinuation<Bool, Never>) {

@@ -1,7 +1,7 @@
 // `directorctl check`: validate a configuration exactly as `directord --check` does, without a daemon.
 import ArgumentParser
 import DirectorConfig
-import Foundation
+import Platform
 
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +28,7 @@ struct Check: ParsableCommand {
         let report = ConfigurationCheck.report(
             path: configFile, dump: dump, program: "directorctl", loader: ConfigurationLoader(configID: configID))
         print(report.output, terminator: "")
-        FileHandle.standardError.write(Data(report.messages.utf8))
+        StandardError.write(report.messages)
         if !report.valid { throw ExitCode(1) }
     }
 }

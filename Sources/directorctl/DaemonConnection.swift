@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
-import Foundation
+import FoundationEssentials
+import Platform
 
 /// `--socket PATH`, shared by every subcommand that talks to the daemon (the same option directord takes).
 struct SocketOption: ParsableArguments {
@@ -47,5 +48,5 @@ func sendControl(_ request: ControlRequest, socket: String, timeout: Duration) t
 }
 
 func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    StandardError.write(text + "\n")
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ControlProtocol
-import Foundation
+import FoundationEssentials
 
 struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ControlProtocol
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// VIRTUAL REAL, or --all REAL: the targets `drain` and `undrain` share.
 struct RealSelection: ParsableArguments {
@@ -65,7 +66,7 @@ struct Drain: ParsableCommand {
                 printError("directorctl: timed out after \(timeout)s with \(left.reduce(0) { $0 + Int($1.activeConnections ?? 0) }) active connections left")
                 throw ExitCode(1)
             }
-            Thread.sleep(forTimeInterval: min(interval, max(0.05, deadline.timeIntervalSinceNow)))
+            usleep(UInt32(min(interval, max(0.05, deadline.timeIntervalSinceNow)) * 1_000_000))
             let progress = try sendExpectingOK(.drainProgress(virtualServer: selection.virtualServer, real: selection.real), socket: connection.socket)
             drains = progress.drains ?? []
         }

@@ -1,7 +1,7 @@
 // `directorctl genhash`: the digest to put in a config's `digest`, computed exactly as the HTTP_GET/SSL_GET checker does.
 import ArgumentParser
-import Foundation
 import HealthCheck
+import Platform
 
 struct Genhash: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,11 +61,12 @@ struct Genhash: ParsableCommand {
         var local: [UInt8]?
         if let compare {
             do {
-                let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: compare))
-                defer { try? handle.close() }
-                local = [UInt8](try handle.readToEnd() ?? Data())
-            } catch {
-                throw ValidationError("--compare: cannot read \(compare): \(error.localizedDescription)")
+                guard let bytes = try Files.read(compare) else {
+                    throw ValidationError("--compare: cannot read \(compare): no such file")
+                }
+                local = bytes
+            } catch let error as SystemError {
+                throw ValidationError("--compare: cannot read \(compare): \(error)")
             }
         }
         let options: GenhashOptions
@@ -79,7 +80,7 @@ struct Genhash: ParsableCommand {
         }
         let report = GenhashReport.fetchBlocking(options)
         for line in report.output { print(line) }
-        for problem in report.problems { FileHandle.standardError.write(Data("genhash: \(problem)\n".utf8)) }
+        for problem in report.problems { StandardError.write("genhash: \(problem)\n") }
         if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
     }
 }

@@ -2,7 +2,8 @@
 import ArgumentParser
 import Director
 import DirectorConfig
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Platform
 import ServiceLifecycle
@@ -66,7 +67,7 @@ struct Directord: AsyncParsableCommand {
             let report = ConfigurationCheck.report(
                 path: configFile, dump: dump, program: "directord", loader: ConfigurationLoader(configID: configID))
             print(report.output, terminator: "")
-            FileHandle.standardError.write(Data(report.messages.utf8))
+            StandardError.write(report.messages)
             throw ExitCode(report.valid ? 0 : 1)
         }
         // From here a SIGHUP must not kill a director that is still starting (the daemon reloads once it runs).
@@ -96,7 +97,7 @@ struct Directord: AsyncParsableCommand {
                     ConfigurationLoader(configID: configID, cache: cache).load(path: $0)
                 }))
         } catch {
-            FileHandle.standardError.write(Data("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n".utf8))
+            StandardError.write("\(error.description)\ndirectord: \(configFile): invalid configuration, not started\n")
             throw ExitCode(1)
         }
         if let name = daemon.netNamespace {
@@ -107,12 +108,12 @@ struct Directord: AsyncParsableCommand {
                 case .entered:
                     // Every thread but this one is still outside: start again from inside (same pid, one thread).
                     let failure = NetworkNamespace.reexecute(arguments: CommandLine.arguments)
-                    FileHandle.standardError.write(Data("directord: net_namespace \(name): \(failure)\n".utf8))
+                    StandardError.write("directord: net_namespace \(name): \(failure)\n")
                     throw ExitCode(3)
                 }
             } catch let error as SystemError {
                 let hint = error.errno == ENOENT ? " (create it with 'ip netns add \(name)')" : ""
-                FileHandle.standardError.write(Data("directord: net_namespace \(name): \(error)\(hint)\n".utf8))
+                StandardError.write("directord: net_namespace \(name): \(error)\(hint)\n")
                 throw ExitCode(3)
             }
         }

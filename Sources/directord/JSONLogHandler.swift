@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Logging
+import Platform
 
 /// `--log-format json`: one JSON object per line on stderr (time, level, label, message, metadata).
 struct JSONLogHandler: LogHandler {
@@ -9,6 +10,13 @@ struct JSONLogHandler: LogHandler {
 
     init(label: String) { self.label = label }
 
+    /// Sorted keys, as before; a "/" in a message stays as it is.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
@@ -16,7 +24,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": Date().formatted(.iso8601),
             "level": event.level.rawValue,
             "label": label,
             "message": event.message.description,
@@ -24,8 +32,8 @@ struct JSONLogHandler: LogHandler {
         for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { _, new in new }) {
             object[key] = value.description
         }
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        guard var line = try? Self.encoder.encode(object) else { return }
         line.append(UInt8(ascii: "\n"))
-        FileHandle.standardError.write(line)
+        line.withUnsafeBytes { StandardError.write($0) }
     }
 }
