@@ -25,6 +25,8 @@ public struct EngineDependencies: Sendable {
     /// The record of the services directord owns, kept across a crash (nil: none kept; the daemon keeps one beside
     /// its state file).
     public var ownership: (any OwnershipStore)?
+    /// Every address on this host's interfaces, for `ha_suspend` (nil when they cannot be read).
+    public var localAddresses: @Sendable () -> Set<IPAddress>?
 
     public init(
         loadConfiguration: @escaping @Sendable (String) -> LoadResult = { ConfigurationLoader().load(path: $0) },
@@ -33,7 +35,8 @@ public struct EngineDependencies: Sendable {
         notifier: SystemdNotifier = SystemdNotifier(environment: ProcessInfo.processInfo.environment),
         now: @escaping @Sendable () -> Date = { Date() },
         network: any HostNetworking = RouteNetlink(),
-        ownership: (any OwnershipStore)? = nil
+        ownership: (any OwnershipStore)? = nil,
+        localAddresses: @escaping @Sendable () -> Set<IPAddress>? = HASuspend.systemAddresses
     ) {
         self.loadConfiguration = loadConfiguration
         self.openIPVS = openIPVS
@@ -42,6 +45,7 @@ public struct EngineDependencies: Sendable {
         self.now = now
         self.network = network
         self.ownership = ownership
+        self.localAddresses = localAddresses
     }
 }
 

@@ -30,6 +30,10 @@ public actor Supervisor {
     private var vrrpResigned = false
     private var health: Monitor?
     private var healthUpdates: Task<Void, Never>?
+    /// ha_suspend: reads the host's addresses while some virtual server uses it.
+    private var addressWatch: Task<Void, Never>?
+    /// The virtual servers whose checks are suspended now (ha_suspend).
+    private(set) var suspendedServers: Set<String> = []
     private var checkSpecs: Set<CheckSpec> = []
     var realStates: [String: [Endpoint: RealState]] = [:]
     /// The monitor's sequence number of the newest verdict applied per virtual server: an apply's starting steps
@@ -86,6 +90,7 @@ public actor Supervisor {
             healthUpdates = Task { [weak self] in
                 for await update in stream { await self?.handle(update) }
             }
+            followAddresses()
             try await applyHealth(configuration)
         }
         try await engine.start()
@@ -97,6 +102,35 @@ public actor Supervisor {
     }
 
     // MARK: Health
+
+    /// ha_suspend, now and then every `HASuspend.pollInterval`, with the running configuration (a reload that adds
+    /// or removes it, or changes the addresses, takes effect at the next reading).
+    private func followAddresses() {
+        updateSuspension()
+        addressWatch = Task { [weak self] in
+            while (try? await Task.sleep(for: HASuspend.pollInterval)) != nil {
+                await self?.updateSuspension()
+            }
+        }
+    }
+
+    func updateSuspension() {
+        guard let health, let configuration else { return }
+        var next = Set<String>()
+        if HASuspend.isUsed(by: configuration) {
+            guard let present = dependencies.localAddresses() else { return }  // unreadable: leave it as it is
+            next = HASuspend.suspended(configuration, present: present)
+        }
+        guard next != suspendedServers else { return }
+        for identity in next.subtracting(suspendedServers).sorted() {
+            logger.notice("virtual_server \(identity): its address is not on this director, health checks suspended (ha_suspend)")
+        }
+        for identity in suspendedServers.subtracting(next).sorted() where configuration.virtualServers.contains(where: { $0.identity == identity && $0.haSuspend }) {
+            logger.notice("virtual_server \(identity): its address is on this director, health checks resumed")
+        }
+        suspendedServers = next
+        health.suspend(next)
+    }
 
     /// Installs the configuration's checks (keeping the verdicts of those that stay) with the operator's overrides,
     /// and seeds the engine; answers the destinations seeded, by virtual server.
@@ -437,6 +471,7 @@ public actor Supervisor {
             while !finished.isSet && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         }
         healthUpdates?.cancel()
+        addressWatch?.cancel()
         await engine.stop(mode: mode)
         removeStaticNetwork()
     }

@@ -175,7 +175,8 @@ struct VirtualServerDraft: Sendable {
     var sorryServer: (IPAddress, UInt16?, ConfigNode)?
     var sorryInhibit = false
     var sorryForwarding: ForwardingMethod?
-    var haSuspend = false
+    /// Where `ha_suspend` was written; nil without it.
+    var haSuspend: SourceLocation?
     var drainOnRemoval: Duration?
     var announce = false
     var ipFamily: (AddressFamily, ConfigWord)?
@@ -331,11 +332,7 @@ struct VirtualServerDraft: Sendable {
         .value("sorry_server_lvs_method") { d, node, log in
             if let m = forwardingMethod(node.arguments[0], "'sorry_server_lvs_method'", log: &log) { d.sorryForwarding = m }
         },
-        .value("ha_suspend", 0...0) { d, node, log in
-            // Accepted so keepalived files run; only check traffic differs (checks also run on the backup).
-            log.warning(node.location, "'ha_suspend' is not implemented: the checks run whether or not the virtual server's address is on this director (keepalived suspends them)")
-            d.haSuspend = true
-        },
+        .value("ha_suspend", 0...0) { d, node, _ in d.haSuspend = node.location },
         .value("ip_family") { d, node, log in
             if let f = log.choice(node.arguments[0], "'ip_family'", [("inet", AddressFamily.ipv4), ("inet6", .ipv6)]) {
                 d.ipFamily = (f, node.arguments[0])
@@ -438,6 +435,24 @@ struct VirtualServerDraft: Sendable {
             }
         case .fwmark:
             break
+        }
+        // keepalived reports ha_suspend on a fwmark service (or a group with fwmark entries) and clears it: a mark
+        // has no address to be on this director.
+        var haSuspend = haSuspend != nil
+        if let at = self.haSuspend {
+            let marked: Bool
+            switch key {
+            case .fwmark: marked = true
+            case .group(let name):
+                marked = groups.first { $0.name == name }?.members.contains { if case .fwmark = $0 { true } else { false } } ?? false
+            case .endpoint: marked = false
+            }
+            if marked {
+                log.warning(at, "'ha_suspend' is ignored on a fwmark virtual server (a mark has no address to follow): its checks always run, as keepalived clears it")
+                haSuspend = false
+            } else if case .group = key {
+                log.warning(at, "'ha_suspend' on a group's virtual server: directord runs its checks while any of the group's addresses is on this director (keepalived 2.2.7 never matches a group's address, so there they never run)")
+            }
         }
         guard ok else { return nil }
         return VirtualServer(

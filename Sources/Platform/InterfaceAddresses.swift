@@ -36,3 +36,30 @@ public struct SystemInterfaceAddresses: InterfaceAddressLookup {
         return result
     }
 }
+
+extension SystemInterfaceAddresses {
+    /// Network-order bytes (4 or 16) of every IPv4 and IPv6 address on every interface (`ha_suspend` follows them).
+    public static func allAddresses() throws(SystemError) -> [[UInt8]] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { throw SystemError(call: "getifaddrs", errno: errno) }
+        defer { freeifaddrs(list) }
+        var result: [[UInt8]] = []
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let sa = entry.pointee.ifa_addr else { continue }
+            switch Int32(sa.pointee.sa_family) {
+            case AF_INET:
+                result.append(UnsafeRawPointer(sa).withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                    withUnsafeBytes(of: sin.pointee.sin_addr) { Array($0) }
+                })
+            case AF_INET6:
+                result.append(UnsafeRawPointer(sa).withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    withUnsafeBytes(of: sin6.pointee.sin6_addr) { Array($0) }
+                })
+            default: continue
+            }
+        }
+        return result
+    }
+}

@@ -25,6 +25,11 @@ struct ExampleConfigTests {
         #expect(dr.forwarding == .dr)
         #expect(dr.persistenceTimeout == 300)
         #expect(dr.realServers.allSatisfy { $0.checks.first?.kind == .tcp })
+        // ha_suspend: its checks follow the VIP that VI_OUTSIDE holds on the MASTER.
+        #expect(dr.haSuspend)
+        if case .endpoint(let endpoint) = dr.key {
+            #expect(config.vrrpInstances[0].virtualAddresses.contains { $0.prefix.address == endpoint.address })
+        }
         let active = config.virtualServers[2]
         #expect(active.announce && active.scheduler == .mh && active.schedulerFlags.mhPort && active.forwarding == .dr)
         #expect(config.virtualServers[3].realServers.first?.checks.first?.kind == .dns)

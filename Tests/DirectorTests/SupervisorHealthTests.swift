@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Platform
+import Synchronization
 import Testing
 import VRRPHost
 
@@ -82,6 +83,83 @@ func checkedConfig(weight: Int) -> String {
         let status = await supervisor.status()
         #expect(status.virtualServers.first?.sorryServerActive == true)
         #expect(status.virtualServers.first?.reals.first?.up == false)
+        await supervisor.stop(mode: .keep)
+    }
+}
+
+/// ha_suspend: a virtual server's checks wait while its address is not on the host, and run once it is.
+@Suite struct HASuspendTests {
+    static let config = """
+        virtual_server 10.2.0.1 80 {
+            lb_algo rr
+            lb_kind DR
+            protocol TCP
+            ha_suspend
+            real_server 10.2.1.11 80 {
+                TCP_CHECK {
+                    connect_timeout 1
+                    retry 0
+                    delay_loop 1
+                    warmup 0
+                }
+            }
+        }
+        virtual_server_group WEB {
+            10.3.0.1-10 80
+        }
+        virtual_server group WEB {
+            protocol TCP
+            ha_suspend
+            real_server 10.3.1.11 80 { }
+        }
+        virtual_server fwmark 9 {
+            real_server 10.4.1.11 80 { }
+        }
+        """
+
+    @Test func theSuspendedSetFollowsTheAddressesAndGroupRanges() throws {
+        let result = ConfigurationLoader.parse(Self.config)
+        let configuration = try #require(result.configuration)
+        #expect(HASuspend.suspended(configuration, present: []) == ["10.2.0.1 80 TCP", "group WEB TCP"])
+        #expect(HASuspend.suspended(configuration, present: [.ipv4(10, 2, 0, 1)]) == ["group WEB TCP"])
+        #expect(HASuspend.suspended(configuration, present: [.ipv4(10, 3, 0, 7)]) == ["10.2.0.1 80 TCP"])
+        #expect(HASuspend.suspended(configuration, present: [.ipv4(10, 3, 0, 11), .ipv4(10, 2, 0, 2)]) == ["10.2.0.1 80 TCP", "group WEB TCP"])
+        #expect(HASuspend.isUsed(by: configuration))
+    }
+
+    @Test func aFailingRealStaysUntilTheAddressArrivesThenItsCheckTakesItOut() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let files = FakeFiles()
+        files[path] = Self.config
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let present = Mutex<Set<IPAddress>>([])
+        let dependencies = EngineDependencies(
+            loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
+            notifier: SystemdNotifier(environment: [:]), localAddresses: { present.withLock { $0 } })
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let logger = quiet
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+            VRRPHost(configuration: configuration, logger: logger)
+        }
+        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
+        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        #expect(await supervisor.suspendedServers == ["10.2.0.1 80 TCP", "group WEB TCP"])
+        // Two turns of delay_loop 1 pass: the check does not run, the real keeps its starting verdict (up).
+        try await Task.sleep(for: .milliseconds(1300))
+        #expect(await engine.desiredRules().first?.destinations.map(\.address) == [.ipv4(10, 2, 1, 11)])
+
+        present.withLock { $0 = [.ipv4(10, 2, 0, 1)] }
+        await supervisor.updateSuspension()
+        #expect(await supervisor.suspendedServers == ["group WEB TCP"])
+        var destinations: [IPAddress]? = nil
+        for _ in 0..<150 {
+            destinations = await engine.desiredRules().first?.destinations.map(\.address)
+            if destinations == [] { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(destinations == [], "its check ran at its next turn and took the failing real out")
         await supervisor.stop(mode: .keep)
     }
 }

@@ -107,6 +107,35 @@ struct HealthMonitorTests {
         _ = try await monitor.stop().get()
     }
 
+    /// ha_suspend: the checks of a virtual server whose address is not here wait, keeping their verdicts; one
+    /// that an unsuspended virtual server shares keeps running; the suspension's end lets them run again.
+    @Test func checksOfASuspendedVirtualServerWaitAndKeepTheirVerdicts() async throws {
+        let prober = FakeProber()
+        let sink = UpdateSink()
+        let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,
+                                                    random: { 0 }, onUpdate: sink.record)
+        let shared = CheckSpec(probe: try tcpProbe(8101), timing: fast)
+        let own = CheckSpec(probe: try tcpProbe(8102), timing: fast)
+        prober.answers.withLock { $0[own.probe] = .down(.connectionRefused) }
+        monitor.suspend(["a"])
+        let steps = try await monitor.apply([
+            "a": VirtualServerPlan(reals: [("r1", RealServerPolicy(checks: [shared])), ("r2", RealServerPolicy(checks: [own]))]),
+            "b": VirtualServerPlan(reals: [("r1", RealServerPolicy(checks: [shared]))]),
+        ]).get()
+        #expect(steps["a"]?.live == ["r1", "r2"], "checks start up, as without ha_suspend")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(prober.probes(of: own.probe).isEmpty, "suspended: six turns passed without a probe")
+        #expect(prober.probes(of: shared.probe).count >= 2, "b is not suspended")
+        #expect(try await monitor.suspendedChecks().get() == [own])
+        #expect(sink.updates.withLock { $0.allSatisfy { $0.check != own } }, "r2 keeps its verdict: up")
+
+        monitor.suspend([])
+        let down = try await sink.waitFor { $0.check == own && !$0.transition.isUp }
+        #expect(down?.virtualServer == "a")
+        #expect(try await monitor.suspendedChecks().get().isEmpty)
+        _ = try await monitor.stop().get()
+    }
+
     @Test func dedupCountsProbesNotVirtualServers() async throws {
         let prober = FakeProber()
         let monitor = HealthMonitor<String, String>(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober,

@@ -92,6 +92,18 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
     }
 
+    /// `ha_suspend`: the virtual servers whose checks are suspended from now on (replacing the last set). A
+    /// suspended check does not run, and its verdict and counters stay as they are until it runs again, at its
+    /// next turn after the suspension ends; a check that another, unsuspended virtual server shares keeps running.
+    public func suspend(_ servers: Set<VirtualServerID>) {
+        eventLoop.execute { [state] in state.value.suspended = servers }
+    }
+
+    /// The checks that are suspended now (every virtual server using them is), for tests and status.
+    public func suspendedChecks() -> EventLoopFuture<Set<CheckSpec>> {
+        eventLoop.submit { [state] in Set(state.value.running.keys.filter { state.value.isSuspended($0) }) }
+    }
+
     /// Stops every check; answers what omega virtual servers report at shutdown.
     public func stop() -> EventLoopFuture<[VirtualServerID: [HealthEvent<RealID>]]> {
         eventLoop.submit { [state] in state.value.stop() }
@@ -132,6 +144,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         /// The plan each server was built from: a reload that leaves a plan as it was keeps its server as it is.
         var plans: [VirtualServerID: VirtualServerPlan<RealID>] = [:]
         var sequence: UInt64 = 0
+        /// `ha_suspend`: virtual servers whose address is not on this director.
+        var suspended: Set<VirtualServerID> = []
 
         var window: ConcurrencyWindow
         /// Measures the loop's lateness for the window while checks run.
@@ -218,6 +232,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             lagProbe?.cancel()
             lagProbe = nil
             running = [:]
+            suspended = []
             waiting.removeAll()
             registry = CheckRegistry()
             plans = [:]
@@ -258,8 +273,20 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             armWake(monitor: monitor, eventLoop: eventLoop)
         }
 
+        /// Every virtual server that uses the check is suspended.
+        func isSuspended(_ spec: CheckSpec) -> Bool {
+            guard !suspended.isEmpty else { return false }
+            let users = registry.subscribers(of: spec)
+            return !users.isEmpty && users.isSubset(of: suspended)
+        }
+
         private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
             guard let entry = running[spec], !entry.inFlight, !entry.queued else { return }
+            if isSuspended(spec) {
+                // Its turn passes: asked again at the next one, as keepalived's disabled checker is.
+                schedule(spec, at: .now() + spec.timing.delayLoop.timeAmount, monitor: monitor, eventLoop: eventLoop)
+                return
+            }
             guard inFlightCount < window.limit else {
                 entry.queued = true
                 waiting.append(spec)
