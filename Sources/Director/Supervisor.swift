@@ -346,6 +346,8 @@ public actor Supervisor {
         let changes = configuration.map { ReloadChanges(from: $0, to: next) }
         configuration = next
         pruneOverrides(to: next)
+        // Before the new checks start, so a new ha_suspend service away from here runs none.
+        updateSuspension()
         var problems: [String] = []
         do { try await applyHealth(next, changes: changes) } catch { problems.append("health checks: \(error)") }
         var (plan, failure) = await engine.adopt(next, changes: changes)

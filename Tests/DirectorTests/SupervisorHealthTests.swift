@@ -162,4 +162,31 @@ func checkedConfig(weight: Int) -> String {
         #expect(destinations == [], "its check ran at its next turn and took the failing real out")
         await supervisor.stop(mode: .keep)
     }
+
+    @Test func aReloadThatAddsAnHASuspendServiceAwayFromHereRunsNoneOfItsChecks() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let files = FakeFiles()
+        files[path] = "virtual_server fwmark 9 {\n    real_server 10.4.1.11 80 { }\n}\n"
+        let shared = SharedTable()
+        let engine = try makeEngine(files, shared)
+        let dependencies = EngineDependencies(
+            loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
+            notifier: SystemdNotifier(environment: [:]), localAddresses: { [] })
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let logger = quiet
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+            VRRPHost(configuration: configuration, logger: logger)
+        }
+        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
+        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        #expect(await supervisor.suspendedServers.isEmpty)
+        files[path] = Self.config
+        #expect(await supervisor.reload(file: path).ok)
+        #expect(await supervisor.suspendedServers == ["10.2.0.1 80 TCP", "group WEB TCP"])
+        // warmup 0: without the suspension in place before the checks start, the first would run at once.
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await engine.desiredRules().first { $0.key.description.contains("10.2.0.1") }?.destinations.map(\.address) == [.ipv4(10, 2, 1, 11)])
+        await supervisor.stop(mode: .keep)
+    }
 }
