@@ -117,6 +117,23 @@ func checkedConfig(weight: Int) -> String {
         }
         """
 
+    /// A supervisor over `engine` that sees `addresses` on the host, started with the file at `path`; the real
+    /// 10.2.1.11 fails every check.
+    static func start(_ engine: Engine, _ files: FakeFiles, addresses: @escaping @Sendable () -> Set<IPAddress>?) async throws -> Supervisor {
+        let dependencies = EngineDependencies(
+            loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
+            notifier: SystemdNotifier(environment: [:]), localAddresses: addresses)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let logger = quiet
+        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
+            VRRPHost(configuration: configuration, logger: logger)
+        }
+        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
+        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        return supervisor
+    }
+
     @Test func theSuspendedSetFollowsTheAddressesAndGroupRanges() throws {
         let result = ConfigurationLoader.parse(Self.config)
         let configuration = try #require(result.configuration)
@@ -128,23 +145,12 @@ func checkedConfig(weight: Int) -> String {
     }
 
     @Test func aFailingRealStaysUntilTheAddressArrivesThenItsCheckTakesItOut() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
         let files = FakeFiles()
         files[path] = Self.config
         let shared = SharedTable()
         let engine = try makeEngine(files, shared)
         let present = Mutex<Set<IPAddress>>([])
-        let dependencies = EngineDependencies(
-            loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
-            notifier: SystemdNotifier(environment: [:]), localAddresses: { present.withLock { $0 } })
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let logger = quiet
-        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
-            VRRPHost(configuration: configuration, logger: logger)
-        }
-        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
-        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        let supervisor = try await Self.start(engine, files) { present.withLock { $0 } }
         #expect(await supervisor.suspendedServers == ["10.2.0.1 80 TCP", "group WEB TCP"])
         // Two turns of delay_loop 1 pass: the check does not run, the real keeps its starting verdict (up).
         try await Task.sleep(for: .milliseconds(1300))
@@ -164,22 +170,11 @@ func checkedConfig(weight: Int) -> String {
     }
 
     @Test func aReloadThatAddsAnHASuspendServiceAwayFromHereRunsNoneOfItsChecks() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
         let files = FakeFiles()
         files[path] = "virtual_server fwmark 9 {\n    real_server 10.4.1.11 80 { }\n}\n"
         let shared = SharedTable()
         let engine = try makeEngine(files, shared)
-        let dependencies = EngineDependencies(
-            loadConfiguration: { files.load($0) }, openIPVS: { throw IPVSError.unavailable }, sysctl: FakeSysctl(),
-            notifier: SystemdNotifier(environment: [:]), localAddresses: { [] })
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        let logger = quiet
-        let supervisor = Supervisor(engine: engine, logger: logger, dependencies: dependencies) { configuration in
-            VRRPHost(configuration: configuration, logger: logger)
-        }
-        let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
-        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        let supervisor = try await Self.start(engine, files) { [] }
         #expect(await supervisor.suspendedServers.isEmpty)
         files[path] = Self.config
         #expect(await supervisor.reload(file: path).ok)
