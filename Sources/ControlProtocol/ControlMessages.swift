@@ -232,6 +232,8 @@ public struct VirtualServerStatus: Codable, Equatable, Sendable {
     /// Set when the kernel refused part of this virtual server's rules (at start, a reload, a health change or a
     /// drift repair): what it refused and why. The next drift check tries again.
     public var notInForce: String?
+    /// `ha_suspend`: true while the virtual server's address is not on this director and its checks wait.
+    public var checksSuspended: Bool?
 
     public init(name: String, quorumUp: Bool, liveWeight: Int, quorum: Int, sorryServerActive: Bool,
                 sorryServer: String? = nil, reals: [RealServerStatus] = []) {

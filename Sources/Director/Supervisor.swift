@@ -435,6 +435,9 @@ public actor Supervisor {
         var status = await engine.status(health: views)
         await addOverrides(to: &status)
         addAnnouncements(to: &status)
+        for i in status.virtualServers.indices where suspendedServers.contains(status.virtualServers[i].name) {
+            status.virtualServers[i].checksSuspended = true
+        }
         if let vrrp {
             let vrrpStatus = vrrp.status()
             status.instances = vrrpStatus.instances

@@ -84,6 +84,7 @@ enum StatusText {
                 if let sorry = v.sorryServer { out += ", sorry server \(sorry) \(v.sorryServerActive ? "ACTIVE" : "standby")" }
                 out += "\n"
                 if let refused = v.notInForce { out += "    NOT IN FORCE: \(refused)\n" }
+                if v.checksSuspended == true { out += "    health checks suspended: the address is not on this director (ha_suspend)\n" }
                 if let announced = v.announced {
                     out += announced ? "    announced for \(ago(v.announcedSince ?? now, now))" : "    NOT announced for \(ago(v.announcedSince ?? now, now))"
                     if let reason = v.announceReason { out += ": \(reason)" }

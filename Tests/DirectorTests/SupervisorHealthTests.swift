@@ -152,6 +152,7 @@ func checkedConfig(weight: Int) -> String {
         let present = Mutex<Set<IPAddress>>([])
         let supervisor = try await Self.start(engine, files) { present.withLock { $0 } }
         #expect(await supervisor.suspendedServers == ["10.2.0.1 80 TCP", "group WEB TCP"])
+        #expect(await supervisor.status().virtualServers.map(\.checksSuspended) == [true, true, nil])
         // Two turns of delay_loop 1 pass: the check does not run, the real keeps its starting verdict (up).
         try await Task.sleep(for: .milliseconds(1300))
         #expect(await engine.desiredRules().first?.destinations.map(\.address) == [.ipv4(10, 2, 1, 11)])
@@ -159,6 +160,7 @@ func checkedConfig(weight: Int) -> String {
         present.withLock { $0 = [.ipv4(10, 2, 0, 1)] }
         await supervisor.updateSuspension()
         #expect(await supervisor.suspendedServers == ["group WEB TCP"])
+        #expect(await supervisor.status().virtualServers.map(\.checksSuspended) == [nil, true, nil])
         var destinations: [IPAddress]? = nil
         for _ in 0..<150 {
             destinations = await engine.desiredRules().first?.destinations.map(\.address)

@@ -53,12 +53,17 @@ sleep 4  # four turns of delay_loop 1
 in_table || fail "a suspended check ran: web1 left the table"
 grep -q "is down" "$log" && fail "a suspended check ran: $(grep 'is down' "$log")"
 note "ok: four turns later web1 is still in the table, no check ran"
+"$DIRECTORCTL" status --socket "$sock" >"$work/status1"
+expect_contains "status says the checks are suspended" "$work/status1" 'health checks suspended: the address is not on this director \(ha_suspend\)'
 
 step "The VIP arrives (as on a VRRP MASTER): the checks resume and the 404 takes web1 out"
 ip addr add 10.7.1.1/32 dev lo
 wait_until 10 "the resumption is logged" grep -q "virtual_server 10.7.1.1 80 TCP: its address is on this director, health checks resumed" "$log"
 wait_until 10 "web1 removed" absent
 expect_contains "the reason is logged" "$log" 'real_server 10\.7\.0\.11:80 .* is down: .*404'
+"$DIRECTORCTL" status --socket "$sock" >"$work/status2"
+grep -q "health checks suspended" "$work/status2" && fail "status still says suspended: $(cat "$work/status2")"
+note "ok: status no longer says suspended"
 
 step "The VIP leaves: suspended again, web1 keeps its verdict (down) while its page returns"
 ip addr del 10.7.1.1/32 dev lo
