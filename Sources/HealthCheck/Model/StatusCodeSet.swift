@@ -4,8 +4,11 @@ public struct StatusCodeSet: Sendable, Hashable, CustomStringConvertible {
 
     public static let success = StatusCodeSet(uncheckedRanges: [200...299])
 
+    /// keepalived's HTTP_STATUS_CODE_MIN...MAX, the bounds the configuration's `status_code` keyword checks too.
+    public static let valid = 100...599
+
     public init(_ ranges: [ClosedRange<Int>]) throws(CheckDefinitionError) {
-        for r in ranges where r.lowerBound < 100 || r.upperBound > 999 {
+        for r in ranges where !Self.valid.contains(r.lowerBound) || !Self.valid.contains(r.upperBound) {
             throw .invalidStatusCode("\(r.lowerBound)-\(r.upperBound)")
         }
         self.ranges = ranges.isEmpty ? StatusCodeSet.success.ranges : ranges
