@@ -484,8 +484,9 @@ struct RealServerDraft: Sendable {
         guard let address = log.address(node.arguments[0], "real server address") else { return nil }
         var draft = RealServerDraft(header: node, address: address)
         if node.arguments.count == 2 {
-            guard let port = log.port(node.arguments[1], "real server port") else { return nil }
-            draft.port = port
+            // Port 0 is keepalived's "no port", as if none were written: the service's port, or none on a fwmark.
+            guard let port = log.integer(node.arguments[1], 0...65535, "real server port") else { return nil }
+            draft.port = port == 0 ? nil : UInt16(port)
         }
         return draft
     }

@@ -1,5 +1,6 @@
 // keepalived's defaults, and inheritance from virtual server to real server to checker.
 import DirectorConfig
+import Foundation
 import Testing
 
 struct DefaultsTests {
@@ -171,6 +172,30 @@ struct DefaultsTests {
         #expect(second.checks[0].delayLoop == .seconds(10))
         #expect(second.checks[0].warmup == .zero)
         #expect(second.checks[0].retry == 4)
+    }
+
+    /// keepalived reads a real server's port 0 as no port: the service's, or none on a fwmark (a public config
+    /// wrote `real_server 172.16.70.51 0` under `virtual_server fwmark 1`).
+    @Test func realServerPortZeroIsNoPortAsInKeepalived() throws {
+        let text = """
+            virtual_server fwmark 1 {
+                lb_kind DR
+                real_server 10.0.0.1 0 { }
+                real_server 10.0.0.2 { }
+            }
+            virtual_server 192.0.2.1 80 {
+                protocol TCP
+                lb_kind NAT
+                real_server 10.0.0.3 0 { }
+            }
+            """
+        let result = ConfigurationLoader.parse(text)
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        let servers = try #require(result.configuration?.virtualServers)
+        #expect(servers[0].realServers.map(\.endpoint.port) == [0, 0])
+        #expect(servers[1].realServers.map(\.endpoint.port) == [80])
+        #expect(ConfigurationLoader.parse(text.replacingOccurrences(of: "10.0.0.3 0", with: "10.0.0.3 65536")).errors.map(\.description)
+                    == ["directord.conf:9:26: error: real server port must be in 0..65535, not 65536"])
     }
 
     @Test func everySchedulerIsAccepted() throws {
