@@ -117,6 +117,17 @@ extension DiagnosticLog {
         return nil
     }
 
+    /// A choice keepalived matches case-sensitively (strcmp): a word that matches one only in another case is
+    /// refused with the word to write, since keepalived would not take it for that value but `keepalivedDoes`.
+    mutating func exactChoice<T>(_ word: ConfigWord, _ what: String, _ options: [(String, T)], keepalivedDoes: String) -> T? {
+        if let match = options.first(where: { $0.0 == word.text }) { return match.1 }
+        if let near = options.first(where: { $0.0.lowercased() == word.text.lowercased() }) {
+            error(word.location, "\(what) '\(word.text)' is not '\(near.0)' to keepalived, which matches it case for case and \(keepalivedDoes); write '\(near.0)'")
+            return nil
+        }
+        return choice(word, what, options)
+    }
+
     /// `COMMAND [USER [GROUP]]`: keepalived's notify form, where a command with arguments is quoted.
     mutating func notifyScript(_ node: ConfigNode) -> NotifyScript? {
         guard let command = node.arguments.first else { return nil }

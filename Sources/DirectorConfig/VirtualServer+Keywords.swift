@@ -229,7 +229,8 @@ struct VirtualServerDraft: Sendable {
     static let forwardingChoices: [(String, ForwardingMethod?)] = [("NAT", .nat), ("DR", .dr), ("TUN", nil)]
 
     static func forwardingMethod(_ word: ConfigWord, _ what: String, log: inout DiagnosticLog) -> ForwardingMethod? {
-        guard let choice = log.choice(word, what, forwardingChoices) else { return nil }
+        guard let choice = log.exactChoice(word, what, forwardingChoices,
+                                           keepalivedDoes: "would log an error and forward with NAT") else { return nil }
         guard let method = choice else {
             log.error(word.location, "\(what) TUN: directord drives NAT and DR only (no IP tunnelling)")
             return nil
@@ -238,7 +239,8 @@ struct VirtualServerDraft: Sendable {
     }
 
     private static func setScheduler(_ d: inout VirtualServerDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {
-        if let s = log.choice(node.arguments[0], "'\(node.name)'", Scheduler.allCases.map { ($0.rawValue, $0) }) { d.scheduler = s }
+        if let s = log.exactChoice(node.arguments[0], "'\(node.name)'", Scheduler.allCases.map { ($0.rawValue, $0) },
+                                   keepalivedDoes: "would log an error and schedule with the default, wlc") { d.scheduler = s }
     }
 
     private static func setForwarding(_ d: inout VirtualServerDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {

@@ -59,6 +59,32 @@ struct ValueValidationTests {
         ])
     }
 
+    /// keepalived matches lb_kind and lb_algo case for case: `lb_kind dr` runs as NAT there and `lb_algo RR` as wlc
+    /// (a public configuration wrote `lb_kind dr`), so another case is refused with the word to write.
+    @Test func forwardingMethodAndSchedulerMustBeInKeepalivedsCase() {
+        let result = parse("""
+            virtual_server 192.0.2.1 80 {
+                protocol tcp
+                lb_kind dr
+                lb_algo RR
+                real_server 10.0.0.1 80 {
+                    lb_kind Nat
+                }
+            }
+            virtual_server 192.0.2.2 80 {
+                protocol TCP
+                lb_kind DR
+                lb_algo rr
+                real_server 10.0.0.2 80 { }
+            }
+            """)
+        #expect(result.errors.map(\.short) == [
+            "3:13: error: 'lb_kind' 'dr' is not 'DR' to keepalived, which matches it case for case and would log an error and forward with NAT; write 'DR'",
+            "4:13: error: 'lb_algo' 'RR' is not 'rr' to keepalived, which matches it case for case and would log an error and schedule with the default, wlc; write 'rr'",
+            "6:17: error: 'lb_kind' 'Nat' is not 'NAT' to keepalived, which matches it case for case and would log an error and forward with NAT; write 'NAT'",
+        ])
+    }
+
     @Test func advertIntervalBoundsPerVersion() {
         let result = parse(instance("A", vrid: 1, extra: "    version 3\n    advert_int 41") + instance("B", vrid: 2, extra: "    version 3\n    advert_int 0.015")
             + instance("C", vrid: 3, extra: "    advert_int 256"))
