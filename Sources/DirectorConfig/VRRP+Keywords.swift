@@ -388,7 +388,9 @@ struct VRRPInstanceDraft: Sendable {
     ])
 
     private static func misspelledSyncDaemon(_ d: inout VRRPInstanceDraft, _ node: ConfigNode, _ log: inout DiagnosticLog) {
-        log.warning(node.location, "'\(node.name)' is a misspelling of 'lvs_sync_daemon_interface'; accepted as keepalived users wrote it")
+        // keepalived's own synopsis spelled it so until 2024 and the seed configurations copy it, but keepalived
+        // 2.2.7 does not know it: it logs "Unknown keyword" and runs no sync daemon. directord keeps the intent.
+        log.warning(node.location, "'\(node.name)' is a misspelling of 'lvs_sync_daemon_interface': directord reads it so, but keepalived 2.2.7 ignores it (Unknown keyword) and runs no sync daemon; write 'lvs_sync_daemon_interface'")
         d.lvsSyncDaemonInterface = node.arguments[0].text
     }
 
