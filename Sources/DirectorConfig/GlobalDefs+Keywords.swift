@@ -5,7 +5,13 @@ extension GlobalSettings {
     static let keywords = KeywordTable<GlobalSettings>("global_defs", [
         .value("router_id") { g, node, _ in g.routerID = node.arguments[0].text },
         .value("lvs_sync_daemon", 1...Int.max) { g, node, log in
-            if let daemon = LVSSyncDaemon.parse(node, log: &log) { g.syncDaemon = daemon }
+            guard let daemon = LVSSyncDaemon.parse(node, log: &log) else { return }
+            // keepalived keeps the first and ignores the others, each with a message.
+            if let first = g.syncDaemon {
+                log.warning(node.location, "'lvs_sync_daemon' is already set to \(first.interface)\(first.instance.map { " for vrrp_instance '\($0)'" } ?? ""): this one is ignored, as keepalived ignores every one after the first")
+                return
+            }
+            g.syncDaemon = daemon
         },
         .value("vrrp_garp_master_delay") { g, node, log in
             if let v = log.duration(node.arguments[0], 0...1000, "'vrrp_garp_master_delay'") { g.garp.masterDelay = v }

@@ -323,8 +323,9 @@ struct VirtualServerDraft: Sendable {
             guard let address = log.address(node.arguments[0], "sorry server address") else { return }
             var port: UInt16?
             if node.arguments.count == 2 {
-                guard let p = log.port(node.arguments[1], "sorry server port") else { return }
-                port = p
+                // Port 0 is keepalived's "no port", as for a real server.
+                guard let p = log.integer(node.arguments[1], 0...65535, "sorry server port") else { return }
+                port = p == 0 ? nil : UInt16(p)
             }
             d.sorryServer = (address, port, node)
         },

@@ -182,6 +182,7 @@ struct DefaultsTests {
                 lb_kind DR
                 real_server 10.0.0.1 0 { }
                 real_server 10.0.0.2 { }
+                sorry_server 10.0.0.9 0
             }
             virtual_server 192.0.2.1 80 {
                 protocol TCP
@@ -193,9 +194,39 @@ struct DefaultsTests {
         #expect(result.errors.isEmpty, "\(result.errors)")
         let servers = try #require(result.configuration?.virtualServers)
         #expect(servers[0].realServers.map(\.endpoint.port) == [0, 0])
+        #expect(servers[0].sorryServer?.endpoint.port == 0)
         #expect(servers[1].realServers.map(\.endpoint.port) == [80])
         #expect(ConfigurationLoader.parse(text.replacingOccurrences(of: "10.0.0.3 0", with: "10.0.0.3 65536")).errors.map(\.description)
-                    == ["directord.conf:9:26: error: real server port must be in 0..65535, not 65536"])
+                    == ["directord.conf:10:26: error: real server port must be in 0..65535, not 65536"])
+    }
+
+    /// keepalived keeps the first lvs_sync_daemon of global_defs and ignores the others (a public configuration
+    /// names three instances on three lines).
+    @Test func theFirstLvsSyncDaemonWins() throws {
+        let result = ConfigurationLoader.parse("""
+            global_defs {
+                lvs_sync_daemon bond0 BAL_1
+                lvs_sync_daemon bond0 BAL_2
+            }
+            vrrp_instance BAL_1 {
+                interface bond0
+                virtual_router_id 1
+                virtual_ipaddress {
+                    192.0.2.1
+                }
+            }
+            vrrp_instance BAL_2 {
+                interface bond0
+                virtual_router_id 2
+                virtual_ipaddress {
+                    192.0.2.2
+                }
+            }
+            """)
+        #expect(result.errors.isEmpty, "\(result.errors)")
+        #expect(result.configuration?.globals.syncDaemon?.instance == "BAL_1")
+        #expect(result.warnings.map(\.description).contains(
+            "directord.conf:3:5: warning: 'lvs_sync_daemon' is already set to bond0 for vrrp_instance 'BAL_1': this one is ignored, as keepalived ignores every one after the first"))
     }
 
     @Test func everySchedulerIsAccepted() throws {
