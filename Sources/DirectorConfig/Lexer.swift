@@ -123,9 +123,20 @@ struct Lexer {
         var i = 0
         func location(_ index: Int) -> SourceLocation { SourceLocation(file: file, line: number, column: index + 1) }
 
+        var reportedNonBreakingSpace = false
+        // keepalived splits words on ASCII blanks only: a U+00A0 pasted from a web page is part of its word there,
+        // so the line is an unknown keyword and ignored. Read here as the space it looks like, as typographic
+        // quotes are read as plain ones, with a warning that says the difference.
+        func nonBreakingSpace(at index: Int) {
+            guard !reportedNonBreakingSpace else { return }
+            reportedNonBreakingSpace = true
+            log.warning(location(index), "non-breaking space (U+00A0, as pasted from a web page) read as a space; keepalived reads it as part of a word and ignores this line as an unknown keyword: write a plain space")
+        }
+
         while i < scalars.count {
             let c = scalars[i]
             if isSpace(c) {
+                if c == "\u{A0}" { nonBreakingSpace(at: i) }
                 i += 1
                 continue
             }
@@ -145,7 +156,10 @@ struct Lexer {
             var commentStarts = false
             wordLoop: while i < scalars.count {
                 let c = scalars[i]
-                if isSpace(c) || c == "{" || c == "}" { break }
+                if isSpace(c) || c == "{" || c == "}" {
+                    if c == "\u{A0}" { nonBreakingSpace(at: i) }
+                    break
+                }
                 if c == "#" || c == "!" {
                     commentStarts = true
                     break

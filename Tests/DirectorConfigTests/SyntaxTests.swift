@@ -65,6 +65,27 @@ struct SyntaxTests {
         #expect(result.configuration?.vrrpScript(named: "s")?.command == "/bin/true x")
     }
 
+    /// A public configuration indents its TCP_CHECK lines with U+00A0: keepalived ignores them as unknown
+    /// keywords (its defaults then apply), so each such line is read with a warning that says so.
+    @Test func nonBreakingSpacesWarnOncePerLine() {
+        let result = parse("""
+            virtual_server 192.0.2.1 3306 {
+                protocol TCP
+                lb_kind DR
+                real_server 10.0.0.1 3306 {
+                    TCP_CHECK {
+            \u{A0}\u{A0}\u{A0}\u{A0}connect_timeout\u{A0}10
+                        connect_port 3307
+                    }
+                }
+            }
+            """)
+        #expect(result.diagnostics.map(\.short) == [
+            "6:1: warning: non-breaking space (U+00A0, as pasted from a web page) read as a space; keepalived reads it as part of a word and ignores this line as an unknown keyword: write a plain space",
+        ])
+        #expect(result.configuration?.virtualServers.first?.realServers.first?.checks.first?.connectTimeout == .seconds(10))
+    }
+
     @Test func unterminatedQuoteIsAnErrorAtTheQuote() {
         let result = parse("""
             vrrp_script s {
