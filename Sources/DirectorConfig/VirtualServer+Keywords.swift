@@ -458,6 +458,12 @@ struct VirtualServerDraft: Sendable {
             }
         }
         guard ok else { return nil }
+        guard !realServers.isEmpty else {
+            // keepalived drops it ("has no real servers - ignoring"): no IPVS service, so the address's traffic
+            // goes to the host as if none were configured, where an empty service would drop it.
+            log.warning(header.location, "virtual_server \(key) has no real_server: it is ignored (no IPVS service), as keepalived ignores it")
+            return nil
+        }
         return VirtualServer(
             key: key, family: family ?? reals.first?.endpoint.address.family ?? sorry?.endpoint.address.family ?? .ipv4,
             protocolType: protocolType, scheduler: scheduler, schedulerFlags: flags, forwarding: forwarding,

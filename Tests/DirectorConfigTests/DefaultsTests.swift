@@ -229,9 +229,37 @@ struct DefaultsTests {
             "directord.conf:3:5: warning: 'lvs_sync_daemon' is already set to bond0 for vrrp_instance 'BAL_1': this one is ignored, as keepalived ignores every one after the first"))
     }
 
+    /// keepalived ignores a virtual_server without real servers ("has no real servers - ignoring"), sorry server or
+    /// not: no IPVS service is made, so the address is not turned into a black hole (a public configuration
+    /// declares two such services).
+    @Test func aVirtualServerWithoutRealServersIsIgnoredWithAWarning() throws {
+        let result = ConfigurationLoader.parse("""
+            virtual_server 10.123.6.57 80 {
+                protocol TCP
+                lb_kind DR
+            }
+            virtual_server 10.123.6.57 443 {
+                protocol TCP
+                lb_kind DR
+                sorry_server 10.0.0.9 443
+            }
+            virtual_server 10.123.6.57 8080 {
+                protocol TCP
+                lb_kind DR
+                real_server 10.0.0.1 8080 { }
+            }
+            """)
+        #expect(result.errors.isEmpty)
+        #expect(result.configuration?.virtualServers.map(\.identity) == ["10.123.6.57 8080 TCP"])
+        #expect(result.warnings.map(\.description) == [
+            "directord.conf:1:1: warning: virtual_server 10.123.6.57 80 has no real_server: it is ignored (no IPVS service), as keepalived ignores it",
+            "directord.conf:5:1: warning: virtual_server 10.123.6.57 443 has no real_server: it is ignored (no IPVS service), as keepalived ignores it",
+        ])
+    }
+
     @Test func everySchedulerIsAccepted() throws {
         for scheduler in Scheduler.allCases {
-            let config = try #require(valid("virtual_server fwmark 1 {\n lvs_sched \(scheduler.rawValue)\n}\n"))
+            let config = try #require(valid("virtual_server fwmark 1 {\n lvs_sched \(scheduler.rawValue)\n real_server 10.0.0.1 80 {\n }\n}\n"))
             #expect(config.virtualServers.first?.scheduler == scheduler)
         }
     }

@@ -39,7 +39,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "include conf.d/*.conf\n".write(toFile: dir + "/main.conf", atomically: true, encoding: .utf8)
         for i in 0..<1500 {
-            try "virtual_server 10.0.\(i / 250).\(i % 250 + 1) 80 {\n    protocol TCP\n}\n"
+            try "virtual_server 10.0.\(i / 250).\(i % 250 + 1) 80 {\n    protocol TCP\n    real_server 10.9.0.1 80 {\n    }\n}\n"
                 .write(toFile: dir + "/conf.d/\(String(format: "%04d", i)).conf", atomically: false, encoding: .utf8)
         }
         let cache = ParseCache()

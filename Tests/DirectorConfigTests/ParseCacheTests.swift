@@ -101,7 +101,7 @@ struct ParseCacheTests {
         #expect(changed.configuration?.virtualServers.first?.realServers.first?.weight == 4)
         // A group service reads the virtual_server_group.
         let grouped = { (vip: String) in
-            "virtual_server_group G {\n    \(vip) 80\n}\nvirtual_server group G {\n    protocol TCP\n}\n"
+            "virtual_server_group G {\n    \(vip) 80\n}\nvirtual_server group G {\n    protocol TCP\n    real_server \(vip) 8080 {\n    }\n}\n"
         }
         load(grouped("10.1.0.1"), cache: cache)
         let regrouped = load(grouped("2001:db8::1"), cache: cache)
@@ -131,7 +131,7 @@ struct ParseCacheTests {
 
     @Test func aBlockAtTheEndOfTheFileIsOnlyTakenWhereItStillEndsTheFile() {
         let cache = ParseCache()
-        let block = "virtual_server 10.1.0.1 80 {\n    protocol TCP\n}"
+        let block = "virtual_server 10.1.0.1 80 {\n    protocol TCP\n    real_server 172.16.0.1 80 {\n    }\n}"
         load(block, cache: cache)
         // The same bytes, now followed by more on the line and by another block: read again, not taken.
         let followed = load(block + " # end\n" + Self.service(2), cache: cache)

@@ -162,9 +162,13 @@ struct CrossValidationTests {
             }
             virtual_server 192.0.2.1 80 {
                 protocol TCP
+                real_server 10.0.0.2 80 {
+                }
             }
             virtual_server 192.0.2.1 80 {
                 protocol UDP
+                real_server 10.0.0.2 80 {
+                }
             }
             """)
         #expect(result.errors.map(\.short) == [
@@ -314,14 +318,18 @@ struct CrossValidationTests {
             }
             virtual_server group WEB {
                 protocol TCP
+                real_server 10.0.0.1 80 {
+                }
             }
             virtual_server group NOPE {
                 protocol TCP
+                real_server 10.0.0.1 80 {
+                }
             }
             """)
         #expect(result.errors.map(\.short) == [
             "2:5: error: lvs_sync_daemon names vrrp_instance 'VI_9', which is not defined",
-            "12:1: error: virtual_server group 'NOPE': no virtual_server_group with that name",
+            "14:1: error: virtual_server group 'NOPE': no virtual_server_group with that name",
         ])
     }
 
@@ -354,27 +362,33 @@ struct CrossValidationTests {
         let config = try #require(parse("""
             virtual_server fwmark 1 {
                 ip_family inet6
+                real_server 2001:db8::2 80 {
+                }
             }
             virtual_server fwmark 2 {
                 real_server 2001:db8::1 80 {
                 }
             }
             virtual_server fwmark 3 {
+                real_server 192.0.2.3 80 {
+                }
             }
             virtual_server_group G {
                 2001:db8::10 80
             }
             virtual_server group G {
                 protocol TCP
+                real_server 2001:db8::3 80 {
+                }
             }
             """).configuration)
         #expect(config.virtualServers.map(\.family) == [.ipv6, .ipv6, .ipv4, .ipv6])
-        let contradiction = parse("virtual_server 192.0.2.1 80 {\n    protocol TCP\n    ip_family inet6\n}\n")
+        let contradiction = parse("virtual_server 192.0.2.1 80 {\n    protocol TCP\n    ip_family inet6\n    real_server 192.0.2.9 80 {\n    }\n}\n")
         #expect(contradiction.errors.map(\.short) == ["3:15: error: 'ip_family' inet6 contradicts the IPv4 address of this virtual_server"])
     }
 
     @Test func portlessServiceNeedsPersistence() {
-        let result = parse("virtual_server 192.0.2.1 {\n    protocol TCP\n}\nvirtual_server 192.0.2.2 {\n    protocol TCP\n    persistence_timeout 600\n}\n")
+        let result = parse("virtual_server 192.0.2.1 {\n    protocol TCP\n    real_server 10.0.0.1 {\n    }\n}\nvirtual_server 192.0.2.2 {\n    protocol TCP\n    persistence_timeout 600\n    real_server 10.0.0.1 {\n    }\n}\n")
         #expect(result.errors.map(\.short) == [
             "1:1: error: virtual_server 192.0.2.1 0 has no port; a port may only be left out of a persistent service (persistence_timeout)",
         ])

@@ -57,11 +57,14 @@ import Testing
             virtual_server 192.0.2.10 5060 {
                 protocol UDP
                 persistence_engine sip
+                lb_kind DR
+                real_server 192.0.2.21 5060 {
+                }
             }
             """)
         #expect(loose.errors.isEmpty && loose.warnings.map { "\($0.location.line):\($0.location.column)" } == ["3:24"], "\(loose.diagnostics)")
         #expect(loose.configuration?.virtualServers.first?.persistenceEngine == nil)
-        let long = ConfigurationLoader.parse("virtual_server 192.0.2.10 5060 {\n protocol UDP\n persistence_timeout\n persistence_engine abcdefghijklmnop\n}\n")
+        let long = ConfigurationLoader.parse("virtual_server 192.0.2.10 5060 {\n protocol UDP\n persistence_timeout\n persistence_engine abcdefghijklmnop\n real_server 192.0.2.21 5060 {\n }\n}\n")
         #expect(long.errors.map { "\($0.location.line):\($0.location.column)" } == ["4:21"], "a name longer than IP_VS_PENAME_MAXLEN is refused")
     }
 
@@ -72,11 +75,15 @@ import Testing
                 flag-1
                 flag-3
                 protocol TCP
+                real_server 192.0.2.21 80 {
+                }
             }
             virtual_server 192.0.2.11 80 {
                 lb_algo sh
                 flag-2
                 protocol TCP
+                real_server 192.0.2.21 80 {
+                }
             }
             """)
         let rules = DesiredTable.rules(for: config) { $0.realServers.map(DesiredDestination.init(real:)) }
