@@ -39,13 +39,7 @@ public enum HASuspend {
     /// The host's addresses, from getifaddrs.
     @Sendable public static func systemAddresses() -> Set<IPAddress>? {
         guard let all = try? SystemInterfaceAddresses.allAddresses() else { return nil }
-        return Set(all.compactMap { bytes in
-            switch bytes.count {
-            case 4: .v4(IPv4Address(bytes[0], bytes[1], bytes[2], bytes[3]))
-            case 16: .v6(IPv6Address(bytes: bytes))
-            default: nil
-            }
-        })
+        return Set(all.compactMap { IPAddress(bytes: $0) })
     }
 
     /// How often the addresses are read while some virtual server uses ha_suspend.
