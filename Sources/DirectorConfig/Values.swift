@@ -22,6 +22,12 @@ extension DiagnosticLog {
         integer(word, 1...65535, what).map { UInt16($0) }
     }
 
+    /// A real or sorry server's port, where 0 is keepalived's "no port" (the service's, or none on a fwmark):
+    /// `.some(nil)` for 0, nil when the word is not a port.
+    mutating func serverPort(_ word: ConfigWord, _ what: String) -> UInt16?? {
+        integer(word, 0...65535, what).map { $0 == 0 ? nil : UInt16($0) }
+    }
+
     /// keepalived's TIMER: seconds with an optional fraction, resolution microseconds.
     mutating func duration(_ word: ConfigWord, _ range: ClosedRange<Double>, _ what: String) -> Duration? {
         let parts = word.text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)

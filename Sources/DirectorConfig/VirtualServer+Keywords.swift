@@ -323,9 +323,8 @@ struct VirtualServerDraft: Sendable {
             guard let address = log.address(node.arguments[0], "sorry server address") else { return }
             var port: UInt16?
             if node.arguments.count == 2 {
-                // Port 0 is keepalived's "no port", as for a real server.
-                guard let p = log.integer(node.arguments[1], 0...65535, "sorry server port") else { return }
-                port = p == 0 ? nil : UInt16(p)
+                guard let p = log.serverPort(node.arguments[1], "sorry server port") else { return }
+                port = p
             }
             d.sorryServer = (address, port, node)
         },
@@ -493,9 +492,8 @@ struct RealServerDraft: Sendable {
         guard let address = log.address(node.arguments[0], "real server address") else { return nil }
         var draft = RealServerDraft(header: node, address: address)
         if node.arguments.count == 2 {
-            // Port 0 is keepalived's "no port", as if none were written: the service's port, or none on a fwmark.
-            guard let port = log.integer(node.arguments[1], 0...65535, "real server port") else { return nil }
-            draft.port = port == 0 ? nil : UInt16(port)
+            guard let port = log.serverPort(node.arguments[1], "real server port") else { return nil }
+            draft.port = port
         }
         return draft
     }

@@ -99,7 +99,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         eventLoop.execute { [state] in state.value.suspended = servers }
     }
 
-    /// The checks that are suspended now (every virtual server using them is), for tests and status.
+    /// The checks that are suspended now (every virtual server using them is), for tests.
     public func suspendedChecks() -> EventLoopFuture<Set<CheckSpec>> {
         eventLoop.submit { [state] in Set(state.value.running.keys.filter { state.value.isSuspended($0) }) }
     }
