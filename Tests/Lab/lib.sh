@@ -13,6 +13,11 @@ step() { STEP=$((STEP + 1)); printf '\n== %d. %s (at %ds)\n' "$STEP" "$*" "$SECO
 note() { printf '   %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
+# matches GREP-ARGS...: grep -q that reads all of its input. After `grep -q` stops at the first match, a producer
+# that writes again (ip(8) flushes each line) dies of SIGPIPE and pipefail turns the match into a failure: that race
+# failed static-network's rule check in CI. (Not `grep >/dev/null`: GNU grep stops early there too.)
+matches() { local n; n=$(grep -c "$@") || true; [ "${n:-0}" -gt 0 ]; }
+
 # expect_same LABEL FILE_A FILE_B: the two files are byte-for-byte equal, else show the diff and fail.
 expect_same() {
     if cmp -s "$2" "$3"; then note "ok: $1"; else

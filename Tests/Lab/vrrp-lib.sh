@@ -3,7 +3,7 @@ LAB_VRRP="$BIN/lab-vrrp"
 [ -x "$LAB_VRRP" ] || fail "lab-vrrp not built at $LAB_VRRP (swift build --product lab-vrrp; DIRECTORD_BIN=...)"
 
 # has_addr NS IF ADDR: ADDR is configured on IF in NS.
-has_addr() { ip -n "$1" -o addr show dev "$2" | grep -q " $3/"; }
+has_addr() { ip -n "$1" -o addr show dev "$2" | matches " $3/"; }
 
 # start_vrrp NS: runs lab-vrrp in NS with $out/NS.conf; output appended to $out/NS.log, pid in $out/NS.pid.
 start_vrrp() {

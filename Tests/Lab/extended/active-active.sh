@@ -133,7 +133,7 @@ frr_start router "$work/router.conf"
 frr_start d1 "$work/d1-frr.conf"
 ip netns exec d2 bird -c "$work/d2-bird.conf" -s "$work/d2-bird.ctl" -P "$work/d2-bird.pid"
 nexthops() { ip -n router route show "$VIP" | grep -c 'via 10.0.1.1[12]' || true; }
-has_nexthop() { ip -n router route show "$VIP" | grep -q "via $1 "; }
+has_nexthop() { ip -n router route show "$VIP" | matches "via $1 "; }
 established_sessions() { ip netns exec router vtysh -N router -c 'show bgp neighbors' | grep -c 'BGP state = Established' || true; }
 wait_until 120 "BGP sessions from the router to both directors are up" bash -c "[ \$(ip netns exec router vtysh -N router -c 'show bgp neighbors' | grep -c 'BGP state = Established') -eq 2 ]"
 
@@ -176,7 +176,7 @@ start_directord 1
 start_directord 2
 wait_until 120 "the router has two next hops for $VIP" bash -c "[ \$(ip -n router route show $VIP | grep -c 'via 10.0.1.1[12]') -eq 2 ]"
 ip -n router route show "$VIP" | sed 's/^/   router | /'
-ip netns exec d1 sysctl -n net.ipv4.vs.sloppy_tcp | grep -qx 1 || fail "directord should set net.ipv4.vs.sloppy_tcp=1 for announced services"
+ip netns exec d1 sysctl -n net.ipv4.vs.sloppy_tcp | matches -x 1 || fail "directord should set net.ipv4.vs.sloppy_tcp=1 for announced services"
 note "ok: sloppy_tcp=1 on the directors"
 
 step "Flows spread over both directors"

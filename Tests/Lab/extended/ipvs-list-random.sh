@@ -103,7 +103,7 @@ done
 compare_settling "$ns" "with traffic --rate" --rate
 compare_settling "$ns" "with traffic --rate --exact" --rate --exact
 ip netns exec "$ns" ipvsadm -Ln --stats --exact | sed 's/^/   | /'
-ip netns exec "$ns" ipvsadm -Ln --stats --exact | grep -qE '^UDP  10\.250\.0\.1:53 +[1-9]' \
+ip netns exec "$ns" ipvsadm -Ln --stats --exact | matches -E '^UDP  10\.250\.0\.1:53 +[1-9]' \
     || note "warning: the traffic did not register in the counters (comparisons above still hold)"
 
 step "JSON carries the same table"

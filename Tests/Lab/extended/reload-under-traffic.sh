@@ -73,7 +73,7 @@ note "$(grep -c '^virtual_server' "$conf") virtual_server blocks, $(wc -l <"$con
 ip netns exec lb "$DIRECTORD" -f "$conf" --socket "$sock" --pid-file "$work/lb.pid" >"$work/lb.log" 2>&1 &
 echo $! >>/tmp/lab-pids
 wait_until 120 "directord answers on its control socket" "$DIRECTORCTL" status --socket "$sock"
-wait_until 60 "lb holds the VIP" bash -c "ip -n lb -o addr show dev eth0 | grep -q ' $VIP/'"
+wait_until 60 "lb holds the VIP" bash -c "ip -n lb -o addr show dev eth0 | matches ' $VIP/'"
 wait_until 120 "all 1001 services are in the kernel" bash -c "[ \$(ip netns exec lb ipvsadm -Ln | grep -c '^TCP') -eq 1001 ]"
 note "$(ip netns exec lb ipvsadm -Ln | grep -c '^  ->') real servers in the kernel"
 

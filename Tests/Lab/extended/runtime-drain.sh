@@ -91,7 +91,7 @@ ip netns exec lb ipvsadm -Ln | sed 's/^/   ipvsadm | /'
 mark drained
 before=$(held_answers held1)
 wait_until 120 "15 new connections since the drain" bash -c "[ \$(sed -n '/^MARK drained\$/,\$p' '$work/client.log' | grep -c real) -ge 15 ]"
-since_mark drained | grep -q real1 && { since_mark drained | head -n 20 >&2; fail "a new connection reached drained real 1"; }
+since_mark drained | matches real1 && { since_mark drained | head -n 20 >&2; fail "a new connection reached drained real 1"; }
 note "ok: $(since_mark drained | grep -c real2) new connections since the drain, all to real 2"
 [ "$(held_answers held1)" -gt "$((before + 3))" ] && held_by held1 real1 || fail "the held connection stopped: $(tail -n 2 "$work/held1.log")"
 note "ok: the held connection still answered by real 1 ($(held_answers held1) answers)"
@@ -129,9 +129,9 @@ expect_contains "status says drained" "$work/status2.txt" '192\.168\.0\.11:8080 
 step "A restart keeps the drain (the state file): real 1 comes back at weight 0"
 mark restart
 kill -TERM "$(cat "$work/lb.pid")"
-wait_until 90 "directord stopped and removed its service" bash -c "! ip netns exec lb ipvsadm -Ln | grep -q '^TCP'"
+wait_until 90 "directord stopped and removed its service" bash -c "! ip netns exec lb ipvsadm -Ln | matches '^TCP'"
 start_directord
-wait_until 90 "the service is back" bash -c "ip netns exec lb ipvsadm -Ln | grep -q '^TCP'"
+wait_until 90 "the service is back" bash -c "ip netns exec lb ipvsadm -Ln | matches '^TCP'"
 mark restarted
 weight_is 1 0 || fail "real 1 should be at weight 0 after the restart, it is $(weight_of 1)"
 weight_is 2 1 || fail "real 2 should be at weight 1 after the restart, it is $(weight_of 2)"
@@ -142,7 +142,7 @@ step "Undrain: real 1 back at weight 1, new connections reach it again"
 ctl undrain "$VIP:80" 192.168.0.11:8080 | sed 's/^/   undrain | /'
 weight_is 1 1 || fail "real 1 should be at weight 1 after undrain, it is $(weight_of 1)"
 mark undrained
-wait_until 180 "a new connection reaches real 1 again" bash -c "sed -n '/^MARK undrained\$/,\$p' '$work/client.log' | grep -q real1"
+wait_until 180 "a new connection reaches real 1 again" bash -c "sed -n '/^MARK undrained\$/,\$p' '$work/client.log' | matches real1"
 
 step "A held connection through real 2, then a reload removes real 2 under drain_on_removal"
 ctl drain --all 192.168.0.11:8080 | sed 's/^/   drain --all | /'

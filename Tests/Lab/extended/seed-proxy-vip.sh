@@ -76,7 +76,7 @@ stop_nginx() {
     pkill -KILL -P "$p" 2>/dev/null || true
     kill -KILL "$p"
 }
-has_addr() { ip -n "$1" -o addr show dev eth0 | grep -q " $2/"; }
+has_addr() { ip -n "$1" -o addr show dev eth0 | matches " $2/"; }
 lacks_addr() { ! has_addr "$@"; }
 # notified LINE COUNT: LINE appears at least COUNT times in the notify log.
 notified() { [ "$(grep -cx -- "$1" "$work/notify.log" || true)" -ge "$2" ]; }
@@ -87,7 +87,7 @@ for d in ha1 ha2; do start_machine "$d"; start_nginx "$d"; done
 start_director ha1
 wait_until 60 "ha1 holds the VIP" has_addr ha1 "$VIP"
 start_director ha2
-wait_until 30 "ha2 is BACKUP without the VIP" bash -c "'$DIRECTORCTL' status --socket '$work/ha2.sock' | grep -q BACKUP"
+wait_until 30 "ha2 is BACKUP without the VIP" bash -c "'$DIRECTORCTL' status --socket '$work/ha2.sock' | matches BACKUP"
 has_addr ha2 "$VIP" && fail "ha2 holds the VIP too"
 wait_until 30 "notify_master ran on ha1: 'ha1 start'" notified "ha1 start" 1
 wait_until 30 "notify_backup ran on ha2: 'ha2 restart'" notified "ha2 restart" 1
@@ -128,7 +128,7 @@ ip -n ha1 link set eth0 down
 wait_until 60 "ha2 holds the VIP" has_addr ha2 "$VIP"
 wait_until 30 "notify_fault ran on ha1: 'ha1 stop'" notified "ha1 stop" 1
 wait_until 30 "notify_master ran on ha2 again" notified "ha2 start" 2
-wait_until 30 "ha1 reports FAULT" bash -c "'$DIRECTORCTL' status --socket '$work/ha1.sock' | grep -q FAULT"
+wait_until 30 "ha1 reports FAULT" bash -c "'$DIRECTORCTL' status --socket '$work/ha1.sock' | matches FAULT"
 wait_until 30 "the client is served by ha2" last_served fault 'served by ha2'
 
 step "What the notify scripts received"

@@ -50,13 +50,13 @@ start_director() {
         >>"$work/$1.log" 2>&1 &
     echo $! >>/tmp/lab-pids
 }
-has_vip() { ip -n "$1" -o addr show dev eth1 | grep -q " $VIP/24"; }
+has_vip() { ip -n "$1" -o addr show dev eth1 | matches " $VIP/24"; }
 lacks_vip() { ! has_vip "$1"; }
-has_route() { ip -n "$1" route show default | grep -q "^default via $GW dev eth1"; }
-lacks_route() { ! ip -n "$1" route show default | grep -q .; }
+has_route() { ip -n "$1" route show default | matches "^default via $GW dev eth1"; }
+lacks_route() { ! ip -n "$1" route show default | matches .; }
 notified() { grep -qx -- "$1" "$work/notify.log"; }
 # notified_after N LINE: LINE is in the notify log after its first N lines.
-notified_after() { tail -n +"$(($1 + 1))" "$work/notify.log" | grep -qx -- "$2"; }
+notified_after() { tail -n +"$(($1 + 1))" "$work/notify.log" | matches -x -- "$2"; }
 routes() { ip -n "$1" route show | sed "s/^/   $1 | /"; }
 
 step "Start: d1 (80) becomes MASTER with the VIP on eth1 and the default route; d2 (70) is BACKUP without either"
@@ -68,7 +68,7 @@ start_director d2
 wait_until 60 "notify: d2 INSTANCE TanChuang_1 BACKUP 70" notified "d2 INSTANCE TanChuang_1 BACKUP 70"
 has_vip d2 && fail "d2 holds the VIP too"
 lacks_route d2 || { routes d2; fail "d2 has a default route while BACKUP"; }
-ip -n d1 -o addr show dev eth0 | grep -q " $VIP/" && fail "the VIP landed on eth0, not on its dev"
+ip -n d1 -o addr show dev eth0 | matches " $VIP/" && fail "the VIP landed on eth0, not on its dev"
 note "ok: d2 has neither; the VIP is not on eth0"
 routes d1
 routes d2

@@ -46,11 +46,11 @@ kill_keepalived() {
     wait_until 30 "keepalived is gone" sh -c "! kill -0 $parent 2>/dev/null && ! kill -0 $child 2>/dev/null"
     rm -f "$out/k.parent.pid" "$out/k.vrrp.pid"
 }
-holds() { ip -n "$1" -o addr show dev eth0 | grep -q " $2/"; }
+holds() { ip -n "$1" -o addr show dev eth0 | matches " $2/"; }
 lacks() { ! holds "$@"; }
 d_status() { "$DIRECTORCTL" status --json --socket "$out/d.sock"; }
 no_drops() {  # the last status shows an empty drop-counter map
-    tr -d '\n ' <"$out/d.status" | grep -q '"drops":{}' || { cat "$out/d.status" >&2; fail "directord dropped adverts"; }
+    tr -d '\n ' <"$out/d.status" | matches '"drops":{}' || { cat "$out/d.status" >&2; fail "directord dropped adverts"; }
     note "ok: directord dropped no advert"
 }
 clear_vip() { for ns in d k; do ip -n "$ns" addr del "$1" dev eth0 2>/dev/null || true; done; }
@@ -148,7 +148,7 @@ kill "$sniffer"
 sort "$out/sniff.log" | uniq -c | sed 's/^/   VRRP packets: /'
 expect_contains "directord's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.2 > 192\.0\.2\.3 ttl 255$'
 expect_contains "keepalived's adverts went to its unicast peer" "$out/sniff.log" '^192\.0\.2\.3 > 192\.0\.2\.2 ttl 255$'
-if grep -v -E '^192\.0\.2\.(2 > 192\.0\.2\.3|3 > 192\.0\.2\.2) ttl 255$' "$out/sniff.log" | grep -q .; then
+if grep -v -E '^192\.0\.2\.(2 > 192\.0\.2\.3|3 > 192\.0\.2\.2) ttl 255$' "$out/sniff.log" | matches .; then
     fail "VRRP packets to other destinations (multicast?) during the unicast rounds"
 fi
 note "ok: no VRRP packet went anywhere but the unicast peer"
@@ -193,7 +193,7 @@ holds d 192.0.2.81 || fail "directord gave up the VIP to an advert from a strang
 kill "$sniffer"
 sort "$out/sniff-ttl.log" | uniq -c | sed 's/^/   VRRP packets: /'
 expect_contains "directord's adverts carry TTL 7" "$out/sniff-ttl.log" '^192\.0\.2\.2 > 192\.0\.2\.3 ttl 7$'
-if grep -E '^192\.0\.2\.2 ' "$out/sniff-ttl.log" | grep -v -q ' ttl 7$'; then fail "an advert of directord's left with another TTL"; fi
+if grep -E '^192\.0\.2\.2 ' "$out/sniff-ttl.log" | matches -v ' ttl 7$'; then fail "an advert of directord's left with another TTL"; fi
 kill -TERM "$(cat "$out/d.daemon")"
 wait_until 60 "directord exits on SIGTERM" sh -c "! kill -0 $(cat "$out/d.daemon") 2>/dev/null"
 kill_keepalived

@@ -42,7 +42,7 @@ daemons() { ip netns exec "$1" ipvsadm -Ln --daemon; }
 daemon_is() {
     local lines
     lines="$(daemons "$1")"
-    [ "$(printf '%s\n' "$lines" | grep -c .)" -eq 1 ] && printf '%s\n' "$lines" | grep -qE "^$2 sync daemon \(mcast=eth1, syncid=51"
+    [ "$(printf '%s\n' "$lines" | grep -c .)" -eq 1 ] && printf '%s\n' "$lines" | matches -E "^$2 sync daemon \(mcast=eth1, syncid=51"
 }
 no_daemon() { [ -z "$(daemons "$1")" ]; }
 show() { daemons "$1" | sed "s/^/   | $1: /"; }

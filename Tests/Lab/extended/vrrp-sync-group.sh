@@ -64,7 +64,7 @@ holds_none() { ! has_addr "$1" eth0 203.0.113.10 && ! has_addr "$1" eth1 10.0.0.
 mac_of() { ip -n "$1" -o link show dev eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2; }
 client_sees() {  # client_sees NS: the VIP answers, and the client's ARP entry names NS's MAC
     ip netns exec client busybox ping -c 1 -W 1 203.0.113.10 >/dev/null 2>&1 &&
-        ip -n client neigh show 203.0.113.10 | grep -q "lladdr $(mac_of "$1")"
+        ip -n client neigh show 203.0.113.10 | matches "lladdr $(mac_of "$1")"
 }
 
 step "Start both directors: lb1 (priority 150) becomes MASTER of the group and holds both addresses"

@@ -42,9 +42,9 @@ ip netns exec d "$DIRECTORD" -t -f "$out/d.conf" || fail "directord -t refuses t
 ip netns exec d keepalived -t -f "$out/d.conf" >"$out/k-t.log" 2>&1 || { cat "$out/k-t.log"; fail "keepalived -t refuses directord's file"; }
 note "ok: directord -t and keepalived -t accept the same file"
 
-holds() { ip -n "$1" -o addr show dev eth0 | grep -q " 192\.0\.2\.90/"; }
+holds() { ip -n "$1" -o addr show dev eth0 | matches " 192\.0\.2\.90/"; }
 lacks() { ! holds "$1"; }
-has_rule() { ip -n "$1" rule show | grep -qE '^1000:\s+from 192\.0\.2\.90 lookup 100'; }
+has_rule() { ip -n "$1" rule show | matches -E '^1000:\s+from 192\.0\.2\.90 lookup 100'; }
 no_rule() { ! has_rule "$1"; }
 d_status() { "$DIRECTORCTL" status --json --socket "$out/d.sock" >"$out/d.status"; }
 write() { printf '%s\n' "$1" >"$out/maint"; note "maint ← $1"; }

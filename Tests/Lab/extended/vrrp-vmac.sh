@@ -43,8 +43,8 @@ echo $! >>/tmp/lab-pids
 step "directord (150) is MASTER with the VIP on its macvlan; keepalived (100) stays BACKUP, so it accepts the adverts"
 wait_until 60 "the VIP is on d's vrrp.42" has_addr d vrrp.42 "$VIP"
 ip -n d -d link show vrrp.42 | sed 's/^/   | /'
-ip -n d -d link show vrrp.42 | grep -q "link/ether $VMAC" || fail "d's vrrp.42 does not have the MAC $VMAC"
-ip -n d -d link show vrrp.42 | grep -q "macvlan mode private" || fail "d's vrrp.42 is not a private-mode macvlan"
+ip -n d -d link show vrrp.42 | matches "link/ether $VMAC" || fail "d's vrrp.42 does not have the MAC $VMAC"
+ip -n d -d link show vrrp.42 | matches "macvlan mode private" || fail "d's vrrp.42 is not a private-mode macvlan"
 [ "$(ip netns exec d cat /proc/sys/net/ipv4/conf/eth0/arp_ignore)" = 1 ] || fail "arp_ignore is not 1 on d's eth0"
 [ "$(ip netns exec d cat /proc/sys/net/ipv4/conf/vrrp.42/arp_ignore)" = 1 ] || fail "arp_ignore is not 1 on d's vrrp.42"
 wait_until 30 "keepalived made its own vrrp.42" bash -c "ip -n k link show vrrp.42 >/dev/null 2>&1"
@@ -75,6 +75,6 @@ note "ok: failover kept the MAC; directord cleaned up"
 step "Restart directord: it preempts keepalived again and the VIP comes back to its macvlan"
 start_vrrp d
 wait_until 60 "the VIP is back on d's vrrp.42" has_addr d vrrp.42 "$VIP"
-wait_until 30 "keepalived gave it up" bash -c "! ip -n k -o addr show dev vrrp.42 | grep -q ' $VIP/'"
+wait_until 30 "keepalived gave it up" bash -c "! ip -n k -o addr show dev vrrp.42 | matches ' $VIP/'"
 stop_vrrp d TERM
 printf '\nvrrp-vmac: use_vmac interoperates with keepalived 2.2.7, and the VIP keeps its MAC across a failover\n'

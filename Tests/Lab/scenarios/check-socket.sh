@@ -91,17 +91,17 @@ step "Start: the fwmark 8 and the link-local checks put their reals in; the fwma
 ip netns exec d "$DIRECTORD" -f "$work/directord.conf" --socket "$sock" --log-level debug >>"$log" 2>&1 &
 echo $! >>/tmp/lab-pids
 wait_until 60 "directord answers" ip netns exec d "$DIRECTORCTL" status --socket "$sock"
-wait_until 30 "fwmark 8: real in 10.4.9.1" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.1:80 | grep -q '10.4.0.2:80'"
-wait_until 30 "bind_if d0: link-local check put the real in 10.4.9.3" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.3:80 | grep -q '10.4.0.2:80'"
+wait_until 30 "fwmark 8: real in 10.4.9.1" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.1:80 | matches '10.4.0.2:80'"
+wait_until 30 "bind_if d0: link-local check put the real in 10.4.9.3" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.3:80 | matches '10.4.0.2:80'"
 sleep 3
 ip netns exec d ipvsadm -Ln | tee "$work/table.txt"
-ip netns exec d ipvsadm -Ln -t 10.4.9.2:80 | grep -q '10.4.0.2:80' && fail "the fwmark 7 check got through the prohibit rule"
+ip netns exec d ipvsadm -Ln -t 10.4.9.2:80 | matches '10.4.0.2:80' && fail "the fwmark 7 check got through the prohibit rule"
 note "ok: fwmark 7: the real stays out"
 ip netns exec d "$DIRECTORCTL" status --socket "$sock" >"$work/status.txt"
 grep -A1 '10.4.9.2' "$work/status.txt" | sed 's/^/   status | /'
 
 step "Remove the rule: the fwmark 7 check gets through (so it was the mark that kept it out)"
 ip -n d rule del fwmark 7 prohibit
-wait_until 30 "fwmark 7: real in 10.4.9.2" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.2:80 | grep -q '10.4.0.2:80'"
+wait_until 30 "fwmark 7: real in 10.4.9.2" bash -c "ip netns exec d ipvsadm -Ln -t 10.4.9.2:80 | matches '10.4.0.2:80'"
 
 printf '\ncheck-socket: fwmark reaches policy routing and bind_if scopes link-local checks\n'

@@ -100,14 +100,14 @@ expect_contains "the refusal says why" "$work/nonroot.txt" 'permission denied.*r
 step "Drift: a deleted real and a changed weight are repaired"
 ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
 ipvsadm -e -f 7 -r 10.2.1.31:0 -g -w 1
-wait_until 30 "the deleted real is back" bash -c "ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 +Masq +2 '"
-wait_until 30 "the weight is back to 5" bash -c "ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.31:0 +Route +5 '"
+wait_until 30 "the deleted real is back" bash -c "ipvsadm -Ln | matches -E '^  -> 10\.2\.1\.11:8080 +Masq +2 '"
+wait_until 30 "the weight is back to 5" bash -c "ipvsadm -Ln | matches -E '^  -> 10\.2\.1\.31:0 +Route +5 '"
 expect_contains "the repair is logged with what was found" "$log" 'drifted'
 
 step "Drift: ipvsadm -C is repaired, the foreign service is not recreated"
 ipvsadm -C
 wait_until 30 "all four services are back" bash -c "[ \$(ipvsadm -Ln | grep -cE '^(TCP|UDP|FWM)') -eq 4 ]"
-ipvsadm -Ln | grep -q '10.9.9.9:25' && fail "directord recreated a service it does not own"
+ipvsadm -Ln | matches '10.9.9.9:25' && fail "directord recreated a service it does not own"
 note "ok: the foreign service stays gone"
 
 step "Reload: drift_check_interval 0 turns the check off, a reload to 1 turns it on again"
@@ -115,14 +115,14 @@ drift=0 write_config 3 ""
 "$DIRECTORCTL" reload --socket "$sock" >/dev/null
 ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
 sleep 3
-ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 ' && fail "drift was repaired with drift_check_interval 0"
+ipvsadm -Ln | matches -E '^  -> 10\.2\.1\.11:8080 ' && fail "drift was repaired with drift_check_interval 0"
 note "ok: the deleted real stays deleted for 3 s with the check off"
 write_config 3 ""
 "$DIRECTORCTL" reload --socket "$sock" >/dev/null
 # The reload itself may put the real back (a change of globals compares the whole table): delete it again.
-ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 ' && ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
+ipvsadm -Ln | matches -E '^  -> 10\.2\.1\.11:8080 ' && ipvsadm -d -t 10.2.0.1:80 -r 10.2.1.11:8080
 wait_until 10 "the deleted real is back once a reload turned the check on" \
-    bash -c "ipvsadm -Ln | grep -qE '^  -> 10\.2\.1\.11:8080 +Masq +2 '"
+    bash -c "ipvsadm -Ln | matches -E '^  -> 10\.2\.1\.11:8080 +Masq +2 '"
 
 step "Reload: one weight changed and one real added → exactly those operations"
 before="$(ipvsadm -Ln --stats | grep -c .)"

@@ -14,7 +14,7 @@ ip addr add 10.7.0.1/24 dev brs
 ns_add web1
 ns_link web1 eth0 brs 10.7.0.11/24
 http_server web1 "$work/web1" 80
-wait_until 20 "web1 answers" sh -c "curl -s -o /dev/null -w '%{http_code}' http://10.7.0.11/test.html | grep -q 404"
+wait_until 20 "web1 answers" sh -c "curl -s -o /dev/null -w '%{http_code}' http://10.7.0.11/test.html | matches 404"
 
 cat >"$work/directord.conf" <<'CONF'
 global_defs {
@@ -40,8 +40,8 @@ virtual_server 10.7.1.1 80 {
 }
 CONF
 
-in_table() { ipvsadm -Ln | grep -qE "^  -> 10\.7\.0\.11:80 +Masq +1 "; }
-absent() { ! ipvsadm -Ln | grep -qE "^  -> 10\.7\.0\.11:80 "; }
+in_table() { ipvsadm -Ln | matches -E "^  -> 10\.7\.0\.11:80 +Masq +1 "; }
+absent() { ! ipvsadm -Ln | matches -E "^  -> 10\.7\.0\.11:80 "; }
 
 step "directord starts with the VIP away: the checks are suspended and the failing real stays in the table"
 "$DIRECTORD" -f "$work/directord.conf" --socket "$sock" >"$log" 2>&1 &

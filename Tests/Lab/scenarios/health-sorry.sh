@@ -59,8 +59,8 @@ virtual_server 10.6.1.1 80 {
 }
 CONF
 
-in_table() { ipvsadm -Ln | grep -qE "^  -> $1:80 +Masq +$2 "; }
-absent() { ! ipvsadm -Ln | grep -qE "^  -> $1:80 "; }
+in_table() { ipvsadm -Ln | matches -E "^  -> $1:80 +Masq +$2 "; }
+absent() { ! ipvsadm -Ln | matches -E "^  -> $1:80 "; }
 
 step "directord starts: both reals in the table, the sorry server out"
 "$DIRECTORD" -f "$work/directord.conf" --socket "$sock" --log-level debug >"$log" 2>&1 &
@@ -103,5 +103,5 @@ grep -c 'remove\|delete' "$log" >/dev/null || true
 
 step "Stop: the service is removed"
 kill -TERM "$(tail -n 1 /tmp/lab-pids)"
-wait_until 30 "the service is gone" bash -c "! ipvsadm -Ln | grep -q 10.6.1.1"
+wait_until 30 "the service is gone" bash -c "! ipvsadm -Ln | matches 10.6.1.1"
 printf '\nhealth-sorry: reals follow their digests, the sorry server covers an empty farm\n'

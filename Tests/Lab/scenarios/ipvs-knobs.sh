@@ -111,7 +111,7 @@ expect_contains "the reload counted the timeouts as a change" "$out/reload.txt" 
 step "Reload to tcp 7200 udp 60 again, then stop (even keeping the table): the kernel's own timeouts come back"
 write_config "lvs_timeouts tcp 7200 udp 60" d
 D "$DIRECTORCTL" reload --socket "$out/d.sock" >/dev/null
-D ipvsadm -L --timeout | grep -q ': 7200 120 60$' || fail "the reload did not set 7200 120 60"
+D ipvsadm -L --timeout | matches ': 7200 120 60$' || fail "the reload did not set 7200 120 60"
 write_config "lvs_timeouts tcp 7200 udp 60
     lvs_keep_on_stop" d
 D "$DIRECTORCTL" reload --socket "$out/d.sock" >/dev/null

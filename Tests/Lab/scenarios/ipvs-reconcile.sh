@@ -95,7 +95,7 @@ reconcile flush --flush
 grep -q '^op: delete service TCP 10.99.0.1:80$' "$out/plan.flush" || fail "--flush should delete the unowned service"
 [ "$(ops flush)" -eq 1 ] || fail "--flush should delete exactly the foreign service"
 snapshot flushed
-IN ipvsadm -Ln --thresholds | grep -q '10.99.0.1' && fail "foreign service still present"
+IN ipvsadm -Ln --thresholds | matches '10.99.0.1' && fail "foreign service still present"
 note "ok: only the foreign service was removed"
 
 printf '\nipvs-reconcile: the reconciler repairs drift minimally and leaves foreign services alone (seed %s)\n' "$SEED"

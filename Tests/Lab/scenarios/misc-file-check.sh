@@ -71,8 +71,8 @@ virtual_server 10.7.1.1 80 {
 }
 CONF
 
-in_table() { ipvsadm -Ln | grep -qE "^  -> $1:80 +Masq +$2 "; }
-absent() { ! ipvsadm -Ln | grep -qE "^  -> $1:80 "; }
+in_table() { ipvsadm -Ln | matches -E "^  -> $1:80 +Masq +$2 "; }
+absent() { ! ipvsadm -Ln | matches -E "^  -> $1:80 "; }
 
 step "directord starts: the curl, file and weight checks pass, the hung script's real goes"
 "$DIRECTORD" -f "$work/directord.conf" --socket "$sock" --log-level debug >"$log" 2>&1 &
@@ -129,5 +129,5 @@ expect_contains "its timeout is the reason" "$log" 'real_server 10.7.0.14:80 .* 
 
 step "Stop: the service is removed"
 kill -TERM "$directord_pid"
-wait_until 30 "the service is gone" bash -c "! ipvsadm -Ln | grep -q 10.7.1.1"
+wait_until 30 "the service is gone" bash -c "! ipvsadm -Ln | matches 10.7.1.1"
 printf '\nmisc-file-check: scripts and files take reals out and back, and set their weight\n'

@@ -96,7 +96,7 @@ virtual_server 10.9.0.1 80 {
 EOF
 ip netns exec lb "$DIRECTORD" -f "$work/directord.conf" --socket "$work/lb.sock" --state-file "$work/state.json" >"$work/lb.log" 2>&1 &
 echo $! >>/tmp/lab-pids
-in_table() { ip netns exec lb ipvsadm -Ln | grep -q -- "-> $1 "; }
+in_table() { ip netns exec lb ipvsadm -Ln | matches -- "-> $1 "; }
 wait_until 120 "all four reals are in the table" bash -c \
     "$(declare -f in_table); in_table 192.168.9.11:53 && in_table 192.168.9.12:25 && in_table 192.168.9.13:7000 && in_table 192.168.9.14:80"
 ip netns exec lb ipvsadm -Ln | sed 's/^/   ipvsadm | /'

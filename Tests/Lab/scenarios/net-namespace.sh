@@ -51,17 +51,17 @@ note "ok: pid $pid runs in blue (re-executed in place, same pid)"
 
 step "The table, the address and the health check are inside blue; the root namespace has none of them"
 wait_until 30 "the real is in blue's table at weight 1 (TCP_CHECK reached it from inside blue)" \
-    bash -c "ip netns exec blue ipvsadm -Ln | grep -qE '10.60.0.2:80 +Masq +1 '"
+    bash -c "ip netns exec blue ipvsadm -Ln | matches -E '10.60.0.2:80 +Masq +1 '"
 ip netns exec blue ipvsadm -Ln | sed 's/^/   | /'
-ipvsadm -Ln | grep -q 10.60.0.100 && fail "the root namespace has the virtual server"
-ip -n blue -o addr show dev eth0 | grep -q "10.60.0.100/32" || fail "10.60.0.100 is not on blue's eth0"
+ipvsadm -Ln | matches 10.60.0.100 && fail "the root namespace has the virtual server"
+ip -n blue -o addr show dev eth0 | matches "10.60.0.100/32" || fail "10.60.0.100 is not on blue's eth0"
 "$DIRECTORCTL" list --socket "$sock" >/dev/null 2>&1 || true
 note "ok: IPVS, address and check in blue only"
 
 step "The real's service dies: the check, inside blue, takes it out"
 kill "$(sed -n 1p /tmp/lab-pids)" 2>/dev/null || true
 pkill -f "busybox httpd -f -p 80 -h $work/www" || true
-wait_until 30 "the real leaves blue's table" bash -c "! ip netns exec blue ipvsadm -Ln | grep -q 10.60.0.2:80"
+wait_until 30 "the real leaves blue's table" bash -c "! ip netns exec blue ipvsadm -Ln | matches 10.60.0.2:80"
 note "ok"
 
 step "A reload that moves net_namespace is refused and the running configuration kept"
@@ -75,14 +75,14 @@ sed 's/^/   | /' "$work/reload.out"
 [ "$rc" -ne 0 ] || fail "the reload was accepted"
 expect_contains "the refusal says why" "$work/reload.out" "net_namespace changes from blue to green, which needs a restart"
 kill -0 "$pid" || fail "directord stopped"
-ip -n blue -o addr show dev eth0 | grep -q "10.60.0.100/32" || fail "the running configuration was not kept"
+ip -n blue -o addr show dev eth0 | matches "10.60.0.100/32" || fail "the running configuration was not kept"
 note "ok"
 
 step "Stop: blue's table and address are cleaned up"
 kill -TERM "$pid"
 wait_until 30 "directord exits after SIGTERM" bash -c "! kill -0 $pid 2>/dev/null"
-ip netns exec blue ipvsadm -Ln | grep -q 10.60.0.100 && fail "the virtual server is still in blue"
-ip -n blue -o addr show dev eth0 | grep -q "10.60.0.100/32" && fail "the address is still in blue"
+ip netns exec blue ipvsadm -Ln | matches 10.60.0.100 && fail "the virtual server is still in blue"
+ip -n blue -o addr show dev eth0 | matches "10.60.0.100/32" && fail "the address is still in blue"
 note "ok"
 
 step "A namespace that does not exist: directord does not start and says how to make it"

@@ -59,7 +59,7 @@ expect_contains "the service is TCP $VIP:80 rr" "$work/table.txt" "^TCP  $VIP:80
 
 step "A client fetches through the VIP, continuously, from now on"
 start_client client "http://$VIP/" "$work/client.log"
-served_by_both() { since_mark "$1" | grep -q 'by r1' && since_mark "$1" | grep -q 'by r2'; }
+served_by_both() { since_mark "$1" | matches 'by r1' && since_mark "$1" | matches 'by r2'; }
 mark start
 wait_until 30 "both reals answer the client" served_by_both start
 note "client sees: $(since_mark start | grep -o 'by r[12]' | sort | uniq -c | tr '\n' ' ')"
@@ -80,7 +80,7 @@ step "r1's server stops: TCP_CHECK removes it, the client is served by r2 alone"
 mark r1-down
 kill "$(cat "$work/r1.httpd")"
 wait_until 60 "r1 left the table" reals_in_table 1
-ip netns exec lb ipvsadm -Ln | grep -q '10.0.0.12:80' || fail "r2 left the table too"
+ip netns exec lb ipvsadm -Ln | matches '10.0.0.12:80' || fail "r2 left the table too"
 wait_until 30 "the client is served by r2 alone" last_served r1-down 'by r2' 6
 note "$(since_mark r1-down | grep -c FAILED || true) requests failed before the check noticed"
 

@@ -45,7 +45,7 @@ for lb in lb1:master lb2:backup; do
     echo $! >>/tmp/lab-pids
     echo $! >"$work/$name.daemon"
 done
-has_addr() { ip -n "$1" -o addr show | grep -q " $2/"; }
+has_addr() { ip -n "$1" -o addr show | matches " $2/"; }
 wait_until 60 "lb1 holds the VIP $VIP" has_addr lb1 "$VIP"
 wait_until 30 "lb1 holds the gateway $GW" has_addr lb1 "$GW"
 has_addr lb2 "$VIP" && fail "lb2 holds the VIP too"
@@ -54,8 +54,8 @@ note "ok: lb2 holds neither address"
 wait_until 60 "both reals are in lb1's table" bash -c \
     "[ \$(ip netns exec lb1 ipvsadm -Ln | grep -cE '^  -> 192\.168\.23\.8[01]:') -eq 2 ]"
 ip netns exec lb1 "$DIRECTORCTL" list | sed 's/^/   lb1 | /'
-wait_until 30 "the sync daemon is master on lb1" bash -c "ip netns exec lb1 ipvsadm -Ln --daemon | grep -q 'master sync daemon'"
-wait_until 30 "the sync daemon is backup on lb2" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | grep -q 'backup sync daemon'"
+wait_until 30 "the sync daemon is master on lb1" bash -c "ip netns exec lb1 ipvsadm -Ln --daemon | matches 'master sync daemon'"
+wait_until 30 "the sync daemon is backup on lb2" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | matches 'backup sync daemon'"
 
 step "A client fetches through the VIP, continuously, from now on"
 start_client client "http://$VIP/test.html" "$work/client.log"
@@ -66,13 +66,13 @@ note "client sees: $(grep -o 'WEB[12]' "$work/client.log" | sort | uniq -c | tr 
 step "real1's test page disappears: real1 leaves the table, requests move to real2"
 mark real1-down
 mv "$work/real1/test.html" "$work/real1/test.html.off"
-wait_until 60 "real1 removed from lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.80:'"
+wait_until 60 "real1 removed from lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | matches '192.168.23.80:'"
 wait_until 60 "the client is served by real2 alone" last_served real1-down WEB2
 
 step "real2 fails too: the sorry server takes their place"
 mark both-down
 mv "$work/real2/test.html" "$work/real2/test.html.off"
-wait_until 60 "the sorry server is in lb1's table" bash -c "ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.121:8080'"
+wait_until 60 "the sorry server is in lb1's table" bash -c "ip netns exec lb1 ipvsadm -Ln | matches '192.168.23.121:8080'"
 wait_until 60 "the client gets the maintenance page" last_served both-down 'down for maintenance'
 ip netns exec lb1 "$DIRECTORCTL" list | sed 's/^/   lb1 | /'
 
@@ -80,7 +80,7 @@ step "Both reals come back: the sorry server leaves"
 mark both-up
 mv "$work/real1/test.html.off" "$work/real1/test.html"
 mv "$work/real2/test.html.off" "$work/real2/test.html"
-wait_until 60 "the sorry server left lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | grep -q '192.168.23.121:'"
+wait_until 60 "the sorry server left lb1's table" bash -c "! ip netns exec lb1 ipvsadm -Ln | matches '192.168.23.121:'"
 wait_until 60 "both reals are back" bash -c "[ \$(ip netns exec lb1 ipvsadm -Ln | grep -cE '^  -> 192\.168\.23\.8[01]:') -eq 2 ]"
 wait_until 60 "the reals serve the client again" last_served both-up 'Just test for WEB'
 
@@ -101,7 +101,7 @@ start=$(date +%s.%N)
 wait_until 30 "lb2 holds the VIP" has_addr lb2 "$VIP"
 wait_until 10 "lb2 holds the gateway" has_addr lb2 "$GW"
 note "takeover after $(echo "$(date +%s.%N) - $start" | bc) s (advert_int 1: about 3.6 s by the protocol)"
-wait_until 30 "the sync daemon on lb2 is master" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | grep -q 'master sync daemon'"
+wait_until 30 "the sync daemon on lb2 is master" bash -c "ip netns exec lb2 ipvsadm -Ln --daemon | matches 'master sync daemon'"
 wait_until 60 "the client is served through lb2" last_served failover 'Just test for WEB'
 note "$(since_mark failover | grep -c FAILED || true) requests failed during the takeover"
 "$DIRECTORCTL" status --socket "$work/lb2.sock" | sed 's/^/   lb2 | /'
@@ -118,7 +118,7 @@ ip netns exec lb1 "$DIRECTORD" -f "$fixtures/seed002-lvs-nat-master.conf" \
 echo $! >>/tmp/lab-pids
 wait_until 60 "lb1 holds the VIP again" has_addr lb1 "$VIP"
 wait_until 30 "lb1 holds the gateway again" has_addr lb1 "$GW"
-wait_until 30 "lb2 released the VIP" bash -c "! ip -n lb2 -o addr show | grep -q ' $VIP/'"
+wait_until 30 "lb2 released the VIP" bash -c "! ip -n lb2 -o addr show | matches ' $VIP/'"
 wait_until 60 "the client is served through lb1 again" last_served return 'Just test for WEB'
 note "$(since_mark return | grep -c FAILED || true) requests failed during the move back"
 

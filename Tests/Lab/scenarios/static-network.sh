@@ -29,9 +29,9 @@ static_rules {
 }
 CONF
 }
-has_addr() { ip -n d1 -o addr show dev eth0 | grep -q " $1 "; }
-has_route() { ip -n d1 route show table "$1" | grep -q "^198.51.100.0/24 via 192.0.2.1 dev eth0"; }
-has_rule() { ip -n d1 rule show | grep -q "^$1"; }
+has_addr() { ip -n d1 -o addr show dev eth0 | matches " $1 "; }
+has_route() { ip -n d1 route show table "$1" | matches "^198.51.100.0/24 via 192.0.2.1 dev eth0"; }
+has_rule() { ip -n d1 rule show | matches "^$1"; }
 show() { { ip -n d1 -o addr show dev eth0; ip -n d1 route show table all | grep -E '198.51|203.0.113|198.18|nexthop' || true; ip -n d1 rule show; } | sed 's/^/   | /'; }
 
 step "A namespace whose eth0 already holds 192.0.2.11/24 (someone else's), which the configuration names too"
@@ -46,23 +46,23 @@ pid=$!
 echo "$pid" >>/tmp/lab-pids
 wait_until 60 "directord answers on its control socket" "$DIRECTORCTL" status --socket "$sock"
 wait_until 10 "192.0.2.10/24 on eth0" has_addr 192.0.2.10/24
-ip -n d1 -o addr show dev eth0 | grep -q "192.0.2.10/24 .*eth0:st" || { show; fail "the label eth0:st is missing"; }
+ip -n d1 -o addr show dev eth0 | matches "192.0.2.10/24 .*eth0:st" || { show; fail "the label eth0:st is missing"; }
 has_route 100 || { show; fail "no route in table 100"; }
 has_rule "1000:	from 192.0.2.10 lookup 100" || { show; fail "no rule 1000"; }
-ip -n d1 route show table 100 | grep -q "^blackhole 203.0.113.0/24 proto static $" || { show; fail "no blackhole route"; }
+ip -n d1 route show table 100 | matches "^blackhole 203.0.113.0/24 proto static $" || { show; fail "no blackhole route"; }
 has_rule "1500:	not from all fwmark 0x2/0xff lookup main" || { show; fail "no inverted rule 1500"; }
 step "keepalived's address and route options reach the kernel as ip(8) would set them"
 a() { ip -n d1 -o addr show dev eth0; }
-a | grep -q "inet 192.0.2.20/24 brd 192.0.2.255 .*noprefixroute" || { show; fail "192.0.2.20/24: no 'brd +' broadcast or no noprefixroute"; }
-a | grep -q "inet 10.7.7.1 peer 10.7.7.2/32" || { show; fail "no point-to-point address 10.7.7.1 peer 10.7.7.2"; }
-a | grep "2001:db8:5::10/64" | grep -q "nodad" || { show; fail "the IPv6 address was not added without DAD (keepalived's default)"; }
-a | grep "2001:db8:5::10/64" | grep -q "deprecated" || { show; fail "preferred_lft 0 did not make the IPv6 address deprecated"; }
+a | matches "inet 192.0.2.20/24 brd 192.0.2.255 .*noprefixroute" || { show; fail "192.0.2.20/24: no 'brd +' broadcast or no noprefixroute"; }
+a | matches "inet 10.7.7.1 peer 10.7.7.2/32" || { show; fail "no point-to-point address 10.7.7.1 peer 10.7.7.2"; }
+a | grep "2001:db8:5::10/64" | matches "nodad" || { show; fail "the IPv6 address was not added without DAD (keepalived's default)"; }
+a | grep "2001:db8:5::10/64" | matches "deprecated" || { show; fail "preferred_lft 0 did not make the IPv6 address deprecated"; }
 mp="$(ip -n d1 route show table 100 198.18.0.0/24)"
 printf '%s\n' "$mp" | sed 's/^/   | /'
-printf '%s' "$mp" | grep -q "nexthop via 192.0.2.2 dev eth0 weight 1" && printf '%s' "$mp" | grep -q "nexthop via 192.0.2.3 dev eth0 weight 3" \
+printf '%s' "$mp" | matches "nexthop via 192.0.2.2 dev eth0 weight 1" && printf '%s' "$mp" | matches "nexthop via 192.0.2.3 dev eth0 weight 3" \
     || fail "the multipath route does not have next hops .2 weight 1 and .3 weight 3"
-ip -n d1 route show table 100 198.18.1.0/24 | grep -q "nexthop via 192.0.2.5" || { show; fail "'via A or B' did not make a two-hop route"; }
-ip -n d1 route show table 100 198.18.2.0/24 | grep -q "via 192.0.2.6 dev eth0 proto bird metric 7 mtu lock 1400 advmss 1360 initcwnd 10" \
+ip -n d1 route show table 100 198.18.1.0/24 | matches "nexthop via 192.0.2.5" || { show; fail "'via A or B' did not make a two-hop route"; }
+ip -n d1 route show table 100 198.18.2.0/24 | matches "via 192.0.2.6 dev eth0 proto bird metric 7 mtu lock 1400 advmss 1360 initcwnd 10" \
     || { show; fail "protocol, metric and route metrics are not as configured"; }
 note "ok: brd +, noprefixroute, peer, IPv6 without DAD and deprecated, multipath with weights, proto and metrics"
 show
@@ -90,9 +90,9 @@ show
 has_addr 192.0.2.10/24 && fail "192.0.2.10/24 is still there"
 has_addr 192.0.2.11/24 || fail "the pre-existing 192.0.2.11/24 was removed"
 has_route 101 && fail "the route is still there"
-ip -n d1 route show table 100 | grep -q 198.18 && fail "a multipath or metric route is still there"
-a | grep -qE "192.0.2.20|10.7.7.1|2001:db8:5::10" && fail "an address with options is still there"
-ip -n d1 route show table 100 | grep -q blackhole && fail "the blackhole route is still there"
+ip -n d1 route show table 100 | matches 198.18 && fail "a multipath or metric route is still there"
+a | matches -E "192.0.2.20|10.7.7.1|2001:db8:5::10" && fail "an address with options is still there"
+ip -n d1 route show table 100 | matches blackhole && fail "the blackhole route is still there"
 has_rule "1001:" && fail "rule 1001 is still there"
 has_rule "1500:" && fail "rule 1500 is still there"
 note "ok: only 192.0.2.11/24 is left"

@@ -67,11 +67,11 @@ kill_keepalived() {
 }
 
 expect_no_drops() {  # expect_no_drops STATUS_FILE: every drop counter map is empty
-    if tr -d '\n ' <"$1" | grep -q '"drops":{"'; then
+    if tr -d '\n ' <"$1" | matches '"drops":{"'; then
         cat "$1" >&2
         fail "directord dropped adverts"
     fi
-    tr -d '\n ' <"$1" | grep -q '"drops":{}' || fail "no drops field in the status"
+    tr -d '\n ' <"$1" | matches '"drops":{}' || fail "no drops field in the status"
     note "ok: no advert dropped"
 }
 

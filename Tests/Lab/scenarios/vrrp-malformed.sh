@@ -84,7 +84,7 @@ step "Send 3 of each malformed kind"
 for kind in short checksum ttl auth; do
     ip netns exec atk python3 "$out/send.py" "$kind" 3 | sed 's/^/   /'
 done
-counted() { status_of d >"$out/status"; tr -d '\n ' <"$out/status" | grep -q "$1"; }
+counted() { status_of d >"$out/status"; tr -d '\n ' <"$out/status" | matches "$1"; }
 wait_until 30 "3 truncated" counted '"truncated":3'
 wait_until 30 "3 bad checksums" counted '"checksum":3'
 wait_until 30 "3 with TTL 64" counted '"ttl":3'
@@ -102,7 +102,7 @@ step "Control: well-formed adverts with priority 200 are accepted and d steps do
 # interval), which a slow lab can outlast between the VIP check and the status read.
 ip netns exec atk python3 "$out/send.py" good 300 1 >"$out/good.log" 2>&1 &
 echo $! >>/tmp/lab-pids
-wait_until 30 "d released the VIP" sh -c "! ip -n d -o addr show dev eth0 | grep -q ' 192.0.2.10/'"
+wait_until 30 "d released the VIP" sh -c "! ip -n d -o addr show dev eth0 | matches ' 192.0.2.10/'"
 status_of d >"$out/status.after"
 expect_contains "d is BACKUP" "$out/status.after" '"state" : "BACKUP"'
 expect_contains "d saw the sender as master" "$out/status.after" '"masterAddress" : "192\.0\.2\.66"'
