@@ -17,6 +17,7 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 # that writes again (ip(8) flushes each line) dies of SIGPIPE and pipefail turns the match into a failure: that race
 # failed static-network's rule check in CI. (Not `grep >/dev/null`: GNU grep stops early there too.)
 matches() { local n; n=$(grep -c "$@") || true; [ "${n:-0}" -gt 0 ]; }
+export -f matches  # for `bash -c "... | matches ..."` in wait_until
 
 # expect_same LABEL FILE_A FILE_B: the two files are byte-for-byte equal, else show the diff and fail.
 expect_same() {

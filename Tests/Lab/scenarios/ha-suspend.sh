@@ -14,7 +14,7 @@ ip addr add 10.7.0.1/24 dev brs
 ns_add web1
 ns_link web1 eth0 brs 10.7.0.11/24
 http_server web1 "$work/web1" 80
-wait_until 20 "web1 answers" sh -c "curl -s -o /dev/null -w '%{http_code}' http://10.7.0.11/test.html | matches 404"
+wait_until 20 "web1 answers" bash -c "curl -s -o /dev/null -w '%{http_code}' http://10.7.0.11/test.html | matches 404"
 
 cat >"$work/directord.conf" <<'CONF'
 global_defs {

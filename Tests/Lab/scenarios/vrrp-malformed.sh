@@ -102,7 +102,7 @@ step "Control: well-formed adverts with priority 200 are accepted and d steps do
 # interval), which a slow lab can outlast between the VIP check and the status read.
 ip netns exec atk python3 "$out/send.py" good 300 1 >"$out/good.log" 2>&1 &
 echo $! >>/tmp/lab-pids
-wait_until 30 "d released the VIP" sh -c "! ip -n d -o addr show dev eth0 | matches ' 192.0.2.10/'"
+wait_until 30 "d released the VIP" bash -c "! ip -n d -o addr show dev eth0 | matches ' 192.0.2.10/'"
 status_of d >"$out/status.after"
 expect_contains "d is BACKUP" "$out/status.after" '"state" : "BACKUP"'
 expect_contains "d saw the sender as master" "$out/status.after" '"masterAddress" : "192\.0\.2\.66"'
