@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "directord",
             dependencies: [
-                "DirectorConfig", "IPVS", "Director", "Platform",
+                "DirectorConfig", "IPVS", "Director", "Platform", "VRRPHost",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -13,8 +13,8 @@ public struct PlatformCheckScripts: CheckScriptRunning {
 
     public init(runner: any ScriptRunning = ProcessScriptRunner()) { self.runner = runner }
 
-    public func run(command: String, user: String?, timeout: Duration) async -> ScriptExit {
-        let result = await runner.run(Script(command: command, user: user, avoidShell: true), timeout: timeout)
+    public func run(command: String, user: String?, group: String?, timeout: Duration) async -> ScriptExit {
+        let result = await runner.run(Script(command: command, user: user, group: group, avoidShell: true), timeout: timeout)
         switch result.outcome {
         case .exited(let status): return .exited(status)
         case .signalled(let signal): return .signalled(signal)
@@ -25,8 +25,8 @@ public struct PlatformCheckScripts: CheckScriptRunning {
 }
 
 extension HealthPlans {
-    /// A MISC_CHECK's probe: its user as keepalived picks it, refused (down, never run) when enable_script_security
-    /// finds the script writable by someone other than root and it would run as root.
+    /// A MISC_CHECK's probe: its user as keepalived picks it, refused (down, never run) when there is no user to run
+    /// it as, or when enable_script_security finds it writable by someone other than root and it would run as root.
     static func miscProbe(_ misc: MiscCheckConfig, check: DirectorConfig.HealthCheck, globals: GlobalSettings,
                           files: any ScriptPathInspecting) -> CheckProbe {
         let policy = ScriptPolicy(globals: globals, files: files)
@@ -36,7 +36,8 @@ extension HealthPlans {
             return .misc(MiscCheck(command: misc.command, timeout: timeout, dynamic: misc.dynamic,
                                    refusal: prepared.problem ?? "refused by enable_script_security"))
         }
-        return .misc(MiscCheck(command: script.command, user: script.user, timeout: timeout, dynamic: misc.dynamic))
+        return .misc(MiscCheck(command: script.command, user: script.user, group: script.group, timeout: timeout,
+                               dynamic: misc.dynamic))
     }
 
     static func fileProbe(_ file: FileCheckConfig) -> CheckProbe {

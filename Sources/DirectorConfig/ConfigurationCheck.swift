@@ -11,13 +11,18 @@ public struct ConfigurationCheckReport: Sendable {
 }
 
 public enum ConfigurationCheck {
-    public static func report(path: String, dump: Bool, program: String, loader: ConfigurationLoader = ConfigurationLoader()) -> ConfigurationCheckReport {
+    /// `hostChecks`: what this host makes of a valid configuration, beyond the language (the daemon passes its
+    /// script policy: users that do not exist, scripts others could change), each line reported as a warning.
+    public static func report(path: String, dump: Bool, program: String, loader: ConfigurationLoader = ConfigurationLoader(),
+                              hostChecks: (Configuration) -> [String] = { _ in [] }) -> ConfigurationCheckReport {
         let result = loader.load(path: path)
         var messages = ""
         for diagnostic in result.diagnostics { messages += diagnostic.description + "\n" }
         var output = ""
         if let configuration = result.configuration {
-            let warnings = result.warnings.count
+            let host = hostChecks(configuration)
+            for line in host { messages += "\(line)\n" }
+            let warnings = result.warnings.count + host.count
             messages += "\(program): \(path): configuration is valid\(warnings == 0 ? "" : " (\(warnings) warning\(warnings == 1 ? "" : "s"))")\n"
             if dump { output = ConfigurationWriter.render(configuration) }
         } else {

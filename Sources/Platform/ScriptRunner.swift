@@ -6,16 +6,20 @@ public struct Script: Hashable, Sendable, CustomStringConvertible {
     public var command: String
     /// Appended as "$1", "$2"... (notify scripts get GROUP|INSTANCE, name, state, priority).
     public var arguments: [String]
-    /// Run as this user (and its groups) instead of root; nil keeps directord's own identity.
+    /// Run as this user instead of root; nil keeps directord's own identity.
     public var user: String?
+    /// Run with this group (else the user's primary group) as the only group, as keepalived does.
+    public var group: String?
     /// Exec the command's words directly when it has no shell syntax (MISC_CHECK, as keepalived execs it); a
     /// command with quotes, variables, globs, redirections or operators still goes through `/bin/sh -c`.
     public var avoidShell: Bool
 
-    public init(command: String, arguments: [String] = [], user: String? = nil, avoidShell: Bool = false) {
+    public init(command: String, arguments: [String] = [], user: String? = nil, group: String? = nil,
+                avoidShell: Bool = false) {
         self.command = command
         self.arguments = arguments
         self.user = user
+        self.group = group
         self.avoidShell = avoidShell
     }
 
@@ -100,11 +104,24 @@ public struct ProcessScriptRunner: ScriptRunning {
                 ? ["/bin/sh", "-c", script.command]
                 : ["/bin/sh", "-c", script.command + " \"$@\"", "sh"] + script.arguments
         }
-        guard let user = script.user, user != "root" else { return .success(shell) }
-        guard let entry = getpwnam(user) else { return .failure(ScriptStartError(reason: "no such user \(user)")) }
-        let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid
-        // setpriv (util-linux) drops to the user after exec, which posix_spawn cannot do by itself.
-        return .success(["setpriv", "--reuid=\(uid)", "--regid=\(gid)", "--init-groups", "--"] + shell)
+        let user = script.user == "root" ? nil : script.user
+        let group = script.group == "root" && user == nil ? nil : script.group
+        guard user != nil || group != nil else { return .success(shell) }
+        var drop: [String] = ["setpriv"]
+        var gid: gid_t?
+        if let user {
+            guard let entry = getpwnam(user) else { return .failure(ScriptStartError(reason: "no such user \(user)")) }
+            drop.append("--reuid=\(entry.pointee.pw_uid)")
+            gid = entry.pointee.pw_gid
+        }
+        if let group {
+            guard let entry = getgrnam(group) else { return .failure(ScriptStartError(reason: "no such group \(group)")) }
+            gid = entry.pointee.gr_gid
+        }
+        // keepalived's identity for a script: the uid, the gid, and that gid as the only supplementary group.
+        // setpriv (util-linux) drops to it after exec, which posix_spawn cannot do by itself.
+        if let gid { drop += ["--regid=\(gid)", "--groups=\(gid)"] }
+        return .success(drop + ["--"] + shell)
     }
 
     static func runBlocking(_ script: Script, timeout: Duration) -> ScriptResult {

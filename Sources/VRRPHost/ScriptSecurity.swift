@@ -27,6 +27,8 @@ public protocol ScriptPathInspecting: Sendable {
     var searchPath: [String] { get }
     /// Whether a user exists (keepalived runs scripts as `keepalived_script` when it does).
     func userExists(_ name: String) -> Bool
+    /// Whether a group exists (`script_user USER GROUP`, a script's own `USER GROUP`).
+    func groupExists(_ name: String) -> Bool
 }
 
 public struct SystemScriptPaths: ScriptPathInspecting {
@@ -50,33 +52,90 @@ public struct SystemScriptPaths: ScriptPathInspecting {
     }
 
     public func userExists(_ name: String) -> Bool { getpwnam(name) != nil }
+
+    public func groupExists(_ name: String) -> Bool { getgrnam(name) != nil }
 }
 
-/// keepalived's script user and enable_script_security rules (VRRP scripts here, MISC_CHECK in the Director).
+/// keepalived's script user and enable_script_security rules, for every script directord runs (VRRP notify and
+/// tracking, health and quorum notify, MISC_CHECK, the lifecycle scripts).
 public struct ScriptPolicy: Sendable {
-    var defaultUser: ScriptUser?
+    /// Who runs a script that names no user of its own.
+    enum DefaultUser: Equatable {
+        /// directord's own identity (root).
+        case own
+        case user(ScriptUser)
+        /// None can be had: keepalived removes every script that names no user, and says why once.
+        case unavailable(String)
+    }
+
+    var defaultUser: DefaultUser
     var enforce: Bool
     var files: any ScriptPathInspecting
 
     public init(globals: GlobalSettings, files: any ScriptPathInspecting) {
-        // keepalived: script_user, else `keepalived_script` when that user exists, else root.
-        defaultUser = globals.scriptUser ?? (files.userExists("keepalived_script") ? ScriptUser(user: "keepalived_script") : nil)
         enforce = globals.enableScriptSecurity
         self.files = files
+        // keepalived 2.2.7 (get_default_script_user): script_user when it resolves, and when it does not, no default
+        // at all; without script_user, `keepalived_script` when that user exists, else root, but not under
+        // enable_script_security, which then has no default user either.
+        if let configured = globals.scriptUser {
+            if let missing = Self.missing(configured, files) {
+                defaultUser = .unavailable("script_user's \(missing) does not exist")
+            } else {
+                defaultUser = .user(configured)
+            }
+        } else if files.userExists("keepalived_script") {
+            defaultUser = .user(ScriptUser(user: "keepalived_script"))
+        } else if enforce {
+            defaultUser = .unavailable(
+                "enable_script_security is set and there is no default script user (no script_user, and no user keepalived_script)")
+        } else {
+            defaultUser = .own
+        }
     }
 
-    /// The user a script runs as (nil: directord's own identity, root in production).
-    func user(for explicit: ScriptUser?) -> String? {
-        let name = (explicit ?? defaultUser)?.user
-        return name == "root" ? nil : name
+    /// Why the policy has no default script user, or nil when it has one; directord says it once per configuration.
+    public var defaultUserProblem: String? {
+        if case .unavailable(let why) = defaultUser { return why }
+        return nil
     }
 
-    /// A `Script` ready to run, or why it must not run (insecure and enable_script_security set).
-    /// `warning` is set when the script is insecure but security is not enforced (keepalived logs and runs it).
+    /// "user X" or "group Y" when that part of `identity` does not exist on this host.
+    static func missing(_ identity: ScriptUser, _ files: any ScriptPathInspecting) -> String? {
+        if !files.userExists(identity.user) { return "user \(identity.user)" }
+        if let group = identity.group, !files.groupExists(group) { return "group \(group)" }
+        return nil
+    }
+
+    /// The identity a script runs as (nil: directord's own, root in production), or why there is none.
+    func identity(for explicit: ScriptUser?) -> Result<ScriptUser?, ScriptRefusal> {
+        if let explicit {
+            if let missing = Self.missing(explicit, files) { return .failure(ScriptRefusal("its \(missing) does not exist")) }
+            return .success(Self.ownIfRoot(explicit))
+        }
+        switch defaultUser {
+        case .own: return .success(nil)
+        case .user(let user): return .success(Self.ownIfRoot(user))
+        case .unavailable(let why): return .failure(ScriptRefusal("it names no user and \(why)"))
+        }
+    }
+
+    private static func ownIfRoot(_ identity: ScriptUser) -> ScriptUser? {
+        identity.user == "root" && (identity.group == nil || identity.group == "root") ? nil : identity
+    }
+
+    /// A `Script` ready to run, or why it must not run (no user to run it as; insecure under
+    /// enable_script_security). `warning` is set when the script is insecure but security is not enforced
+    /// (keepalived logs and runs it).
     public func prepare(command: String, arguments: [String] = [], user explicit: ScriptUser?) -> (script: Script?, problem: String?) {
-        let user = user(for: explicit)
-        let script = Script(command: command, arguments: arguments, user: user)
-        guard user == nil, let weak = insecurity(of: command) else { return (script, nil) }
+        let identity: ScriptUser?
+        switch self.identity(for: explicit) {
+        case .success(let resolved): identity = resolved
+        case .failure(let refusal): return (nil, "script '\(command)' is not run: \(refusal.reason)")
+        }
+        let script = Script(command: command, arguments: arguments, user: identity?.user, group: identity?.group)
+        let asRoot = identity == nil || identity?.user == "root" || identity?.group == "root"
+        guard asRoot, let weak = insecurity(of: command) else { return (script, nil) }
         if enforce {
             return (nil, "script '\(command)' is not run: \(weak), and it would run as root (enable_script_security)")
         }
@@ -116,11 +175,36 @@ public struct ScriptPolicy: Sendable {
     }
 }
 
+/// Why a script is not run.
+struct ScriptRefusal: Error {
+    var reason: String
+    init(_ reason: String) { self.reason = reason }
+}
+
 extension String {
     func trimmingCharacters(in set: String) -> String {
         var s = Substring(self)
         while let c = s.first, set.contains(c) { s = s.dropFirst() }
         while let c = s.last, set.contains(c) { s = s.dropLast() }
         return String(s)
+    }
+}
+
+extension ScriptPolicy {
+    /// Each script of `configuration` that this host would refuse to run, or run with a warning, as
+    /// "FILE:LINE:COL: warning: ROLE: PROBLEM" (`directord -t`; start says the same as it prepares each script).
+    public static func audit(_ configuration: Configuration, files: any ScriptPathInspecting = SystemScriptPaths()) -> [String] {
+        let policy = ScriptPolicy(globals: configuration.globals, files: files)
+        var lines: [String] = []
+        // keepalived reports an unusable script_user whether or not a script needs it.
+        if let configured = configuration.globals.scriptUser, let missing = missing(configured, files) {
+            lines.append("warning: global_defs script_user: its \(missing) does not exist: no script that names no user will run")
+        }
+        for use in configuration.scriptUses {
+            guard let problem = policy.prepare(command: use.command, user: use.user).problem else { continue }
+            let place = use.origin.location.map { "\($0): " } ?? ""
+            lines.append("\(place)warning: \(use.role): \(problem)")
+        }
+        return lines
     }
 }

@@ -7,6 +7,7 @@ import Glibc
 import Logging
 import Platform
 import ServiceLifecycle
+import VRRPHost
 
 @main
 struct Directord: AsyncParsableCommand {
@@ -65,7 +66,8 @@ struct Directord: AsyncParsableCommand {
     mutating func run() async throws {
         if check || dump {
             let report = ConfigurationCheck.report(
-                path: configFile, dump: dump, program: "directord", loader: ConfigurationLoader(configID: configID))
+                path: configFile, dump: dump, program: "directord", loader: ConfigurationLoader(configID: configID),
+                hostChecks: { ScriptPolicy.audit($0) })
             print(report.output, terminator: "")
             StandardError.write(report.messages)
             throw ExitCode(report.valid ? 0 : 1)

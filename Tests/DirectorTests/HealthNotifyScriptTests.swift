@@ -15,13 +15,16 @@ struct HealthNotifyScriptTests {
         func status(of path: String) -> FileStatus? { files[path] }
         func canonicalPath(_ path: String) -> String? { files[path] == nil ? nil : path }
         func userExists(_ name: String) -> Bool { users.contains(name) }
+        func groupExists(_ name: String) -> Bool { false }
     }
 
     static let dir = FileStatus(uid: 0, gid: 0, mode: 0o040755)
     static let safe = Paths(files: ["/": dir, "/etc": dir, "/etc/directord": dir,
-                                    "/etc/directord/up.sh": FileStatus(uid: 0, gid: 0, mode: 0o100755)])
+                                    "/etc/directord/up.sh": FileStatus(uid: 0, gid: 0, mode: 0o100755)],
+                            users: ["root", "nobody", "op"])
     static let writable = Paths(files: ["/": dir, "/etc": dir, "/etc/directord": dir,
-                                        "/etc/directord/up.sh": FileStatus(uid: 0, gid: 0, mode: 0o100777)])
+                                        "/etc/directord/up.sh": FileStatus(uid: 0, gid: 0, mode: 0o100777)],
+                                users: ["root"])
 
     @Test func theUserIsKeepalivedsChoice() {
         let notify = NotifyScript(command: "/etc/directord/up.sh")
@@ -37,7 +40,7 @@ struct HealthNotifyScriptTests {
 
     @Test func enableScriptSecurityRefusesAScriptOthersCanChange() {
         let notify = NotifyScript(command: "/etc/directord/up.sh")
-        let strict = GlobalSettings(enableScriptSecurity: true)
+        let strict = GlobalSettings(scriptUser: ScriptUser(user: "root"), enableScriptSecurity: true)
         let refused = Supervisor.prepare(notify, globals: strict, files: Self.writable)
         #expect(refused.script == nil)
         #expect(refused.problem?.contains("is not run") == true)

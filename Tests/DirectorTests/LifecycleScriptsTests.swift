@@ -30,7 +30,8 @@ import VRRPHost
             FileStatus(uid: weak.contains(path) ? 1000 : 0, gid: 0, mode: UInt32(S_IFREG) | 0o755)
         }
         func canonicalPath(_ path: String) -> String? { path }
-        func userExists(_ name: String) -> Bool { false }
+        func userExists(_ name: String) -> Bool { name == "root" || name == "nobody" }
+        func groupExists(_ name: String) -> Bool { false }
     }
 
     static var quiet: Logger {
@@ -78,7 +79,7 @@ import VRRPHost
 
     @Test func scriptSecurityRefusesAnInsecureRootScript() async throws {
         let runner = RecordingRunner()
-        let g = try globals(" enable_script_security\n startup_script /home/joe/up")
+        let g = try globals(" enable_script_security\n script_user root\n startup_script /home/joe/up")
         #expect(await LifecycleScripts.run(.startup, g, runner: runner, files: Files(weak: ["/home/joe/up"]), logger: Self.quiet) == nil)
         #expect(runner.runs.isEmpty)
     }

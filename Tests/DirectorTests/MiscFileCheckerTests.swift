@@ -152,6 +152,7 @@ struct MiscFileCheckerTests {
         let result = ConfigurationLoader.parse("""
             global_defs {
                 enable_script_security
+                script_user root
             }
             virtual_server 10.2.0.1 80 {
                 real_server 10.2.1.11 80 {
@@ -167,7 +168,7 @@ struct MiscFileCheckerTests {
             Issue.record("not a MISC_CHECK: \(probe)")
             return
         }
-        #expect(misc.refusal?.contains("enable_script_security") == true, "\(misc)")
+        #expect(misc.refusal?.contains("writable by everyone") == true, "\(misc)")
     }
 }
 

@@ -60,6 +60,23 @@ import Testing
         #expect(result.outcome == .failedToStart("no such user no-such-user-directord"))
     }
 
+    @Test("a script runs with keepalived's identity: the user, the named group (else the user's), and no other group")
+    func theUserAndGroupAreKeepalivedsIdentity() async throws {
+        // Needs root to drop to another user; the unit tests run as root in CI and on the lab host.
+        guard getuid() == 0, getpwnam("nobody") != nil, getgrnam("daemon") != nil else { return }
+        let gid = try #require(getgrnam("daemon")).pointee.gr_gid
+        let named = await runner.run(Script(command: "id -u; id -g; id -G", user: "nobody", group: "daemon"), timeout: .seconds(5))
+        #expect(named.outcome == .exited(0))
+        #expect(named.output == "65534\n\(gid)\n\(gid)", "\(named)")
+        let own = try #require(getpwnam("nobody")).pointee.pw_gid
+        let primary = await runner.run(Script(command: "id -g; id -G", user: "nobody"), timeout: .seconds(5))
+        #expect(primary.output == "\(own)\n\(own)", "\(primary)")
+        let groupOnly = await runner.run(Script(command: "id -u; id -G", group: "daemon"), timeout: .seconds(5))
+        #expect(groupOnly.output == "0\n\(gid)", "\(groupOnly)")
+        let unknown = await runner.run(Script(command: "true", user: "nobody", group: "no-such-group-directord"), timeout: .seconds(5))
+        #expect(unknown.outcome == .failedToStart("no such group no-such-group-directord"))
+    }
+
     @Test func killallStyleChecksWork() async {
         // The seeds' vrrp_script: `killall -0 nginx` style commands run through /bin/sh -c.
         #expect(await runner.run(Script(command: "kill -0 $$"), timeout: .seconds(5)).outcome.succeeded)

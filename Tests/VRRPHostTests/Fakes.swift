@@ -228,11 +228,13 @@ struct FakeAddresses: InterfaceAddressLookup {
 struct FakeFiles: ScriptPathInspecting {
     var files: [String: FileStatus] = [:]
     var users: Set<String> = []
+    var groups: Set<String> = []
     var searchPath: [String] = ["/usr/bin"]
 
     func status(of path: String) -> FileStatus? { files[path] }
     func canonicalPath(_ path: String) -> String? { files[path] == nil ? nil : path }
     func userExists(_ name: String) -> Bool { users.contains(name) }
+    func groupExists(_ name: String) -> Bool { groups.contains(name) }
 }
 
 /// RecordingIPVSTable is not Sendable; the host only touches it from one thread at a time.

@@ -47,7 +47,8 @@ struct PartsTests {
         files.files["/home/op/check.sh"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFREG) | 0o755)
         files.files["/tmp"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFDIR) | 0o1777)
         files.files["/tmp/x.sh"] = FileStatus(uid: 0, gid: 0, mode: UInt32(S_IFREG) | 0o757)
-        var globals = GlobalSettings(enableScriptSecurity: true)
+        files.users = ["root", "op"]
+        var globals = GlobalSettings(scriptUser: ScriptUser(user: "root"), enableScriptSecurity: true)
         let strict = ScriptPolicy(globals: globals, files: files)
         #expect(strict.prepare(command: "killall -0 nginx", user: nil).problem == nil, "found on PATH, all root-owned")
         let refused = strict.prepare(command: "/home/op/check.sh", user: nil)
@@ -63,12 +64,41 @@ struct PartsTests {
 
     @Test("script user: the script's, else script_user, else keepalived_script when it exists, else root")
     func scriptUser() {
-        let files = FakeFiles(users: ["keepalived_script"])
-        #expect(ScriptPolicy(globals: GlobalSettings(), files: files).user(for: nil) == "keepalived_script")
-        #expect(ScriptPolicy(globals: GlobalSettings(), files: FakeFiles()).user(for: nil) == nil)
+        let files = FakeFiles(users: ["keepalived_script", "nobody", "root"])
+        #expect(ScriptPolicy(globals: GlobalSettings(), files: files).prepare(command: "x", user: nil).script?.user == "keepalived_script")
+        #expect(ScriptPolicy(globals: GlobalSettings(), files: FakeFiles()).prepare(command: "x", user: nil).script?.user == nil)
         let configured = ScriptPolicy(globals: GlobalSettings(scriptUser: ScriptUser(user: "nobody")), files: files)
-        #expect(configured.user(for: nil) == "nobody")
-        #expect(configured.user(for: ScriptUser(user: "root")) == nil)
+        #expect(configured.prepare(command: "x", user: nil).script?.user == "nobody")
+        #expect(configured.prepare(command: "x", user: ScriptUser(user: "root")).script?.user == nil)
+        #expect(configured.defaultUserProblem == nil)
+    }
+
+    @Test("no script user to be had: keepalived 2.2.7 removes every script that names none, and one that names a missing user")
+    func noScriptUser() {
+        let files = FakeFiles(users: ["root", "op"], groups: ["wheel"])
+        // script_user names a user (or group) this host does not have: no default, security or not.
+        for globals in [GlobalSettings(scriptUser: ScriptUser(user: "ghost")),
+                        GlobalSettings(scriptUser: ScriptUser(user: "op", group: "nogroup"))] {
+            let policy = ScriptPolicy(globals: globals, files: files)
+            let refused = policy.prepare(command: "/bin/true", user: nil)
+            #expect(refused.script == nil)
+            #expect(refused.problem?.contains("does not exist") == true, "\(refused)")
+            #expect(policy.defaultUserProblem != nil)
+            #expect(policy.prepare(command: "/bin/true", user: ScriptUser(user: "op", group: "wheel")).script?.group == "wheel",
+                    "a script with its own user still runs")
+        }
+        // enable_script_security without script_user and without keepalived_script: not root by default.
+        let strict = ScriptPolicy(globals: GlobalSettings(enableScriptSecurity: true), files: files)
+        let refused = strict.prepare(command: "/bin/true", user: nil)
+        #expect(refused.script == nil)
+        #expect(refused.problem?.contains("no default script user") == true, "\(refused)")
+        #expect(strict.prepare(command: "/bin/true", user: ScriptUser(user: "op")).script?.user == "op")
+        // Without enable_script_security the same host runs it as root.
+        #expect(ScriptPolicy(globals: GlobalSettings(), files: files).prepare(command: "/bin/true", user: nil).script != nil)
+        // A script's own user or group that does not exist: that script is not run.
+        let lax = ScriptPolicy(globals: GlobalSettings(), files: files)
+        #expect(lax.prepare(command: "/bin/true", user: ScriptUser(user: "ghost")).problem?.contains("user ghost does not exist") == true)
+        #expect(lax.prepare(command: "/bin/true", user: ScriptUser(user: "op", group: "ghosts")).problem?.contains("group ghosts does not exist") == true)
     }
 
     @Test("an instance that cannot run here is named with the reason")

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Runs a check script: the daemon injects Platform's process runner (process groups killed at the timeout).
 public protocol CheckScriptRunning: Sendable {
-    func run(command: String, user: String?, timeout: Duration) async -> ScriptExit
+    func run(command: String, user: String?, group: String?, timeout: Duration) async -> ScriptExit
 }
 
 /// Runs MISC_CHECK scripts, at most `maximumRunning` at once; the others wait their turn (the timeout counts from
@@ -33,7 +33,7 @@ public final class MiscChecker: Sendable {
         let slots = self.slots
         Task {
             await slots.acquire()
-            let exit = await runner.run(command: check.command, user: check.user, timeout: check.timeout)
+            let exit = await runner.run(command: check.command, user: check.user, group: check.group, timeout: check.timeout)
             await slots.release()
             promise.succeed(MiscCheck.result(of: exit, dynamic: check.dynamic))
         }

@@ -22,6 +22,8 @@ public struct MiscCheck: Sendable, Hashable {
     public var command: String
     /// The user to run it as; nil: directord's own identity.
     public var user: String?
+    /// The group to run it with; nil: the user's primary group.
+    public var group: String?
     /// Killed with its whole process group past this.
     public var timeout: Duration
     /// misc_dynamic: exit status 2..255 is up at weight status - 2.
@@ -29,9 +31,11 @@ public struct MiscCheck: Sendable, Hashable {
     /// Set when enable_script_security refuses the script: it never runs and the check answers down.
     public var refusal: String?
 
-    public init(command: String, user: String? = nil, timeout: Duration, dynamic: Bool = false, refusal: String? = nil) {
+    public init(command: String, user: String? = nil, group: String? = nil, timeout: Duration, dynamic: Bool = false,
+                refusal: String? = nil) {
         self.command = command
         self.user = user
+        self.group = group
         self.timeout = timeout
         self.dynamic = dynamic
         self.refusal = refusal
