@@ -85,6 +85,7 @@ let package = Package(
             name: "directord",
             dependencies: [
                 "DirectorConfig", "IPVS", "Director", "Platform", "VRRPHost",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -97,7 +98,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "PlatformTests", dependencies: ["Platform"]),
+        .testTarget(name: "PlatformTests", dependencies: ["Platform", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
                                                              .product(name: "NIOCore", package: "swift-nio"),

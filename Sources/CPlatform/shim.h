@@ -63,4 +63,25 @@ static inline int directord_malloc_trim(void) { return malloc_trim(0); }
 static inline int directord_thp_disable(void) { return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0); }
 static inline int directord_thp_disabled(void) { return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0); }
 static inline int directord_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+// The stop signals (SIGTERM, SIGINT): the handler only writes the signal's number down a pipe, which is
+// async-signal-safe; a thread of directord's own reads it. In C because a Swift closure is no signal handler.
+#include <signal.h>
+#include <string.h>
+static int directord_stop_signal_fd = -1;
+static void directord_stop_signal_handler(int sig) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)sig;
+    ssize_t written = write(directord_stop_signal_fd, &byte, 1);
+    (void)written;  // a full pipe already holds a stop request
+    errno = saved;
+}
+static inline int directord_catch_stop_signal(int sig, int fd) {
+    directord_stop_signal_fd = fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = directord_stop_signal_handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    return sigaction(sig, &action, NULL);
+}
 #endif

@@ -3,6 +3,7 @@ import DirectorConfig
 import FoundationEssentials
 import HealthCheck
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Platform
@@ -39,6 +40,8 @@ public final class DirectorDaemon: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     let dependencies: EngineDependencies
+    /// The running supervisor, for the stop signal's thread (`resignVRRP`).
+    private let running = NIOLockedValueBox<Supervisor?>(nil)
 
     /// Loads the configuration first so that a bad one stops the process before anything touches the kernel.
     public init(options: DaemonOptions, logger: Logger, dependencies: EngineDependencies = EngineDependencies()) throws(ConfigurationRejected) {
@@ -46,6 +49,13 @@ public final class DirectorDaemon: Service, Sendable {
         self.logger = logger
         self.dependencies = dependencies
         self.configuration = try Engine.load(options.configFile, dependencies: dependencies, logger: logger)
+    }
+
+    /// Starts VRRP's part of the stop at once, from any thread: MASTERs send priority 0 and release their addresses
+    /// while the graceful shutdown is still on its way through the service group (which then finds it done).
+    /// Not while announced routes must be withdrawn first (the VIPs keep serving for announce_withdraw_delay).
+    public func resignVRRP() {
+        running.withLockedValue { $0 }?.signalResign.withLockedValue { $0 }?.resign()
     }
 
     /// keepalived's `net_namespace`: where the process must run; the caller moves it there before `run`.
@@ -77,6 +87,7 @@ public final class DirectorDaemon: Service, Sendable {
                 configuration: configuration, logger: logger,
                 dependencies: .system(trackFileValue: { FileCheck.parseValue(FileChecker.read($0)) }))
         }
+        running.withLockedValue { $0 = supervisor }
         // One event loop serves the health checks, the control socket and the metrics; VRRP has its own thread.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         try await supervisor.start(configuration, eventLoop: group.next())
@@ -161,7 +172,7 @@ public final class DirectorDaemon: Service, Sendable {
             tasks.cancelAll()
         }
 
-        logger.notice("directord stopping")
+        logger.notice("directord winding down: health checks, the IPVS table, addresses")
         dependencies.notifier.stopping()
         // The running configuration's stop mode: a reload may have changed lvs_flush_on_stop.
         let running = await supervisor.runningConfiguration ?? configuration

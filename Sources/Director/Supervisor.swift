@@ -25,6 +25,9 @@ public actor Supervisor {
     /// The configuration in force (the last one started or reloaded).
     public var runningConfiguration: Configuration? { configuration }
     private var vrrp: VRRPHost?
+    /// For the stop signal's thread, which cannot wait for this actor: the VRRP host to resign at once, or nil when
+    /// there is none or announced routes must be withdrawn first (VRRP then resigns after announce_withdraw_delay).
+    public nonisolated let signalResign = NIOLockedValueBox<VRRPHost?>(nil)
     private var vrrpEvents: Task<Void, Never>?
     /// Set once VRRP has resigned (shutdown): a stop must not resign twice.
     private var vrrpResigned = false
@@ -97,6 +100,7 @@ public actor Supervisor {
         startAnnouncements(configuration)
         applyStaticNetwork(configuration)
         if !configuration.vrrpInstances.isEmpty { try startVRRP(configuration) }
+        updateSignalResign()
         // The parse and the first plan were transient: give their memory back.
         Memory.returnFreed()
     }
@@ -314,6 +318,7 @@ public actor Supervisor {
     public func reload(file: String) async -> ControlResponse {
         dependencies.notifier.reloading()
         defer {
+            updateSignalResign()
             dependencies.notifier.send("READY=1")
             // The parse and the plan were transient (and a rejected configuration is all garbage).
             Memory.returnFreed()
@@ -449,6 +454,11 @@ public actor Supervisor {
 
     /// Every VRRP instance resigns (priority 0: the peer takes over after skew time) and releases its addresses;
     /// the first step of a stop, which `stop` does too if nobody did it before.
+    func updateSignalResign() {
+        let lingers = configuration?.virtualServers.contains(where: \.announce) ?? false
+        signalResign.withLockedValue { $0 = lingers ? nil : vrrp }
+    }
+
     public func resignVRRP(deadline: Duration = .seconds(5)) async {
         guard let vrrp, !vrrpResigned else { return }
         vrrpResigned = true

@@ -39,6 +39,13 @@ public final class VRRPHost: Sendable {
         await box.shutdown(deadline: deadline)
     }
 
+    /// The first part of `shutdown`, started at once from any thread without waiting for it (the stop signal's
+    /// thread calls it): MASTERs send priority 0, addresses and routes go, notify_stop starts. The thread keeps
+    /// running; `shutdown` later finds the work done and waits for the scripts and the thread.
+    public func resign() {
+        box.resign()
+    }
+
     /// Applies a new configuration: unchanged instances keep their state (no re-election), instances whose VRRP
     /// settings changed resign and start again, notify and tracking changes apply in place, removed instances
     /// resign. Returns what changed, one line each (empty when nothing did).
@@ -138,6 +145,11 @@ final class HostBox: @unchecked Sendable {
         coreLock.lock()
         defer { coreLock.unlock() }
         return body(core, .now)
+    }
+
+    func resign() {
+        // HostCore.shutdown does its work once; the later call returns the same notify scripts to wait for.
+        _ = currentLoop?.submit { core, now in _ = core.shutdown(now: now) }
     }
 
     func shutdown(deadline: Duration) async {

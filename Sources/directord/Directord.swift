@@ -5,6 +5,7 @@ import DirectorConfig
 import FoundationEssentials
 import Glibc
 import Logging
+import NIOConcurrencyHelpers
 import Platform
 import ServiceLifecycle
 import VRRPHost
@@ -119,8 +120,27 @@ struct Directord: AsyncParsableCommand {
                 throw ExitCode(3)
             }
         }
+        // SIGTERM and SIGINT come to a thread of directord's own, not through the service group's signal handling
+        // (Dispatch, then the concurrency pool): VRRP resigns from that thread at once, then the graceful shutdown
+        // runs as before.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: daemon)], gracefulShutdownSignals: [], logger: logger))
+        let stopping = NIOLockedValueBox(false)
+        do {
+            try StopSignals.handle { signal in
+                let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+                guard !stopping.withLockedValue({ let was = $0; $0 = true; return was }) else {
+                    logger.notice("\(name) again: directord is already stopping")
+                    return
+                }
+                logger.notice("directord stopping (\(name))")
+                daemon.resignVRRP()
+                Task { await group.triggerGracefulShutdown() }
+            }
+        } catch {
+            StandardError.write("directord: cannot catch the stop signals: \(error)\n")
+            throw ExitCode(3)
+        }
         do {
             try await group.run()
         } catch {

@@ -90,4 +90,38 @@ struct VRRPHostThreadTests {
         #expect(collected.contains(.instanceState(instance: "VI_FAST", from: "BACKUP", to: "INIT", priority: 200, reason: "stopping")))
         #expect(host.status().instances.first?.state == "INIT")
     }
+
+    @Test("resign, as the stop signal's thread calls it: priority 0 leaves at once, and the later shutdown does not repeat it")
+    func resignBeforeShutdown() async throws {
+        let network = FakeNetwork()
+        network.links.update { $0 = ["eth0": true] }
+        let opener = FakeOpener()
+        let deps = VRRPHostDependencies(
+            network: network, announcer: FakeAnnouncer(), scripts: FakeScripts(), transports: opener,
+            interfaceAddresses: FakeAddresses(table: Harness.interfaces), files: FakeFiles(), ipvs: nil,
+            notifyTimeout: .seconds(60))
+        let configuration = try #require(ConfigurationLoader.parse(Self.fast).configuration)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let host = VRRPHost(configuration: configuration, logger: logger, dependencies: deps)
+        try host.start()
+        let transport = try #require(opener.transport("eth0"))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while host.status().instances.first?.state != "MASTER" && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(host.status().instances.first?.state == "MASTER")
+        // The VRRP advert's third byte is its priority.
+        func resignations() -> Int { transport.sent.current.filter { $0.payload.count > 2 && $0.payload[2] == 0 }.count }
+        #expect(resignations() == 0)
+        host.resign()
+        let resigned = ContinuousClock.now + .seconds(10)
+        while resignations() == 0 && ContinuousClock.now < resigned { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(resignations() == 1, "priority 0 sent without waiting for shutdown")
+        #expect(network.addressTexts.isEmpty, "the VIP is released at once")
+        #expect(host.status().instances.isEmpty || host.status().instances.first?.state == "INIT",
+                "the thread still answers")
+        await host.shutdown(deadline: .milliseconds(300))
+        #expect(resignations() == 1, "shutdown found the resignation done")
+    }
 }
