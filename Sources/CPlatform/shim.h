@@ -63,6 +63,16 @@ static inline int directord_malloc_trim(void) { return malloc_trim(0); }
 static inline int directord_thp_disable(void) { return prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0); }
 static inline int directord_thp_disabled(void) { return prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0); }
 static inline int directord_set_thread_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+// A thread's own nice value: on Linux setpriority(PRIO_PROCESS, tid) sets one thread's.
+#include <sys/resource.h>
+static inline int directord_thread_nice(void) {
+    errno = 0;
+    return getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+}
+static inline int directord_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
 // The stop signals (SIGTERM, SIGINT): the handler only writes the signal's number down a pipe, which is
 // async-signal-safe; a thread of directord's own reads it. In C because a Swift closure is no signal handler.
 #include <signal.h>

@@ -9,6 +9,18 @@ public enum ThreadName {
     }
 }
 
+public enum ThreadPriority {
+    /// Makes the calling thread `steps` nice values more favoured than it is (CFS gives it a larger share and lets
+    /// its wake-ups preempt the others'); nil when not permitted (it needs CAP_SYS_NICE), else the new nice value.
+    @discardableResult
+    public static func raiseCurrent(by steps: Int32) -> Int32? {
+        let current = directord_thread_nice()
+        guard current != -1 || errno == 0 else { return nil }
+        let wanted = max(-20, current - steps)
+        return directord_set_thread_nice(wanted) == 0 ? wanted : nil
+    }
+}
+
 /// A detached OS thread of directord's own (the VRRP loop, a script's waiter, a drift dump), started with pthreads
 /// rather than Foundation's `Thread`: Foundation proper links ICU into the static binary (34 MB of data), and
 /// FoundationEssentials has no threads.

@@ -36,9 +36,19 @@ final class EventLoop: @unchecked Sendable {
         return true
     }
 
+    /// Nice values the VRRP thread is favoured by (a nice step is about 1.25× the CPU share).
+    static let favour: Int32 = 10
+
     /// Starts the thread that owns `core` from now on; top -H and /proc show it as directord-vrrp.
     func run(_ core: HostCore) throws(SystemError) {
-        try OSThread.start(name: "directord-vrrp", stackSize: 1 << 20) { [self] in self.loop(core) }
+        try OSThread.start(name: "directord-vrrp", stackSize: 1 << 20) { [self] in
+            // Adverts and takeovers before health checks, drift dumps and the rest: keepalived's VRRP is a process
+            // of its own, which the checker's load does not slow down; here the thread is favoured instead.
+            if ThreadPriority.raiseCurrent(by: Self.favour) == nil {
+                logger.debug("VRRP thread: its priority cannot be raised (no CAP_SYS_NICE); it runs at the process's")
+            }
+            self.loop(core)
+        }
         lock.withLock { started = true }
     }
 

@@ -1,3 +1,4 @@
+import CPlatform
 import Glibc
 import NIOConcurrencyHelpers
 import Testing
@@ -25,5 +26,28 @@ struct StopSignalsTests {
         }
         #expect(seen.withLockedValue { $0 } == [SIGUSR2, SIGUSR2])
         #expect(thread.withLockedValue { $0 } == "signals\n")
+    }
+}
+
+struct ThreadPriorityTests {
+    @Test("a thread raises its own priority, and only its own")
+    func raisesOnlyTheCallingThread() async throws {
+        guard getuid() == 0 else { return }  // CAP_SYS_NICE: the unit tests run as root in CI
+        let before = getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)
+        let result = NIOLockedValueBox<(Int32?, Int32)?>(nil)
+        try OSThread.start(name: "nice-test") {
+            let raised = ThreadPriority.raiseCurrent(by: 10)
+            // PRIO_PROCESS with the thread's own id reads that thread's value.
+            let seen = directord_thread_nice()
+            result.withLockedValue { $0 = (raised, seen) }
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while result.withLockedValue({ $0 }) == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let (raised, seen) = try #require(result.withLockedValue { $0 })
+        #expect(raised == max(-20, before - 10))
+        #expect(seen == raised)
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == before, "the process's own value is unchanged")
     }
 }
