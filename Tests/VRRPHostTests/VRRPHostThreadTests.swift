@@ -24,13 +24,11 @@ struct VRRPHostThreadTests {
 
         """
 
-    @Test("the loop thread elects, advertises at advert_int 0.05, answers status, and stops in bounded time")
-    func realThread() async throws {
+    /// VI_FAST on a started host thread with fakes, once it is MASTER.
+    static func electedHost(scripts: FakeScripts) async throws -> (VRRPHost, FakeNetwork, FakeTransport) {
         let network = FakeNetwork()
         network.links.update { $0 = ["eth0": true] }
         let opener = FakeOpener()
-        let scripts = FakeScripts()
-        scripts.hang.update { $0 = ["/etc/directord/hangs.sh"] }
         let deps = VRRPHostDependencies(
             network: network, announcer: FakeAnnouncer(), scripts: scripts, transports: opener,
             interfaceAddresses: FakeAddresses(table: Harness.interfaces), files: FakeFiles(), ipvs: nil,
@@ -48,6 +46,14 @@ struct VRRPHostThreadTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         #expect(host.status().instances.first?.state == "MASTER")
+        return (host, network, transport)
+    }
+
+    @Test("the loop thread elects, advertises at advert_int 0.05, answers status, and stops in bounded time")
+    func realThread() async throws {
+        let scripts = FakeScripts()
+        scripts.hang.update { $0 = ["/etc/directord/hangs.sh"] }
+        let (host, network, transport) = try await Self.electedHost(scripts: scripts)
         #expect(network.addressTexts == ["192.0.2.50/24 dev eth0"])
         let before = transport.sent.current.count
         try await Task.sleep(for: .seconds(1))
@@ -93,24 +99,7 @@ struct VRRPHostThreadTests {
 
     @Test("resign, as the stop signal's thread calls it: priority 0 leaves at once, and the later shutdown does not repeat it")
     func resignBeforeShutdown() async throws {
-        let network = FakeNetwork()
-        network.links.update { $0 = ["eth0": true] }
-        let opener = FakeOpener()
-        let deps = VRRPHostDependencies(
-            network: network, announcer: FakeAnnouncer(), scripts: FakeScripts(), transports: opener,
-            interfaceAddresses: FakeAddresses(table: Harness.interfaces), files: FakeFiles(), ipvs: nil,
-            notifyTimeout: .seconds(60))
-        let configuration = try #require(ConfigurationLoader.parse(Self.fast).configuration)
-        var logger = Logger(label: "test")
-        logger.logLevel = .critical
-        let host = VRRPHost(configuration: configuration, logger: logger, dependencies: deps)
-        try host.start()
-        let transport = try #require(opener.transport("eth0"))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while host.status().instances.first?.state != "MASTER" && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        #expect(host.status().instances.first?.state == "MASTER")
+        let (host, network, transport) = try await Self.electedHost(scripts: FakeScripts())
         // The VRRP advert's third byte is its priority.
         func resignations() -> Int { transport.sent.current.filter { $0.payload.count > 2 && $0.payload[2] == 0 }.count }
         #expect(resignations() == 0)
