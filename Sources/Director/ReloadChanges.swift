@@ -13,13 +13,28 @@ struct ReloadChanges: Sendable {
     var isolated: Bool
 
     init(from old: Configuration, to next: Configuration) {
-        // By position, so no virtual server is copied to be compared.
-        let before = Dictionary(old.virtualServers.indices.map { (old.virtualServers[$0].identity, $0) }, uniquingKeysWith: { a, _ in a })
-        let after = Set(next.virtualServers.map(\.identity))
-        // Same identity and equal value (origins are not part of ==): nothing to do. Equal arrays from the parse
-        // cache share their storage, so most comparisons stop at the first field.
-        changed = next.virtualServers.filter { vs in before[vs.identity].map { old.virtualServers[$0] != vs } ?? true }
-        removed = old.virtualServers.filter { !after.contains($0.identity) }
+        // By index throughout: iterating the arrays (filter, map) would copy every server, which costs more than
+        // the comparisons.
+        let olds = old.virtualServers, nexts = next.virtualServers
+        var before: [String: Int] = [:]
+        before.reserveCapacity(olds.count)
+        for i in olds.indices where before[olds[i].identity] == nil { before[olds[i].identity] = i }
+        var after = Set<String>(minimumCapacity: nexts.count)
+        changed = []
+        for i in nexts.indices {
+            after.insert(nexts[i].identity)
+            // Same identity and equal value (origins are not part of ==): nothing to do. Two servers read from the
+            // same parse-cache entry are equal without a look at their fields (a block below an edit was moved to
+            // new lines, which copied its arrays and would make == compare them all).
+            if let j = before[nexts[i].identity],
+                olds[j].parseSerial.sameEntry(as: nexts[i].parseSerial) || olds[j] == nexts[i]
+            {
+                continue
+            }
+            changed.append(nexts[i])
+        }
+        removed = []
+        for i in olds.indices where !after.contains(olds[i].identity) { removed.append(olds[i]) }
         isolated = old.globals == next.globals && old.virtualServerGroups == next.virtualServerGroups && old.ssl == next.ssl
             && old.trackFiles == next.trackFiles && before.count == old.virtualServers.count
             && after.count == next.virtualServers.count

@@ -112,7 +112,9 @@ struct BlockTreeReader {
 
     /// The rest of a file, up to one byte past the size limit (the line loop reports the limit where it is crossed).
     private func readWhole(_ reader: any ConfigFileReader) throws(FileAccessError) -> [UInt8] {
-        var asked = 256 << 10
+        // The size as fstat knows it, plus one byte to see the end in the same read (a file that grows meanwhile
+        // is read on in chunks, as one of unknown size is).
+        var asked = reader.sizeHint.map { min($0, limits.maximumFileSize) + 1 } ?? 256 << 10
         var bytes = try reader.read(maximum: asked)
         // A regular file answers short only at its end.
         while bytes.count == asked && bytes.count <= limits.maximumFileSize {

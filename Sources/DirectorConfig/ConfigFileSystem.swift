@@ -10,6 +10,12 @@ public struct FileAccessError: Error, Hashable, Sendable {
 /// Hands out bytes in bounded chunks; returning an empty array means end of file.
 public protocol ConfigFileReader: AnyObject {
     func read(maximum: Int) throws(FileAccessError) -> [UInt8]
+    /// The file's size when it is known up front (fstat), so a whole-file read takes one buffer and one read.
+    var sizeHint: Int? { get }
+}
+
+extension ConfigFileReader {
+    public var sizeHint: Int? { nil }
 }
 
 public protocol ConfigFileSystem: Sendable {
@@ -88,6 +94,12 @@ private final class DescriptorReader: ConfigFileReader {
 
     init(fd: Int32) { self.fd = fd }
     deinit { close(fd) }
+
+    var sizeHint: Int? {
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { return nil }
+        return Int(st.st_size)
+    }
 
     func read(maximum: Int) throws(FileAccessError) -> [UInt8] {
         var failure: Int32 = 0

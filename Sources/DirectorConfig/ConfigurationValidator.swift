@@ -160,26 +160,36 @@ enum ConfigurationValidator {
     }
 
     private static func checkVirtualServers(_ config: Configuration, complete: Bool, log: inout DiagnosticLog) {
+        // Once per load over every server (cached ones too): by index, so no server or real is copied to be read.
+        let servers = config.virtualServers
         var seen: [VirtualServerIdentity: SourceOrigin] = [:]
-        let vipAddresses = Set(config.virtualServers.compactMap { vs -> IPAddress? in
-            if case .endpoint(let e) = vs.key { return e.address }
-            return nil
-        })
+        seen.reserveCapacity(servers.count)
+        var vipAddresses = Set<IPAddress>(minimumCapacity: servers.count)
+        for i in servers.indices {
+            if case .endpoint(let e) = servers[i].key { vipAddresses.insert(e.address) }
+        }
         let managedAddresses = config.vrrpInstances.flatMap { $0.virtualAddresses + $0.excludedAddresses }
-        for vs in config.virtualServers {
-            if let other = seen[vs.serviceIdentity] {
+        for i in servers.indices {
+            let identity = servers[i].serviceIdentity
+            if let other = seen[identity] {
+                let vs = servers[i]
                 log.error(at(vs.origin), "virtual_server \(vs.key) \(vs.protocolType.rawValue) is already defined at \(other)")
                 continue
             }
-            seen[vs.serviceIdentity] = vs.origin
-            if case .group(let name) = vs.key, config.virtualServerGroup(named: name) == nil {
-                log.error(at(vs.origin), "virtual_server group '\(name)': no virtual_server_group with that name")
+            seen[identity] = servers[i].origin
+            if case .group(let name) = servers[i].key, config.virtualServerGroup(named: name) == nil {
+                log.error(at(servers[i].origin), "virtual_server group '\(name)': no virtual_server_group with that name")
                 continue
             }
-            let family: AddressFamily? = vs.family
-            let natAddresses = vs.realServers.filter { $0.forwarding == .nat }.map(\.endpoint.address)
-                + [vs.sorryServer].compactMap { $0?.forwarding == .nat ? $0?.endpoint.address : nil }
-            if complete && !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
+            guard complete else { continue }
+            var natAddresses: [IPAddress] = []
+            for r in servers[i].realServers.indices where servers[i].realServers[r].forwarding == .nat {
+                natAddresses.append(servers[i].realServers[r].endpoint.address)
+            }
+            if let sorry = servers[i].sorryServer, sorry.forwarding == .nat { natAddresses.append(sorry.endpoint.address) }
+            if !natAddresses.isEmpty && !hasReplyPath(for: natAddresses, managed: managedAddresses, vips: vipAddresses) {
+                let vs = servers[i]
+                let family: AddressFamily? = vs.family
                 log.warning(
                     at(vs.origin),
                     "NAT virtual_server \(vs.key) has no VRRP-managed gateway address for its real servers: replies must be routed back through this director (its address must be their default gateway); directord turns on \(family == .ipv6 ? "net.ipv6.conf.all.forwarding" : "net.ipv4.ip_forward"), which keepalived leaves to the operator")

@@ -119,7 +119,10 @@ public final class ParseCache: Sendable {
         /// Lines the block spans.
         let lines: Int
         let lastUsed: Atomic<UInt64>
+        /// Unique for the life of the process (an address could be reused once an entry is gone).
+        let serial: UInt64
         private let stored = Mutex<Parsed?>(nil)
+        private static let serials = Atomic<UInt64>(0)
 
         /// Immutable and shared: taking it from the cache is one reference.
         final class Parsed: Sendable {
@@ -145,6 +148,7 @@ public final class ParseCache: Sendable {
             self.bytes = bytes
             self.lines = lines
             lastUsed = Atomic(generation)
+            serial = Self.serials.add(1, ordering: .relaxed).newValue
         }
 
         /// The block's bytes are exactly `bytes`.

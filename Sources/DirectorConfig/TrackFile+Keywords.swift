@@ -179,6 +179,8 @@ extension Configuration {
                 if ok { reals.append(real) }
             }
             virtualServers[v].realServers = reals
+            // What it reads now depends on the track_file blocks too, not on its own bytes alone.
+            virtualServers[v].parseSerial = ParseSerial()
         }
     }
 }

@@ -356,9 +356,10 @@ struct VirtualServerDraft: Sendable {
     func resolveCaching(groups: [VirtualServerGroup], log: inout DiagnosticLog) -> VirtualServer? {
         if let cached { return cached }
         let mark = log.mark
-        let server = resolve(groups: groups, log: &log)
-        if let server { ConfigurationValidator.checkWithin(server, complete: log.warnings(since: mark) != nil, log: &log) }
-        if let pending, let server, let warnings = log.warnings(since: mark) {
+        guard var server = resolve(groups: groups, log: &log) else { return nil }
+        ConfigurationValidator.checkWithin(server, complete: log.warnings(since: mark) != nil, log: &log)
+        if let pending, let warnings = log.warnings(since: mark) {
+            server.parseSerial = ParseSerial(pending.link.entry.serial)
             pending.link.entry.store(ParseCache.Entry.Parsed(
                 baseLine: pending.link.line, header: pending.header, server: server, diagnostics: pending.diagnostics + warnings))
         }

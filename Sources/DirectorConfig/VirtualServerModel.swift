@@ -135,6 +135,8 @@ public struct VirtualServer: Hashable, Sendable {
     public var announce: Bool
     public var realServers: [RealServer]
     public var origin: SourceOrigin
+    /// The parse-cache entry this server was read from, if any (invisible to `==`, as `origin` is).
+    public var parseSerial = ParseSerial()
 
     public init(
         key: VirtualServerKey, family: AddressFamily? = nil, protocolType: TransportProtocol = .tcp, scheduler: Scheduler = VirtualServer.defaultScheduler,
@@ -359,4 +361,21 @@ public struct HealthCheck: Hashable, Sendable {
     public static func defaultDelayBeforeRetry(_ kind: HealthCheckKind) -> Duration {
         kind == .httpGet || kind == .sslGet ? .seconds(3) : .seconds(1)
     }
+}
+
+/// Which parse-cache entry a value was read from. Two servers from the same entry were read from the same bytes
+/// of the same file and depend on nothing else, so they are equal without a field-by-field comparison: a reload of
+/// a 2000-service file compares the unchanged ones by this number. Invisible to `==` and hashing, as
+/// `SourceOrigin` is; anything that changes a server after it was read (track_file resolution) clears it.
+public struct ParseSerial: Hashable, Sendable {
+    var value: UInt64?
+
+    public init() { value = nil }
+    init(_ value: UInt64) { self.value = value }
+
+    /// Both were read from the same cache entry.
+    public func sameEntry(as other: ParseSerial) -> Bool { value != nil && value == other.value }
+
+    public static func == (_: ParseSerial, _: ParseSerial) -> Bool { true }
+    public func hash(into hasher: inout Hasher) {}
 }

@@ -67,6 +67,27 @@ struct ParseCacheTests {
         #expect(result.configuration?.virtualServers[4].origin.location?.line == line.map { $0 + 1 })
     }
 
+    @Test("a server read from the same cache entry, moved or not, says so; a changed one does not")
+    func parseSerialsNameTheEntry() throws {
+        let cache = ParseCache()
+        let head = "global_defs {\n    router_id a\n}\n"
+        let first = try #require(load(head + (1...3).map { Self.service($0) }.joined(), cache: cache).configuration)
+        var services = (1...3).map { Self.service($0) }
+        services[1] = Self.service(2, weight: { $0 == 0 ? 7 : $0 + 1 })
+        let second = try #require(load("# moved down\n" + head + services.joined(), cache: cache).configuration)
+        let same = zip(first.virtualServers, second.virtualServers).map { $0.parseSerial.sameEntry(as: $1.parseSerial) }
+        #expect(same == [true, false, true], "the first and last moved a line down and kept their entry; the second changed")
+        // Read without a cache, nothing claims an entry.
+        let fresh = try #require(ConfigurationLoader.parse(head + Self.service(1)).configuration)
+        #expect(!fresh.virtualServers[0].parseSerial.sameEntry(as: fresh.virtualServers[0].parseSerial))
+        // A block whose FILE_CHECK names a track_file depends on that block too.
+        let tracked = head + "track_file f {\n    file /tmp/f\n}\n" + Self.service(4, extra: "")
+            .replacingOccurrences(of: "TCP_CHECK {\n            connect_timeout 3\n        }", with: "FILE_CHECK {\n            track_file f\n        }")
+        let a = try #require(load(tracked, cache: cache).configuration)
+        let b = try #require(load(tracked, cache: cache).configuration)
+        #expect(!a.virtualServers[0].parseSerial.sameEntry(as: b.virtualServers[0].parseSerial))
+    }
+
     @Test func warningsComeBackAtTheBlocksNewLine() {
         let cache = ParseCache()
         // No `protocol`: a warning at the header, made when resolving; `nat_mask`: one made by the keywords.
