@@ -112,13 +112,18 @@ struct BlockTreeReader {
 
     /// The rest of a file, up to one byte past the size limit (the line loop reports the limit where it is crossed).
     private func readWhole(_ reader: any ConfigFileReader) throws(FileAccessError) -> [UInt8] {
-        // The size as fstat knows it, plus one byte to see the end in the same read (a file that grows meanwhile
-        // is read on in chunks, as one of unknown size is).
-        var asked = reader.sizeHint.map { min($0, limits.maximumFileSize) + 1 } ?? 256 << 10
+        var asked = 256 << 10
         var bytes = try reader.read(maximum: asked)
+        // A file that fills the first read is a large one: its size as fstat knows it sizes the rest, one more read
+        // into room reserved once (1 MB chunks appended to a growing array copied it again and again). A small one,
+        // a conf.d snippet, costs its one read and no fstat.
+        let expected = bytes.count == asked ? reader.sizeHint : nil
+        if let expected { bytes.reserveCapacity(min(expected, limits.maximumFileSize) + 1) }
         // A regular file answers short only at its end.
         while bytes.count == asked && bytes.count <= limits.maximumFileSize {
-            let more = min(1 << 20, limits.maximumFileSize + 1 - bytes.count)
+            // Past the expected size (the file grew meanwhile): on in 1 MB chunks.
+            let rest = expected.flatMap { $0 + 1 > bytes.count ? $0 + 1 - bytes.count : nil } ?? 1 << 20
+            let more = min(rest, limits.maximumFileSize + 1 - bytes.count)
             let chunk = try reader.read(maximum: more)
             bytes += chunk
             asked += more
