@@ -452,13 +452,14 @@ public actor Supervisor {
         return status
     }
 
-    /// Every VRRP instance resigns (priority 0: the peer takes over after skew time) and releases its addresses;
-    /// the first step of a stop, which `stop` does too if nobody did it before.
+    /// What the stop signal's thread may resign: nothing while an announce policy runs, whose routes go first
+    /// (`withdrawAnnouncements` keeps serving for announce_withdraw_delay before VRRP resigns).
     func updateSignalResign() {
-        let lingers = configuration?.virtualServers.contains(where: \.announce) ?? false
-        signalResign.withLockedValue { $0 = lingers ? nil : vrrp }
+        signalResign.withLockedValue { $0 = announcer == nil ? vrrp : nil }
     }
 
+    /// Every VRRP instance resigns (priority 0: the peer takes over after skew time) and releases its addresses;
+    /// the first step of a stop, which `stop` does too if nobody did it before.
     public func resignVRRP(deadline: Duration = .seconds(5)) async {
         guard let vrrp, !vrrpResigned else { return }
         vrrpResigned = true

@@ -60,7 +60,7 @@ public struct SystemScriptPaths: ScriptPathInspecting {
 /// tracking, health and quorum notify, MISC_CHECK, the lifecycle scripts).
 public struct ScriptPolicy: Sendable {
     /// Who runs a script that names no user of its own.
-    enum DefaultUser: Equatable {
+    enum DefaultUser {
         /// directord's own identity (root).
         case own
         case user(ScriptUser)
@@ -94,8 +94,9 @@ public struct ScriptPolicy: Sendable {
         }
     }
 
-    /// Why the policy has no default script user, or nil when it has one; directord says it once per configuration.
-    public var defaultUserProblem: String? {
+    /// Why the policy has no default script user, or nil when it has one (each refused script says it in its own
+    /// problem line).
+    var defaultUserProblem: String? {
         if case .unavailable(let why) = defaultUser { return why }
         return nil
     }
