@@ -60,12 +60,14 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"], swiftSettings: optimized),
+        // One epoll loop per thread, one timer heap, a cross-thread wake-up: the health checker's and the VRRP host's.
+        .target(name: "Reactor", dependencies: ["CPlatform", "Platform"], swiftSettings: optimized),
         .target(name: "IPVS", dependencies: ["Addresses", "CNetlink"], swiftSettings: optimized),
         .target(name: "VRRP", dependencies: ["Addresses"], swiftSettings: optimized),
         .target(
             name: "VRRPHost",
             dependencies: [
-                "Addresses", "VRRP", "DirectorConfig", "Platform", "IPVS", "ControlProtocol", "COpenSSL",
+                "Addresses", "VRRP", "DirectorConfig", "Platform", "Reactor", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -98,6 +100,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Platform"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
         .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
@@ -113,7 +116,7 @@ let package = Package(
         .executableTarget(name: "lab-ipvs", dependencies: ["IPVS"], path: "Tests/Lab/Tool"),
         .testTarget(name: "AddressesTests", dependencies: ["Addresses"]),
         .testTarget(name: "VRRPTests", dependencies: ["VRRP", "Addresses"]),
-        .testTarget(name: "VRRPHostTests", dependencies: ["VRRPHost", "VRRP", "DirectorConfig", "Platform", "IPVS"]),
+        .testTarget(name: "VRRPHostTests", dependencies: ["VRRPHost", "VRRP", "DirectorConfig", "Platform", "IPVS", "Reactor"]),
         // Lab helper: runs only the VRRP host from a config file until SIGTERM (Tests/Lab/scenarios/vrrp-*.sh).
         .executableTarget(
             name: "lab-vrrp",
@@ -139,10 +142,14 @@ let package = Package(
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [
-                "HealthCheck",
+                "HealthCheck", "Reactor",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]
+                // NIOHTTP1's decoder is the oracle the HTTP response parser is tested against.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -94,4 +94,9 @@ static inline int directord_catch_stop_signal(int sig, int fd) {
     action.sa_flags = SA_RESTART;
     return sigaction(sig, &action, NULL);
 }
+// epoll(7) and eventfd(2) for the reactor (Glibc's Swift module carries neither).
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+static inline int directord_eventfd(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
+static inline int directord_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
 #endif

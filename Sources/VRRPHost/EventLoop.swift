@@ -1,23 +1,27 @@
-import Glibc
 import Logging
 import NIOConcurrencyHelpers
 import Platform
+import Reactor
 
-/// The VRRP thread: poll() over the receive sockets and a wake-up pipe, timers from the core's heap of absolute
-/// deadlines. Its own OS thread, so adverts leave on time whatever the Swift concurrency pool or NIO are doing.
+/// The VRRP thread: a reactor of its own over the receive sockets, with one reactor timer kept at the earliest of
+/// the core's deadlines. Its own OS thread, so adverts leave on time whatever the health checker, the Swift
+/// concurrency pool or NIO are doing.
 final class EventLoop: @unchecked Sendable {
+    private let reactor: Reactor
     private let lock = NIOLock()
-    private var queue: [HostWork] = []
-    private var stopRequested = false
-    private let wakeup: WakeupPipe
     private var exited: [CheckedContinuation<Void, Never>] = []
     private var finished = false
     /// Set once the thread started.
     private var started = false
     private let logger: Logger
 
+    // The loop thread's own.
+    private var core: HostCore?
+    private var watched: [TransportKey: ReactorWatch] = [:]
+    private var armed: (deadline: ContinuousClock.Instant, timer: ReactorTimer)?
+
     init(logger: Logger) throws(SystemError) {
-        wakeup = try WakeupPipe()
+        reactor = try Reactor()
         self.logger = logger
     }
 
@@ -25,15 +29,11 @@ final class EventLoop: @unchecked Sendable {
     /// the core again).
     @discardableResult
     func submit(_ work: @escaping HostWork) -> Bool {
-        lock.lock()
-        guard !finished else {
-            lock.unlock()
-            return false
+        reactor.submit { [self] in
+            guard let core else { return }
+            work(core, .now)
+            follow(core)
         }
-        queue.append(work)
-        lock.unlock()
-        wakeup.signal()
-        return true
     }
 
     /// Nice values the VRRP thread is favoured by (a nice step is about 1.25× the CPU share).
@@ -54,10 +54,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Asks the loop to exit after the work queued so far; `waitForExit` returns when it has.
     func requestStop() {
-        lock.lock()
-        stopRequested = true
-        lock.unlock()
-        wakeup.signal()
+        reactor.stop()
     }
 
     func waitForExit() async {
@@ -73,56 +70,51 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func takeWork() -> (work: [HostWork], stop: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        let work = queue
-        queue.removeAll()
-        return (work, stopRequested)
+    private func loop(_ core: HostCore) {
+        self.core = core
+        core.fireDueTimers(now: .now)
+        follow(core)
+        // Work queued between the stop request and the loop's end still runs in `run`, so no caller waits forever.
+        reactor.run()
+        let waiters = lock.withLock {
+            finished = true
+            defer { exited.removeAll() }
+            return exited
+        }
+        for c in waiters { c.resume() }
     }
 
-    private func loop(_ core: HostCore) {
-        var fds: [pollfd] = []
-        var keys: [TransportKey] = []
-        while true {
-            let (work, stop) = takeWork()
-            for item in work { item(core, .now) }
-            if stop { break }
-            core.fireDueTimers(now: .now)
-
-            let targets = core.pollTargets
-            keys = targets.map(\.key)
-            fds = [pollfd(fd: wakeup.readFD, events: Int16(POLLIN), revents: 0)]
-                + targets.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-            var timeout: Int32 = -1
-            if let deadline = core.nextDeadline {
-                let left = ContinuousClock.now.duration(to: deadline)
-                if left <= .zero { continue }
-                // Rounded up: waking a fraction of a millisecond early would only spin.
-                let c = left.components
-                let ms = c.seconds * 1000 + (c.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-                timeout = Int32(clamping: ms)
+    /// After anything the core did: watch the sockets it has now, and keep the one timer at its earliest deadline.
+    private func follow(_ core: HostCore) {
+        let targets = core.pollTargets
+        if targets.count != watched.count || targets.contains(where: { watched[$0.key]?.fd != $0.fd }) {
+            let current = Dictionary(targets.map { ($0.key, $0.fd) }, uniquingKeysWith: { first, _ in first })
+            // Dropped first: a closed socket's number may already belong to a new one.
+            for (key, watch) in watched where current[key] != watch.fd {
+                reactor.unwatch(watch)
+                watched[key] = nil
             }
-            let ready = poll(&fds, nfds_t(fds.count), timeout)
-            if ready < 0 {
-                if errno != EINTR { logger.error("VRRP loop: poll failed, errno \(errno)") }
-                continue
-            }
-            if fds[0].revents != 0 { wakeup.drain() }
-            let now = ContinuousClock.now
-            for (index, fd) in fds.enumerated().dropFirst() where fd.revents != 0 {
-                core.readable(keys[index - 1], now: now)
+            for (key, fd) in current where watched[key] == nil {
+                do {
+                    watched[key] = try reactor.watch(fd, for: .readable) { [unowned self] _ in
+                        core.readable(key, now: .now)
+                        follow(core)
+                    }
+                } catch {
+                    logger.error("VRRP loop: socket \(key) cannot be watched: \(error)")
+                }
             }
         }
-        lock.lock()
-        finished = true
-        let waiters = exited
-        exited.removeAll()
-        let late = queue
-        queue.removeAll()
-        lock.unlock()
-        // Work queued between the stop request and now still runs, so no caller waits forever.
-        for item in late { item(core, .now) }
-        for c in waiters { c.resume() }
+        let next = core.nextDeadline
+        guard next != armed?.deadline else { return }
+        if let armed { reactor.cancel(armed.timer) }
+        armed = nil
+        guard let next else { return }
+        let timer = reactor.schedule(at: next) { [unowned self] in
+            armed = nil
+            core.fireDueTimers(now: .now)
+            follow(core)
+        }
+        armed = (next, timer)
     }
 }

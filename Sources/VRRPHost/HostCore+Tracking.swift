@@ -14,7 +14,7 @@ extension HostCore {
         router.addScript(
             spec.name, .init(rise: spec.rise, fall: spec.fall, up: prepared.script == nil ? true : !spec.initFail))
         // keepalived runs a script as soon as it starts, then every interval.
-        if prepared.script != nil { timers.push(.script(name: spec.name, generation: runtime.generation), at: now) }
+        if prepared.script != nil { timers.insert(.script(name: spec.name, generation: runtime.generation), at: now) }
     }
 
     func runCheck(_ runtime: ScriptRuntime, now: ContinuousClock.Instant) {
@@ -45,7 +45,7 @@ extension HostCore {
         }
         perform(actions)
         let next = max((runtime.lastStart ?? now) + runtime.spec.interval, now)
-        timers.push(.script(name: name, generation: generation), at: next)
+        timers.insert(.script(name: name, generation: generation), at: next)
     }
 
     func pollLinks(now: ContinuousClock.Instant) {

@@ -159,7 +159,7 @@ final class HostCore: @unchecked Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    var nextDeadline: ContinuousClock.Instant? { timers.nextDeadline }
+    var nextDeadline: ContinuousClock.Instant? { timers.earliest }
 
     /// The sockets to poll, with their keys.
     var pollTargets: [(key: TransportKey, fd: Int32)] { transports.map { ($0.key, $0.value.transport.pollDescriptor) } }
@@ -192,7 +192,7 @@ final class HostCore: @unchecked Sendable {
         updatePromoteSecondaries()
         for instance in spec.instances { startInstance(instance, now: now, reason: "started") }
         if let daemon = spec.syncDaemon, daemon.controller == nil { switchSyncDaemon(.master, alsoBackup: true) }
-        timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
+        timers.insert(.linkPoll, at: now + dependencies.linkPollInterval)
         logger.info("VRRP running", metadata: ["instances": "\(spec.instances.count)", "sockets": "\(transports.count)"])
     }
 
@@ -375,7 +375,7 @@ final class HostCore: @unchecked Sendable {
             sendAdvert(runtime, priority: priority)
         case .armTimer(let kind, let deadline):
             runtime.armed[kind] = deadline
-            timers.push(.instance(id: runtime.id, kind), at: deadline)
+            timers.insert(.instance(id: runtime.id, kind), at: deadline)
         case .cancelTimer(let kind):
             runtime.armed[kind] = nil
         case .addVirtualAddresses:
@@ -399,8 +399,8 @@ final class HostCore: @unchecked Sendable {
 
     /// Fires every timer due at `now` (each one is fed the time it runs at).
     func fireDueTimers(now: ContinuousClock.Instant) {
-        while let entry = timers.popDue(now) {
-            switch entry.target {
+        while let entry = timers.popDue(by: now) {
+            switch entry.value {
             case .instance(let id, let kind):
                 guard let runtime = instances.values.first(where: { $0.id == id }),
                     runtime.armed[kind] == entry.deadline
@@ -412,7 +412,7 @@ final class HostCore: @unchecked Sendable {
                 runCheck(script, now: now)
             case .linkPoll:
                 pollLinks(now: now)
-                timers.push(.linkPoll, at: now + dependencies.linkPollInterval)
+                timers.insert(.linkPoll, at: now + dependencies.linkPollInterval)
             }
         }
     }

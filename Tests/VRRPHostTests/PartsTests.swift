@@ -15,13 +15,13 @@ struct PartsTests {
         var expected: [(Int, Int)] = []
         for i in 0..<200 {
             let ms = Int.random(in: 0..<50, using: &rng)
-            heap.push(.script(name: "\(i)", generation: ms), at: t0 + .milliseconds(ms))
+            heap.insert(.script(name: "\(i)", generation: ms), at: t0 + .milliseconds(ms))
             expected.append((ms, i))
         }
-        #expect(heap.popDue(t0 - .milliseconds(1)) == nil)
+        #expect(heap.popDue(by: t0 - .milliseconds(1)) == nil)
         var popped: [(Int, Int)] = []
-        while let e = heap.popDue(t0 + .seconds(1)) {
-            if case .script(let name, let ms) = e.target, let i = Int(name) { popped.append((ms, i)) }
+        while let e = heap.popDue(by: t0 + .seconds(1)) {
+            if case .script(let name, let ms) = e.value, let i = Int(name) { popped.append((ms, i)) }
         }
         let sorted = expected.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
         #expect(popped.map(\.0) == sorted.map(\.0))

@@ -1,0 +1,280 @@
+// Reactor: one small epoll loop, owned by one thread. Descriptors with their handlers, timers in one heap of
+// absolute deadlines, and a wake-up for work handed over from other threads. The health checker and the VRRP host
+// each run their own, on their own thread, so check load never delays an advert.
+import CPlatform
+import Glibc
+import Platform
+import Synchronization
+
+/// What a handler asks to hear about.
+public struct IOInterest: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let readable = IOInterest(rawValue: EPOLLIN.rawValue)
+    public static let writable = IOInterest(rawValue: EPOLLOUT.rawValue)
+}
+
+/// What the kernel reported for a descriptor.
+public struct IOReadiness: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    public static let readable = IOReadiness(rawValue: EPOLLIN.rawValue)
+    public static let writable = IOReadiness(rawValue: EPOLLOUT.rawValue)
+    /// The peer closed or the socket failed (EPOLLHUP, EPOLLERR): reading or SO_ERROR says which.
+    public static let hangup = IOReadiness(rawValue: EPOLLHUP.rawValue)
+    public static let error = IOReadiness(rawValue: EPOLLERR.rawValue)
+}
+
+/// The time a reactor runs on: the monotonic clock in production, a manual one in tests.
+public protocol ReactorClock: Sendable {
+    var now: ContinuousClock.Instant { get }
+}
+
+public struct SystemClock: ReactorClock {
+    public init() {}
+    public var now: ContinuousClock.Instant { .now }
+}
+
+/// A clock that moves only when told to; `Reactor.turn(maxWait: .zero)` then fires what came due.
+public final class ManualClock: ReactorClock {
+    private let current: Mutex<ContinuousClock.Instant>
+
+    public init(_ start: ContinuousClock.Instant = .now) { current = Mutex(start) }
+
+    public var now: ContinuousClock.Instant { current.withLock { $0 } }
+    public func advance(by amount: Duration) { current.withLock { $0 += amount } }
+}
+
+/// A timer the reactor holds; cancel it with `Reactor.cancel`.
+public struct ReactorTimer: Hashable, Sendable {
+    fileprivate let id: UInt64
+}
+
+/// A descriptor's registration; the handler is called on the reactor's thread with what is ready.
+public struct ReactorWatch: Hashable, Sendable {
+    public let fd: Int32
+    fileprivate let generation: UInt32
+}
+
+public final class Reactor: @unchecked Sendable {
+    public typealias Handler = (IOReadiness) -> Void
+
+    public let clock: any ReactorClock
+    private let epoll: Int32
+    private let wakeFD: Int32
+
+    // Touched only on the loop's thread.
+    private var watches: [Int32: (generation: UInt32, handler: Handler)] = [:]
+    private var generation: UInt32 = 0
+    private var timers = Deadlines<UInt64>()
+    private var timerBodies: [UInt64: () -> Void] = [:]
+    private var nextTimer: UInt64 = 0
+    private var events: [epoll_event]
+
+    // Shared with other threads.
+    private struct Inbox {
+        var work: [() -> Void] = []
+        var woken = false
+        /// `stop` was asked: `run` returns after its turn.
+        var stopping = false
+        /// `run` has returned: nothing more is accepted, so accepted work always runs on the loop's thread.
+        var finished = false
+    }
+    private let inbox = Mutex(Inbox())
+
+    /// - Parameter batch: events taken from the kernel per wait.
+    public init(clock: any ReactorClock = SystemClock(), batch: Int = 256) throws(SystemError) {
+        self.clock = clock
+        epoll = directord_epoll_create()
+        guard epoll >= 0 else { throw SystemError(call: "epoll_create1", errno: errno) }
+        wakeFD = directord_eventfd()
+        guard wakeFD >= 0 else {
+            let code = errno
+            close(epoll)
+            throw SystemError(call: "eventfd", errno: code)
+        }
+        events = [epoll_event](repeating: epoll_event(), count: max(1, batch))
+        var event = epoll_event(events: EPOLLIN.rawValue, data: epoll_data_t(u64: UInt64(UInt32(bitPattern: wakeFD))))
+        guard epoll_ctl(epoll, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+            let code = errno
+            close(epoll)
+            close(wakeFD)
+            throw SystemError(call: "epoll_ctl", errno: code, detail: "add wake-up eventfd")
+        }
+    }
+
+    deinit {
+        close(epoll)
+        close(wakeFD)
+    }
+
+    // MARK: Descriptors (loop thread)
+
+    /// Starts watching `fd` (which stays the caller's to close, after `unwatch`).
+    public func watch(_ fd: Int32, for interest: IOInterest, _ handler: @escaping Handler) throws(SystemError) -> ReactorWatch {
+        generation &+= 1
+        if generation == 0 { generation = 1 }
+        var event = epoll_event(events: interest.rawValue, data: epoll_data_t(u64: Self.key(fd, generation)))
+        // EEXIST: the descriptor was watched before and never unwatched; it takes the new handler.
+        guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0
+            || (errno == EEXIST && epoll_ctl(epoll, EPOLL_CTL_MOD, fd, &event) == 0)
+        else {
+            throw SystemError(call: "epoll_ctl", errno: errno, detail: "add fd \(fd)")
+        }
+        watches[fd] = (generation, handler)
+        return ReactorWatch(fd: fd, generation: generation)
+    }
+
+    /// Changes what a watched descriptor is waited for.
+    public func change(_ watch: ReactorWatch, to interest: IOInterest) throws(SystemError) {
+        guard watches[watch.fd]?.generation == watch.generation else { return }
+        var event = epoll_event(events: interest.rawValue, data: epoll_data_t(u64: Self.key(watch.fd, watch.generation)))
+        guard epoll_ctl(epoll, EPOLL_CTL_MOD, watch.fd, &event) == 0 else {
+            throw SystemError(call: "epoll_ctl", errno: errno, detail: "modify fd \(watch.fd)")
+        }
+    }
+
+    /// Stops watching; call it before closing the descriptor. Events already taken for it are dropped.
+    public func unwatch(_ watch: ReactorWatch) {
+        guard watches[watch.fd]?.generation == watch.generation else { return }
+        watches[watch.fd] = nil
+        var event = epoll_event()
+        _ = epoll_ctl(epoll, EPOLL_CTL_DEL, watch.fd, &event)
+    }
+
+    public var watchCount: Int { watches.count }
+
+    private static func key(_ fd: Int32, _ generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
+    }
+
+    // MARK: Timers (loop thread)
+
+    /// Runs `body` on the loop at `deadline` (at once, at the next turn, if it has passed).
+    @discardableResult
+    public func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping () -> Void) -> ReactorTimer {
+        nextTimer &+= 1
+        timers.insert(nextTimer, at: deadline)
+        timerBodies[nextTimer] = body
+        return ReactorTimer(id: nextTimer)
+    }
+
+    @discardableResult
+    public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> ReactorTimer {
+        schedule(at: clock.now + delay, body)
+    }
+
+    /// A cancelled timer's entry stays in the heap until due, and is skipped then.
+    public func cancel(_ timer: ReactorTimer) {
+        timerBodies[timer.id] = nil
+    }
+
+    /// Timers pending (not fired, not cancelled).
+    public var timerCount: Int { timerBodies.count }
+
+    /// The deadline the loop will next wake for (stale entries included), for tests and for the lag probe.
+    public var nextDeadline: ContinuousClock.Instant? { timers.earliest }
+
+    private func fireDueTimers() {
+        let now = clock.now
+        while let entry = timers.popDue(by: now) {
+            guard let body = timerBodies.removeValue(forKey: entry.value) else { continue }
+            body()
+        }
+    }
+
+    // MARK: Other threads
+
+    /// Queues `work` for the loop's thread; safe from any thread. False once `run` has returned (work accepted
+    /// before that, even after `stop`, still runs on the loop's thread).
+    @discardableResult
+    public func submit(_ work: @escaping @Sendable () -> Void) -> Bool {
+        let wake = inbox.withLock { inbox -> Bool? in
+            guard !inbox.finished else { return nil }
+            inbox.work.append(work)
+            defer { inbox.woken = true }
+            return !inbox.woken
+        }
+        guard let wake else { return false }
+        if wake { signal() }
+        return true
+    }
+
+    /// Makes `run` return after its current turn and the work queued by then; safe from any thread.
+    public func stop() {
+        inbox.withLock { $0.stopping = true }
+        signal()
+    }
+
+    private func signal() {
+        var one: UInt64 = 1
+        // EAGAIN: the counter is full, which already means "wake up".
+        while write(wakeFD, &one, 8) == -1 && errno == EINTR {}
+    }
+
+    private func takeInbox() -> (work: [() -> Void], stopping: Bool) {
+        inbox.withLock { inbox in
+            let work = inbox.work
+            inbox.work.removeAll()
+            inbox.woken = false
+            return (work, inbox.stopping)
+        }
+    }
+
+    // MARK: The loop
+
+    /// Runs turns on the calling thread until `stop`; then runs the work still queued.
+    public func run() {
+        while turn(maxWait: nil) {}
+        let late = inbox.withLock { inbox in
+            inbox.finished = true
+            defer { inbox.work.removeAll() }
+            return inbox.work
+        }
+        for item in late { item() }
+    }
+
+    /// One turn: queued work, due timers, then one wait of at most `maxWait` (nil: until the next timer or event)
+    /// and the handlers of what became ready. False once stopped. Tests drive it with `.zero` on a manual clock.
+    @discardableResult
+    public func turn(maxWait: Duration?) -> Bool {
+        let (work, stopping) = takeInbox()
+        for item in work { item() }
+        if stopping { return false }
+        fireDueTimers()
+        let ready = epoll_wait(epoll, &events, Int32(events.count), timeout(maxWait))
+        if ready < 0 {
+            // EINTR only: the other errors (EBADF, EFAULT, EINVAL) would mean this object is broken.
+            return true
+        }
+        for index in 0..<Int(ready) {
+            let key = events[index].data.u64
+            let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: key))
+            if fd == wakeFD, key >> 32 == 0 {
+                var count: UInt64 = 0
+                _ = read(wakeFD, &count, 8)
+                continue
+            }
+            // A handler earlier in this batch may have dropped the descriptor, and its number may be reused since.
+            guard let watch = watches[fd], watch.generation == UInt32(truncatingIfNeeded: key >> 32) else { continue }
+            watch.handler(IOReadiness(rawValue: events[index].events))
+        }
+        fireDueTimers()
+        return true
+    }
+
+    /// Milliseconds to wait, rounded up (waking a fraction early would only spin); -1 waits for an event.
+    private func timeout(_ maxWait: Duration?) -> Int32 {
+        var wait = maxWait
+        if let earliest = timers.earliest {
+            let left = max(.zero, clock.now.duration(to: earliest))
+            wait = wait.map { min($0, left) } ?? left
+        }
+        guard let wait else { return -1 }
+        let c = wait.components
+        let ms = c.seconds * 1000 + (c.attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: ms)
+    }
+}

@@ -1,0 +1,139 @@
+// The reactor on a manual clock: timers fire when the clock reaches them and not before, in deadline order and
+// first-in first-out on ties; cancelled timers never run; descriptors are dispatched by readiness; work from other
+// threads wakes a waiting loop.
+import Glibc
+import Platform
+import Synchronization
+import Testing
+@testable import Reactor
+
+@Suite("Reactor")
+struct ReactorTests {
+    @Test func deadlinesPopInOrderAndTiesFirstInFirstOut() {
+        var heap = Deadlines<Int>()
+        let t0 = ContinuousClock.now
+        for (value, offset) in [(1, 30), (2, 10), (3, 20), (4, 10), (5, 0)] { heap.insert(value, at: t0 + .milliseconds(offset)) }
+        #expect(heap.earliest == t0)
+        #expect(heap.popDue(by: t0 - .milliseconds(1)) == nil)
+        var order: [Int] = []
+        while let entry = heap.popDue(by: t0 + .seconds(1)) { order.append(entry.value) }
+        #expect(order == [5, 2, 4, 3, 1])
+        #expect(heap.isEmpty)
+    }
+
+    @Test func timersFireOnTheManualClockOnly() throws {
+        let clock = ManualClock()
+        let reactor = try Reactor(clock: clock)
+        var fired: [String] = []
+        reactor.schedule(after: .milliseconds(100)) { fired.append("b") }
+        reactor.schedule(after: .milliseconds(50)) { fired.append("a") }
+        let cancelled = reactor.schedule(after: .milliseconds(60)) { fired.append("cancelled") }
+        reactor.cancel(cancelled)
+        #expect(reactor.timerCount == 2)
+        reactor.turn(maxWait: .zero)
+        #expect(fired.isEmpty)
+        clock.advance(by: .milliseconds(50))
+        reactor.turn(maxWait: .zero)
+        #expect(fired == ["a"])
+        clock.advance(by: .milliseconds(49))
+        reactor.turn(maxWait: .zero)
+        #expect(fired == ["a"])
+        clock.advance(by: .milliseconds(1))
+        reactor.turn(maxWait: .zero)
+        #expect(fired == ["a", "b"])
+        #expect(reactor.timerCount == 0)
+    }
+
+    @Test func aTimerScheduledByATimerWaitsForItsOwnDeadline() throws {
+        let clock = ManualClock()
+        let reactor = try Reactor(clock: clock)
+        var ticks = 0
+        func tick() {
+            ticks += 1
+            reactor.schedule(after: .seconds(1), tick)
+        }
+        reactor.schedule(after: .seconds(1), tick)
+        for _ in 0..<5 {
+            clock.advance(by: .seconds(1))
+            reactor.turn(maxWait: .zero)
+        }
+        #expect(ticks == 5)
+    }
+
+    @Test func readinessReachesTheHandlerAndUnwatchSilencesIt() throws {
+        let reactor = try Reactor(clock: ManualClock())
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var seen: [IOReadiness] = []
+        let watch = try reactor.watch(fds[0], for: .readable) { seen.append($0) }
+        reactor.turn(maxWait: .zero)
+        #expect(seen.isEmpty)
+        var byte: UInt8 = 7
+        #expect(write(fds[1], &byte, 1) == 1)
+        reactor.turn(maxWait: .zero)
+        #expect(seen.count == 1 && seen[0].contains(.readable))
+        try reactor.change(watch, to: [.readable, .writable])
+        reactor.turn(maxWait: .zero)
+        #expect(seen.count == 2 && seen[1].contains(.writable))
+        reactor.unwatch(watch)
+        reactor.turn(maxWait: .zero)
+        #expect(seen.count == 2)
+        #expect(reactor.watchCount == 0)
+    }
+
+    @Test func aHandlerThatDropsAnotherDescriptorStopsItsPendingEvent() throws {
+        let reactor = try Reactor(clock: ManualClock())
+        var a: [Int32] = [-1, -1], b: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &a) == 0)
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &b) == 0)
+        defer { for fd in a + b { close(fd) } }
+        var calls = 0
+        var watches: [ReactorWatch] = []
+        // Both are writable at once; whichever runs first drops the other.
+        for fd in [a[0], b[0]] {
+            watches.append(try reactor.watch(fd, for: .writable) { _ in
+                calls += 1
+                for watch in watches { reactor.unwatch(watch) }
+            })
+        }
+        reactor.turn(maxWait: .zero)
+        #expect(calls == 1)
+    }
+
+    @Test func submittedWorkWakesABlockedLoopAndStopEndsIt() async throws {
+        let reactor = try Reactor()
+        let ran = Mutex(0)
+        let finished = Mutex(false)
+        try OSThread.start(name: "reactor-test") {
+            reactor.run()
+            finished.withLock { $0 = true }
+        }
+        // The loop waits with no timer and no descriptor: only the eventfd can wake it.
+        for _ in 0..<3 {
+            #expect(reactor.submit { ran.withLock { $0 += 1 } })
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ran.withLock({ $0 }) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(ran.withLock { $0 } == 3)
+        reactor.stop()
+        while !finished.withLock({ $0 }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(finished.withLock { $0 })
+        #expect(!reactor.submit {})
+    }
+
+    @Test func syscallChokePointSeparatesNotNowFromFailure() throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]) }
+        var buffer = [UInt8](repeating: 0, count: 16)
+        let empty = try buffer.withUnsafeMutableBytes { try Syscall.read(fds[0], into: $0) }
+        #expect(empty == .wouldBlock)
+        close(fds[1])
+        let end = try buffer.withUnsafeMutableBytes { try Syscall.read(fds[0], into: $0) }
+        #expect(end == .done(0))
+        #expect(throws: SystemError.self) {
+            try buffer.withUnsafeMutableBytes { _ = try Syscall.read(-1, into: $0) }
+        }
+    }
+}
