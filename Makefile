@@ -46,6 +46,7 @@ demo: build
 fuzz:
 	@Tests/Fuzz/run-config-fuzz.sh
 	@Tests/Fuzz/run-advert-fuzz.sh
+	@Tests/Fuzz/run-http-fuzz.sh
 
 # Benchmarks in the lab (release build, ~20 min under TCG): writes BENCHMARKS.md. `Tests/Bench/bench --smoke` is the quick run.
 bench: deps

@@ -3,13 +3,8 @@
 // operator obtains is exactly the one the checker compares.
 import Addresses
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 
-public struct HTTPHeaderField: Sendable, Hashable {
-    public let name: String
-    public let value: String
-}
 
 /// What came back from one url.
 public struct HTTPFetchResponse: Sendable, Hashable {
@@ -111,27 +106,18 @@ public enum HTTPFetch {
         let handler = FetchHandler(request: request, promise: promise)
         let tlsBox = NIOLoopBound(tls, eventLoop: eventLoop)
         let handlerBox = NIOLoopBound(handler, eventLoop: eventLoop)
-        let maxHeaderBytes = request.maxHeaderBytes
-        let requestText = request.requestText
-        // Three handlers for plain HTTP (front, decoder, fetch), five with TLS (a progress meter below it): every
-        // handler is paid for on every check.
+        // One handler for plain HTTP (it writes the request and parses the response itself), three with TLS (a
+        // progress meter below it): every handler is paid for on every check.
         let bootstrap = connection.bootstrap(on: eventLoop, deadline: request.fetchTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = handlerBox.value
                     handler.registered(channel)
                     let sync = channel.pipeline.syncOperations
-                    let tls = tlsBox.value
-                    if let tls {
+                    if let tls = tlsBox.value {
                         try sync.addHandler(ByteMeter(after: { handler.madeProgress() }))
                         try sync.addHandler(TLSClientHandler(connection: tls))
                     }
-                    try sync.addHandler(FetchFront(
-                        request: channel.allocator.buffer(string: requestText), fetch: handler, countsProgress: tls == nil))
-                    var limits = NIOHTTPDecoderLimitConfiguration()
-                    limits.maxHeaderFieldSize = maxHeaderBytes
-                    limits.maxHeaderListSize = maxHeaderBytes
-                    try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .fireError, informationalResponseStrategy: .drop, limitConfiguration: limits)))
                     try sync.addHandler(handler)
                 }
             }
@@ -157,50 +143,12 @@ final class ByteMeter: ChannelInboundHandler {
     }
 }
 
-/// The plaintext end of the connection, just above the socket (or TLS). Outbound, it is the request encoder: the
-/// fetch's request head goes out as the request's bytes, prepared once (the HTTP decoder above still sees the head
-/// go by, as it must to pair the response with it). Inbound, it counts the bytes the decoder is about to read:
-/// progress (when no meter below TLS does) and the head's size against the header budget, judged after the decoder
-/// has consumed them.
-final class FetchFront: ChannelDuplexHandler {
+/// The fetch over one connection: writes the request once connected, parses the response as it arrives (the
+/// HTTP/1 parser of HTTPResponseParser.swift, with the head's cap), digests the body, and judges the clock.
+final class FetchHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
-
-    private let request: ByteBuffer
-    private let fetch: FetchHandler
-    private let countsProgress: Bool
-
-    init(request: ByteBuffer, fetch: FetchHandler, countsProgress: Bool) {
-        self.request = request
-        self.fetch = fetch
-        self.countsProgress = countsProgress
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head: context.write(wrapOutboundOut(request), promise: promise)
-        case .body, .end: promise?.succeed(())
-        }
-    }
-
-    func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
-        fetch.connecting()
-        context.connect(to: address, promise: promise)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        fetch.countHeadBytes(unwrapInboundIn(data).readableBytes)
-        context.fireChannelRead(data)
-        // After the decoder downstream has consumed the bytes, so the head it produced (if any) is already known.
-        if countsProgress { fetch.madeProgress() }
-        fetch.checkHeaderBudget()
-    }
-}
-
-final class FetchHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
 
     private let request: HTTPFetchRequest
     private let promise: EventLoopPromise<HTTPFetchResponse>
@@ -212,7 +160,7 @@ final class FetchHandler: ChannelInboundHandler {
     private var deadline: Scheduled<Void>?
     private var fetchEnd = NIODeadline.now()
     private var lastProgress = NIODeadline.now()
-    private var headBytes = 0
+    private var parser: HTTPResponseParser
     private var head: HTTPResponseHead?
     private var bodyBytes = 0
     private var digest: MD5Digest?
@@ -221,6 +169,7 @@ final class FetchHandler: ChannelInboundHandler {
     init(request: HTTPFetchRequest, promise: EventLoopPromise<HTTPFetchResponse>) {
         self.request = request
         self.promise = promise
+        parser = HTTPResponseParser(maxHeaderBytes: request.maxHeaderBytes)
     }
 
     private var readTimeout: TimeAmount { .nanoseconds(request.connectTimeout.nanoseconds) }
@@ -287,19 +236,18 @@ final class FetchHandler: ChannelInboundHandler {
         finish(.failure(Self.connectFailure(error)))
     }
 
-    typealias OutboundOut = HTTPClientRequestPart
+    /// The connect is leaving for the kernel: the clock starts again from here (see `connecting`).
+    func connect(context: ChannelHandlerContext, to address: SocketAddress, promise: EventLoopPromise<Void>?) {
+        connecting()
+        context.connect(to: address, promise: promise)
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         phase = request.tls == nil ? .responseHead : .tlsHandshake
         madeProgress()
-        // The front handler writes the request's prepared bytes for the head; the decoder sees it go by.
-        context.write(wrapOutboundOut(.head(Self.placeholderHead)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: request.requestText)), promise: nil)
         context.fireChannelActive()
     }
-
-    /// What the decoder needs of the request is its method (a HEAD's response has no body): GET.
-    private static let placeholderHead = HTTPRequestHead(version: .http1_0, method: .GET, uri: "/")
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is TLSHandshakeCompleted, phase == .tlsHandshake { phase = .responseHead }
@@ -308,24 +256,29 @@ final class FetchHandler: ChannelInboundHandler {
 
     func madeProgress() { lastProgress = .now() }
 
-    func countHeadBytes(_ count: Int) {
-        if head == nil { headBytes += count }
-    }
-
-    func checkHeaderBudget() {
-        if head == nil, headBytes > request.maxHeaderBytes {
-            finish(.failure(.headersTooLarge(limit: request.maxHeaderBytes)))
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !done else { return }
+        if request.tls == nil { madeProgress() }
+        let buffer = unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { input in
+            var offset = 0
+            do throws(HTTPResponseError) {
+                while !done, let event = try parser.next(input, offset: &offset) {
+                    handle(event, input)
+                }
+            } catch {
+                finish(.failure(failure(error)))
+            }
         }
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !done else { return }
-        switch unwrapInboundIn(data) {
+    private func handle(_ event: HTTPResponseEvent, _ input: UnsafeRawBufferPointer) {
+        switch event {
         case .head(let head):
             self.head = head
             phase = .responseBody
-            if let expected = request.failFastStatus, !expected.contains(Int(head.status.code)) {
-                finish(.failure(.statusCode(got: Int(head.status.code), expected: expected)))
+            if let expected = request.failFastStatus, !expected.contains(head.status) {
+                finish(.failure(.statusCode(got: head.status, expected: expected)))
                 return
             }
             do throws(CheckFailure) {
@@ -335,41 +288,41 @@ final class FetchHandler: ChannelInboundHandler {
                 return
             }
             if request.keepBody { body = [] }
-        case .body(let buffer):
-            bodyBytes += buffer.readableBytes
+        case .body(let range):
+            bodyBytes += range.count
             guard bodyBytes <= request.maxBodyBytes else {
                 finish(.failure(.bodyTooLarge(limit: request.maxBodyBytes)))
                 return
             }
-            do {
-                try buffer.withUnsafeReadableBytes { bytes in
-                    try digest?.update(bytes)
-                    body?.append(contentsOf: bytes)
-                }
+            let bytes = UnsafeRawBufferPointer(rebasing: input[range])
+            do throws(CheckFailure) {
+                try digest?.update(bytes)
             } catch {
-                finish(.failure(error as? CheckFailure ?? .digestUnavailable("\(error)")))
+                finish(.failure(error))
+                return
             }
+            body?.append(contentsOf: bytes)
         case .end:
             guard let head, let digest else {
                 finish(.failure(.malformedResponse("end of response without a status line")))
                 return
             }
             do throws(CheckFailure) {
-                let hex = try digest.finish()
-                let chunked = head.headers[canonicalForm: "transfer-encoding"].contains { $0.lowercased() == "chunked" }
                 finish(.success(HTTPFetchResponse(
-                    version: "HTTP/\(head.version.major).\(head.version.minor)",
-                    status: Int(head.status.code),
-                    reason: head.status.reasonPhrase,
-                    headers: head.headers.map { HTTPHeaderField(name: $0.name, value: $0.value) },
-                    bodyBytes: bodyBytes,
-                    digest: hex,
-                    chunked: chunked,
-                    body: body
-                )))
+                    version: head.version, status: head.status, reason: head.reason, headers: head.headers,
+                    bodyBytes: bodyBytes, digest: try digest.finish(), chunked: head.chunked, body: body)))
             } catch {
                 finish(.failure(error))
             }
+        }
+    }
+
+    /// A parse failure as the check reports it, naming the phase a truncation happened in.
+    private func failure(_ error: HTTPResponseError) -> CheckFailure {
+        switch error {
+        case .headersTooLarge(let limit): .headersTooLarge(limit: limit)
+        case .malformed(let why): .malformedResponse(why)
+        case .closedInHead, .closedInBody: .closedEarly(phase)
         }
     }
 
@@ -377,7 +330,15 @@ final class FetchHandler: ChannelInboundHandler {
         finish(.failure(mapError(error)))
     }
 
+    /// The server's close ends a body that runs to the end of the connection; anywhere else it is too early.
     func channelInactive(context: ChannelHandlerContext) {
+        if !done {
+            do throws(HTTPResponseError) {
+                if let event = try parser.finish() { handle(event, UnsafeRawBufferPointer(start: nil, count: 0)) }
+            } catch {
+                finish(.failure(failure(error)))
+            }
+        }
         finish(.failure(.closedEarly(phase)))
         context.fireChannelInactive()
     }
@@ -386,16 +347,8 @@ final class FetchHandler: ChannelInboundHandler {
         switch error {
         case let failure as CheckFailure:
             return failure
-        case let parser as HTTPParserError:
-            switch parser {
-            case .headerOverflow: return .headersTooLarge(limit: request.maxHeaderBytes)
-            case .invalidEOFState, .closedConnection: return .closedEarly(phase)
-            default: return .malformedResponse("\(parser)")
-            }
         case let io as IOError where io.errnoCode == ECONNRESET || io.errnoCode == EPIPE:
             return .connectionReset(phase)
-        case is ByteToMessageDecoderError:
-            return .malformedResponse("bytes after the end of the response")
         default:
             return .ioError("\(error)")
         }
