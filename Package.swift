@@ -76,10 +76,9 @@ let package = Package(
         .target(
             name: "HealthCheck",
             dependencies: [
-                "Addresses", "COpenSSL", "CPCRE2",
+                "Addresses", "COpenSSL", "CPCRE2", "Reactor", "Platform",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: optimized
         ),
@@ -103,7 +102,7 @@ let package = Package(
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "Platform"]),
         .testTarget(name: "PlatformTests", dependencies: ["Platform", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"]),
-        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck",
+        .testTarget(name: "DirectorTests", dependencies: ["Director", "DirectorConfig", "IPVS", "Platform", "ControlProtocol", "VRRPHost", "HealthCheck", "Reactor",
                                                              .product(name: "NIOCore", package: "swift-nio"),
                                                              .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
@@ -128,7 +127,7 @@ let package = Package(
         // Benchmark helper: the health checker alone against loopback, for a native per-check cost and profiling.
         .executableTarget(
             name: "bench-checker",
-            dependencies: ["HealthCheck", "CEpoll", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            dependencies: ["HealthCheck", "Reactor", "CEpoll", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             path: "Tests/Bench/Checker"
         ),

@@ -79,14 +79,16 @@ public actor Supervisor {
 
     /// Health verdicts first (alpha reals start down), then IPVS (so the table is programmed before this director
     /// can become MASTER), then VRRP.
-    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: any CheckProber = NetworkProber(scripts: PlatformCheckScripts())) async throws {
+    /// `eventLoop`: health checks run (nil: none), and the checkers still on SwiftNIO run there; HTTP_GET,
+    /// SSL_GET and TCP_CHECK run on the monitor's own reactor thread. `prober` nil: the network's.
+    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: (any CheckProber)? = nil) async throws {
         self.configuration = configuration
         loadOverrides(for: configuration)
         try Self.prepareTLS(configuration)
         if let eventLoop {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
-            let monitor = Monitor(eventLoop: eventLoop, prober: prober,
-                                  maximumInFlight: OpenFileLimit.checkBudget(limit: OpenFileLimit.current())) {
+            let monitor = try Monitor(prober: prober ?? NetworkProber(scripts: PlatformCheckScripts(), eventLoop: eventLoop),
+                                      maximumInFlight: OpenFileLimit.checkBudget(limit: OpenFileLimit.current())) {
                 continuation.yield($0)
             }
             health = monitor
@@ -151,12 +153,12 @@ public actor Supervisor {
         let steps: [String: VirtualServerStep<Endpoint>]
         let sequence: UInt64
         if let only {
-            let result = try await health.update(plans, removing: Set(only.removed.map(\.identity))).get()
+            let result = await health.update(plans, removing: Set(only.removed.map(\.identity)))
             (steps, sequence) = (result.steps, result.sequence)
             checkSpecs.subtract(result.stopped)
             checkSpecs.formUnion(result.started)
         } else {
-            (steps, sequence) = try await health.applySequenced(plans).get()
+            (steps, sequence) = await health.applySequenced(plans)
             checkSpecs = Set(plans.values.flatMap { $0.reals.flatMap(\.1.checks) })
         }
         var seeded: [String: [DesiredDestination]] = [:]
@@ -410,7 +412,8 @@ public actor Supervisor {
     /// What the health side would want under `next`: each check keeps its current verdict (a new one starts up
     /// unless alpha), exactly as `HealthMonitor.apply` would decide it.
     private func prospectiveVerdicts(for next: Configuration) async -> [String: [DesiredDestination]] {
-        guard let health, let running = try? await health.checks().get() else { return [:] }
+        guard let health else { return [:] }
+        let running = await health.checks()
         var verdicts: [String: [DesiredDestination]] = [:]
         var kept = overrides
         _ = kept.prune(to: next)
@@ -470,7 +473,8 @@ public actor Supervisor {
     public func stop(mode: Engine.StopMode, vrrpDeadline: Duration = .seconds(5)) async {
         await resignVRRP(deadline: vrrpDeadline)
         vrrpEvents?.cancel()
-        if let health, let omega = try? await health.stop().get() {
+        if let health {
+            let omega = await health.stop()
             // omega: notify_down and quorum_down run on shutdown for the virtual servers that ask for it.
             for (identity, events) in omega {
                 if let vs = configuration?.virtualServers.first(where: { $0.identity == identity }) { report(events, of: vs) }

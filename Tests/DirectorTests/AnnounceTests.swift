@@ -9,6 +9,7 @@ import NIOPosix
 import Platform
 import Testing
 import VRRPHost
+import Reactor
 
 @testable import Director
 
@@ -212,7 +213,7 @@ final class SwitchableProber: CheckProber, @unchecked Sendable {
         get { lock.withLock { isDown } }
         set { lock.withLock { isDown = newValue } }
     }
-    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        eventLoop.makeSucceededFuture(down ? .down(.connectionRefused) : .up)
+    func probe(_ probe: CheckProbe, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
+        done(down ? .down(.connectionRefused) : .up)
     }
 }

@@ -7,6 +7,7 @@ import HealthCheck
 import NIOCore
 import NIOPosix
 import Platform
+import Reactor
 import Testing
 import VRRPHost
 
@@ -14,7 +15,7 @@ import VRRPHost
 
 @Suite("MISC_CHECK and FILE_CHECK against processes and files", .serialized)
 struct MiscFileCheckerTests {
-    let loop = MultiThreadedEventLoopGroup.singleton.next()
+    let loop = testCheckerThread
     let prober = NetworkProber(scripts: PlatformCheckScripts())
 
     func temporaryDirectory() throws -> String {
@@ -28,10 +29,10 @@ struct MiscFileCheckerTests {
     }
 
     @Test func exitStatusesBecomeVerdicts() async throws {
-        #expect(try await prober.probe(misc("true"), on: loop).get() == .up)
-        #expect(try await !prober.probe(misc("false"), on: loop).get().isUp)
-        #expect(try await prober.probe(misc("sh -c 'exit 12'", dynamic: true), on: loop).get() == .up(weight: .set(10)))
-        #expect(try await !prober.probe(misc("/nonexistent/check-script"), on: loop).get().isUp)
+        #expect(try await prober.probe(misc("true"), on: loop) == .up)
+        #expect(try await !prober.probe(misc("false"), on: loop).isUp)
+        #expect(try await prober.probe(misc("sh -c 'exit 12'", dynamic: true), on: loop) == .up(weight: .set(10)))
+        #expect(try await !prober.probe(misc("/nonexistent/check-script"), on: loop).isUp)
     }
 
     @Test func aPlainCommandRunsWithoutAShell() {
@@ -46,7 +47,7 @@ struct MiscFileCheckerTests {
     @Test func aHungScriptIsKilledAtItsTimeoutWithItsChildren() async throws {
         let dir = try temporaryDirectory()
         let started = ContinuousClock.now
-        let result = try await prober.probe(misc("sh -c 'sleep 30 & echo $! > \(dir)/child; wait'", timeout: .milliseconds(500)), on: loop).get()
+        let result = try await prober.probe(misc("sh -c 'sleep 30 & echo $! > \(dir)/child; wait'", timeout: .milliseconds(500)), on: loop)
         #expect(result.failure == .scriptFailed("timed out and was killed"))
         #expect(ContinuousClock.now - started < .seconds(5))
         let child = try String(contentsOfFile: dir + "/child", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -63,17 +64,17 @@ struct MiscFileCheckerTests {
         let dir = try temporaryDirectory()
         let spec = CheckSpec(probe: misc("sh -c 'echo run >> \(dir)/runs; sleep 30'", timeout: .seconds(1)),
                              timing: CheckTiming(delayLoop: .milliseconds(100), retry: 0, warmup: .zero))
-        let monitor = HealthMonitor<String, String>(eventLoop: loop, prober: prober, random: { 0 }) { _ in }
-        _ = try await monitor.apply(["vs": VirtualServerPlan(reals: [("r", RealServerPolicy(checks: [spec]))])]).get()
+        let monitor = try HealthMonitor<String, String>(prober: prober, random: { 0 }) { _ in }
+        _ = await monitor.apply(["vs": VirtualServerPlan(reals: [("r", RealServerPolicy(checks: [spec]))])])
         try await Task.sleep(for: .milliseconds(1500))
-        _ = try await monitor.stop().get()
+        _ = await monitor.stop()
         let runs = try String(contentsOfFile: dir + "/runs", encoding: .utf8).split(separator: "\n").count
         #expect((1...2).contains(runs), "\(runs) runs in 1.5 s")
     }
 
     @Test func aScriptThatPrintsMegabytesDoesNotHoldThem() async throws {
         let before = residentBytes()
-        let result = try await prober.probe(misc("head -c 64000000 /dev/zero"), on: loop).get()
+        let result = try await prober.probe(misc("head -c 64000000 /dev/zero"), on: loop)
         #expect(result == .up)
         let after = residentBytes()
         if let before, let after { #expect(after - before < 32 << 20, "output is drained, not kept") }
@@ -83,7 +84,8 @@ struct MiscFileCheckerTests {
         let checker = MiscChecker(runner: PlatformCheckScripts(), maximumRunning: 2)
         let check = MiscCheck(command: "sleep 0.3", timeout: .seconds(5))
         let started = ContinuousClock.now
-        let futures = (0..<4).map { _ in checker.check(check, on: loop) }
+        let nio = MultiThreadedEventLoopGroup.singleton.next()
+        let futures = (0..<4).map { _ in checker.check(check, on: nio) }
         for future in futures { #expect(try await future.get() == .up) }
         #expect(ContinuousClock.now - started >= .milliseconds(550), "four 0.3 s scripts two at a time take two rounds")
     }
@@ -92,20 +94,20 @@ struct MiscFileCheckerTests {
         let dir = try temporaryDirectory()
         let path = dir + "/state"
         let probe = CheckProbe.file(FileCheck(path: path, weight: 0, reverse: true))
-        #expect(try await !prober.probe(probe, on: loop).get().isUp, "a missing file reads 0: down with reverse")
+        #expect(try await !prober.probe(probe, on: loop).isUp, "a missing file reads 0: down with reverse")
         try "1\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await prober.probe(probe, on: loop).get().isUp)
+        #expect(try await prober.probe(probe, on: loop).isUp)
         try "0".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await !prober.probe(probe, on: loop).get().isUp)
+        #expect(try await !prober.probe(probe, on: loop).isUp)
         try "".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await !prober.probe(probe, on: loop).get().isUp, "empty is 0")
+        #expect(try await !prober.probe(probe, on: loop).isUp, "empty is 0")
         let weighted = CheckProbe.file(FileCheck(path: path, weight: 3))
         try "4".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await prober.probe(weighted, on: loop).get() == .up(weight: .offset(12)))
+        #expect(try await prober.probe(weighted, on: loop) == .up(weight: .offset(12)))
         try "99999999999".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(try await prober.probe(weighted, on: loop).get() == .up(weight: .offset(12)), "out of range: the last good value")
+        #expect(try await prober.probe(weighted, on: loop) == .up(weight: .offset(12)), "out of range: the last good value")
         try Data(repeating: 0x41, count: 4 << 20).write(to: URL(fileURLWithPath: path))
-        #expect(try await prober.probe(weighted, on: loop).get() == .up(weight: .offset(0)), "megabytes of garbage: 0")
+        #expect(try await prober.probe(weighted, on: loop) == .up(weight: .offset(0)), "megabytes of garbage: 0")
     }
 
     @Test func configurationBecomesProbes() throws {
@@ -183,9 +185,9 @@ func residentBytes() -> Int? {
 /// Answers every MISC_CHECK with the exit status the test sets.
 final class ExitProber: CheckProber, @unchecked Sendable {
     var status: Int32 = 0
-    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        guard case .misc(let check) = probe else { return eventLoop.makeSucceededFuture(.up) }
-        return eventLoop.makeSucceededFuture(MiscCheck.result(of: .exited(status), dynamic: check.dynamic))
+    func probe(_ probe: CheckProbe, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
+        guard case .misc(let check) = probe else { return done(.up) }
+        done(MiscCheck.result(of: .exited(status), dynamic: check.dynamic))
     }
 }
 

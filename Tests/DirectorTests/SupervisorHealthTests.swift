@@ -8,13 +8,14 @@ import Platform
 import Synchronization
 import Testing
 import VRRPHost
+import Reactor
 
 @testable import Director
 
 /// Answers every probe with a fixed verdict per connect address.
 struct FakeProber: CheckProber {
     let down: Set<String>
-    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+    func probe(_ probe: CheckProbe, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
         let address: String = switch probe {
         case .http(let c): "\(c.connect)"
         case .tcp(let c): "\(c.connect)"
@@ -25,7 +26,7 @@ struct FakeProber: CheckProber {
         case .udp(let c): "\(c.connect)"
         case .ping(let c): "\(c.connect)"
         }
-        return eventLoop.makeSucceededFuture(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
+        done(down.contains(where: { address.contains($0) }) ? .down(.ioError("fake"), path: nil) : .up)
     }
 }
 
@@ -187,3 +188,12 @@ func checkedConfig(weight: Int) -> String {
         await supervisor.stop(mode: .keep)
     }
 }
+
+/// The reactor thread the tests' checks run on.
+let testCheckerThread: ReactorThread = {
+    do {
+        return try ReactorThread(name: "test-checker")
+    } catch {
+        fatalError("no reactor for the tests: \(error)")
+    }
+}()

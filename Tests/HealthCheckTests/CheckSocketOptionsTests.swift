@@ -3,6 +3,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import Reactor
 import Testing
 @testable import HealthCheck
 
@@ -39,7 +40,7 @@ struct CheckSocketOptionsTests {
         defer { Task { await server.stop() } }
         var tcp = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(2))
         tcp.socket = CheckSocketOptions(mark: 7, interface: "lo")
-        #expect(try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
+        #expect(await TCPChecker.check(tcp, on: testCheckerThread) == .up)
         let web = try await LoopbackServer.start(ok(web1Page))
         defer { Task { await web.stop() } }
         var fetch = try makeCheck(port: web.port, digest: web1Digest)
@@ -52,7 +53,7 @@ struct CheckSocketOptionsTests {
         defer { Task { await server.stop() } }
         var tcp = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
         tcp.socket = CheckSocketOptions(interface: "nosuch0")
-        let result = try await TCPChecker.check(tcp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        let result = await TCPChecker.check(tcp, on: testCheckerThread)
         #expect(result == .down(.bindFailed("interface nosuch0: No such device")))
         var udp = try UDPCheck(connect: Endpoint(host: "127.0.0.1", port: 9), timeout: .milliseconds(200))
         udp.socket = CheckSocketOptions(interface: "nosuch0")

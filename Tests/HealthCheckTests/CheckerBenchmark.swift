@@ -11,9 +11,8 @@ struct CheckerBenchmark {
     @Test(arguments: [1000, 5000])
     func steadyState(reals: Int) async throws {
         let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let checkerGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let server = try await LoopbackServer.start(ok(web1Page), group: serverGroup)
-        let loop = checkerGroup.next()
+        let thread = try ReactorThread(name: "bench-checker")
         let timing = CheckTiming(delayLoop: .seconds(1), retry: 1, delayBeforeRetry: .seconds(1))
         var realsPlan: [(String, RealServerPolicy<CheckSpec>)] = []
         for i in 0..<reals {
@@ -23,18 +22,17 @@ struct CheckerBenchmark {
             realsPlan.append(("rs\(i)", RealServerPolicy(checks: [CheckSpec(probe: .http(check), timing: timing)])))
         }
         let downs = UpdateSink()
-        let monitor = HealthMonitor<String, String>(eventLoop: loop, onUpdate: downs.record)
-        _ = try await monitor.apply(["vs": VirtualServerPlan(reals: realsPlan)]).get()
+        let monitor = try HealthMonitor<String, String>(thread: thread, onUpdate: downs.record)
+        _ = await monitor.apply(["vs": VirtualServerPlan(reals: realsPlan)])
         try await Task.sleep(for: .seconds(3))  // past the warmup spread
-        let before = try await loop.submit { threadCPUSeconds() }.get()
+        let before = await thread.result { _, done in done(threadCPUSeconds()) } ?? 0
         let requestsBefore = server.requestCount
         try await Task.sleep(for: .seconds(20))
-        let after = try await loop.submit { threadCPUSeconds() }.get()
+        let after = await thread.result { _, done in done(threadCPUSeconds()) } ?? 0
         let requests = server.requestCount - requestsBefore
         print("BENCH reals=\(reals) checks/s=\(Double(requests) / 20) checker-cpu-s/min=\((after - before) * 3) rss-MB=\(residentMB()) transitions=\(downs.updates.withLock { $0.count }) first=\(downs.updates.withLock { $0.first.map { "\($0.transition.result)" } ?? "-" })")
-        _ = try await monitor.stop().get()
+        _ = await monitor.stop()
         await server.stop()
-        try await checkerGroup.shutdownGracefully()
         try await serverGroup.shutdownGracefully()
     }
 }

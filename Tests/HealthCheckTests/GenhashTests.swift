@@ -31,7 +31,7 @@ struct GenhashTests {
     }
 
     func fetch(_ options: GenhashOptions) async throws -> GenhashReport {
-        try await GenhashReport.fetch(options, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        await GenhashReport.fetch(options, on: testCheckerThread)
     }
 
     @Test func printsTheDigestTheSeedConfigExpects() async throws {

@@ -1,6 +1,7 @@
 // HTTP_GET against scripted loopback servers: every hostile case ends "down" with its reason, within its timeouts.
 import NIOCore
 import NIOPosix
+import Reactor
 import Testing
 @testable import HealthCheck
 
@@ -30,7 +31,7 @@ func makeCheck(
 func run(_ check: HTTPCheck, within: Duration = .seconds(5)) async throws -> CheckResult {
     let clock = ContinuousClock()
     let start = clock.now
-    let result = try await HTTPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+    let result = await HTTPChecker.check(check, on: testCheckerThread)
     #expect(clock.now - start < within, "check took \(clock.now - start)")
     return result
 }
@@ -205,7 +206,7 @@ struct HTTPCheckerTests {
         let server = try await LoopbackServer.start([.pause(.milliseconds(100))] + ok(web1Page))
         defer { Task { await server.stop() } }
         let check = try makeCheck(port: server.port, digest: web1Digest, timeout: .milliseconds(300))
-        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0, done: $1) }
         #expect(result == .up, "\(String(describing: result.failure))")
     }
 
@@ -214,7 +215,7 @@ struct HTTPCheckerTests {
         let server = try await LoopbackServer.start(ok(web1Page))
         defer { Task { await server.stop() } }
         let check = try makeCheck(port: server.port, digest: web1Digest, timeout: .milliseconds(300))
-        let result = try await onBusyLoop(blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        let result = try await onBusyLoop(blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0, done: $1) }
         #expect(result == .up, "\(String(describing: result.failure))")
     }
 
@@ -223,7 +224,7 @@ struct HTTPCheckerTests {
         let server = try await LoopbackServer.start([.hang])
         defer { Task { await server.stop() } }
         let check = try makeCheck(port: server.port, timeout: .milliseconds(300))
-        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0) }
+        let result = try await onBusyLoop(blockAfter: .milliseconds(50), blockFor: .milliseconds(700)) { HTTPChecker.check(check, on: $0, done: $1) }
         #expect(result.failure == .timeout(.responseHead))
     }
 
@@ -307,13 +308,13 @@ struct MD5Tests {
 @Suite("Connect failure reasons")
 struct ConnectFailureTests {
     @Test func mapsNIOErrorsToReasons() {
-        #expect(FetchHandler.connectFailure(ChannelError.connectTimeout(.seconds(1))) == .timeout(.connect))
-        #expect(FetchHandler.connectFailure(IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
-        guard case .bindFailed = FetchHandler.connectFailure(IOError(errnoCode: EADDRNOTAVAIL, reason: "bind")) else {
+        #expect(CheckConnection.connectFailure(ChannelError.connectTimeout(.seconds(1))) == .timeout(.connect))
+        #expect(CheckConnection.connectFailure(IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
+        guard case .bindFailed = CheckConnection.connectFailure(IOError(errnoCode: EADDRNOTAVAIL, reason: "bind")) else {
             Issue.record("EADDRNOTAVAIL is a bind failure")
             return
         }
-        guard case .connectFailed = FetchHandler.connectFailure(IOError(errnoCode: EHOSTUNREACH, reason: "connect")) else {
+        guard case .connectFailed = CheckConnection.connectFailure(IOError(errnoCode: EHOSTUNREACH, reason: "connect")) else {
             Issue.record("other errors keep their text")
             return
         }

@@ -3,6 +3,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import Reactor
 import Synchronization
 @testable import HealthCheck
 
@@ -170,19 +171,23 @@ private final class ScriptHandler: ChannelInboundHandler {
 
 /// Runs `body` on an event loop of its own that a task blocks for `blockFor`: `blockAfter` into the check, or (nil)
 /// right behind the check's start, in the same turn of the loop.
-func onBusyLoop(blockAfter: TimeAmount? = nil, blockFor: TimeAmount,
-                _ body: @escaping @Sendable (any EventLoop) -> EventLoopFuture<CheckResult>) async throws -> CheckResult {
-    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    defer { Task { try? await group.shutdownGracefully() } }
-    let loop = group.next()
-    let block = { @Sendable () -> Void in _ = usleep(UInt32(blockFor.nanoseconds / 1000)) }
-    return try await loop.flatSubmit {
-        let result = body(loop)
-        if let blockAfter {
-            loop.scheduleTask(in: blockAfter, block)
-        } else {
-            loop.execute(block)
-        }
-        return result
-    }.get()
+func onBusyLoop(blockAfter: Duration? = nil, blockFor: Duration,
+                _ body: @escaping @Sendable (Reactor, @escaping (CheckResult) -> Void) -> Void) async throws -> CheckResult {
+    let thread = try ReactorThread(name: "busy-reactor")
+    defer { thread.stop() }
+    let micros = UInt32(blockFor.components.seconds * 1_000_000 + blockFor.components.attoseconds / 1_000_000_000_000)
+    return await thread.result { reactor, done in
+        body(reactor, done)
+        // The check has started; then the reactor's thread is blocked, as a saturated checker is.
+        reactor.schedule(after: blockAfter ?? .zero) { _ = usleep(micros) }
+    } ?? .down(.ioError("the reactor stopped"))
 }
+
+/// The reactor thread the tests' checks run on.
+let testCheckerThread: ReactorThread = {
+    do {
+        return try ReactorThread(name: "test-checker")
+    } catch {
+        fatalError("no reactor for the tests: \(error)")
+    }
+}()

@@ -151,7 +151,7 @@ struct DynamicWeightPolicyTests {
 
     @Test func checkHealthReportsAWeightChangeWhileUp() {
         var health = CheckHealth(timing: CheckTiming(delayLoop: .seconds(1), retry: 0))
-        let now = NIODeadline.now()
+        let now = ContinuousClock.now
         #expect(health.record(.up, at: now).transition == nil)
         #expect(health.record(.up(weight: .set(4)), at: now).transition == CheckTransition(isUp: true, result: .up(weight: .set(4))))
         #expect(health.record(.up(weight: .set(4)), at: now).transition == nil, "the same weight again is no news")

@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 @testable import HealthCheck
 
-let t0 = NIODeadline.uptimeNanoseconds(1_000_000_000)
+let t0 = ContinuousClock.now
 let refused = CheckResult.down(.connectionRefused)
 
 @Suite("Check timing policy")

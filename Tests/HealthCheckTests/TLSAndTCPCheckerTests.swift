@@ -2,6 +2,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import Reactor
 import Testing
 @testable import HealthCheck
 
@@ -71,7 +72,7 @@ struct TCPCheckerTests {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
         let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .seconds(1))
-        #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
+        #expect(await TCPChecker.check(check, on: testCheckerThread) == .up)
     }
 
     @Test func refusedWhenNothingListens() async throws {
@@ -79,7 +80,7 @@ struct TCPCheckerTests {
         let port = server.port
         await server.stop()
         let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(1))
-        #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.connectionRefused))
+        #expect(await TCPChecker.check(check, on: testCheckerThread) == .down(.connectionRefused))
     }
 
     /// The kernel completes the handshake while the checker's loop is blocked past connect_timeout: still up.
@@ -87,7 +88,7 @@ struct TCPCheckerTests {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
         let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), connectTimeout: .milliseconds(300))
-        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0) } == .up)
+        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0, done: $1) } == .up)
     }
 
     /// A SYN nobody answers: down after connect_timeout, on an idle loop and on a late one alike.
@@ -97,9 +98,9 @@ struct TCPCheckerTests {
         let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: listener.port), connectTimeout: .milliseconds(300))
         let clock = ContinuousClock()
         let start = clock.now
-        #expect(try await TCPChecker.check(check, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .down(.timeout(.connect)))
+        #expect(await TCPChecker.check(check, on: testCheckerThread) == .down(.timeout(.connect)))
         #expect(clock.now - start >= .milliseconds(290))
-        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0) } == .down(.timeout(.connect)))
+        #expect(try await onBusyLoop(blockFor: .milliseconds(700)) { TCPChecker.check(check, on: $0, done: $1) } == .down(.timeout(.connect)))
         let http = try makeCheck(port: listener.port, timeout: .milliseconds(300))
         #expect(try await run(http).failure == .timeout(.connect))
     }
@@ -108,10 +109,10 @@ struct TCPCheckerTests {
         let server = try await LoopbackServer.start([.hang], readRequest: false)
         defer { Task { await server.stop() } }
         let good = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: .ipv4(127, 0, 0, 1))
-        #expect(try await TCPChecker.check(good, on: MultiThreadedEventLoopGroup.singleton.next()).get() == .up)
+        #expect(await TCPChecker.check(good, on: testCheckerThread) == .up)
         // 192.0.2.1 (TEST-NET-1) is not ours, so bind() fails and the check says so.
         let bad = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: .ipv4(192, 0, 2, 1))
-        let failure = try await TCPChecker.check(bad, on: MultiThreadedEventLoopGroup.singleton.next()).get().failure
+        let failure = await TCPChecker.check(bad, on: testCheckerThread).failure
         guard case .bindFailed = failure else {
             Issue.record("expected bindFailed, got \(String(describing: failure))")
             return

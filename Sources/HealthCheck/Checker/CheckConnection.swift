@@ -2,6 +2,7 @@
 // its fwmark and interface.
 import Addresses
 import NIOCore
+import Glibc
 import NIOPosix
 
 struct CheckConnection {
@@ -47,3 +48,34 @@ struct CheckConnection {
         return bootstrap
     }
 }
+
+extension CheckConnection {
+    /// A failed NIO connect as the check reports it.
+    static func connectFailure(_ error: any Error) -> CheckFailure {
+        switch error {
+        case let failure as CheckFailure: return failure
+        case ChannelError.connectTimeout: return .timeout(.connect)
+        case let io as IOError where io.errnoCode == ECONNREFUSED: return .connectionRefused
+        case let io as IOError where io.errnoCode == EADDRINUSE || io.errnoCode == EADDRNOTAVAIL:
+            return .bindFailed("\(io)")
+        default: return .connectFailed("\(error)")
+        }
+    }
+}
+
+extension EventLoop {
+    /// A promise that `start` completes, started at once when already on this loop (no extra turn of the loop per
+    /// check), else from the loop's queue.
+    func startingOnLoop<Value: Sendable>(of: Value.Type, _ start: @escaping @Sendable (EventLoopPromise<Value>) -> Void)
+        -> EventLoopFuture<Value>
+    {
+        let promise = makePromise(of: Value.self)
+        if inEventLoop {
+            start(promise)
+        } else {
+            execute { start(promise) }
+        }
+        return promise.futureResult
+    }
+}
+

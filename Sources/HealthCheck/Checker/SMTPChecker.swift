@@ -22,7 +22,7 @@ public enum SMTPChecker {
                 }
             }
         session.arm(on: eventLoop)
-        bootstrap.connect(to: connection.remote).whenFailure { error in box.value.finish(.down(FetchHandler.connectFailure(error))) }
+        bootstrap.connect(to: connection.remote).whenFailure { error in box.value.finish(.down(CheckConnection.connectFailure(error))) }
     }
 }
 

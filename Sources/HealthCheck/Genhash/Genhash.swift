@@ -1,8 +1,7 @@
 // The core of `directorctl genhash`: fetch one url exactly as the HTTP checker does and explain the result.
 // Unlike keepalived's genhash (its issue #766) every failure is a non-zero exit status.
 import Addresses
-import NIOCore
-import NIOPosix
+import Reactor
 
 public struct GenhashURL: Sendable, Hashable {
     public let tls: Bool
@@ -141,31 +140,44 @@ public struct GenhashReport: Sendable, Hashable {
 }
 
 extension GenhashReport {
-    /// Fetches and explains; never fails (a failed fetch is a report with a problem).
-    public static func fetch(_ options: GenhashOptions, on eventLoop: any EventLoop) -> EventLoopFuture<GenhashReport> {
+    /// Fetches on `reactor` and explains, calling `done` once on its thread; never fails (a failed fetch is a
+    /// report with a problem). The fetch is the checker's own (HTTPFetch on the reactor), so its digest is the
+    /// checker's by construction.
+    public static func fetch(_ options: GenhashOptions, on reactor: Reactor, done: @escaping (GenhashReport) -> Void) {
         let check: HTTPCheck
         do {
             check = try options.check()
         } catch {
-            return eventLoop.makeSucceededFuture(GenhashReport(problems: ["\(error)"]))
+            done(GenhashReport(problems: ["\(error)"]))
+            return
         }
         let request = HTTPFetchRequest(check: check, url: check.urls[0], failFastStatus: false,
                                        keepBody: options.compareWith != nil)
-        return HTTPFetch.run(request, on: eventLoop)
-            .map { report(options, response: $0) }
-            .recover { error in
-                GenhashReport(problems: ["\(request.connect)\(request.path): \(error as? CheckFailure ?? .ioError("\(error)"))"])
+        HTTPFetch.run(request, on: reactor) { result in
+            switch result {
+            case .success(let response): done(report(options, response: response))
+            case .failure(let failure): done(GenhashReport(problems: ["\(request.connect)\(request.path): \(failure)"]))
             }
+        }
     }
 
-    /// For the command line, which has no event loop of its own.
+    public static func fetch(_ options: GenhashOptions, on thread: ReactorThread) async -> GenhashReport {
+        await thread.result { reactor, done in fetch(options, on: reactor, done: done) }
+            ?? GenhashReport(problems: ["the fetch's reactor has stopped"])
+    }
+
+    /// For the command line: a reactor on this thread, turned until the fetch is done.
     public static func fetchBlocking(_ options: GenhashOptions) -> GenhashReport {
-        let future = fetch(options, on: MultiThreadedEventLoopGroup.singleton.next())
+        let reactor: Reactor
         do {
-            return try future.wait()
+            reactor = try Reactor()
         } catch {
             return GenhashReport(problems: ["\(error)"])
         }
+        var report: GenhashReport?
+        fetch(options, on: reactor) { report = $0 }
+        while report == nil { reactor.turn(maxWait: nil) }
+        return report ?? GenhashReport(problems: ["no answer"])
     }
 
     static func report(_ options: GenhashOptions, response: HTTPFetchResponse) -> GenhashReport {

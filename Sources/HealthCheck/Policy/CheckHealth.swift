@@ -1,6 +1,5 @@
 // keepalived's per-checker timing as a pure state machine: delay_loop, retry, delay_before_retry, warmup, alpha.
 // The caller feeds results and the time; it answers transitions and when to check next.
-import NIOCore
 
 public struct CheckTiming: Sendable, Hashable {
     /// `delay_loop`: between checks (keepalived default 60 s).
@@ -33,7 +32,7 @@ public struct CheckTransition: Sendable, Hashable {
 
 public struct CheckStep: Sendable, Hashable {
     public let transition: CheckTransition?
-    public let nextCheck: NIODeadline
+    public let nextCheck: ContinuousClock.Instant
 }
 
 public struct CheckHealth: Sendable, Hashable {
@@ -52,13 +51,13 @@ public struct CheckHealth: Sendable, Hashable {
 
     /// When the first check runs; `randomFraction` in [0, 1) is injected so tests are deterministic and 1000 checks
     /// do not fire at once.
-    public func firstCheck(at now: NIODeadline, randomFraction: Double) -> NIODeadline {
+    public func firstCheck(at now: ContinuousClock.Instant, randomFraction: Double) -> ContinuousClock.Instant {
         let spread = timing.warmup ?? timing.delayLoop
         let fraction = min(max(randomFraction, 0), 1)
         return now + .nanoseconds(Int64(Double(spread.nanoseconds) * fraction))
     }
 
-    public mutating func record(_ result: CheckResult, at now: NIODeadline) -> CheckStep {
+    public mutating func record(_ result: CheckResult, at now: ContinuousClock.Instant) -> CheckStep {
         lastResult = result
         if result.isUp {
             failuresInARow = 0
@@ -66,20 +65,17 @@ public struct CheckHealth: Sendable, Hashable {
             let transition = isUp && result.weight == weight ? nil : CheckTransition(isUp: true, result: result)
             isUp = true
             weight = result.weight
-            return CheckStep(transition: transition, nextCheck: now + timing.delayLoop.timeAmount)
+            return CheckStep(transition: transition, nextCheck: now + timing.delayLoop)
         }
         failuresInARow += 1
         guard isUp else {
-            return CheckStep(transition: nil, nextCheck: now + timing.delayLoop.timeAmount)
+            return CheckStep(transition: nil, nextCheck: now + timing.delayLoop)
         }
         if failuresInARow <= timing.retry {
-            return CheckStep(transition: nil, nextCheck: now + timing.delayBeforeRetry.timeAmount)
+            return CheckStep(transition: nil, nextCheck: now + timing.delayBeforeRetry)
         }
         isUp = false
-        return CheckStep(transition: CheckTransition(isUp: false, result: result), nextCheck: now + timing.delayLoop.timeAmount)
+        return CheckStep(transition: CheckTransition(isUp: false, result: result), nextCheck: now + timing.delayLoop)
     }
 }
 
-extension Duration {
-    var timeAmount: TimeAmount { .nanoseconds(nanoseconds) }
-}

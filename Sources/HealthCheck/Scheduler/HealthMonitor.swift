@@ -1,7 +1,8 @@
 // The I/O glue around the pure policies: runs every distinct check at absolute deadlines (one queue, one timer), feeds
 // results to CheckHealth, and hands each transition to every virtual server that uses the check. It blocks nothing
-// and runs any number of checks concurrently on one event loop.
-import NIOCore
+// and runs any number of checks concurrently on one reactor, on a thread of its own.
+import Platform
+import Reactor
 
 /// A virtual server as the monitor sees it; the daemon builds it from the configuration.
 public struct VirtualServerPlan<RealID: Hashable & Sendable>: Sendable {
@@ -37,58 +38,92 @@ public struct HealthUpdate<VirtualServerID: Hashable & Sendable, RealID: Hashabl
 public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: Hashable & Sendable>: Sendable {
     public typealias Update = HealthUpdate<VirtualServerID, RealID>
 
-    public let eventLoop: any EventLoop
-    private let state: NIOLoopBoundBox<State>
+    /// The reactor the checks run on; nil when the caller drives `reactor` itself (tests on a manual clock).
+    private let thread: ReactorThread?
+    private let reactor: Reactor
+    private let state: Confined<State>
 
     /// - Parameters:
+    ///   - thread: the reactor thread the checks run on (nil: a new one, "directord-health"). With `driving`, the
+    ///     caller runs that reactor's turns itself and calls the `…Now` methods on the thread that does.
     ///   - random: a fraction in [0, 1) for the warmup of each new check (injected for tests).
     ///   - maximumInFlight: checks that may run at once (each holds a socket); a check due while that many run waits
     ///     for one to finish, so thousands of slow reals never exhaust the process's descriptors. Fewer run at start
-    ///     and while the event loop is late (see `ConcurrencyWindow`), down to `minimumInFlight`.
-    ///   - onUpdate: called on `eventLoop` for each virtual server a transition changes; keep it short.
-    public init(
-        eventLoop: any EventLoop,
+    ///     and while the reactor is late (see `ConcurrencyWindow`), down to `minimumInFlight`.
+    ///   - onUpdate: called on the reactor's thread for each virtual server a transition changes; keep it short.
+    public convenience init(
+        thread: ReactorThread? = nil,
         prober: any CheckProber = NetworkProber(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         maximumInFlight: Int = 768,
         minimumInFlight: Int = 16,
         onUpdate: @escaping @Sendable (Update) -> Void
+    ) throws(SystemError) {
+        let owned: ReactorThread
+        if let thread { owned = thread } else { owned = try ReactorThread(name: "directord-health") }
+        let thread = owned
+        self.init(thread: thread, reactor: thread.reactor, prober: prober, random: random, maximumInFlight: maximumInFlight,
+                  minimumInFlight: minimumInFlight, onUpdate: onUpdate)
+    }
+
+    /// A monitor on `reactor`, whose turns the caller runs (a test on a manual clock).
+    public convenience init(
+        driving reactor: Reactor,
+        prober: any CheckProber,
+        random: @escaping @Sendable () -> Double = { 0 },
+        maximumInFlight: Int = 768,
+        minimumInFlight: Int = 16,
+        onUpdate: @escaping @Sendable (Update) -> Void
     ) {
-        self.eventLoop = eventLoop
-        // Built off the loop, then only touched on it.
-        state = NIOLoopBoundBox.makeBoxSendingValue(
-            State(prober: prober, random: random, window: ConcurrencyWindow(ceiling: maximumInFlight, floor: minimumInFlight),
-                  onUpdate: onUpdate),
-            eventLoop: eventLoop)
+        self.init(thread: nil, reactor: reactor, prober: prober, random: random, maximumInFlight: maximumInFlight,
+                  minimumInFlight: minimumInFlight, onUpdate: onUpdate)
+    }
+
+    private init(thread: ReactorThread?, reactor: Reactor, prober: any CheckProber, random: @escaping @Sendable () -> Double,
+                 maximumInFlight: Int, minimumInFlight: Int, onUpdate: @escaping @Sendable (Update) -> Void) {
+        self.thread = thread
+        self.reactor = reactor
+        // Built here, then only touched on the reactor's thread.
+        state = Confined(State(reactor: reactor, prober: prober, random: random,
+                               window: ConcurrencyWindow(ceiling: maximumInFlight, floor: minimumInFlight), onUpdate: onUpdate))
+    }
+
+    /// Runs `body` with the state on the reactor's thread and returns its answer (`fallback` once it has stopped).
+    private func onReactor<T: Sendable>(_ fallback: T, _ body: @escaping @Sendable (State) -> T) async -> T {
+        let state = self.state
+        return await withCheckedContinuation { (c: CheckedContinuation<T, Never>) in
+            if !reactor.submit({ c.resume(returning: body(state.value)) }) { c.resume(returning: fallback) }
+        }
     }
 
     /// Installs (or, on reload, replaces) the plans and answers every virtual server's starting table. Checks that
     /// stay keep their verdicts and timers; new ones start within their warmup.
-    public func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) -> EventLoopFuture<[VirtualServerID: VirtualServerStep<RealID>]> {
-        applySequenced(plans).map(\.steps)
+    public func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) async -> [VirtualServerID: VirtualServerStep<RealID>] {
+        await applySequenced(plans).steps
     }
 
     /// `apply`, with the sequence number the steps were computed at (see `HealthUpdate.sequence`).
-    public func applySequenced(_ plans: [VirtualServerID: VirtualServerPlan<RealID>])
-        -> EventLoopFuture<(steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64)>
+    public func applySequenced(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) async
+        -> (steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64)
     {
-        eventLoop.submit { [state, eventLoop] in
-            let steps = state.value.apply(plans, monitor: state, eventLoop: eventLoop)
-            state.value.sequence += 1
-            return (steps, state.value.sequence)
-        }
+        await onReactor(([:], 0)) { $0.applyNow(plans) }
+    }
+
+    /// `apply` on the reactor's thread (a test driving the reactor).
+    public func applyNow(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) -> [VirtualServerID: VirtualServerStep<RealID>] {
+        state.value.applyNow(plans).steps
     }
 
     /// Replaces the plans of the virtual servers in `plans` and drops those in `removed`, leaving every other one
     /// (and its checks, verdicts and timers) as it is: a reload's work for what changed. Answers the steps of the
     /// replaced virtual servers, the sequence number, and the checks started and stopped.
-    public func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>)
-        -> EventLoopFuture<(steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64, started: Set<CheckSpec>, stopped: Set<CheckSpec>)>
+    public func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>) async
+        -> (steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64, started: Set<CheckSpec>, stopped: Set<CheckSpec>)
     {
-        eventLoop.submit { [state, eventLoop] in
-            let result = state.value.update(plans, removing: removed, monitor: state, eventLoop: eventLoop)
-            state.value.sequence += 1
-            return (result.steps, state.value.sequence, result.started, result.stopped)
+        await onReactor(([:], 0, [], [])) { state in
+            let result = state.update(plans, removing: removed)
+            state.sequence += 1
+            return (result.steps, state.sequence, result.started, result.stopped)
         }
     }
 
@@ -96,27 +131,45 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     /// suspended check does not run, and its verdict and counters stay as they are until it runs again, at its
     /// next turn after the suspension ends; a check that another, unsuspended virtual server shares keeps running.
     public func suspend(_ servers: Set<VirtualServerID>) {
-        eventLoop.execute { [state] in state.value.suspended = servers }
+        let state = self.state
+        reactor.submit { state.value.suspended = servers }
     }
 
     /// The checks that are suspended now (every virtual server using them is), for tests.
-    public func suspendedChecks() -> EventLoopFuture<Set<CheckSpec>> {
-        eventLoop.submit { [state] in Set(state.value.running.keys.filter { state.value.isSuspended($0) }) }
+    public func suspendedChecks() async -> Set<CheckSpec> {
+        await onReactor([]) { state in Set(state.running.keys.filter { state.isSuspended($0) }) }
     }
 
-    /// Stops every check; answers what omega virtual servers report at shutdown.
-    public func stop() -> EventLoopFuture<[VirtualServerID: [HealthEvent<RealID>]]> {
-        eventLoop.submit { [state] in state.value.stop() }
+    /// Stops every check; answers what omega virtual servers report at shutdown. The reactor thread ends with it.
+    public func stop() async -> [VirtualServerID: [HealthEvent<RealID>]] {
+        let omega = await onReactor([:]) { $0.stop() }
+        thread?.stop()
+        return omega
     }
 
-    /// How many checks may run at once now (the window adapted to the loop's lateness), and its ceiling.
-    public func concurrency() -> EventLoopFuture<ConcurrencyWindow> {
-        eventLoop.submit { [state] in state.value.window }
+    /// `stop` on the reactor's thread (a test driving the reactor).
+    public func stopNow() -> [VirtualServerID: [HealthEvent<RealID>]] {
+        state.value.stop()
+    }
+
+    /// `concurrency` on the reactor's thread (a test driving the reactor).
+    public func concurrencyNow() -> ConcurrencyWindow {
+        state.value.window
+    }
+
+    /// How many checks may run at once now (the window adapted to the reactor's lateness), and its ceiling.
+    public func concurrency() async -> ConcurrencyWindow? {
+        await onReactor(nil) { $0.window }
     }
 
     /// Each running check's state, for status output.
-    public func checks() -> EventLoopFuture<[CheckSpec: CheckHealth]> {
-        eventLoop.submit { [state] in state.value.running.mapValues(\.health) }
+    public func checks() async -> [CheckSpec: CheckHealth] {
+        await onReactor([:]) { $0.running.mapValues(\.health) }
+    }
+
+    /// `checks` on the reactor's thread (a test driving the reactor).
+    public func checksNow() -> [CheckSpec: CheckHealth] {
+        state.value.running.mapValues(\.health)
     }
 
     final class Running {
@@ -133,8 +186,9 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         }
     }
 
-    /// Lives on the event loop; a class so a probe that completes synchronously can re-enter it.
+    /// Lives on the reactor's thread; a class so a probe that completes synchronously can re-enter it.
     final class State {
+        let reactor: Reactor
         let prober: any CheckProber
         let random: @Sendable () -> Double
         let onUpdate: @Sendable (Update) -> Void
@@ -148,34 +202,37 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var suspended: Set<VirtualServerID> = []
 
         var window: ConcurrencyWindow
-        /// Measures the loop's lateness for the window while checks run.
-        var lagProbe: Scheduled<Void>?
+        /// Measures the reactor's lateness for the window while checks run.
+        var lagProbe: ReactorTimer?
         /// Probes started and not yet answered (including those of checks a reload dropped meanwhile).
         var inFlightCount = 0
         /// Checks that came due while `maximumInFlight` probes ran, oldest first.
-        var waiting = CircularBuffer<CheckSpec>()
-        /// When each running check is due next, and the one loop timer for the earliest of them.
-        var due = DueQueue<Running>()
-        var wake: (deadline: NIODeadline, task: Scheduled<Void>)?
+        var waiting: [CheckSpec] = []
+        var waitingHead = 0
+        /// When each running check is due next (with the generation it was scheduled at), and the one reactor
+        /// timer for the earliest of them.
+        var due = Deadlines<(Running, UInt64)>()
+        var wake: (deadline: ContinuousClock.Instant, timer: ReactorTimer)?
 
-        init(prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
+        init(reactor: Reactor, prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
              onUpdate: @escaping @Sendable (Update) -> Void) {
+            self.reactor = reactor
             self.prober = prober
             self.random = random
             self.window = window
             self.onUpdate = onUpdate
         }
 
-        func apply(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], monitor: NIOLoopBoundBox<State>,
-                   eventLoop: any EventLoop) -> [VirtualServerID: VirtualServerStep<RealID>] {
+        func applyNow(_ plans: [VirtualServerID: VirtualServerPlan<RealID>]) -> (steps: [VirtualServerID: VirtualServerStep<RealID>], sequence: UInt64) {
             let removed = Set(self.plans.keys).subtracting(plans.keys)
-            return update(plans, removing: removed, monitor: monitor, eventLoop: eventLoop).steps
+            let steps = update(plans, removing: removed).steps
+            sequence += 1
+            return (steps, sequence)
         }
 
         /// Replaces the plans of some virtual servers and drops others; the rest are not looked at. Answers the
         /// steps of the replaced ones and the checks started and stopped.
-        func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>,
-                    monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop)
+        func update(_ plans: [VirtualServerID: VirtualServerPlan<RealID>], removing removed: Set<VirtualServerID>)
             -> (steps: [VirtualServerID: VirtualServerStep<RealID>], started: Set<CheckSpec>, stopped: Set<CheckSpec>)
         {
             var touched = Set<CheckSpec>()
@@ -194,13 +251,13 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             let stop = touched.filter { self.running[$0] != nil && registry.subscribers(of: $0).isEmpty }
             // Their queued deadlines go stale: `fireDue` fires only checks that are still running.
             for spec in stop { running[spec] = nil }
-            let now = NIODeadline.now()
+            let now = reactor.clock.now
             for spec in start {
                 let entry = Running(spec: spec, health: CheckHealth(timing: spec.timing))
                 running[spec] = entry
-                schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()), monitor: monitor, eventLoop: eventLoop)
+                schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()))
             }
-            if lagProbe == nil, !running.isEmpty { probeLag(expected: .now() + Self.lagProbeInterval, monitor: monitor, eventLoop: eventLoop) }
+            if lagProbe == nil, !running.isEmpty { probeLag(expected: now + Self.lagProbeInterval) }
             for id in removed {
                 servers[id] = nil
                 self.plans[id] = nil
@@ -227,50 +284,51 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         func stop() -> [VirtualServerID: [HealthEvent<RealID>]] {
             due.removeAll()
-            wake?.task.cancel()
+            if let wake { reactor.cancel(wake.timer) }
             wake = nil
-            lagProbe?.cancel()
+            if let lagProbe { reactor.cancel(lagProbe) }
             lagProbe = nil
             running = [:]
             suspended = []
             waiting.removeAll()
+            waitingHead = 0
             registry = CheckRegistry()
             plans = [:]
             return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
         }
 
-        private func schedule(_ spec: CheckSpec, at deadline: NIODeadline, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+        private func schedule(_ spec: CheckSpec, at deadline: ContinuousClock.Instant) {
             guard let entry = running[spec] else { return }
             entry.generation += 1
-            due.insert(entry, at: deadline, generation: entry.generation)
-            armWake(monitor: monitor, eventLoop: eventLoop)
+            due.insert((entry, entry.generation), at: deadline)
+            armWake()
         }
 
-        /// Keeps the loop's one timer at the earliest deadline of the queue.
-        private func armWake(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+        /// Keeps the reactor's one timer at the earliest deadline of the queue.
+        private func armWake() {
             guard let earliest = due.earliest else {
-                wake?.task.cancel()
+                if let wake { reactor.cancel(wake.timer) }
                 wake = nil
                 return
             }
             if let wake, wake.deadline <= earliest { return }
-            wake?.task.cancel()
-            let task = eventLoop.scheduleTask(deadline: earliest) {
-                monitor.value.wake = nil
-                monitor.value.fireDue(monitor: monitor, eventLoop: eventLoop)
+            if let wake { reactor.cancel(wake.timer) }
+            let timer = reactor.schedule(at: earliest) { [self] in
+                wake = nil
+                fireDue()
             }
-            wake = (earliest, task)
+            wake = (earliest, timer)
         }
 
         /// Fires every check that is due (skipping entries a reschedule or stop made stale), then re-arms the timer.
-        private func fireDue(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
-            let now = NIODeadline.now()
+        private func fireDue() {
+            let now = reactor.clock.now
             while let entry = due.popDue(by: now) {
-                let running = entry.value
-                guard running.generation == entry.generation, self.running[running.spec] === running else { continue }
-                fire(running.spec, monitor: monitor, eventLoop: eventLoop)
+                let (running, generation) = entry.value
+                guard running.generation == generation, self.running[running.spec] === running else { continue }
+                fire(running.spec)
             }
-            armWake(monitor: monitor, eventLoop: eventLoop)
+            armWake()
         }
 
         /// Every virtual server that uses the check is suspended.
@@ -280,11 +338,11 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             return !users.isEmpty && users.isSubset(of: suspended)
         }
 
-        private func fire(_ spec: CheckSpec, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+        private func fire(_ spec: CheckSpec) {
             guard let entry = running[spec], !entry.inFlight, !entry.queued else { return }
             if isSuspended(spec) {
                 // Its turn passes: asked again at the next one, as keepalived's disabled checker is.
-                schedule(spec, at: .now() + spec.timing.delayLoop.timeAmount, monitor: monitor, eventLoop: eventLoop)
+                schedule(spec, at: reactor.clock.now + spec.timing.delayLoop)
                 return
             }
             guard inFlightCount < window.limit else {
@@ -294,52 +352,56 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             }
             entry.inFlight = true
             inFlightCount += 1
-            let entryBox = NIOLoopBound(entry, eventLoop: eventLoop)
-            prober.probe(spec.probe, on: eventLoop).hop(to: eventLoop).whenComplete { result in
-                let entry = entryBox.value
+            prober.probe(spec.probe, on: reactor) { [self] result in
                 entry.inFlight = false
-                monitor.value.inFlightCount -= 1
-                monitor.value.startWaiting(monitor: monitor, eventLoop: eventLoop)
+                inFlightCount -= 1
+                startWaiting()
                 // A reload may have dropped or replaced this check while it ran.
-                guard monitor.value.running[spec] === entry else { return }
-                let checkResult = (try? result.get()) ?? .down(.ioError("prober failed: \((result.failureValue).map { "\($0)" } ?? "")"))
-                monitor.value.record(spec, checkResult, monitor: monitor, eventLoop: eventLoop)
+                guard running[spec] === entry else { return }
+                record(spec, result)
             }
         }
 
         /// Starts the checks that waited for a slot, oldest first, while slots are free.
-        private func startWaiting(monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
-            while inFlightCount < window.limit, let spec = waiting.popFirst() {
+        private func startWaiting() {
+            while inFlightCount < window.limit, waitingHead < waiting.count {
+                let spec = waiting[waitingHead]
+                waitingHead += 1
+                if waitingHead == waiting.count {
+                    waiting.removeAll(keepingCapacity: true)
+                    waitingHead = 0
+                }
                 // A check a reload dropped (or replaced) meanwhile is not started.
                 guard let entry = running[spec], entry.queued else { continue }
                 entry.queued = false
-                fire(spec, monitor: monitor, eventLoop: eventLoop)
+                fire(spec)
             }
         }
 
-        static var lagProbeInterval: TimeAmount { .milliseconds(100) }
+        var waitingCount: Int { waiting.count - waitingHead }
 
-        /// A timer due at `expected`: how late it runs is how late the loop handles everything else.
-        private func probeLag(expected: NIODeadline, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
-            lagProbe = eventLoop.scheduleTask(deadline: expected) {
-                let state = monitor.value
-                let now = NIODeadline.now()
-                let lateness = Duration.nanoseconds((now - expected).nanoseconds)
-                if state.window.observe(lateness: lateness, inFlight: state.inFlightCount, waiting: state.waiting.count) {
-                    state.startWaiting(monitor: monitor, eventLoop: eventLoop)
+        static var lagProbeInterval: Duration { .milliseconds(100) }
+
+        /// A timer due at `expected`: how late it runs is how late the reactor handles everything else.
+        private func probeLag(expected: ContinuousClock.Instant) {
+            lagProbe = reactor.schedule(at: expected) { [self] in
+                let now = reactor.clock.now
+                let lateness = expected.duration(to: now)
+                if window.observe(lateness: lateness, inFlight: inFlightCount, waiting: waitingCount) {
+                    startWaiting()
                 }
-                guard !state.running.isEmpty else {
-                    state.lagProbe = nil
+                guard !running.isEmpty else {
+                    lagProbe = nil
                     return
                 }
-                state.probeLag(expected: now + Self.lagProbeInterval, monitor: monitor, eventLoop: eventLoop)
+                probeLag(expected: now + Self.lagProbeInterval)
             }
         }
 
-        private func record(_ spec: CheckSpec, _ result: CheckResult, monitor: NIOLoopBoundBox<State>, eventLoop: any EventLoop) {
+        private func record(_ spec: CheckSpec, _ result: CheckResult) {
             guard let entry = running[spec] else { return }
-            let step = entry.health.record(result, at: .now())
-            schedule(spec, at: step.nextCheck, monitor: monitor, eventLoop: eventLoop)
+            let step = entry.health.record(result, at: reactor.clock.now)
+            schedule(spec, at: step.nextCheck)
             guard let transition = step.transition else { return }
             for id in registry.subscribers(of: spec) {
                 guard var vs = servers[id] else { continue }
@@ -352,9 +414,8 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
     }
 }
 
-extension Result {
-    var failureValue: Failure? {
-        if case .failure(let error) = self { return error }
-        return nil
-    }
+/// A value only one thread touches (the reactor's), carried where Sendable is asked for.
+final class Confined<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

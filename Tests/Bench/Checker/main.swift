@@ -10,6 +10,7 @@ import HealthCheck
 import NIOCore
 import NIOConcurrencyHelpers
 import NIOPosix
+import Reactor
 
 func fail(_ message: String) -> Never {
     let bytes = Array("bench-checker: \(message)\n".utf8)
@@ -97,38 +98,40 @@ do throws(CheckDefinitionError) {
 struct CountingProber: CheckProber {
     let inner = NetworkProber()
     let count = NIOLockedValueBox(0)
-    func probe(_ probe: CheckProbe, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        inner.probe(probe, on: eventLoop).always { _ in count.withLockedValue { $0 += 1 } }
+    func probe(_ probe: CheckProbe, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
+        inner.probe(probe, on: reactor) { result in
+            count.withLockedValue { $0 += 1 }
+            done(result)
+        }
     }
 }
 
-let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let prober = CountingProber()
 let transitions = NIOLockedValueBox(0)
-let monitor = HealthMonitor<Int, Int>(eventLoop: group.next(), prober: prober, maximumInFlight: maxInFlight) { _ in
-    transitions.withLockedValue { $0 += 1 }
-}
-let rssBefore = rssKiB()
+let monitor: HealthMonitor<Int, Int>
 do {
-    _ = try monitor.apply(plans).wait()
-    // One delay_loop of warmup spreads the first checks; then the window.
-    usleep(UInt32(delayLoop * 1.5 * 1e6))
-    let down0 = try monitor.checks().wait().values.filter { !$0.isUp }.count
-    let cpu0 = cpuSeconds(), t0 = NIODeadline.now(), probes0 = prober.count.withLockedValue { $0 }
-    usleep(UInt32(seconds * 1e6))
-    let cpu1 = cpuSeconds(), t1 = NIODeadline.now(), probes1 = prober.count.withLockedValue { $0 }
-    let states = try monitor.checks().wait()
-    let down = states.values.filter { !$0.isUp }.count
-    let elapsed = Double((t1 - t0).nanoseconds) / 1e9
-    let rate = Double(probes1 - probes0) / elapsed
-    print("bench-checker: reals \(reals), delay_loop \(delayLoop) s: \(fixed(rate, 0)) checks/s (nominal \(fixed(Double(reals) / delayLoop, 0)))")
-    print("bench-checker: cpu \(fixed((cpu1 - cpu0) / elapsed * 60, 2)) s/min; \(fixed((cpu1 - cpu0) / elapsed / rate * 1e6, 1)) us per check")
-    print("bench-checker: rss \(rssKiB() / 1024) MiB (before apply \(rssBefore / 1024) MiB); down \(down0) -> \(down); transitions \(transitions.withLockedValue { $0 })")
-    if let example = states.values.first(where: { !$0.isUp }), let result = example.lastResult {
-        print("bench-checker: a down check's last result: \(result)")
+    monitor = try HealthMonitor<Int, Int>(prober: prober, maximumInFlight: maxInFlight) { _ in
+        transitions.withLockedValue { $0 += 1 }
     }
-    _ = try monitor.stop().wait()
-    try group.syncShutdownGracefully()
 } catch {
     fail("\(error)")
 }
+let rssBefore = rssKiB()
+_ = await monitor.apply(plans)
+// One delay_loop of warmup spreads the first checks; then the window.
+usleep(UInt32(delayLoop * 1.5 * 1e6))
+let down0 = await monitor.checks().values.filter { !$0.isUp }.count
+let cpu0 = cpuSeconds(), t0 = NIODeadline.now(), probes0 = prober.count.withLockedValue { $0 }
+usleep(UInt32(seconds * 1e6))
+let cpu1 = cpuSeconds(), t1 = NIODeadline.now(), probes1 = prober.count.withLockedValue { $0 }
+let states = await monitor.checks()
+let down = states.values.filter { !$0.isUp }.count
+let elapsed = Double((t1 - t0).nanoseconds) / 1e9
+let rate = Double(probes1 - probes0) / elapsed
+print("bench-checker: reals \(reals), delay_loop \(delayLoop) s: \(fixed(rate, 0)) checks/s (nominal \(fixed(Double(reals) / delayLoop, 0)))")
+print("bench-checker: cpu \(fixed((cpu1 - cpu0) / elapsed * 60, 2)) s/min; \(fixed((cpu1 - cpu0) / elapsed / rate * 1e6, 1)) us per check")
+print("bench-checker: rss \(rssKiB() / 1024) MiB (before apply \(rssBefore / 1024) MiB); down \(down0) -> \(down); transitions \(transitions.withLockedValue { $0 })")
+if let example = states.values.first(where: { !$0.isUp }), let result = example.lastResult {
+    print("bench-checker: a down check's last result: \(result)")
+}
+_ = await monitor.stop()
