@@ -38,6 +38,9 @@ public struct Deadlines<Value> {
         }
     }
 
+    /// The earliest entry, left in place.
+    public var first: Entry? { heap.first }
+
     /// Removes and returns the earliest entry if it is due by `now`.
     public mutating func popDue(by now: ContinuousClock.Instant) -> Entry? {
         guard let first = heap.first, first.deadline <= now else { return nil }

@@ -169,9 +169,16 @@ final class TLSConnection {
 final class MD5Digest {
     private let context: OpaquePointer
 
+    /// MD5 fetched from the provider once: with the legacy `EVP_md5()` OpenSSL 3 fetches the implementation again
+    /// on every init, under a lock (a few microseconds a check).
+    private struct Algorithm: @unchecked Sendable {
+        let md: OpaquePointer?
+    }
+    private static let md5 = Algorithm(md: EVP_MD_fetch(nil, "MD5", nil))
+
     init() throws(CheckFailure) {
         guard let context = EVP_MD_CTX_new() else { throw .digestUnavailable("EVP_MD_CTX_new: \(OpenSSL.drainErrors())") }
-        guard EVP_DigestInit_ex(context, EVP_md5(), nil) == 1 else {
+        guard EVP_DigestInit_ex(context, Self.md5.md ?? EVP_md5(), nil) == 1 else {
             EVP_MD_CTX_free(context)
             throw .digestUnavailable("EVP_DigestInit_ex(md5): \(OpenSSL.drainErrors())")
         }

@@ -77,8 +77,38 @@ final class CheckSocket {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        if let watch { reactor.unwatch(watch) }
+        if let watch { reactor.forget(beforeClosing: watch) }
         Glibc.close(fd)
+    }
+
+    /// Closes once the server has closed its side (or after `linger` at most), reading and dropping what comes: the
+    /// server, which sent `Connection: close`, closes first and keeps the TIME_WAIT, so a director checking
+    /// thousands of reals does not hold thousands of its own ports in TIME_WAIT, and the close costs one FIN
+    /// exchange instead of two half-closes. The socket keeps itself alive until then.
+    func closeAfterPeer(linger: Duration) {
+        guard !isClosed else { return }
+        var timer: ReactorTimer?
+        let drain: Reactor.Handler = { [self] _ in
+            let open = withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 8) { buffer in
+                while true {
+                    let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                    if n > 0 { continue }
+                    if n < 0, errno == EINTR { continue }
+                    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                }
+            }
+            guard !open else { return }
+            if let timer { reactor.cancel(timer) }
+            close()
+        }
+        do throws(CheckFailure) {
+            if let watch { reactor.rehandle(watch, drain) }
+            try self.watch(for: .readable, drain)
+        } catch {
+            close()
+            return
+        }
+        timer = reactor.schedule(after: linger) { [self] in close() }
     }
 
     /// What TCP_INFO says now (nil once closed or when the kernel cannot say).

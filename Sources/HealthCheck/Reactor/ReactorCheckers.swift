@@ -433,7 +433,12 @@ final class ReactorFetch {
         self.done = nil
         if let timer { reactor.cancel(timer) }
         timer = nil
-        socket?.close()
+        // A whole plain response: the server closes next (the request said Connection: close).
+        if case .success = result, tls == nil {
+            socket?.closeAfterPeer(linger: min(readTimeout, .seconds(1)))
+        } else {
+            socket?.close()
+        }
         socket = nil
         scratch?.deallocate()
         scratch = nil

@@ -180,6 +180,12 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var inFlight = false
         /// Due, and waiting for a free slot among the checks in flight.
         var queued = false
+        /// False once a reload or the stop dropped it: its queued turns and a probe still running go nowhere.
+        /// (Checked on the entry itself: looking the spec up again would hash the whole definition each turn.)
+        var active = true
+        /// Its place in `State.slots`, which the due queue names (plain integers move through the heap faster
+        /// than references, which every swap would retain and release).
+        var slot = 0
         init(spec: CheckSpec, health: CheckHealth) {
             self.spec = spec
             self.health = health
@@ -207,11 +213,13 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         /// Probes started and not yet answered (including those of checks a reload dropped meanwhile).
         var inFlightCount = 0
         /// Checks that came due while `maximumInFlight` probes ran, oldest first.
-        var waiting: [CheckSpec] = []
+        var waiting: [Running] = []
         var waitingHead = 0
-        /// When each running check is due next (with the generation it was scheduled at), and the one reactor
-        /// timer for the earliest of them.
-        var due = Deadlines<(Running, UInt64)>()
+        /// When each running check is due next, as its slot and the generation it was scheduled at (slot << 32 |
+        /// generation), and the one reactor timer for the earliest of them.
+        var due = Deadlines<UInt64>()
+        var slots: [Running?] = []
+        var freeSlots: [Int] = []
         var wake: (deadline: ContinuousClock.Instant, timer: ReactorTimer)?
 
         init(reactor: Reactor, prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
@@ -250,12 +258,24 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             let start = touched.filter { self.running[$0] == nil && !registry.subscribers(of: $0).isEmpty }
             let stop = touched.filter { self.running[$0] != nil && registry.subscribers(of: $0).isEmpty }
             // Their queued deadlines go stale: `fireDue` fires only checks that are still running.
-            for spec in stop { running[spec] = nil }
+            for spec in stop {
+                guard let entry = running.removeValue(forKey: spec) else { continue }
+                entry.active = false
+                slots[entry.slot] = nil
+                freeSlots.append(entry.slot)
+            }
             let now = reactor.clock.now
             for spec in start {
                 let entry = Running(spec: spec, health: CheckHealth(timing: spec.timing))
                 running[spec] = entry
-                schedule(spec, at: entry.health.firstCheck(at: now, randomFraction: random()))
+                if let free = freeSlots.popLast() {
+                    entry.slot = free
+                    slots[free] = entry
+                } else {
+                    entry.slot = slots.count
+                    slots.append(entry)
+                }
+                schedule(entry, at: entry.health.firstCheck(at: now, randomFraction: random()))
             }
             if lagProbe == nil, !running.isEmpty { probeLag(expected: now + Self.lagProbeInterval) }
             for id in removed {
@@ -288,7 +308,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             wake = nil
             if let lagProbe { reactor.cancel(lagProbe) }
             lagProbe = nil
+            for entry in running.values { entry.active = false }
             running = [:]
+            slots = []
+            freeSlots = []
             suspended = []
             waiting.removeAll()
             waitingHead = 0
@@ -297,10 +320,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
         }
 
-        private func schedule(_ spec: CheckSpec, at deadline: ContinuousClock.Instant) {
-            guard let entry = running[spec] else { return }
-            entry.generation += 1
-            due.insert((entry, entry.generation), at: deadline)
+        private func schedule(_ entry: Running, at deadline: ContinuousClock.Instant) {
+            guard entry.active else { return }
+            entry.generation = (entry.generation + 1) & 0xFFFF_FFFF
+            due.insert(UInt64(entry.slot) << 32 | entry.generation, at: deadline)
             armWake()
         }
 
@@ -324,9 +347,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         private func fireDue() {
             let now = reactor.clock.now
             while let entry = due.popDue(by: now) {
-                let (running, generation) = entry.value
-                guard running.generation == generation, self.running[running.spec] === running else { continue }
-                fire(running.spec)
+                let slot = Int(entry.value >> 32)
+                guard slot < slots.count, let running = slots[slot], running.generation == entry.value & 0xFFFF_FFFF, running.active
+                else { continue }
+                fire(running)
             }
             armWake()
         }
@@ -338,43 +362,43 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             return !users.isEmpty && users.isSubset(of: suspended)
         }
 
-        private func fire(_ spec: CheckSpec) {
-            guard let entry = running[spec], !entry.inFlight, !entry.queued else { return }
-            if isSuspended(spec) {
+        private func fire(_ entry: Running) {
+            guard entry.active, !entry.inFlight, !entry.queued else { return }
+            if isSuspended(entry.spec) {
                 // Its turn passes: asked again at the next one, as keepalived's disabled checker is.
-                schedule(spec, at: reactor.clock.now + spec.timing.delayLoop)
+                schedule(entry, at: reactor.clock.now + entry.spec.timing.delayLoop)
                 return
             }
             guard inFlightCount < window.limit else {
                 entry.queued = true
-                waiting.append(spec)
+                waiting.append(entry)
                 return
             }
             entry.inFlight = true
             inFlightCount += 1
-            prober.probe(spec.probe, on: reactor) { [self] result in
+            prober.probe(entry.spec.probe, on: reactor) { [self] result in
                 entry.inFlight = false
                 inFlightCount -= 1
                 startWaiting()
                 // A reload may have dropped or replaced this check while it ran.
-                guard running[spec] === entry else { return }
-                record(spec, result)
+                guard entry.active else { return }
+                record(entry, result)
             }
         }
 
         /// Starts the checks that waited for a slot, oldest first, while slots are free.
         private func startWaiting() {
             while inFlightCount < window.limit, waitingHead < waiting.count {
-                let spec = waiting[waitingHead]
+                let entry = waiting[waitingHead]
                 waitingHead += 1
                 if waitingHead == waiting.count {
                     waiting.removeAll(keepingCapacity: true)
                     waitingHead = 0
                 }
                 // A check a reload dropped (or replaced) meanwhile is not started.
-                guard let entry = running[spec], entry.queued else { continue }
+                guard entry.active, entry.queued else { continue }
                 entry.queued = false
-                fire(spec)
+                fire(entry)
             }
         }
 
@@ -398,10 +422,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             }
         }
 
-        private func record(_ spec: CheckSpec, _ result: CheckResult) {
-            guard let entry = running[spec] else { return }
+        private func record(_ entry: Running, _ result: CheckResult) {
+            let spec = entry.spec
             let step = entry.health.record(result, at: reactor.clock.now)
-            schedule(spec, at: step.nextCheck)
+            schedule(entry, at: step.nextCheck)
             guard let transition = step.transition else { return }
             for id in registry.subscribers(of: spec) {
                 guard var vs = servers[id] else { continue }
