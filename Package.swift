@@ -77,8 +77,6 @@ let package = Package(
             name: "HealthCheck",
             dependencies: [
                 "Addresses", "COpenSSL", "CPCRE2", "Reactor", "Platform",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: optimized
         ),
@@ -141,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "HealthCheckTests",
             dependencies: [
-                "HealthCheck", "Reactor",
+                "HealthCheck", "Reactor", "Platform",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 // NIOHTTP1's decoder is the oracle the HTTP response parser is tested against.

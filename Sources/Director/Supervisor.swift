@@ -87,7 +87,7 @@ public actor Supervisor {
         try Self.prepareTLS(configuration)
         if let eventLoop {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
-            let monitor = try Monitor(prober: prober ?? NetworkProber(scripts: PlatformCheckScripts(), eventLoop: eventLoop),
+            let monitor = try Monitor(prober: prober ?? NetworkProber(scripts: PlatformCheckScripts()),
                                       maximumInFlight: OpenFileLimit.checkBudget(limit: OpenFileLimit.current())) {
                 continuation.yield($0)
             }

@@ -84,9 +84,11 @@ struct MiscFileCheckerTests {
         let checker = MiscChecker(runner: PlatformCheckScripts(), maximumRunning: 2)
         let check = MiscCheck(command: "sleep 0.3", timeout: .seconds(5))
         let started = ContinuousClock.now
-        let nio = MultiThreadedEventLoopGroup.singleton.next()
-        let futures = (0..<4).map { _ in checker.check(check, on: nio) }
-        for future in futures { #expect(try await future.get() == .up) }
+        let results = await withTaskGroup(of: CheckResult.self) { group in
+            for _ in 0..<4 { group.addTask { await checker.check(check, on: testCheckerThread) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results == [.up, .up, .up, .up])
         #expect(ContinuousClock.now - started >= .milliseconds(550), "four 0.3 s scripts two at a time take two rounds")
     }
 

@@ -13,10 +13,10 @@ struct CheckSocketOptionsTests {
     static let loopbackIndex = CInt(bitPattern: if_nametoindex("lo"))
 
     /// The value of a SOL_SOCKET option on a descriptor.
-    static func option(_ fd: CInt, _ name: NIOBSDSocket.Option) -> CInt {
+    static func option(_ fd: CInt, _ name: CInt) -> CInt {
         var value: CInt = 0
         var length = socklen_t(MemoryLayout<CInt>.size)
-        return getsockopt(fd, SOL_SOCKET, name.rawValue, &value, &length) == 0 ? value : -1
+        return getsockopt(fd, SOL_SOCKET, name, &value, &length) == 0 ? value : -1
     }
 
     @Test(.enabled(if: isRoot)) func aTCPConnectionCarriesTheMarkAndTheInterface() async throws {
@@ -24,13 +24,12 @@ struct CheckSocketOptionsTests {
         defer { Task { await server.stop() } }
         // A mark above Int32.max goes through as its bit pattern.
         let options = CheckSocketOptions(mark: 0xF000_0007, interface: "lo")
-        let connection = try CheckConnection(connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: nil,
-                                             bindPort: 0, socket: options)
-        let channel = try await connection.bootstrap(on: MultiThreadedEventLoopGroup.singleton.next(), deadline: .seconds(2))
-            .connect(to: connection.remote).get()
-        defer { channel.close(promise: nil) }
-        let mark = try await channel.getOption(ChannelOptions.Types.SocketOption(level: .socket, name: CheckSocketOptions.soMark)).get()
-        let index = try await channel.getOption(ChannelOptions.Types.SocketOption(level: .socket, name: CheckSocketOptions.soBindToIfindex)).get()
+        let reactor = try Reactor()
+        let socket = try CheckSocket(reactor: reactor, connect: Endpoint(host: "127.0.0.1", port: server.port), bindAddress: nil,
+                                     bindPort: 0, options: options)
+        defer { socket.close() }
+        let mark = Self.option(socket.fd, CheckSocketOptions.soMark)
+        let index = Self.option(socket.fd, CheckSocketOptions.soBindToIfindex)
         #expect(CInt(truncatingIfNeeded: mark) == CInt(bitPattern: 0xF000_0007))
         #expect(CInt(truncatingIfNeeded: index) == Self.loopbackIndex)
     }
@@ -57,7 +56,7 @@ struct CheckSocketOptionsTests {
         #expect(result == .down(.bindFailed("interface nosuch0: No such device")))
         var udp = try UDPCheck(connect: Endpoint(host: "127.0.0.1", port: 9), timeout: .milliseconds(200))
         udp.socket = CheckSocketOptions(interface: "nosuch0")
-        #expect(try await DatagramChecker.check(udp: udp, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        #expect(await DatagramChecker.check(udp: udp, on: testCheckerThread)
             == .down(.bindFailed("interface nosuch0: No such device")))
     }
 

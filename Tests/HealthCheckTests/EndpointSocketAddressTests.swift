@@ -10,10 +10,15 @@ import Testing
     func matchesNIOsParse(text: String) throws {
         for port in [0, 80, 8443, 65535] {
             let endpoint = try Endpoint(host: text, port: port)
-            let built = endpoint.socketAddress()
+            let built = endpoint.withSocketAddress { address, length in
+                // NIO's SocketAddress from the raw sockaddr the checkers connect with.
+                address.withMemoryRebound(to: UInt8.self, capacity: Int(length)) { Array(UnsafeBufferPointer(start: $0, count: Int(length))) }
+            }
             let parsed = try SocketAddress(ipAddress: text, port: port)
-            #expect(built == parsed, "\(text) port \(port)")
-            #expect(built.port == port)
+            let expected: [UInt8] = parsed.withSockAddr { address, size in
+                address.withMemoryRebound(to: UInt8.self, capacity: size) { Array(UnsafeBufferPointer(start: $0, count: size)) }
+            }
+            #expect(built == expected, "\(text) port \(port)")
         }
     }
 

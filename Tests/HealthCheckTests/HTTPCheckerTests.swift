@@ -1,6 +1,7 @@
 // HTTP_GET against scripted loopback servers: every hostile case ends "down" with its reason, within its timeouts.
 import NIOCore
 import NIOPosix
+import Platform
 import Reactor
 import Testing
 @testable import HealthCheck
@@ -307,16 +308,26 @@ struct MD5Tests {
 
 @Suite("Connect failure reasons")
 struct ConnectFailureTests {
-    @Test func mapsNIOErrorsToReasons() {
-        #expect(CheckConnection.connectFailure(ChannelError.connectTimeout(.seconds(1))) == .timeout(.connect))
-        #expect(CheckConnection.connectFailure(IOError(errnoCode: ECONNREFUSED, reason: "connect")) == .connectionRefused)
-        guard case .bindFailed = CheckConnection.connectFailure(IOError(errnoCode: EADDRNOTAVAIL, reason: "bind")) else {
+    @Test func mapsErrnoToReasons() {
+        func failure(_ code: Int32) -> CheckFailure { CheckSocket.connectFailure(errno: code, SystemError(call: "connect", errno: code)) }
+        #expect(failure(ETIMEDOUT) == .timeout(.connect))
+        #expect(failure(ECONNREFUSED) == .connectionRefused)
+        guard case .bindFailed = failure(EADDRNOTAVAIL) else {
             Issue.record("EADDRNOTAVAIL is a bind failure")
             return
         }
-        guard case .connectFailed = CheckConnection.connectFailure(IOError(errnoCode: EHOSTUNREACH, reason: "connect")) else {
+        guard case .connectFailed(let text) = failure(EHOSTUNREACH), text.contains("No route to host") else {
             Issue.record("other errors keep their text")
             return
         }
+    }
+
+    @Test func aRefusedConnectIsReportedSo() async throws {
+        // A port nothing listens on: the kernel refuses, and the check says so rather than timing out.
+        let server = try await LoopbackServer.start([.close])
+        let port = server.port
+        await server.stop()
+        let check = try TCPCheck(connect: Endpoint(host: "127.0.0.1", port: port), connectTimeout: .seconds(2))
+        #expect(await TCPChecker.check(check, on: testCheckerThread) == .down(.connectionRefused))
     }
 }

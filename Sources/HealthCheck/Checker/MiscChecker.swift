@@ -2,7 +2,7 @@
 // in Platform) with a bound on how many run at once, and read the tracked file. Verdicts come from MiscCheck's and
 // FileCheck's pure rules.
 import Glibc
-import NIOCore
+import Reactor
 import Synchronization
 
 /// Runs a check script: the daemon injects Platform's process runner (process groups killed at the timeout).
@@ -24,20 +24,25 @@ public final class MiscChecker: Sendable {
         self.slots = ScriptSlots(limit: max(1, maximumRunning))
     }
 
-    public func check(_ check: MiscCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        if let refusal = check.refusal { return eventLoop.makeSucceededFuture(.down(.scriptFailed(refusal))) }
-        guard let runner else {
-            return eventLoop.makeSucceededFuture(.down(.scriptFailed("could not start: no script runner in this process")))
-        }
-        let promise = eventLoop.makePromise(of: CheckResult.self)
+    /// Runs the script in a task of the concurrency pool (the runner waits on the process there) and hands the
+    /// verdict back to the reactor's thread.
+    public func check(_ check: MiscCheck, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
+        if let refusal = check.refusal { return done(.down(.scriptFailed(refusal))) }
+        guard let runner else { return done(.down(.scriptFailed("could not start: no script runner in this process"))) }
         let slots = self.slots
+        let done = Confined(done)
         Task {
             await slots.acquire()
             let exit = await runner.run(command: check.command, user: check.user, group: check.group, timeout: check.timeout)
             await slots.release()
-            promise.succeed(MiscCheck.result(of: exit, dynamic: check.dynamic))
+            let result = MiscCheck.result(of: exit, dynamic: check.dynamic)
+            // Refused only once the reactor has stopped, when nobody waits for the answer.
+            reactor.submit { done.value(result) }
         }
-        return promise.futureResult
+    }
+
+    public func check(_ check: MiscCheck, on thread: ReactorThread) async -> CheckResult {
+        await thread.result { reactor, done in self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
     }
 
     /// Scripts running now (for tests and status).
@@ -76,7 +81,8 @@ public final class FileChecker: Sendable {
 
     public init() {}
 
-    public func check(_ check: FileCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
+    /// Reads the file now (O_NONBLOCK: a FIFO in its place cannot block the reactor) and answers at once.
+    public func check(_ check: FileCheck) -> CheckResult {
         let bytes = Self.read(check.path)
         let value: Int64
         if let parsed = FileCheck.parseValue(bytes) {
@@ -85,7 +91,7 @@ public final class FileChecker: Sendable {
         } else {
             value = lastGood.withLock { $0[check.path] } ?? 0
         }
-        return eventLoop.makeSucceededFuture(check.result(for: value))
+        return check.result(for: value)
     }
 
     /// At most `FileCheck.readLimit` bytes; a missing or unreadable file reads as empty (value 0, as keepalived).

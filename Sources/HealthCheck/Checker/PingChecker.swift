@@ -1,54 +1,23 @@
-// PING_CHECK: one ICMP or ICMPv6 echo on a socket made here and handed to a NIO datagram channel. An unprivileged
+// PING_CHECK: one ICMP or ICMPv6 echo on a socket made here, exchanged on the reactor. An unprivileged
 // ping socket (SOCK_DGRAM, IPPROTO_ICMP, which net.ipv4.ping_group_range gates) when the kernel allows it, else a
 // raw socket (CAP_NET_RAW). Unlike keepalived, directord never widens ping_group_range itself.
 import Glibc
-import NIOCore
-import NIOPosix
 import Synchronization
 
 public enum PingChecker {
-    public static func check(_ check: PingCheck, on eventLoop: any EventLoop) -> EventLoopFuture<CheckResult> {
-        eventLoop.startingOnLoop(of: CheckResult.self) { promise in start(check, promise: promise) }
-    }
-
     /// One process-wide sequence, so two checks of one target (on a raw socket, which sees every echo reply) differ.
     private static let sequence = Mutex<UInt16>(0)
 
-    private static func start(_ check: PingCheck, promise: EventLoopPromise<CheckResult>) {
-        let eventLoop = promise.futureResult.eventLoop
+    /// One echo request and the test of its reply (on a raw socket, by identifier too).
+    static func exchange(_ check: PingCheck, raw: Bool) -> DatagramExchange {
         let ipv6 = check.connect.isIPv6
-        let remote = Endpoint(address: check.connect.address, port: 0).socketAddress()
-        let socket: PingSocket
-        do throws(CheckFailure) {
-            socket = try PingSocket.open(ipv6: ipv6, bindAddress: check.bindAddress, options: check.socket)
-        } catch {
-            promise.succeed(.down(error))
-            return
-        }
         let echo = ICMPEcho(ipv6: ipv6, identifier: UInt16.random(in: 1...UInt16.max), sequence: sequence.withLock { $0 &+= 1; return $0 },
                             token: (0..<16).map { _ in UInt8.random(in: 0...255) })
-        let raw = socket.raw
-        let exchange = DatagramExchange(
+        return DatagramExchange(
             request: echo.request(), timeout: check.timeout, resendOnce: false, onSilence: .down(.timeout(.echoReply)),
             judge: { datagram in
                 echo.isReply(datagram, hasIPHeader: raw && !ipv6, checkIdentifier: raw) ? .up : .ignore
             })
-        let session = DatagramSession(exchange: exchange, remote: remote, promise: promise)
-        let box = NIOLoopBound(session, eventLoop: eventLoop)
-        session.arm(on: eventLoop)
-        let bootstrap = DatagramBootstrap(group: eventLoop).channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(box.value) }
-        }
-        // NIO owns (and closes) the descriptor from here.
-        bootstrap.withBoundSocket(socket.descriptor).whenComplete { result in
-            switch result {
-            case .success(let channel):
-                box.value.registered(channel)
-                box.value.send()
-            case .failure(let error):
-                box.value.failed(error)
-            }
-        }
     }
 }
 
@@ -80,8 +49,7 @@ struct PingSocket {
             throw error
         }
         if let bindAddress {
-            let local = Endpoint(address: bindAddress, port: 0).socketAddress()
-            let result = local.withSockAddr { pointer, size in bind(fd, pointer, socklen_t(size)) }
+            let result = Endpoint(address: bindAddress, port: 0).withSocketAddress { pointer, size in bind(fd, pointer, size) }
             if result != 0 {
                 let error = errno
                 close(fd)

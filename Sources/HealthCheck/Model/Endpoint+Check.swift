@@ -1,8 +1,6 @@
 // Where a checker connects or binds: an address and a port (Addresses' Endpoint). Names are never resolved (a
 // health check must not depend on DNS), so a bad literal is an error at definition time, not a failed check.
 @_exported import Addresses
-import Glibc
-import NIOCore
 
 extension Endpoint {
     /// An endpoint from an operator's text (genhash's URL, `bindto`): an IP literal, bracketed or not, and a port,
@@ -19,26 +17,6 @@ extension Endpoint {
 
     /// The address as it appears in a URL or a `Host:` header: IPv6 in brackets.
     public var bracketedHost: String { isIPv6 ? "[\(address)]" : address.description }
-
-    /// The socket address, built from the value (never printed and parsed again).
-    func socketAddress() -> SocketAddress {
-        switch address {
-        case .v4(let a):
-            var sin = sockaddr_in()
-            sin.sin_family = sa_family_t(AF_INET)
-            sin.sin_port = port.bigEndian
-            sin.sin_addr.s_addr = a.value.bigEndian
-            return SocketAddress(sin, host: "")
-        case .v6(let a):
-            var sin6 = sockaddr_in6()
-            sin6.sin6_family = sa_family_t(AF_INET6)
-            sin6.sin6_port = port.bigEndian
-            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
-                for (i, byte) in a.bytes.enumerated() { raw[i] = byte }
-            }
-            return SocketAddress(sin6, host: "")
-        }
-    }
 }
 
 /// A check definition that cannot be run, named so the caller can point at the config line.

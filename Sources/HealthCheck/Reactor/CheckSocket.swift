@@ -131,8 +131,9 @@ final class CheckSocket {
     }
 }
 
-/// TCP_INFO on the reactor's clock: what the kernel heard from the real that the loop may not have handled yet (the
-/// reactor twin of KernelWitness, which NIO's SMTP checker still reads).
+/// TCP_INFO on the reactor's clock: what the kernel heard from the real that the loop may not have handled yet. Every
+/// TCP checker asks it when a deadline is reached: a saturated loop handles a connection's events late, and a timeout
+/// is the real's fault only when the kernel heard nothing from the real in time either.
 struct SocketWitness {
     let state: UInt8
     let lastAck: ContinuousClock.Instant
@@ -147,7 +148,8 @@ struct SocketWitness {
         lastData = now - .milliseconds(Int64(info.tcpi_last_data_recv))
     }
 
-    private static let slack = Duration.milliseconds(Int64(KernelWitness.clockSlack.nanoseconds / 1_000_000))
+    /// TCP_INFO counts in milliseconds derived from jiffies (4 ms apart at HZ 250, 10 ms at HZ 100).
+    static let slack = Duration.milliseconds(20)
 
     var isConnected: Bool { state == UInt8(TCP_ESTABLISHED) || state == UInt8(TCP_CLOSE_WAIT) }
 
