@@ -42,7 +42,7 @@ public final class MiscChecker: Sendable {
     }
 
     public func check(_ check: MiscCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { self.check(check, on: $0, done: $1) }
     }
 
     /// Scripts running now (for tests and status).

@@ -119,11 +119,8 @@ public struct HTTPResponseParser: Sendable {
                 if case .chunkSize = state { final.chunked = true }
                 return .head(final)
             case .fixed(let remaining):
-                guard offset < input.count else { return nil }
-                let n = min(remaining, input.count - offset)
-                let range = offset..<offset + n
-                offset += n
-                state = remaining == n ? .ending : .fixed(remaining: remaining - n)
+                guard let (range, left) = Self.take(remaining, of: input, at: &offset) else { return nil }
+                state = left == 0 ? .ending : .fixed(remaining: left)
                 return .body(range)
             case .untilClose:
                 guard offset < input.count else { return nil }
@@ -131,11 +128,8 @@ public struct HTTPResponseParser: Sendable {
                 offset = input.count
                 return .body(range)
             case .chunkData(let remaining):
-                guard offset < input.count else { return nil }
-                let n = min(remaining, input.count - offset)
-                let range = offset..<offset + n
-                offset += n
-                state = remaining == n ? .chunkDataEnd : .chunkData(remaining: remaining - n)
+                guard let (range, left) = Self.take(remaining, of: input, at: &offset) else { return nil }
+                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
                 return .body(range)
             case .chunkSize:
                 guard collect(input, &offset, until: 2, cap: Self.maxChunkLine) else {
@@ -168,6 +162,14 @@ public struct HTTPResponseParser: Sendable {
                 state = .ending
             }
         }
+    }
+
+    /// Up to `remaining` body bytes from `offset`, and how many are still to come; nil when `input` is used up.
+    private static func take(_ remaining: Int, of input: UnsafeRawBufferPointer, at offset: inout Int) -> (Range<Int>, left: Int)? {
+        guard offset < input.count else { return nil }
+        let n = min(remaining, input.count - offset)
+        defer { offset += n }
+        return (offset..<offset + n, remaining - n)
     }
 
     /// The connection ended: the last event, or why the response is incomplete.

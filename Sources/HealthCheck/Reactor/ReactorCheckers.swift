@@ -26,6 +26,11 @@ public final class ReactorThread: Sendable {
         return reactor.submit { body(reactor) }
     }
 
+    /// One check that `start` begins on the thread, and its verdict.
+    public func check(_ start: @escaping @Sendable (Reactor, @escaping (CheckResult) -> Void) -> Void) async -> CheckResult {
+        await result(start) ?? .down(.ioError("the checker has stopped"))
+    }
+
     /// Starts `body` on the thread and returns what it completes with (nil if the thread has stopped). `body` must
     /// call its completion exactly once, on the thread.
     public func result<T: Sendable>(_ body: @escaping @Sendable (Reactor, @escaping (T) -> Void) -> Void) async -> T? {
@@ -43,7 +48,7 @@ extension TCPChecker {
     }
 
     public static func check(_ check: TCPCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(check, on: $0, done: $1) }
     }
 }
 
@@ -106,7 +111,7 @@ extension HTTPChecker {
     }
 
     public static func check(_ check: HTTPCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(check, on: $0, done: $1) }
     }
 
     private static func fetch(_ check: HTTPCheck, url index: Int, on reactor: Reactor, done: @escaping (CheckResult) -> Void) {
@@ -449,6 +454,6 @@ final class ReactorFetch {
 extension CheckProber {
     /// Runs one probe on `thread` and returns its answer.
     public func probe(_ probe: CheckProbe, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in self.probe(probe, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { self.probe(probe, on: $0, done: $1) }
     }
 }

@@ -195,16 +195,16 @@ final class DatagramAttempt {
 
 extension DatagramChecker {
     public static func check(dns check: DNSCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(dns: check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(dns: check, on: $0, done: $1) }
     }
 
     public static func check(udp check: UDPCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(udp: check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(udp: check, on: $0, done: $1) }
     }
 }
 
 extension PingChecker {
     public static func check(_ check: PingCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(check, on: $0, done: $1) }
     }
 }

@@ -10,7 +10,7 @@ extension SMTPChecker {
     }
 
     public static func check(_ check: SMTPCheck, on thread: ReactorThread) async -> CheckResult {
-        await thread.result { reactor, done in Self.check(check, on: reactor, done: done) } ?? .down(.ioError("the checker has stopped"))
+        await thread.check { Self.check(check, on: $0, done: $1) }
     }
 }
 
