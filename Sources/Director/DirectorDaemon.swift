@@ -88,9 +88,10 @@ public final class DirectorDaemon: Service, Sendable {
                 dependencies: .system(trackFileValue: { FileCheck.parseValue(FileChecker.read($0)) }))
         }
         running.withLockedValue { $0 = supervisor }
-        // One event loop serves the health checks, the control socket and the metrics; VRRP has its own thread.
+        // One event loop serves the control socket and the metrics; the health checks and VRRP have threads of
+        // their own.
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        try await supervisor.start(configuration, eventLoop: group.next())
+        try await supervisor.start(configuration, healthChecks: true)
         var metricsChannel: (any Channel)?
         if let endpoint = configuration.globals.metricsListen, let metrics {
             metricsChannel = try await MetricsServer.start(at: endpoint, group: group, metrics: metrics)

@@ -79,13 +79,13 @@ public actor Supervisor {
 
     /// Health verdicts first (alpha reals start down), then IPVS (so the table is programmed before this director
     /// can become MASTER), then VRRP.
-    /// `eventLoop`: health checks run (nil: none), and the checkers still on SwiftNIO run there; HTTP_GET,
-    /// SSL_GET and TCP_CHECK run on the monitor's own reactor thread. `prober` nil: the network's.
-    public func start(_ configuration: Configuration, eventLoop: (any EventLoop)? = nil, prober: (any CheckProber)? = nil) async throws {
+    /// `healthChecks`: run the configuration's checks (on the monitor's own reactor thread); `prober` nil: the
+    /// network's.
+    public func start(_ configuration: Configuration, healthChecks: Bool = false, prober: (any CheckProber)? = nil) async throws {
         self.configuration = configuration
         loadOverrides(for: configuration)
         try Self.prepareTLS(configuration)
-        if let eventLoop {
+        if healthChecks {
             let (stream, continuation) = AsyncStream.makeStream(of: HealthUpdate<String, Endpoint>.self)
             let monitor = try Monitor(prober: prober ?? NetworkProber(scripts: PlatformCheckScripts()),
                                       maximumInFlight: OpenFileLimit.checkBudget(limit: OpenFileLimit.current())) {

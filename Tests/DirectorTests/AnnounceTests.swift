@@ -145,7 +145,7 @@ final class ManualDate: @unchecked Sendable {
             VRRPHost(configuration: $0, logger: quiet)
         }
         let prober = SwitchableProber()
-        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober)
+        try await supervisor.start(configuration, healthChecks: true, prober: prober)
         #expect(network.current.isEmpty, "not before announce_min_uptime")
         var status = await supervisor.status()
         #expect(status.virtualServers.first?.announced == false)

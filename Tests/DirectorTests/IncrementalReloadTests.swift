@@ -39,7 +39,7 @@ import Testing
         let engine = try makeEngine(files, shared)
         let supervisor = makeSupervisor(engine, files)
         let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
-        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: FakeProber(down: down))
+        try await supervisor.start(configuration, healthChecks: true, prober: FakeProber(down: down))
         return (supervisor, engine)
     }
 

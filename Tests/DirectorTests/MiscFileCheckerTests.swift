@@ -217,7 +217,7 @@ final class ExitProber: CheckProber, @unchecked Sendable {
         let supervisor = makeSupervisor(engine, files)
         let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
         let prober = ExitProber()
-        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: prober)
+        try await supervisor.start(configuration, healthChecks: true, prober: prober)
         func weights() async -> [Int32] { await engine.desiredRules().first?.destinations.map(\.weight) ?? [] }
         func waitFor(_ expected: [Int32]) async throws {
             for _ in 0..<100 where await weights() != expected { try await Task.sleep(for: .milliseconds(20)) }

@@ -27,7 +27,7 @@ private func started(_ files: FakeFiles, _ shared: SharedTable, stateFile: Strin
         VRRPHost(configuration: $0, logger: quiet)
     }
     let configuration = try Engine.load(path, dependencies: dependencies, logger: quiet)
-    try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: FakeProber(down: []))
+    try await supervisor.start(configuration, healthChecks: true, prober: FakeProber(down: []))
     return (supervisor, engine)
 }
 

@@ -57,7 +57,7 @@ func checkedConfig(weight: Int) -> String {
         let engine = try makeEngine(files, shared)
         let supervisor = makeSupervisor(engine, files)
         let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
-        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: []))
+        try await supervisor.start(configuration, healthChecks: true, prober: FakeProber(down: []))
         #expect(shared.table.rules.first?.destinations.map(\.weight) == [3])
         let response = await supervisor.diff(file: "/tmp/next.conf")
         #expect(response.plan?.ipvsOperations == ["update real server 10.2.1.11:80 in TCP 10.2.0.1:80"])
@@ -72,7 +72,7 @@ func checkedConfig(weight: Int) -> String {
         let engine = try makeEngine(files, shared)
         let supervisor = makeSupervisor(engine, files)
         let configuration = try Engine.load(path, dependencies: EngineDependencies(loadConfiguration: { files.load($0) }), logger: Logger(label: "t"))
-        try await supervisor.start(configuration, eventLoop: group.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        try await supervisor.start(configuration, healthChecks: true, prober: FakeProber(down: ["10.2.1.11"]))
         // The first check fails at once (warmup 0, retry 0): the sorry server replaces the real.
         var destinations: [IPAddress] = []
         for _ in 0..<100 {
@@ -131,7 +131,7 @@ func checkedConfig(weight: Int) -> String {
             VRRPHost(configuration: configuration, logger: logger)
         }
         let configuration = try Engine.load(path, dependencies: dependencies, logger: logger)
-        try await supervisor.start(configuration, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), prober: FakeProber(down: ["10.2.1.11"]))
+        try await supervisor.start(configuration, healthChecks: true, prober: FakeProber(down: ["10.2.1.11"]))
         return supervisor
     }
 

@@ -144,10 +144,6 @@ extension HTTPFetch {
     public static func run(_ request: HTTPFetchRequest, on reactor: Reactor, done: @escaping (Result<HTTPFetchResponse, CheckFailure>) -> Void) {
         ReactorFetch(request: request, reactor: reactor, done: done).start()
     }
-
-    public static func run(_ request: HTTPFetchRequest, on thread: ReactorThread) async -> Result<HTTPFetchResponse, CheckFailure> {
-        await thread.result { reactor, done in Self.run(request, on: reactor, done: done) } ?? .failure(.ioError("the checker has stopped"))
-    }
 }
 
 /// One GET over one connection: connect, TLS when asked (OpenSSL over memory BIOs, its bytes carried on the same

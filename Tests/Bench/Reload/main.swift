@@ -123,7 +123,7 @@ let supervisor = Supervisor(engine: engine, logger: logger, dependencies: depend
 }
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let started = ContinuousClock.now
-try await supervisor.start(configuration, eventLoop: group.next())
+try await supervisor.start(configuration, healthChecks: true)
 print("start: \(String(format: "%.1f", milliseconds(started.duration(to: .now)))) ms, \(kernel.table.entries.count) services")
 
 var times: [Double] = []
