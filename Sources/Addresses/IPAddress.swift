@@ -15,7 +15,31 @@ public struct IPv4Address: Hashable, Sendable, Comparable, CustomStringConvertib
 
     public var bytes: [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)] }
 
-    public var description: String { bytes.map { String($0) }.joined(separator: ".") }
+    public var description: String {
+        // Written into one buffer: this is in every health check's Host header, and the array of four strings it
+        // was built from before cost more than the header's other work.
+        String(unsafeUninitializedCapacity: 15) { buffer in
+            var at = 0
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let octet = Int(value >> UInt32(shift) & 0xff)
+                if shift != 24 {
+                    buffer[at] = UInt8(ascii: ".")
+                    at += 1
+                }
+                if octet >= 100 {
+                    buffer[at] = UInt8(48 + octet / 100)
+                    at += 1
+                }
+                if octet >= 10 {
+                    buffer[at] = UInt8(48 + octet / 10 % 10)
+                    at += 1
+                }
+                buffer[at] = UInt8(48 + octet % 10)
+                at += 1
+            }
+            return at
+        }
+    }
 
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
 

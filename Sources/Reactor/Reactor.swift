@@ -65,12 +65,25 @@ public final class Reactor: @unchecked Sendable {
     private let epoll: Int32
     private let wakeFD: Int32
 
-    // Touched only on the loop's thread.
-    private var watches: [Int32: (generation: UInt32, handler: Handler)] = [:]
+    // Touched only on the loop's thread. Descriptors and timers live in tables indexed by the descriptor and by a
+    // slot, checked by a generation: every check adds and drops one of each, and hashing them cost more than the
+    // rest of the loop's bookkeeping together.
+    private struct WatchSlot {
+        var generation: UInt32 = 0
+        var handler: Handler?
+    }
+    private struct TimerSlot {
+        var generation: UInt32 = 0
+        var body: (() -> Void)?
+    }
+    private var watches: [WatchSlot] = []
+    private var liveWatches = 0
     private var generation: UInt32 = 0
+    /// Heap values are timer ids: generation << 32 | slot.
     private var timers = Deadlines<UInt64>()
-    private var timerBodies: [UInt64: () -> Void] = [:]
-    private var nextTimer: UInt64 = 0
+    private var timerSlots: [TimerSlot] = []
+    private var freeTimerSlots: [Int] = []
+    private var liveTimers = 0
     private var events: [epoll_event]
 
     // Shared with other threads.
@@ -114,6 +127,7 @@ public final class Reactor: @unchecked Sendable {
 
     /// Starts watching `fd` (which stays the caller's to close, after `unwatch`).
     public func watch(_ fd: Int32, for interest: IOInterest, _ handler: @escaping Handler) throws(SystemError) -> ReactorWatch {
+        guard fd >= 0 else { throw SystemError(call: "epoll_ctl", errno: EBADF, detail: "add fd \(fd)") }
         generation &+= 1
         if generation == 0 { generation = 1 }
         var event = epoll_event(events: interest.rawValue, data: epoll_data_t(u64: Self.key(fd, generation)))
@@ -123,13 +137,18 @@ public final class Reactor: @unchecked Sendable {
         else {
             throw SystemError(call: "epoll_ctl", errno: errno, detail: "add fd \(fd)")
         }
-        watches[fd] = (generation, handler)
+        let index = Int(fd)
+        if index >= watches.count {
+            watches.append(contentsOf: repeatElement(WatchSlot(), count: index - watches.count + 1))
+        }
+        if watches[index].handler == nil { liveWatches += 1 }
+        watches[index] = WatchSlot(generation: generation, handler: handler)
         return ReactorWatch(fd: fd, generation: generation)
     }
 
     /// Changes what a watched descriptor is waited for.
     public func change(_ watch: ReactorWatch, to interest: IOInterest) throws(SystemError) {
-        guard watches[watch.fd]?.generation == watch.generation else { return }
+        guard isCurrent(watch) else { return }
         var event = epoll_event(events: interest.rawValue, data: epoll_data_t(u64: Self.key(watch.fd, watch.generation)))
         guard epoll_ctl(epoll, EPOLL_CTL_MOD, watch.fd, &event) == 0 else {
             throw SystemError(call: "epoll_ctl", errno: errno, detail: "modify fd \(watch.fd)")
@@ -138,26 +157,37 @@ public final class Reactor: @unchecked Sendable {
 
     /// Stops watching; call it before closing the descriptor. Events already taken for it are dropped.
     public func unwatch(_ watch: ReactorWatch) {
-        guard watches[watch.fd]?.generation == watch.generation else { return }
-        watches[watch.fd] = nil
+        guard isCurrent(watch) else { return }
+        drop(watch)
         var event = epoll_event()
         _ = epoll_ctl(epoll, EPOLL_CTL_DEL, watch.fd, &event)
     }
 
     /// Gives a watched descriptor a new handler (no system call).
     public func rehandle(_ watch: ReactorWatch, _ handler: @escaping Handler) {
-        guard watches[watch.fd]?.generation == watch.generation else { return }
-        watches[watch.fd] = (watch.generation, handler)
+        guard isCurrent(watch) else { return }
+        watches[Int(watch.fd)].handler = handler
     }
 
     /// Stops watching a descriptor the caller closes at once, and that no other descriptor shares (the kernel
     /// drops a closed socket from epoll by itself): one system call fewer than `unwatch` per check.
     public func forget(beforeClosing watch: ReactorWatch) {
-        guard watches[watch.fd]?.generation == watch.generation else { return }
-        watches[watch.fd] = nil
+        guard isCurrent(watch) else { return }
+        drop(watch)
     }
 
-    public var watchCount: Int { watches.count }
+    public var watchCount: Int { liveWatches }
+
+    private func isCurrent(_ watch: ReactorWatch) -> Bool {
+        let index = Int(watch.fd)
+        return index >= 0 && index < watches.count && watches[index].handler != nil
+            && watches[index].generation == watch.generation
+    }
+
+    private func drop(_ watch: ReactorWatch) {
+        watches[Int(watch.fd)].handler = nil
+        liveWatches -= 1
+    }
 
     private static func key(_ fd: Int32, _ generation: UInt32) -> UInt64 {
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
@@ -168,10 +198,19 @@ public final class Reactor: @unchecked Sendable {
     /// Runs `body` on the loop at `deadline` (at once, at the next turn, if it has passed).
     @discardableResult
     public func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping () -> Void) -> ReactorTimer {
-        nextTimer &+= 1
-        timers.insert(nextTimer, at: deadline)
-        timerBodies[nextTimer] = body
-        return ReactorTimer(id: nextTimer)
+        let slot: Int
+        if let free = freeTimerSlots.popLast() {
+            slot = free
+        } else {
+            slot = timerSlots.count
+            timerSlots.append(TimerSlot())
+        }
+        timerSlots[slot].generation &+= 1
+        timerSlots[slot].body = body
+        liveTimers += 1
+        let id = UInt64(timerSlots[slot].generation) << 32 | UInt64(slot)
+        timers.insert(id, at: deadline)
+        return ReactorTimer(id: id)
     }
 
     @discardableResult
@@ -181,11 +220,27 @@ public final class Reactor: @unchecked Sendable {
 
     /// A cancelled timer's entry stays in the heap until due, and is skipped then.
     public func cancel(_ timer: ReactorTimer) {
-        timerBodies[timer.id] = nil
+        _ = take(timer.id)
     }
 
     /// Timers pending (not fired, not cancelled).
-    public var timerCount: Int { timerBodies.count }
+    public var timerCount: Int { liveTimers }
+
+    /// The body of a pending timer, which is no longer pending; nil for one fired or cancelled.
+    private func take(_ id: UInt64) -> (() -> Void)? {
+        guard let slot = pendingSlot(id), let body = timerSlots[slot].body else { return nil }
+        timerSlots[slot].body = nil
+        freeTimerSlots.append(slot)
+        liveTimers -= 1
+        return body
+    }
+
+    private func pendingSlot(_ id: UInt64) -> Int? {
+        let slot = Int(truncatingIfNeeded: id & 0xFFFF_FFFF)
+        guard slot < timerSlots.count, timerSlots[slot].body != nil,
+              timerSlots[slot].generation == UInt32(truncatingIfNeeded: id >> 32) else { return nil }
+        return slot
+    }
 
     /// The deadline the loop will next wake for (stale entries included), for tests and for the lag probe.
     public var nextDeadline: ContinuousClock.Instant? { timers.earliest }
@@ -193,7 +248,7 @@ public final class Reactor: @unchecked Sendable {
     private func fireDueTimers() {
         let now = clock.now
         while let entry = timers.popDue(by: now) {
-            guard let body = timerBodies.removeValue(forKey: entry.value) else { continue }
+            guard let body = take(entry.value) else { continue }
             body()
         }
     }
@@ -271,8 +326,10 @@ public final class Reactor: @unchecked Sendable {
                 continue
             }
             // A handler earlier in this batch may have dropped the descriptor, and its number may be reused since.
-            guard let watch = watches[fd], watch.generation == UInt32(truncatingIfNeeded: key >> 32) else { continue }
-            watch.handler(IOReadiness(rawValue: events[index].events))
+            let slot = Int(fd)
+            guard slot >= 0, slot < watches.count, let handler = watches[slot].handler,
+                  watches[slot].generation == UInt32(truncatingIfNeeded: key >> 32) else { continue }
+            handler(IOReadiness(rawValue: events[index].events))
         }
         fireDueTimers()
         return true
@@ -283,7 +340,7 @@ public final class Reactor: @unchecked Sendable {
         var wait = maxWait
         // Cancelled timers at the top would wake the loop for nothing (a check's deadline, cancelled by its answer,
         // is the common case): they go now.
-        while let first = timers.first, timerBodies[first.value] == nil { _ = timers.popDue(by: first.deadline) }
+        while let first = timers.first, pendingSlot(first.value) == nil { _ = timers.popDue(by: first.deadline) }
         if let earliest = timers.earliest {
             let left = max(.zero, clock.now.duration(to: earliest))
             wait = wait.map { min($0, left) } ?? left

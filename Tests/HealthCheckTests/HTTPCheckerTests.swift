@@ -266,7 +266,7 @@ struct HTTPCheckerTests {
         func text(_ version: HTTPRequestVersion) throws -> String {
             let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/h")], connect: Endpoint(host: "192.0.2.1", port: 80),
                                       protocolVersion: version)
-            return HTTPFetchRequest(check: check, url: check.urls[0]).requestText
+            return String(decoding: HTTPFetchRequest(check: check, url: check.urls[0]).requestBytes, as: UTF8.self)
         }
         let agent = "User-Agent: directord-healthcheck\r\n"
         #expect(try text(.http10) == "GET /h HTTP/1.0\r\nHost: 192.0.2.1\r\n\(agent)\r\n")

@@ -72,11 +72,18 @@ public struct HTTPFetchRequest: Sendable, Hashable {
     }
 
     /// The request as sent: `GET path HTTP/1.x`, Host, User-Agent, and `Connection: close` except for plain 1.0.
-    /// Written as bytes by the connection's front handler (no request encoder in the pipeline).
-    var requestText: String {
-        let version = protocolVersion == .http11 ? "HTTP/1.1" : "HTTP/1.0"
-        let close = protocolVersion == .http10 ? "" : "Connection: close\r\n"
-        return "GET \(path) \(version)\r\nHost: \(hostHeader)\r\nUser-Agent: directord-healthcheck\r\n\(close)\r\n"
+    /// Appended as bytes (string interpolation here was a twentieth of a check's user time).
+    var requestBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(path.utf8.count + 96)
+        bytes += "GET ".utf8
+        bytes += path.utf8
+        bytes += protocolVersion == .http11 ? " HTTP/1.1\r\nHost: ".utf8 : " HTTP/1.0\r\nHost: ".utf8
+        bytes += hostHeader.utf8
+        bytes += "\r\nUser-Agent: directord-healthcheck\r\n".utf8
+        if protocolVersion != .http10 { bytes += "Connection: close\r\n".utf8 }
+        bytes += "\r\n".utf8
+        return bytes
     }
 }
 

@@ -196,17 +196,23 @@ final class MD5Digest {
 
     /// Lower-case hex, as keepalived's genhash prints it.
     func finish() throws(CheckFailure) -> String {
-        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        guard EVP_DigestFinal_ex(context, &out, &length) == 1 else {
-            throw .digestUnavailable("EVP_DigestFinal_ex: \(OpenSSL.drainErrors())")
+        try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Int(EVP_MAX_MD_SIZE)) { out throws(CheckFailure) in
+            var length: UInt32 = 0
+            guard EVP_DigestFinal_ex(context, out.baseAddress, &length) == 1 else {
+                throw .digestUnavailable("EVP_DigestFinal_ex: \(OpenSSL.drainErrors())")
+            }
+            let digest = UnsafeBufferPointer(rebasing: out[..<min(Int(length), out.count)])
+            return String(unsafeUninitializedCapacity: 2 * digest.count) { text in
+                for (i, byte) in digest.enumerated() {
+                    text[2 * i] = Self.hexDigit(byte >> 4)
+                    text[2 * i + 1] = Self.hexDigit(byte & 0xF)
+                }
+                return 2 * digest.count
+            }
         }
-        let hex = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in out.prefix(Int(length)) {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 }

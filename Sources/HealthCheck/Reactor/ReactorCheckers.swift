@@ -256,7 +256,7 @@ final class ReactorFetch {
             try handshake(tls)
         } else {
             phase = .responseHead
-            try send(Array(request.requestText.utf8))
+            try send(request.requestBytes)
         }
     }
 
@@ -267,7 +267,7 @@ final class ReactorFetch {
         case .done:
             phase = .responseHead
             var failure: CheckFailure?
-            Array(request.requestText.utf8).withUnsafeBytes { text in
+            request.requestBytes.withUnsafeBytes { text in
                 do throws(CheckFailure) { try tls.write(text) } catch { failure = error }
             }
             if let failure { throw failure }
