@@ -5,51 +5,42 @@
 /// early: an owner that reschedules or cancels marks the value (a generation, an id it forgets) and skips the stale
 /// entry when it comes due, so rescheduling is O(log n) and cancelling O(1).
 ///
-/// The heap is ordered by each deadline's nanoseconds from the first one inserted, an `Int64` taken once per insert:
-/// comparing `ContinuousClock.Instant`s (128-bit `Duration`s, compared through a call) at every level of every sift
-/// was a tenth of the health checker's user time at 1000 checks/s. Deadlines in the same nanosecond fall back to the
-/// exact instants, so the order is the instants' order.
-public struct Deadlines<Value> {
+/// `Key` is the reactor's `Moment` on the busy paths (the checker's). The VRRP core keeps `ContinuousClock.Instant`,
+/// whose every comparison is a call into the standard library (see Moment.swift).
+public struct Deadlines<Key: Comparable, Value> {
     public struct Entry {
-        public let deadline: ContinuousClock.Instant
+        public let deadline: Key
         public let value: Value
     }
 
     private struct Node {
-        /// Nanoseconds from `base`, saturated: the sort key.
-        let key: Int64
+        let deadline: Key
         /// Insertion order, which breaks ties.
         let sequence: UInt64
-        let deadline: ContinuousClock.Instant
         let value: Value
 
         @inline(__always)
         func before(_ other: Node) -> Bool {
-            if key != other.key { return key < other.key }
-            if deadline != other.deadline { return deadline < other.deadline }
-            return sequence < other.sequence
+            deadline < other.deadline || (deadline == other.deadline && sequence < other.sequence)
         }
     }
 
     private var heap: [Node] = []
     private var sequence: UInt64 = 0
-    private var base: ContinuousClock.Instant?
 
     public init() {}
 
     public var isEmpty: Bool { heap.isEmpty }
     public var count: Int { heap.count }
     /// The earliest deadline held (stale entries included).
-    public var earliest: ContinuousClock.Instant? { heap.first?.deadline }
+    public var earliest: Key? { heap.first?.deadline }
 
-    public mutating func insert(_ value: Value, at deadline: ContinuousClock.Instant) {
+    public mutating func insert(_ value: Value, at deadline: Key) {
         sequence &+= 1
-        let origin = base ?? deadline
-        base = origin
-        heap.append(Node(key: Self.nanoseconds(origin.duration(to: deadline)), sequence: sequence, deadline: deadline, value: value))
+        let node = Node(deadline: deadline, sequence: sequence, value: value)
+        heap.append(node)
         heap.withUnsafeMutableBufferPointer { heap in
             var child = heap.count - 1
-            let node = heap[child]
             while child > 0 {
                 let parent = (child - 1) / 2
                 guard node.before(heap[parent]) else { break }
@@ -64,7 +55,7 @@ public struct Deadlines<Value> {
     public var first: Entry? { heap.first.map { Entry(deadline: $0.deadline, value: $0.value) } }
 
     /// Removes and returns the earliest entry if it is due by `now`.
-    public mutating func popDue(by now: ContinuousClock.Instant) -> Entry? {
+    public mutating func popDue(by now: Key) -> Entry? {
         guard let first = heap.first, first.deadline <= now else { return nil }
         let last = heap.removeLast()
         if !heap.isEmpty {
@@ -87,14 +78,4 @@ public struct Deadlines<Value> {
     }
 
     public mutating func removeAll() { heap.removeAll() }
-
-    /// `duration` in whole nanoseconds, saturated at the ends of `Int64` (about 292 years either way).
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, carry) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if carry { return seconds < 0 ? .min : .max }
-        return sum
-    }
 }

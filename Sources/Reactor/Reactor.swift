@@ -27,24 +27,34 @@ public struct IOReadiness: OptionSet, Sendable, Hashable {
     public static let error = IOReadiness(rawValue: EPOLLERR.rawValue)
 }
 
-/// The time a reactor runs on: the monotonic clock in production, a manual one in tests.
+/// The time a reactor runs on: the monotonic clock in production, a manual one in tests. It is read both as the
+/// standard library's instant (for callers that hold instants) and as a `Moment` (the reactor's own arithmetic);
+/// the two move together.
 public protocol ReactorClock: Sendable {
     var now: ContinuousClock.Instant { get }
+    var moment: Moment { get }
 }
 
 public struct SystemClock: ReactorClock {
     public init() {}
     public var now: ContinuousClock.Instant { .now }
+    public var moment: Moment { .now }
 }
 
 /// A clock that moves only when told to; `Reactor.turn(maxWait: .zero)` then fires what came due.
 public final class ManualClock: ReactorClock {
-    private let current: Mutex<ContinuousClock.Instant>
+    private let current: Mutex<(instant: ContinuousClock.Instant, moment: Moment)>
 
-    public init(_ start: ContinuousClock.Instant = .now) { current = Mutex(start) }
+    public init(_ start: ContinuousClock.Instant = .now) { current = Mutex((start, Moment(nanoseconds: 1_000_000_000_000))) }
 
-    public var now: ContinuousClock.Instant { current.withLock { $0 } }
-    public func advance(by amount: Duration) { current.withLock { $0 += amount } }
+    public var now: ContinuousClock.Instant { current.withLock { $0.instant } }
+    public var moment: Moment { current.withLock { $0.moment } }
+    public func advance(by amount: Duration) {
+        current.withLock {
+            $0.instant += amount
+            $0.moment += amount
+        }
+    }
 }
 
 /// A timer the reactor holds; cancel it with `Reactor.cancel`.
@@ -62,6 +72,9 @@ public final class Reactor: @unchecked Sendable {
     public typealias Handler = (IOReadiness) -> Void
 
     public let clock: any ReactorClock
+    /// One reading of the clock both ways, taken at init: instants and moments convert through it.
+    private let originInstant: ContinuousClock.Instant
+    private let originMoment: Moment
     private let epoll: Int32
     private let wakeFD: Int32
 
@@ -80,7 +93,7 @@ public final class Reactor: @unchecked Sendable {
     private var liveWatches = 0
     private var generation: UInt32 = 0
     /// Heap values are timer ids: generation << 32 | slot.
-    private var timers = Deadlines<UInt64>()
+    private var timers = Deadlines<Moment, UInt64>()
     private var timerSlots: [TimerSlot] = []
     private var freeTimerSlots: [Int] = []
     private var liveTimers = 0
@@ -100,6 +113,8 @@ public final class Reactor: @unchecked Sendable {
     /// - Parameter batch: events taken from the kernel per wait.
     public init(clock: any ReactorClock = SystemClock(), batch: Int = 256) throws(SystemError) {
         self.clock = clock
+        originInstant = clock.now
+        originMoment = clock.moment
         epoll = directord_epoll_create()
         guard epoll >= 0 else { throw SystemError(call: "epoll_create1", errno: errno) }
         wakeFD = directord_eventfd()
@@ -193,11 +208,25 @@ public final class Reactor: @unchecked Sendable {
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 
+    // MARK: Time
+
+    /// The clock now, as a moment.
+    public var now: Moment { clock.moment }
+
+    public func moment(_ instant: ContinuousClock.Instant) -> Moment { originMoment + originInstant.duration(to: instant) }
+
+    public func instant(_ moment: Moment) -> ContinuousClock.Instant { originInstant + originMoment.duration(to: moment) }
+
     // MARK: Timers (loop thread)
+
+    @discardableResult
+    public func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping () -> Void) -> ReactorTimer {
+        schedule(at: moment(deadline), body)
+    }
 
     /// Runs `body` on the loop at `deadline` (at once, at the next turn, if it has passed).
     @discardableResult
-    public func schedule(at deadline: ContinuousClock.Instant, _ body: @escaping () -> Void) -> ReactorTimer {
+    public func schedule(at deadline: Moment, _ body: @escaping () -> Void) -> ReactorTimer {
         let slot: Int
         if let free = freeTimerSlots.popLast() {
             slot = free
@@ -215,7 +244,7 @@ public final class Reactor: @unchecked Sendable {
 
     @discardableResult
     public func schedule(after delay: Duration, _ body: @escaping () -> Void) -> ReactorTimer {
-        schedule(at: clock.now + delay, body)
+        schedule(at: now + delay, body)
     }
 
     /// A cancelled timer's entry stays in the heap until due, and is skipped then.
@@ -243,10 +272,10 @@ public final class Reactor: @unchecked Sendable {
     }
 
     /// The deadline the loop will next wake for (stale entries included), for tests and for the lag probe.
-    public var nextDeadline: ContinuousClock.Instant? { timers.earliest }
+    public var nextDeadline: ContinuousClock.Instant? { timers.earliest.map(instant) }
 
     private func fireDueTimers() {
-        let now = clock.now
+        let now = self.now
         while let entry = timers.popDue(by: now) {
             guard let body = take(entry.value) else { continue }
             body()
@@ -342,7 +371,7 @@ public final class Reactor: @unchecked Sendable {
         // is the common case): they go now.
         while let first = timers.first, pendingSlot(first.value) == nil { _ = timers.popDue(by: first.deadline) }
         if let earliest = timers.earliest {
-            let left = max(.zero, clock.now.duration(to: earliest))
+            let left = max(.zero, now.duration(to: earliest))
             wait = wait.map { min($0, left) } ?? left
         }
         guard let wait else { return -1 }

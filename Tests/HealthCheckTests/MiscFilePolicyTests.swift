@@ -1,6 +1,7 @@
 // MISC_CHECK's exit statuses, FILE_CHECK's file values and the dynamic weights they ask for, composed with the
 // operator's overrides: all pure, no process, no file, no clock.
 import NIOCore
+import Reactor
 import Testing
 @testable import HealthCheck
 
@@ -151,7 +152,7 @@ struct DynamicWeightPolicyTests {
 
     @Test func checkHealthReportsAWeightChangeWhileUp() {
         var health = CheckHealth(timing: CheckTiming(delayLoop: .seconds(1), retry: 0))
-        let now = ContinuousClock.now
+        let now = Moment.zero
         #expect(health.record(.up, at: now).transition == nil)
         #expect(health.record(.up(weight: .set(4)), at: now).transition == CheckTransition(isUp: true, result: .up(weight: .set(4))))
         #expect(health.record(.up(weight: .set(4)), at: now).transition == nil, "the same weight again is no news")

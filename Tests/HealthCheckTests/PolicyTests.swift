@@ -1,9 +1,10 @@
 // The check policy and the virtual-server policy on a manual clock: no sockets, no sleeping.
 import NIOCore
+import Reactor
 import Testing
 @testable import HealthCheck
 
-let t0 = ContinuousClock.now
+let t0 = Moment.zero
 let refused = CheckResult.down(.connectionRefused)
 
 @Suite("Check timing policy")

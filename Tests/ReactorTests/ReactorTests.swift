@@ -10,7 +10,7 @@ import Testing
 @Suite("Reactor")
 struct ReactorTests {
     @Test func deadlinesPopInOrderAndTiesFirstInFirstOut() {
-        var heap = Deadlines<Int>()
+        var heap = Deadlines<ContinuousClock.Instant, Int>()
         let t0 = ContinuousClock.now
         for (value, offset) in [(1, 30), (2, 10), (3, 20), (4, 10), (5, 0)] { heap.insert(value, at: t0 + .milliseconds(offset)) }
         #expect(heap.earliest == t0)

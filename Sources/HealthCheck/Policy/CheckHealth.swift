@@ -1,5 +1,6 @@
 // keepalived's per-checker timing as a pure state machine: delay_loop, retry, delay_before_retry, warmup, alpha.
 // The caller feeds results and the time; it answers transitions and when to check next.
+import Reactor
 
 public struct CheckTiming: Sendable, Hashable {
     /// `delay_loop`: between checks (keepalived default 60 s).
@@ -32,7 +33,7 @@ public struct CheckTransition: Sendable, Hashable {
 
 public struct CheckStep: Sendable, Hashable {
     public let transition: CheckTransition?
-    public let nextCheck: ContinuousClock.Instant
+    public let nextCheck: Moment
 }
 
 public struct CheckHealth: Sendable, Hashable {
@@ -51,13 +52,13 @@ public struct CheckHealth: Sendable, Hashable {
 
     /// When the first check runs; `randomFraction` in [0, 1) is injected so tests are deterministic and 1000 checks
     /// do not fire at once.
-    public func firstCheck(at now: ContinuousClock.Instant, randomFraction: Double) -> ContinuousClock.Instant {
+    public func firstCheck(at now: Moment, randomFraction: Double) -> Moment {
         let spread = timing.warmup ?? timing.delayLoop
         let fraction = min(max(randomFraction, 0), 1)
         return now + .nanoseconds(Int64(Double(spread.nanoseconds) * fraction))
     }
 
-    public mutating func record(_ result: CheckResult, at now: ContinuousClock.Instant) -> CheckStep {
+    public mutating func record(_ result: CheckResult, at now: Moment) -> CheckStep {
         lastResult = result
         if result.isUp {
             failuresInARow = 0

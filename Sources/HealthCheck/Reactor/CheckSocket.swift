@@ -112,7 +112,7 @@ final class CheckSocket {
     }
 
     /// What TCP_INFO says now (nil once closed or when the kernel cannot say).
-    func witness(now: ContinuousClock.Instant) -> SocketWitness? {
+    func witness(now: Moment) -> SocketWitness? {
         isClosed ? nil : SocketWitness(fd: fd, now: now)
     }
 
@@ -136,10 +136,10 @@ final class CheckSocket {
 /// is the real's fault only when the kernel heard nothing from the real in time either.
 struct SocketWitness {
     let state: UInt8
-    let lastAck: ContinuousClock.Instant
-    let lastData: ContinuousClock.Instant
+    let lastAck: Moment
+    let lastData: Moment
 
-    init?(fd: Int32, now: ContinuousClock.Instant) {
+    init?(fd: Int32, now: Moment) {
         var info = tcp_info()
         var length = socklen_t(MemoryLayout<tcp_info>.size)
         guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return nil }
@@ -154,12 +154,12 @@ struct SocketWitness {
     var isConnected: Bool { state == UInt8(TCP_ESTABLISHED) || state == UInt8(TCP_CLOSE_WAIT) }
 
     /// Connected, by an answer that came between `issued` and `deadline`.
-    func connected(issuedAt issued: ContinuousClock.Instant, by deadline: ContinuousClock.Instant) -> Bool {
+    func connected(issuedAt issued: Moment, by deadline: Moment) -> Bool {
         isConnected && lastAck >= issued - Self.slack && lastAck <= deadline + Self.slack
     }
 
     /// Data arrived after `seen` and by `deadline`.
-    func receivedData(after seen: ContinuousClock.Instant, by deadline: ContinuousClock.Instant) -> Bool {
+    func receivedData(after seen: Moment, by deadline: Moment) -> Bool {
         lastData > seen + Self.slack && lastData <= deadline + Self.slack
     }
 }

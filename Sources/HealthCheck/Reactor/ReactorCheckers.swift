@@ -58,13 +58,13 @@ final class TCPAttempt {
     private var done: ((CheckResult) -> Void)?
     private var socket: CheckSocket?
     private var timer: ReactorTimer?
-    private var issued: ContinuousClock.Instant
+    private var issued: Moment
 
     init(check: TCPCheck, reactor: Reactor, done: @escaping (CheckResult) -> Void) {
         self.check = check
         self.reactor = reactor
         self.done = done
-        issued = reactor.clock.now
+        issued = reactor.now
     }
 
     func start() {
@@ -73,7 +73,7 @@ final class TCPAttempt {
                                          bindPort: check.bindPort, options: check.socket)
             self.socket = socket
             // The clock starts once the SYN has left.
-            issued = reactor.clock.now
+            issued = reactor.now
             try socket.watch(for: .writable) { [self] _ in finish(socket.connectOutcome().map { .down($0) } ?? .up) }
             timer = reactor.schedule(at: issued + check.connectTimeout) { [self] in deadline() }
         } catch {
@@ -85,7 +85,7 @@ final class TCPAttempt {
     /// handle it yet.
     private func deadline() {
         timer = nil
-        let now = reactor.clock.now
+        let now = reactor.now
         if let kernel = socket?.witness(now: now), kernel.connected(issuedAt: issued, by: issued + check.connectTimeout) {
             finish(.up)
         } else {
@@ -166,8 +166,8 @@ final class ReactorFetch {
     /// One timer for the whole fetch, due at the earlier of the fetch's end and the last progress plus the read
     /// timeout; re-armed from there rather than one timer per read.
     private var timer: ReactorTimer?
-    private var fetchEnd: ContinuousClock.Instant
-    private var lastProgress: ContinuousClock.Instant
+    private var fetchEnd: Moment
+    private var lastProgress: Moment
 
     /// Reads land here; one per fetch, freed at its end.
     private var scratch: UnsafeMutableRawBufferPointer?
@@ -178,7 +178,7 @@ final class ReactorFetch {
         self.reactor = reactor
         self.done = done
         parser = HTTPResponseParser(maxHeaderBytes: request.maxHeaderBytes)
-        lastProgress = reactor.clock.now
+        lastProgress = reactor.now
         fetchEnd = lastProgress + request.fetchTimeout
     }
 
@@ -195,7 +195,7 @@ final class ReactorFetch {
                                          bindPort: request.bindPort, options: request.socket)
             self.socket = socket
             // The clock starts once the SYN has left: the connect, then every read, then the whole fetch.
-            lastProgress = reactor.clock.now
+            lastProgress = reactor.now
             fetchEnd = lastProgress + request.fetchTimeout
             try socket.watch(for: .writable) { [self] readiness in ready(readiness) }
             arm(at: min(fetchEnd, lastProgress + readTimeout))
@@ -204,14 +204,14 @@ final class ReactorFetch {
         }
     }
 
-    private func arm(at deadline: ContinuousClock.Instant) {
+    private func arm(at deadline: Moment) {
         timer = reactor.schedule(at: deadline) { [self] in expired() }
     }
 
     private func expired() {
         timer = nil
         guard done != nil else { return }
-        let now = reactor.clock.now
+        let now = reactor.now
         let due = min(fetchEnd, lastProgress + readTimeout)
         if due > now {
             arm(at: due)
@@ -227,7 +227,7 @@ final class ReactorFetch {
     }
 
     /// Whether the kernel received something from the real that the loop has not handled yet, in time.
-    private func kernelHeardInTime(now: ContinuousClock.Instant) -> Bool {
+    private func kernelHeardInTime(now: Moment) -> Bool {
         guard let kernel = socket?.witness(now: now) else { return false }
         let inTime = min(fetchEnd, lastProgress + readTimeout)
         if phase == .connect { return kernel.connected(issuedAt: lastProgress, by: inTime) }
@@ -250,7 +250,7 @@ final class ReactorFetch {
     }
 
     private func connected() throws(CheckFailure) {
-        lastProgress = reactor.clock.now
+        lastProgress = reactor.now
         if let tls {
             phase = .tlsHandshake
             try handshake(tls)
@@ -338,7 +338,7 @@ final class ReactorFetch {
                 try endOfStream()
                 return
             }
-            lastProgress = reactor.clock.now
+            lastProgress = reactor.now
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[..<n])
             if let tls {
                 try tls.feed(bytes)

@@ -25,15 +25,15 @@ final class SMTPAttempt {
     private var conversation: SMTPConversation
     private var connected = false
     private var timer: ReactorTimer?
-    private var sessionEnd: ContinuousClock.Instant
-    private var lastProgress: ContinuousClock.Instant
+    private var sessionEnd: Moment
+    private var lastProgress: Moment
 
     init(check: SMTPCheck, reactor: Reactor, done: @escaping (CheckResult) -> Void) {
         self.check = check
         self.reactor = reactor
         self.done = done
         conversation = SMTPConversation(heloName: check.heloName, maxReplyBytes: check.maxReplyBytes)
-        lastProgress = reactor.clock.now
+        lastProgress = reactor.now
         sessionEnd = lastProgress + check.sessionTimeout
     }
 
@@ -44,7 +44,7 @@ final class SMTPAttempt {
             let socket = try CheckSocket(reactor: reactor, connect: check.connect, bindAddress: check.bindAddress,
                                          bindPort: check.bindPort, options: check.socket)
             self.socket = socket
-            lastProgress = reactor.clock.now
+            lastProgress = reactor.now
             sessionEnd = lastProgress + check.sessionTimeout
             try socket.watch(for: .writable) { [self] _ in ready() }
             arm(at: lastProgress + stepTimeout)
@@ -53,14 +53,14 @@ final class SMTPAttempt {
         }
     }
 
-    private func arm(at time: ContinuousClock.Instant) {
+    private func arm(at time: Moment) {
         timer = reactor.schedule(at: min(time, sessionEnd)) { [self] in expired() }
     }
 
     private func expired() {
         timer = nil
         guard done != nil else { return }
-        let now = reactor.clock.now
+        let now = reactor.now
         let due = min(sessionEnd, lastProgress + stepTimeout)
         if due > now {
             arm(at: due)
@@ -72,7 +72,7 @@ final class SMTPAttempt {
         }
     }
 
-    private func kernelHeardInTime(now: ContinuousClock.Instant, by due: ContinuousClock.Instant) -> Bool {
+    private func kernelHeardInTime(now: Moment, by due: Moment) -> Bool {
         guard let kernel = socket?.witness(now: now) else { return false }
         return connected ? kernel.receivedData(after: lastProgress, by: due) : kernel.connected(issuedAt: lastProgress, by: due)
     }
@@ -83,7 +83,7 @@ final class SMTPAttempt {
             if !connected {
                 if let failure = socket.connectOutcome() { throw failure }
                 connected = true
-                lastProgress = reactor.clock.now
+                lastProgress = reactor.now
                 try socket.watch(for: .readable) { [self] _ in ready() }
                 return
             }
@@ -106,7 +106,7 @@ final class SMTPAttempt {
             case .success(.done(let count)): n = count
             }
             guard n > 0 else { throw .closedEarly(conversation.phase) }
-            lastProgress = reactor.clock.now
+            lastProgress = reactor.now
             for action in conversation.received(buffer.prefix(n)) {
                 switch action {
                 case .send(let line): try send(line, on: socket)

@@ -217,10 +217,10 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         var waitingHead = 0
         /// When each running check is due next, as its slot and the generation it was scheduled at (slot << 32 |
         /// generation), and the one reactor timer for the earliest of them.
-        var due = Deadlines<UInt64>()
+        var due = Deadlines<Moment, UInt64>()
         var slots: [Running?] = []
         var freeSlots: [Int] = []
-        var wake: (deadline: ContinuousClock.Instant, timer: ReactorTimer)?
+        var wake: (deadline: Moment, timer: ReactorTimer)?
 
         init(reactor: Reactor, prober: any CheckProber, random: @escaping @Sendable () -> Double, window: ConcurrencyWindow,
              onUpdate: @escaping @Sendable (Update) -> Void) {
@@ -264,7 +264,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
                 slots[entry.slot] = nil
                 freeSlots.append(entry.slot)
             }
-            let now = reactor.clock.now
+            let now = reactor.now
             for spec in start {
                 let entry = Running(spec: spec, health: CheckHealth(timing: spec.timing))
                 running[spec] = entry
@@ -320,7 +320,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             return servers.mapValues { $0.shutdownEvents() }.filter { !$0.value.isEmpty }
         }
 
-        private func schedule(_ entry: Running, at deadline: ContinuousClock.Instant) {
+        private func schedule(_ entry: Running, at deadline: Moment) {
             guard entry.active else { return }
             entry.generation = (entry.generation + 1) & 0xFFFF_FFFF
             due.insert(UInt64(entry.slot) << 32 | entry.generation, at: deadline)
@@ -345,7 +345,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         /// Fires every check that is due (skipping entries a reschedule or stop made stale), then re-arms the timer.
         private func fireDue() {
-            let now = reactor.clock.now
+            let now = reactor.now
             while let entry = due.popDue(by: now) {
                 let slot = Int(entry.value >> 32)
                 guard slot < slots.count, let running = slots[slot], running.generation == entry.value & 0xFFFF_FFFF, running.active
@@ -366,7 +366,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
             guard entry.active, !entry.inFlight, !entry.queued else { return }
             if isSuspended(entry.spec) {
                 // Its turn passes: asked again at the next one, as keepalived's disabled checker is.
-                schedule(entry, at: reactor.clock.now + entry.spec.timing.delayLoop)
+                schedule(entry, at: reactor.now + entry.spec.timing.delayLoop)
                 return
             }
             guard inFlightCount < window.limit else {
@@ -407,9 +407,9 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         static var lagProbeInterval: Duration { .milliseconds(100) }
 
         /// A timer due at `expected`: how late it runs is how late the reactor handles everything else.
-        private func probeLag(expected: ContinuousClock.Instant) {
+        private func probeLag(expected: Moment) {
             lagProbe = reactor.schedule(at: expected) { [self] in
-                let now = reactor.clock.now
+                let now = reactor.now
                 let lateness = expected.duration(to: now)
                 if window.observe(lateness: lateness, inFlight: inFlightCount, waiting: waitingCount) {
                     startWaiting()
@@ -424,7 +424,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
 
         private func record(_ entry: Running, _ result: CheckResult) {
             let spec = entry.spec
-            let step = entry.health.record(result, at: reactor.clock.now)
+            let step = entry.health.record(result, at: reactor.now)
             schedule(entry, at: step.nextCheck)
             guard let transition = step.transition else { return }
             for id in registry.subscribers(of: spec) {
