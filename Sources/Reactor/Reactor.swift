@@ -98,6 +98,8 @@ public final class Reactor: @unchecked Sendable {
     private var freeTimerSlots: [Int] = []
     private var liveTimers = 0
     private var events: [epoll_event]
+    /// Where handlers on this loop read into; see `readBuffer`.
+    private let sharedReadBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // Shared with other threads.
     private struct Inbox {
@@ -136,7 +138,13 @@ public final class Reactor: @unchecked Sendable {
     deinit {
         close(epoll)
         close(wakeFD)
+        sharedReadBuffer.deallocate()
     }
+
+    /// One buffer for every read on the loop's thread (64 KiB). A handler reads into it and is done with what it read
+    /// before it returns; nothing may hold on to it. One buffer instead of one per connection saves an allocation
+    /// a check.
+    public var readBuffer: UnsafeMutableRawBufferPointer { sharedReadBuffer }
 
     // MARK: Descriptors (loop thread)
 

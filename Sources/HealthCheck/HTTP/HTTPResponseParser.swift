@@ -253,7 +253,7 @@ public struct HTTPResponseParser: Sendable {
         for line in lines where !line.isEmpty {
             let field = try parseField(line)
             // After its digits a Content-Length may have spaces only (llhttp refuses a tab there too).
-            if field.name.utf8.count == 14, asciiLowercased(field.name) == "content-length", let last = line.last(where: { $0 != 32 }), last == 9 {
+            if Self.is(field.name, "content-length"), let last = line.last(where: { $0 != 32 }), last == 9 {
                 throw .malformed("invalid Content-Length (a tab after the digits)")
             }
             head.headers.append(field)
@@ -263,24 +263,26 @@ public struct HTTPResponseParser: Sendable {
 
     /// `HTTP/1.1 200 OK`: the version (1.0 or 1.1), three digits, and an optional reason after a space.
     static func parseStatusLine(_ line: ArraySlice<UInt8>) throws(HTTPResponseError) -> HTTPResponseHead {
-        let b = Array(line)
+        // Indexed from 0 without copying the slice.
+        let origin = line.startIndex, count = line.count
+        func byte(_ i: Int) -> UInt8 { line[origin + i] }
         func digit(_ i: Int) -> Int? {
-            guard i < b.count, (48...57).contains(b[i]) else { return nil }
-            return Int(b[i] - 48)
+            guard i < count, (48...57).contains(byte(i)) else { return nil }
+            return Int(byte(i) - 48)
         }
-        guard b.count >= 12, b[0..<5].elementsEqual("HTTP/".utf8), let major = digit(5), b[6] == UInt8(ascii: "."),
-            let minor = digit(7)
+        guard count >= 12, line[origin..<origin + 5].elementsEqual("HTTP/".utf8), let major = digit(5),
+            byte(6) == UInt8(ascii: "."), let minor = digit(7)
         else { throw .malformed("status line does not start with HTTP/x.y") }
         guard major == 1, minor <= 1 else { throw .malformed("HTTP version \(major).\(minor) is not HTTP/1.0 or 1.1") }
-        guard b[8] == 32, let d1 = digit(9), let d2 = digit(10), let d3 = digit(11) else {
+        guard byte(8) == 32, let d1 = digit(9), let d2 = digit(10), let d3 = digit(11) else {
             throw .malformed("status line has no three-digit status code")
         }
         let status = d1 * 100 + d2 * 10 + d3
         var reason = ""
-        if b.count > 12 {
-            guard b[12] == 32 else { throw .malformed("status code not followed by a space") }
+        if count > 12 {
+            guard byte(12) == 32 else { throw .malformed("status code not followed by a space") }
             // Shown, never judged: any byte but CR and LF (which `lines` refused), as llhttp takes it.
-            reason = String(decoding: b[13...], as: UTF8.self)
+            reason = String(decoding: line[(origin + 13)...], as: UTF8.self)
         }
         return HTTPResponseHead(major: major, minor: minor, status: status, reason: reason, headers: [], chunked: false)
     }
@@ -304,18 +306,25 @@ public struct HTTPResponseParser: Sendable {
         String(decoding: s.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
+    /// Whether `name` is `lowercase` in any case, with no string made (every header of every check is asked).
+    private static func `is`(_ name: String, _ lowercase: StaticString) -> Bool {
+        let count = lowercase.utf8CodeUnitCount
+        guard name.utf8.count == count else { return false }
+        let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: count)
+        return zip(name.utf8, expected).allSatisfy { (65...90).contains($0) ? $0 + 32 == $1 : $0 == $1 }
+    }
+
     /// RFC 9112 §6.3 for a response to a GET.
     private static func framing(of head: HTTPResponseHead) throws(HTTPResponseError) -> State {
         var lengths: [String] = []
         var codings: [String] = []
         for field in head.headers {
-            switch asciiLowercased(field.name) {
-            case "content-length": lengths.append(field.value)
-            case "transfer-encoding":
+            if Self.is(field.name, "content-length") {
+                lengths.append(field.value)
+            } else if Self.is(field.name, "transfer-encoding") {
                 for coding in field.value.split(separator: ",") {
                     codings.append(asciiLowercased(String(coding).trimmingSpaces))
                 }
-            default: continue
             }
         }
         // The fields are judged even where the status says there is no body, as llhttp judges them.

@@ -89,13 +89,15 @@ final class CheckSocket {
         guard !isClosed else { return }
         var timer: ReactorTimer?
         let drain: Reactor.Handler = { [self] _ in
-            let open = withUnsafeTemporaryAllocation(byteCount: 2048, alignment: 8) { buffer in
-                while true {
-                    let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-                    if n > 0 { continue }
-                    if n < 0, errno == EINTR { continue }
-                    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
-                }
+            // What is left is thrown away, into the reactor's buffer.
+            let buffer = reactor.readBuffer
+            let open: Bool
+            while true {
+                let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+                if n > 0 { continue }
+                if n < 0, errno == EINTR { continue }
+                open = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+                break
             }
             guard !open else { return }
             if let timer { reactor.cancel(timer) }

@@ -169,10 +169,6 @@ final class ReactorFetch {
     private var fetchEnd: Moment
     private var lastProgress: Moment
 
-    /// Reads land here; one per fetch, freed at its end.
-    private var scratch: UnsafeMutableRawBufferPointer?
-    static let scratchSize = 16 * 1024
-
     init(request: HTTPFetchRequest, reactor: Reactor, done: @escaping (Result<HTTPFetchResponse, CheckFailure>) -> Void) {
         self.request = request
         self.reactor = reactor
@@ -181,8 +177,6 @@ final class ReactorFetch {
         lastProgress = reactor.now
         fetchEnd = lastProgress + request.fetchTimeout
     }
-
-    deinit { scratch?.deallocate() }
 
     private var readTimeout: Duration { request.connectTimeout }
 
@@ -324,8 +318,8 @@ final class ReactorFetch {
 
     private func readAvailable() throws(CheckFailure) {
         guard let socket else { return }
-        let buffer = scratch ?? UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchSize, alignment: 8)
-        scratch = buffer
+        // The reactor's: everything read is parsed, digested or copied before this returns.
+        let buffer = reactor.readBuffer
         while done != nil {
             let progress: IOProgress
             do throws(SystemError) {
@@ -441,8 +435,6 @@ final class ReactorFetch {
             socket?.close()
         }
         socket = nil
-        scratch?.deallocate()
-        scratch = nil
         done(result)
     }
 }
