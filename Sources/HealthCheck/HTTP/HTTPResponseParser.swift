@@ -156,8 +156,9 @@ public struct HTTPResponseParser: Sendable {
                     if buffer.count > maxHeaderBytes { throw .headersTooLarge(limit: maxHeaderBytes) }
                     return nil
                 }
-                let lines = try Self.lines(buffer)
-                for line in lines where !line.isEmpty { _ = try Self.parseField(line) }
+                try Self.forEachLine(buffer) { line throws(HTTPResponseError) in
+                    if !line.isEmpty { _ = try Self.parseField(line) }
+                }
                 buffer.removeAll(keepingCapacity: true)
                 state = .ending
             }
@@ -225,16 +226,18 @@ public struct HTTPResponseParser: Sendable {
         b == 9 || (b >= 0x20 && b != 0x7F)
     }
 
-    /// Splits at CRLF; a CR or LF anywhere else is malformed. The last CRLF(s) end the final lines.
-    private static func lines(_ bytes: [UInt8]) throws(HTTPResponseError) -> [ArraySlice<UInt8>] {
-        var lines: [ArraySlice<UInt8>] = []
+    /// Splits at CRLF and hands each line to `body` (no array of them: this runs for every check); a CR or LF
+    /// anywhere else is malformed. The last CRLF(s) end the final lines.
+    private static func forEachLine(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>) throws(HTTPResponseError) -> Void)
+        throws(HTTPResponseError)
+    {
         var start = 0
         var index = 0
         while index < bytes.count {
             let b = bytes[index]
             if b == 13 {
                 guard index + 1 < bytes.count, bytes[index + 1] == 10 else { throw .malformed("CR without LF") }
-                lines.append(bytes[start..<index])
+                try body(bytes[start..<index])
                 index += 2
                 start = index
                 continue
@@ -242,22 +245,26 @@ public struct HTTPResponseParser: Sendable {
             if b == 10 { throw .malformed("LF without CR") }
             index += 1
         }
-        if start < bytes.count { lines.append(bytes[start...]) }
-        return lines
+        if start < bytes.count { try body(bytes[start...]) }
     }
 
     static func parseHead(_ bytes: [UInt8]) throws(HTTPResponseError) -> HTTPResponseHead {
-        var lines = try lines(bytes)[...]
-        guard let statusLine = lines.popFirst() else { throw .malformed("no status line") }
-        var head = try parseStatusLine(statusLine)
-        for line in lines where !line.isEmpty {
+        var head: HTTPResponseHead?
+        try forEachLine(bytes) { line throws(HTTPResponseError) in
+            guard head != nil else {
+                head = try parseStatusLine(line)
+                head?.headers.reserveCapacity(8)
+                return
+            }
+            guard !line.isEmpty else { return }
             let field = try parseField(line)
             // After its digits a Content-Length may have spaces only (llhttp refuses a tab there too).
             if Self.is(field.name, "content-length"), let last = line.last(where: { $0 != 32 }), last == 9 {
                 throw .malformed("invalid Content-Length (a tab after the digits)")
             }
-            head.headers.append(field)
+            head?.headers.append(field)
         }
+        guard let head else { throw .malformed("no status line") }
         return head
     }
 
@@ -316,11 +323,13 @@ public struct HTTPResponseParser: Sendable {
 
     /// RFC 9112 §6.3 for a response to a GET.
     private static func framing(of head: HTTPResponseHead) throws(HTTPResponseError) -> State {
-        var lengths: [String] = []
+        var lengths = 0
+        var lengthText: String?
         var codings: [String] = []
         for field in head.headers {
             if Self.is(field.name, "content-length") {
-                lengths.append(field.value)
+                lengths += 1
+                if lengthText == nil { lengthText = field.value }
             } else if Self.is(field.name, "transfer-encoding") {
                 for coding in field.value.split(separator: ",") {
                     codings.append(asciiLowercased(String(coding).trimmingSpaces))
@@ -328,10 +337,10 @@ public struct HTTPResponseParser: Sendable {
             }
         }
         // The fields are judged even where the status says there is no body, as llhttp judges them.
-        if !codings.isEmpty, !lengths.isEmpty { throw .malformed("both Content-Length and Transfer-Encoding") }
-        guard lengths.count <= 1 else { throw .malformed("more than one Content-Length") }
+        if !codings.isEmpty, lengths > 0 { throw .malformed("both Content-Length and Transfer-Encoding") }
+        guard lengths <= 1 else { throw .malformed("more than one Content-Length") }
         var length: Int?
-        if let text = lengths.first {
+        if let text = lengthText {
             guard !text.isEmpty, text.utf8.allSatisfy({ (48...57).contains($0) }), let n = UInt64(text) else {
                 throw .malformed("invalid Content-Length \"\(text.prefix(40))\"")
             }
