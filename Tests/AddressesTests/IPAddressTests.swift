@@ -1,3 +1,4 @@
+import Glibc
 import Addresses
 import Testing
 
@@ -28,6 +29,19 @@ struct IPAddressTests {
     ])
     func rejects(text: String) {
         #expect(IPAddress(text) == nil)
+    }
+
+    /// IPv4 text is written digit by digit into one buffer; glibc's inet_ntop is the oracle, across octet widths.
+    @Test func ipv4TextIsInetNtops() {
+        var generator = SystemRandomNumberGenerator()
+        let edges: [UInt32] = [0, 0xFFFF_FFFF, 0x0A00_0001, 0x6463_0A09, 0xC0A8_6401, 0x0909_0909, 0x6400_00FF]
+        for value in edges + (0..<2000).map({ _ in UInt32.random(in: 0...UInt32.max, using: &generator) }) {
+            var raw = in_addr(s_addr: value.bigEndian)
+            var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+            inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
+            let expected = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            #expect(IPAddress.ipv4(value).description == expected)
+        }
     }
 
     @Test func formatsRFC5952() throws {

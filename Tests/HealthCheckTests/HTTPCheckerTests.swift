@@ -274,6 +274,22 @@ struct HTTPCheckerTests {
         #expect(try text(.http11) == "GET /h HTTP/1.1\r\nHost: 192.0.2.1\r\n\(agent)Connection: close\r\n\r\n")
     }
 
+    /// The request writes its Host line byte by byte; `hostHeader` (also used for SNI decisions) is the reference.
+    @Test func requestHostLineIsTheHostHeader() throws {
+        let cases: [(String, Int, TLSOptions?, String?)] = [
+            ("192.0.2.1", 80, nil, nil), ("192.0.2.1", 8080, nil, nil), ("192.0.2.1", 443, TLSOptions(), nil),
+            ("192.0.2.1", 80, TLSOptions(), nil), ("2001:db8::1", 0, nil, nil), ("2001:db8::1", 65535, nil, nil),
+            ("10.0.0.7", 9, nil, "shop.example.test:8443"),
+        ]
+        for (host, port, tls, virtualhost) in cases {
+            let check = try HTTPCheck(urls: [HTTPURLCheck(path: "/h")], connect: Endpoint(host: host, port: port), tls: tls,
+                                      virtualhost: virtualhost)
+            let request = HTTPFetchRequest(check: check, url: check.urls[0])
+            let text = String(decoding: request.requestBytes, as: UTF8.self)
+            #expect(text.contains("\r\nHost: \(request.hostHeader)\r\n"), "\(host) \(port): \(text)")
+        }
+    }
+
     @Test func definitionErrors() {
         #expect(throws: CheckDefinitionError.notAnIPLiteral("www.example.com")) { try Endpoint(host: "www.example.com", port: 80) }
         #expect(throws: CheckDefinitionError.invalidDigest("xyz")) { try HTTPURLCheck(path: "/", digest: "xyz") }

@@ -60,6 +60,83 @@ struct ReactorTests {
         #expect(ticks == 5)
     }
 
+    @Test func momentHeapsOrderByNanosecondsAndInstantsConvertExactlyOnTheManualClock() throws {
+        var heap = Deadlines<Moment, String>()
+        let t0 = Moment(nanoseconds: 5_000)
+        for (value, offset) in [("c", 3), ("a", 1), ("b1", 2), ("b2", 2), ("z", -4_000)] {
+            heap.insert(value, at: t0 + .nanoseconds(offset))
+        }
+        var order: [String] = []
+        while let entry = heap.popDue(by: t0 + .nanoseconds(2)) { order.append(entry.value) }
+        #expect(order == ["z", "a", "b1", "b2"])
+        #expect(heap.earliest == t0 + .nanoseconds(3))
+
+        let clock = ManualClock()
+        let reactor = try Reactor(clock: clock)
+        let later = clock.now + .milliseconds(1500)
+        #expect(reactor.instant(reactor.moment(later)) == later)
+        #expect(reactor.now.duration(to: reactor.moment(later)) == .milliseconds(1500))
+        clock.advance(by: .milliseconds(1500))
+        #expect(reactor.now == reactor.moment(later))
+        // The ends of the timeline saturate instead of wrapping.
+        #expect(Moment(nanoseconds: .max - 1) + .seconds(10) == Moment(nanoseconds: .max))
+        #expect(Moment(nanoseconds: .min + 1) - .seconds(10) == Moment(nanoseconds: .min))
+    }
+
+    /// Timers live in reused slots checked by a generation: a slot freed by a cancel and taken by a new timer must
+    /// not let the old heap entry fire the new body early, and cancelling a fired or stale timer changes nothing.
+    @Test func aReusedTimerSlotFiresOnlyAtItsOwnDeadline() throws {
+        let clock = ManualClock()
+        let reactor = try Reactor(clock: clock)
+        var fired: [String] = []
+        let early = reactor.schedule(after: .milliseconds(10)) { fired.append("early") }
+        reactor.cancel(early)
+        let reused = reactor.schedule(after: .milliseconds(100)) { fired.append("reused") }
+        #expect(reactor.timerCount == 1)
+        clock.advance(by: .milliseconds(10))
+        reactor.turn(maxWait: .zero)
+        #expect(fired.isEmpty, "the cancelled timer's entry came due and named a slot now held by another timer")
+        reactor.cancel(early)
+        #expect(reactor.timerCount == 1, "cancelling a stale id touched the slot's new timer")
+        clock.advance(by: .milliseconds(90))
+        reactor.turn(maxWait: .zero)
+        #expect(fired == ["reused"])
+        reactor.cancel(reused)
+        #expect(reactor.timerCount == 0)
+        // Many at once, half cancelled from inside a firing timer.
+        var ids: [ReactorTimer] = []
+        var count = 0
+        for i in 0..<200 {
+            ids.append(reactor.schedule(after: .milliseconds(Int64(1 + i % 7))) {
+                count += 1
+                if count == 1 { for (j, id) in ids.enumerated() where j % 2 == 1 { reactor.cancel(id) } }
+            })
+        }
+        clock.advance(by: .milliseconds(10))
+        reactor.turn(maxWait: .zero)
+        #expect(count == 100)
+        #expect(reactor.timerCount == 0)
+    }
+
+    @Test func aDescriptorWatchedAgainAfterForgetGetsTheNewHandlerOnly() throws {
+        let reactor = try Reactor(clock: ManualClock())
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        var seen: [String] = []
+        let old = try reactor.watch(fds[0], for: .writable) { _ in seen.append("old") }
+        reactor.forget(beforeClosing: old)
+        #expect(reactor.watchCount == 0)
+        // Not closed, so epoll still has it: watching again must replace, not fail.
+        _ = try reactor.watch(fds[0], for: .writable) { _ in seen.append("new") }
+        #expect(reactor.watchCount == 1)
+        reactor.unwatch(old)
+        #expect(reactor.watchCount == 1, "a stale watch unwatched the new one")
+        reactor.turn(maxWait: .zero)
+        #expect(seen == ["new"])
+        #expect(throws: SystemError.self) { try reactor.watch(-1, for: .readable) { _ in } }
+    }
+
     @Test func readinessReachesTheHandlerAndUnwatchSilencesIt() throws {
         let reactor = try Reactor(clock: ManualClock())
         var fds: [Int32] = [-1, -1]

@@ -79,21 +79,27 @@ public struct HTTPFetchRequest: Sendable, Hashable {
         bytes += "GET ".utf8
         bytes += path.utf8
         bytes += protocolVersion == .http11 ? " HTTP/1.1\r\nHost: ".utf8 : " HTTP/1.0\r\nHost: ".utf8
-        bytes += hostHeader.utf8
+        if let virtualhost {
+            bytes += virtualhost.utf8
+        } else {
+            // hostHeader's text, without interpolating a string per check.
+            bytes += connect.bracketedHost.utf8
+            if connect.port != (tls == nil ? 80 : 443) {
+                bytes.append(UInt8(ascii: ":"))
+                Self.appendDecimal(Int(connect.port), to: &bytes)
+            }
+        }
         bytes += "\r\nUser-Agent: directord-healthcheck\r\n".utf8
         if protocolVersion != .http10 { bytes += "Connection: close\r\n".utf8 }
         bytes += "\r\n".utf8
         return bytes
     }
+
+    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &bytes) }
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
+    }
 }
 
 /// One GET of one url on the checker's reactor (ReactorCheckers.swift).
 public enum HTTPFetch {}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? Int64.max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
-}

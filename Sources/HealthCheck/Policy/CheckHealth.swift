@@ -55,7 +55,7 @@ public struct CheckHealth: Sendable, Hashable {
     public func firstCheck(at now: Moment, randomFraction: Double) -> Moment {
         let spread = timing.warmup ?? timing.delayLoop
         let fraction = min(max(randomFraction, 0), 1)
-        return now + .nanoseconds(Int64(Double(spread.nanoseconds) * fraction))
+        return now + .nanoseconds(Int64(Double(spread.wholeNanoseconds) * fraction))
     }
 
     public mutating func record(_ result: CheckResult, at now: Moment) -> CheckStep {
