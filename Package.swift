@@ -61,13 +61,14 @@ let package = Package(
         ),
         .target(name: "Platform", dependencies: ["CPlatform", "CNetlink"], swiftSettings: optimized),
         // One epoll loop per thread, one timer heap, a cross-thread wake-up: the health checker's and the VRRP host's.
-        .target(name: "Reactor", dependencies: ["CPlatform", "Platform"], swiftSettings: optimized),
+        .target(name: "Timeline", swiftSettings: optimized),
+        .target(name: "Reactor", dependencies: ["CPlatform", "Platform", "Timeline"], swiftSettings: optimized),
         .target(name: "IPVS", dependencies: ["Addresses", "CNetlink"], swiftSettings: optimized),
-        .target(name: "VRRP", dependencies: ["Addresses"], swiftSettings: optimized),
+        .target(name: "VRRP", dependencies: ["Addresses", "Timeline"], swiftSettings: optimized),
         .target(
             name: "VRRPHost",
             dependencies: [
-                "Addresses", "VRRP", "DirectorConfig", "Platform", "Reactor", "IPVS", "ControlProtocol", "COpenSSL",
+                "Addresses", "VRRP", "DirectorConfig", "Platform", "Reactor", "Timeline", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -4,6 +4,7 @@
 import CPlatform
 import Glibc
 import Platform
+@_exported import Timeline
 import Synchronization
 
 /// What a handler asks to hear about.

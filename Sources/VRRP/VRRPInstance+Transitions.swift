@@ -1,6 +1,7 @@
+import Timeline
 extension VRRPInstance {
     /// Applies one event at `now` and returns the actions to perform, in order.
-    public mutating func handle(_ event: Event, now: ContinuousClock.Instant) -> [Action] {
+    public mutating func handle(_ event: Event, now: Moment) -> [Action] {
         output = []
         switch event {
         case .start:
@@ -35,7 +36,7 @@ extension VRRPInstance {
 
     // MARK: - Events
 
-    private mutating func start(now: ContinuousClock.Instant) {
+    private mutating func start(now: Moment) {
         // keepalived removes leftover VIPs (e.g. after a SIGKILL) before entering BACKUP.
         emit(.removeVirtualAddresses)
         if tracking.faulted || groupFault {
@@ -54,7 +55,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func receive(_ advert: PeerAdvert, now: ContinuousClock.Instant) {
+    private mutating func receive(_ advert: PeerAdvert, now: Moment) {
         // Our own multicast looped back must not look like a peer.
         guard advert.source != configuration.primaryAddress else { return }
         switch state {
@@ -105,7 +106,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func fire(_ kind: TimerKind, deadline: ContinuousClock.Instant, now: ContinuousClock.Instant) {
+    private mutating func fire(_ kind: TimerKind, deadline: Moment, now: Moment) {
         switch (kind, state) {
         case (.advert, .master):
             emit(.sendAdvert(priority: effectivePriority))
@@ -130,7 +131,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func trackingChanged(_ summary: TrackingSummary, now: ContinuousClock.Instant) {
+    private mutating func trackingChanged(_ summary: TrackingSummary, now: Moment) {
         tracking = summary
         // A new priority shows in the next advert and the next timer computation (keepalived does the same).
         effectivePriority = summary.effectivePriority(base: configuration.priority)
@@ -147,7 +148,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func follow(_ directive: SyncDirective, now: ContinuousClock.Instant) {
+    private mutating func follow(_ directive: SyncDirective, now: Moment) {
         switch directive {
         case .becomeMaster:
             if state == .backup { becomeMaster(now: now) }
@@ -202,7 +203,7 @@ extension VRRPInstance {
     // MARK: - Transitions
 
     /// An owner (or an instance back from FAULT that owns the addresses) goes straight to MASTER, via the group.
-    private mutating func ownerOrElection(now: ContinuousClock.Instant) {
+    private mutating func ownerOrElection(now: Moment) {
         if configuration.inSyncGroup {
             enterBackup(now: now, masterDownAfter: nil)
             wantsMaster = true
@@ -211,7 +212,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func leaveFault(now: ContinuousClock.Instant) {
+    private mutating func leaveFault(now: Moment) {
         if isAddressOwner && configuration.initialState == .master {
             ownerOrElection(now: now)
         } else {
@@ -219,7 +220,7 @@ extension VRRPInstance {
         }
     }
 
-    private mutating func becomeMaster(now: ContinuousClock.Instant) {
+    private mutating func becomeMaster(now: Moment) {
         let previous = state
         state = .master
         wantsMaster = false
@@ -255,7 +256,7 @@ extension VRRPInstance {
     }
 
     /// `masterDownAfter` nil: no down timer (waiting for the sync group).
-    private mutating func enterBackup(now: ContinuousClock.Instant, masterDownAfter: Duration?) {
+    private mutating func enterBackup(now: Moment, masterDownAfter: Duration?) {
         let previous = state
         state = .backup
         emit(.stateChanged(from: previous, to: .backup))
@@ -290,13 +291,13 @@ extension VRRPInstance {
         output.append(action)
     }
 
-    private mutating func arm(_ kind: TimerKind, at deadline: ContinuousClock.Instant) {
+    private mutating func arm(_ kind: TimerKind, at deadline: Moment) {
         deadlines[kind] = deadline
         emit(.armTimer(kind, deadline: deadline))
     }
 
     /// The master-down timer, `after` from now, or from the end of the startup hold while it lasts.
-    private mutating func armMasterDown(now: ContinuousClock.Instant, after: Duration) {
+    private mutating func armMasterDown(now: Moment, after: Duration) {
         if let hold = startupHold, now < hold {
             arm(.masterDown, at: hold + after)
         } else {

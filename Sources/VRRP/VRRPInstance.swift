@@ -1,8 +1,9 @@
+import Timeline
 import Addresses
 
 /// One VRRP instance's state machine (RFC 3768 §6.4 / RFC 5798 §6.4 with keepalived's extensions), pure.
 ///
-/// Wiring: the daemon owns one value per `vrrp_instance`, calls `handle(_:now:)` with `ContinuousClock.now` for
+/// Wiring: the daemon owns one value per `vrrp_instance`, calls `handle(_:now:)` with `Moment.now` for
 /// every event and performs the returned actions in order: `.armTimer` means "(re)schedule this kind at this
 /// absolute deadline", replacing any earlier one; `.timerFired(kind)` is fed back when it expires. A timer that
 /// fires late or after being re-armed is recognised and ignored, so cancellation races are harmless. Adverts are
@@ -108,7 +109,7 @@ public struct VRRPInstance: Sendable {
         /// Send one advertisement with this priority.
         case sendAdvert(priority: UInt8)
         /// Schedule (or reschedule) a timer at an absolute deadline.
-        case armTimer(TimerKind, deadline: ContinuousClock.Instant)
+        case armTimer(TimerKind, deadline: Moment)
         /// Drop a scheduled timer.
         case cancelTimer(TimerKind)
         /// Configure the virtual addresses and routes.
@@ -250,15 +251,15 @@ public struct VRRPInstance: Sendable {
     /// In a sync group: the master-down timer expired (or we own the addresses) and we wait for the group.
     public internal(set) var wantsMaster = false
     /// Armed timers and their deadlines.
-    public internal(set) var deadlines: [TimerKind: ContinuousClock.Instant] = [:]
+    public internal(set) var deadlines: [TimerKind: Moment] = [:]
     /// keepalived's vrrp_startup_delay: before this instant a master-down timer runs from it rather than from now,
     /// so no BACKUP (not even an address owner) takes over until the delay is over. Set before `.start`.
-    public var startupHold: ContinuousClock.Instant?
+    public var startupHold: Moment?
 
     var tracking = TrackingSummary()
     var groupFault = false
     // keepalived's preempt_time: until then a lower-priority master is still obeyed.
-    var preemptDeadline: ContinuousClock.Instant?
+    var preemptDeadline: Moment?
     var pendingGratuitousCount = 0
     var lastSyncDaemonRole: SyncDaemonRole?
     var output: [Action] = []

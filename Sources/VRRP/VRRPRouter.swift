@@ -3,6 +3,7 @@
 /// to whatever it concerns, lets the sync groups react until no directive is left, and returns every action in
 /// the order it is to be performed. The host (`HostCore`, or a simulated LAN in tests) performs the actions:
 /// sockets, timers, addresses, scripts. Nothing here reads a clock, a file or a socket.
+import Timeline
 public struct VRRPRouter: Sendable {
     /// One running vrrp_instance.
     public struct Member: Sendable {
@@ -154,7 +155,7 @@ public struct VRRPRouter: Sendable {
     // MARK: - Events
 
     /// Handles one event and everything it sets off; `reason` is logged with the actions it causes.
-    public mutating func handle(_ event: Event, now: ContinuousClock.Instant, reason: String = "") -> [Action] {
+    public mutating func handle(_ event: Event, now: Moment, reason: String = "") -> [Action] {
         var actions: [Action] = []
         switch event {
         case .instance(let name, let event):
@@ -186,7 +187,7 @@ public struct VRRPRouter: Sendable {
 
     /// Feeds the new tracking summary to each affected instance once, in the order they were added (so logs and
     /// notifies come out the same way every time).
-    private mutating func tell(_ affected: [String], reason: String, now: ContinuousClock.Instant, into actions: inout [Action]) {
+    private mutating func tell(_ affected: [String], reason: String, now: Moment, into actions: inout [Action]) {
         let ordered = Set(affected).compactMap { name in members[name].map { (name, $0.order) } }.sorted { $0.1 < $1.1 }
         for (name, _) in ordered {
             guard let summary = summary(of: name) else { continue }
@@ -196,7 +197,7 @@ public struct VRRPRouter: Sendable {
 
     /// One event through an instance, then its sync group, then every directive the group gives, until none is left.
     private mutating func dispatch(
-        _ first: String, _ event: VRRPInstance.Event, reason: String, now: ContinuousClock.Instant,
+        _ first: String, _ event: VRRPInstance.Event, reason: String, now: Moment,
         into actions: inout [Action]
     ) {
         var work: [(String, VRRPInstance.Event, String)] = [(first, event, reason)]

@@ -18,7 +18,7 @@ final class EventLoop: @unchecked Sendable {
     // The loop thread's own.
     private var core: HostCore?
     private var watched: [TransportKey: ReactorWatch] = [:]
-    private var armed: (deadline: ContinuousClock.Instant, timer: ReactorTimer)?
+    private var armed: (deadline: Moment, timer: ReactorTimer)?
 
     init(logger: Logger) throws(SystemError) {
         reactor = try Reactor()

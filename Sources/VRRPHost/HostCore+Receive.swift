@@ -1,3 +1,4 @@
+import Timeline
 import Addresses
 import Glibc
 import Platform
@@ -8,7 +9,7 @@ extension HostCore {
     static let receiveBatch = 64
 
     /// Reads what is queued on one socket and feeds it to the instances it belongs to.
-    func readable(_ key: TransportKey, now: ContinuousClock.Instant) {
+    func readable(_ key: TransportKey, now: Moment) {
         guard let runtime = transports[key] else { return }
         for _ in 0..<Self.receiveBatch {
             let packet: ReceivedPacket?
@@ -23,7 +24,7 @@ extension HostCore {
         }
     }
 
-    func handle(_ received: ReceivedPacket, on key: TransportKey, now: ContinuousClock.Instant) {
+    func handle(_ received: ReceivedPacket, on key: TransportKey, now: Moment) {
         let members = instances.values.filter { $0.transportKey == key }
         var packet = received
         if key.ipsecAH != nil, let runtime = transports[key] {
@@ -77,7 +78,7 @@ extension HostCore {
         }
     }
 
-    func drop(_ runtime: InstanceRuntime, _ rejection: AdvertRejection, now: ContinuousClock.Instant) {
+    func drop(_ runtime: InstanceRuntime, _ rejection: AdvertRejection, now: Moment) {
         runtime.drops[rejection.reason, default: 0] += 1
         // A misconfigured peer sends one bad advert per interval: one line every 10 s is enough to notice it.
         if let last = runtime.lastDropLog, now < last + .seconds(10) {

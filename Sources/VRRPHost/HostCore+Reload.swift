@@ -1,3 +1,4 @@
+import Timeline
 import VRRP
 
 /// What a reload changes, instance by instance.
@@ -102,7 +103,7 @@ extension HostCore {
     }
 
     /// Applies `new`: unchanged instances keep their state and timers; see `plan`. Returns the plan's lines.
-    func reload(_ new: HostSpec, now: ContinuousClock.Instant) -> [String] {
+    func reload(_ new: HostSpec, now: Moment) -> [String] {
         let plan = plan(new)
         guard running else {
             spec = new

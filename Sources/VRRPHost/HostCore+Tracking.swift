@@ -1,8 +1,9 @@
+import Timeline
 import Platform
 import VRRP
 
 extension HostCore {
-    func addScript(_ spec: ScriptSpec, now: ContinuousClock.Instant) {
+    func addScript(_ spec: ScriptSpec, now: Moment) {
         let prepared = policy.prepare(command: spec.command, user: spec.user)
         if let problem = prepared.problem {
             if prepared.script == nil { report("vrrp_script \(spec.name): \(problem)") } else { logger.warning("vrrp_script \(spec.name): \(problem)") }
@@ -17,7 +18,7 @@ extension HostCore {
         if prepared.script != nil { timers.insert(.script(name: spec.name, generation: runtime.generation), at: now) }
     }
 
-    func runCheck(_ runtime: ScriptRuntime, now: ContinuousClock.Instant) {
+    func runCheck(_ runtime: ScriptRuntime, now: Moment) {
         guard let script = runtime.script, !runtime.running else { return }
         runtime.running = true
         runtime.lastStart = now
@@ -33,7 +34,7 @@ extension HostCore {
     }
 
     /// A run's result goes to the router, which counts it (rise/fall) and tells the instances that track it.
-    func checkFinished(_ name: String, generation: Int, result: ScriptResult, now: ContinuousClock.Instant) {
+    func checkFinished(_ name: String, generation: Int, result: ScriptResult, now: Moment) {
         guard running, let runtime = scripts[name], runtime.generation == generation else { return }
         runtime.running = false
         runtime.lastRun = wallClock()
@@ -48,7 +49,7 @@ extension HostCore {
         timers.insert(.script(name: name, generation: generation), at: next)
     }
 
-    func pollLinks(now: ContinuousClock.Instant) {
+    func pollLinks(now: Moment) {
         for tracked in router.trackedObjects.filter({ $0.hasPrefix("interface:") }).sorted() {
             let interface = String(tracked.dropFirst(10))
             let up = readLink(interface)
@@ -64,7 +65,7 @@ extension HostCore {
     /// Counts the matching processes of every tracked vrrp_track_process once; returns the statuses that changed
     /// (or were set for the first time).
     @discardableResult
-    func scanProcesses(now: ContinuousClock.Instant) -> [String: Bool] {
+    func scanProcesses(now: Moment) -> [String: Bool] {
         guard !spec.trackProcesses.isEmpty else { return [:] }
         let running = dependencies.processes.processes()
         var changed: [String: Bool] = [:]
@@ -77,7 +78,7 @@ extension HostCore {
     }
 
     /// keepalived follows process events from the kernel; directord reads /proc at the link-poll cadence.
-    func pollProcesses(now: ContinuousClock.Instant) {
+    func pollProcesses(now: Moment) {
         for (name, up) in scanProcesses(now: now).sorted(by: { $0.key < $1.key }) {
             logger.notice("vrrp_track_process \(name): \(up ? "in quorum" : "out of quorum")")
             setTracked("process:" + name, up: up, now: now, reason: "vrrp_track_process \(name) \(up ? "up" : "down")")
@@ -85,7 +86,7 @@ extension HostCore {
     }
 
     /// keepalived watches track_files with inotify; directord reads them at the link-poll cadence.
-    func pollFiles(now: ContinuousClock.Instant) {
+    func pollFiles(now: Moment) {
         for tracked in router.trackedObjects.filter({ $0.hasPrefix("file:") }).sorted() {
             // nil: a number keepalived would ignore; the last value stays.
             guard let value = readFile(tracked), fileValues[tracked] != value else { continue }
@@ -97,7 +98,7 @@ extension HostCore {
     }
 
     /// Records a tracked object's status everywhere it is tracked and tells the instances concerned.
-    func setTracked(_ name: String, up: Bool, now: ContinuousClock.Instant, reason: String) {
+    func setTracked(_ name: String, up: Bool, now: Moment, reason: String) {
         perform(router.handle(.tracked(name, up: up), now: now, reason: reason))
     }
 }

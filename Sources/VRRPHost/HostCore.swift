@@ -1,3 +1,4 @@
+import Timeline
 import ControlProtocol
 import DirectorConfig
 import Glibc
@@ -7,7 +8,7 @@ import Platform
 import VRRP
 
 /// Work for the VRRP thread, given the core and the time it runs at.
-typealias HostWork = @Sendable (HostCore, ContinuousClock.Instant) -> Void
+typealias HostWork = @Sendable (HostCore, Moment) -> Void
 
 /// Where an instance sends and receives: instances with the same key share one socket pair.
 struct TransportKey: Hashable, CustomStringConvertible {
@@ -61,8 +62,8 @@ final class InstanceRuntime {
     /// Wall-clock seconds when the current state began.
     var since: Double
     /// The deadline of each armed timer; heap entries that disagree are stale.
-    var armed: [VRRP.VRRPInstance.TimerKind: ContinuousClock.Instant] = [:]
-    var lastDropLog: ContinuousClock.Instant?
+    var armed: [VRRP.VRRPInstance.TimerKind: Moment] = [:]
+    var lastDropLog: Moment?
 
     init(id: Int, spec: InstanceSpec, since: Double) {
         self.id = id
@@ -80,7 +81,7 @@ final class ScriptRuntime {
     /// nil when script security refused it: it is never run and counts as up.
     let script: Script?
     var running = false
-    var lastStart: ContinuousClock.Instant?
+    var lastStart: Moment?
     /// How the last run ended and when (wall clock), for `directorctl status`.
     var lastResult = ""
     var lastRun: Double?
@@ -137,7 +138,7 @@ final class HostCore: @unchecked Sendable {
     var foreignAdverts: UInt64 = 0
     /// vrrp_startup_delay: the end of the delay counted from start (instances started by a reload before then
     /// wait for it too, as keepalived's global delayed-start time makes them).
-    var startupHold: ContinuousClock.Instant?
+    var startupHold: Moment?
 
     init(
         spec: HostSpec, dependencies: VRRPHostDependencies, logger: Logger,
@@ -159,7 +160,7 @@ final class HostCore: @unchecked Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    var nextDeadline: ContinuousClock.Instant? { timers.earliest }
+    var nextDeadline: Moment? { timers.earliest }
 
     /// The sockets to poll, with their keys.
     var pollTargets: [(key: TransportKey, fd: Int32)] { transports.map { ($0.key, $0.value.transport.pollDescriptor) } }
@@ -167,7 +168,7 @@ final class HostCore: @unchecked Sendable {
     // MARK: - Start
 
     /// Opens every socket and starts every instance; on any problem nothing is left open and the error lists all.
-    func start(now: ContinuousClock.Instant) throws(VRRPHostError) {
+    func start(now: Moment) throws(VRRPHostError) {
         guard !running else { return }
         if !spec.problems.isEmpty { throw VRRPHostError(spec.problems) }
         var problems: [String] = []
@@ -308,7 +309,7 @@ final class HostCore: @unchecked Sendable {
         }
     }
 
-    func startInstance(_ spec: InstanceSpec, now: ContinuousClock.Instant, reason: String) {
+    func startInstance(_ spec: InstanceSpec, now: Moment, reason: String) {
         var machine: VRRP.VRRPInstance
         do {
             machine = try VRRP.VRRPInstance(spec.wiring.machine)
@@ -334,7 +335,7 @@ final class HostCore: @unchecked Sendable {
     // MARK: - Events through the router
 
     /// Feeds one event to an instance through the router and performs what it, and its sync group, do about it.
-    func dispatch(_ runtime: InstanceRuntime, _ event: VRRP.VRRPInstance.Event, now: ContinuousClock.Instant, reason: String) {
+    func dispatch(_ runtime: InstanceRuntime, _ event: VRRP.VRRPInstance.Event, now: Moment, reason: String) {
         perform(router.handle(.instance(runtime.spec.name, event), now: now, reason: reason))
     }
 
@@ -398,7 +399,7 @@ final class HostCore: @unchecked Sendable {
     // MARK: - Timers
 
     /// Fires every timer due at `now` (each one is fed the time it runs at).
-    func fireDueTimers(now: ContinuousClock.Instant) {
+    func fireDueTimers(now: Moment) {
         while let entry = timers.popDue(by: now) {
             switch entry.value {
             case .instance(let id, let kind):
@@ -632,7 +633,7 @@ final class HostCore: @unchecked Sendable {
 
     /// Resigns every instance (priority 0, addresses released, notify_stop), stops the sync daemon and closes the
     /// sockets. Returns the notify tasks still running, for the caller to wait on with its deadline.
-    func shutdown(now: ContinuousClock.Instant) -> [Task<Void, Never>] {
+    func shutdown(now: Moment) -> [Task<Void, Never>] {
         guard running else { return Array(notifyTails.values) }
         for name in spec.instances.map(\.name) {
             if let runtime = instances[name] { dispatch(runtime, .shutdown, now: now, reason: "stopping") }

@@ -1,3 +1,4 @@
+import Timeline
 import DirectorConfig
 
 /// One vrrp_track_process's status from the counts of matching processes, with keepalived's fork_delay (quorum
@@ -7,14 +8,14 @@ struct ProcessQuorum {
     let spec: TrackProcess
     /// nil until the first scan, which sets it at once (keepalived counts the running processes at start).
     private(set) var up: Bool?
-    private var changingSince: ContinuousClock.Instant?
+    private var changingSince: Moment?
 
     init(_ spec: TrackProcess) { self.spec = spec }
 
     func inQuorum(_ count: Int) -> Bool { count >= spec.quorum && count <= spec.quorumMax }
 
     /// The new status when it changes, else nil.
-    mutating func observe(count: Int, now: ContinuousClock.Instant) -> Bool? {
+    mutating func observe(count: Int, now: Moment) -> Bool? {
         let raw = inQuorum(count)
         guard let current = up else {
             up = raw

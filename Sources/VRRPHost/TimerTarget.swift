@@ -13,4 +13,4 @@ enum TimerTarget: Hashable {
 
 
 /// The core's timers: what each is for, by absolute deadline (the reactor's heap type).
-typealias TimerHeap = Deadlines<ContinuousClock.Instant, TimerTarget>
+typealias TimerHeap = Deadlines<Moment, TimerTarget>

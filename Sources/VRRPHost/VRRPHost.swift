@@ -1,4 +1,5 @@
 // VRRPHost: runs the pure VRRP core on the host — sockets, timers, addresses, scripts and the sync daemon.
+import Timeline
 import ControlProtocol
 import DirectorConfig
 import Logging
@@ -135,7 +136,7 @@ final class HostBox: @unchecked Sendable {
     }
 
     /// Runs `body` on the VRRP thread while it runs, else here.
-    func withCore<T: Sendable>(_ body: @escaping @Sendable (HostCore, ContinuousClock.Instant) -> T) -> T {
+    func withCore<T: Sendable>(_ body: @escaping @Sendable (HostCore, Moment) -> T) -> T {
         if let loop = currentLoop {
             let result = ResultSlot<T>()
             if loop.submit({ core, now in result.fill(body(core, now)) }) {

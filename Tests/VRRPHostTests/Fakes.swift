@@ -1,3 +1,4 @@
+import Timeline
 import Addresses
 import DirectorConfig
 import Foundation
@@ -270,7 +271,7 @@ final class Harness: @unchecked Sendable {
     let trackFiles = Locked<[String: Int64]>([:])
     let sysctl = FakeSysctl()
     let core: HostCore
-    let t0 = ContinuousClock.now
+    let t0 = Moment.now
 
     static let interfaces: [String: [[UInt8]]] = [
         "eth0": [[192, 0, 2, 1]], "eth1": [[10, 0, 0, 1]],
@@ -296,7 +297,7 @@ final class Harness: @unchecked Sendable {
             emit: { event in events.update { $0.append(event) } }, wallClock: { 1_000_000 })
     }
 
-    func at(_ seconds: Double) -> ContinuousClock.Instant { t0 + .milliseconds(Int64(seconds * 1000)) }
+    func at(_ seconds: Double) -> Moment { t0 + .milliseconds(Int64(seconds * 1000)) }
 
     func start() throws { try core.start(now: t0) }
 

@@ -1,3 +1,4 @@
+import Timeline
 import DirectorConfig
 import Glibc
 import Testing
@@ -9,7 +10,7 @@ import VRRP
 struct PartsTests {
     @Test("the timer heap pops in deadline order, first-in first-out on ties, only when due")
     func timerHeap() {
-        let t0 = ContinuousClock.now
+        let t0 = Moment.now
         var heap = TimerHeap()
         var rng = SystemRandomNumberGenerator()
         var expected: [(Int, Int)] = []

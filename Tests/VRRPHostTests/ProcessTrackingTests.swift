@@ -1,4 +1,5 @@
 // vrrp_track_process: which processes match, and the quorum with fork_delay and terminate_delay on a manual clock.
+import Timeline
 import DirectorConfig
 import Glibc
 import Platform
@@ -30,8 +31,8 @@ struct ProcessTrackingTests {
 
     @Test("the first count sets the status; later changes wait for fork_delay up and terminate_delay down")
     func delays() {
-        let t0 = ContinuousClock.now
-        func at(_ s: Double) -> ContinuousClock.Instant { t0 + .milliseconds(Int64(s * 1000)) }
+        let t0 = Moment.now
+        func at(_ s: Double) -> Moment { t0 + .milliseconds(Int64(s * 1000)) }
         var q = ProcessQuorum(TrackProcess(name: "p", process: "x", quorum: 2, quorumMax: 3, forkDelay: .seconds(2), terminateDelay: .seconds(1)))
         #expect(q.observe(count: 2, now: at(0)) == true)
         #expect(q.observe(count: 1, now: at(1)) == nil, "lost, but not for terminate_delay yet")

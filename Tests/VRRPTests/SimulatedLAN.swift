@@ -1,3 +1,4 @@
+import Timeline
 import Addresses
 import Testing
 import VRRP
@@ -26,7 +27,7 @@ final class SimulatedRouter {
     let groupMembers: [String]?
     var vrrp = VRRPRouter()
     var alive = false
-    var timers: [TimerKey: ContinuousClock.Instant] = [:]
+    var timers: [TimerKey: Moment] = [:]
     /// Instances whose virtual addresses are configured here right now.
     var holding: Set<String> = []
     var sentAdverts: [(at: Duration, instance: String, priority: UInt8)] = []
@@ -76,8 +77,8 @@ final class SimulatedRouter {
 /// A LAN of simulated routers on a manual clock (like NIO's EmbeddedEventLoop.advanceTime): adverts travel as real
 /// IPv4 packet bytes through the codec and filter, timers fire in deadline order, links can be cut.
 final class SimulatedLAN {
-    let epoch = ContinuousClock.now
-    private(set) var now: ContinuousClock.Instant
+    let epoch = Moment.now
+    private(set) var now: Moment
     private(set) var routers: [SimulatedRouter] = []
     /// Ordered (sender, receiver) router-name pairs whose packets are dropped.
     var blocked: Set<[String]> = []
@@ -85,7 +86,7 @@ final class SimulatedLAN {
     var latency: Duration = .zero
 
     private struct Delivery {
-        var at: ContinuousClock.Instant
+        var at: Moment
         var sequence: Int
         var to: String
         var bytes: [UInt8]

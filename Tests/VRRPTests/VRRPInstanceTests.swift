@@ -1,3 +1,4 @@
+import Timeline
 import Addresses
 import Testing
 
@@ -13,10 +14,10 @@ struct VRRPInstanceTests {
 
     /// A manual clock: an epoch and an offset moved by hand.
     struct ManualClock {
-        let epoch = ContinuousClock.now
+        let epoch = Moment.now
         var offset: Duration = .zero
-        var now: ContinuousClock.Instant { epoch + offset }
-        func at(_ offset: Duration) -> ContinuousClock.Instant { epoch + offset }
+        var now: Moment { epoch + offset }
+        func at(_ offset: Duration) -> Moment { epoch + offset }
     }
 
     static func config(

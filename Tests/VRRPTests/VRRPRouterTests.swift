@@ -1,3 +1,4 @@
+import Timeline
 import Addresses
 import Testing
 
@@ -6,7 +7,7 @@ import VRRP
 /// The router alone, on a manual clock: what it decides for a host, in the order the host performs it.
 @Suite("VRRP router")
 struct VRRPRouterTests {
-    static let t0 = ContinuousClock.now
+    static let t0 = Moment.now
 
     static func machine(_ name: String, priority: UInt8 = 100, inSyncGroup: Bool = false) throws -> VRRPInstance {
         try VRRPInstance(

@@ -1,10 +1,10 @@
-// The reactor's own time: a point on the monotonic clock as whole nanoseconds in an Int64.
+// Timeline: the time directord's loops and state machines run on, a point on the monotonic clock as whole nanoseconds
+// in an Int64 (the reactor's timers, the health scheduler, the VRRP core).
 //
 // `ContinuousClock.Instant` is the standard library's, and its layout is hidden from other modules (it is not
 // frozen): every copy, comparison and addition outside the standard library goes through a call and a runtime type
 // lookup. Profiling `bench-checker` at 1000 checks/s put those calls, with the work around them, at about a
-// quarter of the checker's user time. A Moment is a plain integer; instants are converted at the edges (the VRRP
-// core, tests that hold instants).
+// quarter of the checker's user time. A Moment is a plain integer; instants are converted at the edges.
 import Glibc
 
 public struct Moment: Comparable, Hashable, Sendable, CustomStringConvertible {
@@ -36,6 +36,11 @@ public struct Moment: Comparable, Hashable, Sendable, CustomStringConvertible {
     }
 
     public static func += (moment: inout Moment, duration: Duration) { moment = moment + duration }
+
+    /// The time from `earlier` to `later`.
+    public static func - (later: Moment, earlier: Moment) -> Duration { earlier.duration(to: later) }
+
+    public func advanced(by duration: Duration) -> Moment { self + duration }
 
     /// From `self` to `later`: negative when `later` is earlier.
     public func duration(to later: Moment) -> Duration {
