@@ -5,8 +5,8 @@
 /// early: an owner that reschedules or cancels marks the value (a generation, an id it forgets) and skips the stale
 /// entry when it comes due, so rescheduling is O(log n) and cancelling O(1).
 ///
-/// `Key` is the reactor's `Moment` on the busy paths (the checker's). The VRRP core keeps `ContinuousClock.Instant`,
-/// whose every comparison is a call into the standard library (see Moment.swift).
+/// `Key` is a `Moment` for the reactor, the health scheduler and the VRRP core: any comparable key works, but
+/// `ContinuousClock.Instant` costs a call into the standard library for every comparison (see Timeline/Moment.swift).
 public struct Deadlines<Key: Comparable, Value> {
     public struct Entry {
         public let deadline: Key
