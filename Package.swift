@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "HealthCheck",
             dependencies: [
-                "Addresses", "COpenSSL", "CPCRE2", "Reactor", "Platform",
+                "Addresses", "COpenSSL", "CPCRE2", "Reactor", "Platform", "Timeline",
             ],
             swiftSettings: optimized
         ),

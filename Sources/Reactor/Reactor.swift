@@ -99,8 +99,10 @@ public final class Reactor: @unchecked Sendable {
     private var freeTimerSlots: [Int] = []
     private var liveTimers = 0
     private var events: [epoll_event]
-    /// Where handlers on this loop read into; see `readBuffer`.
-    private let sharedReadBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// One buffer for every read on the loop's thread (64 KiB). A handler reads into it and is done with what it read
+    /// before it returns; nothing may hold on to it. One buffer instead of one per connection saves an allocation
+    /// a check.
+    public let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // Shared with other threads.
     private struct Inbox {
@@ -139,13 +141,8 @@ public final class Reactor: @unchecked Sendable {
     deinit {
         close(epoll)
         close(wakeFD)
-        sharedReadBuffer.deallocate()
+        readBuffer.deallocate()
     }
-
-    /// One buffer for every read on the loop's thread (64 KiB). A handler reads into it and is done with what it read
-    /// before it returns; nothing may hold on to it. One buffer instead of one per connection saves an allocation
-    /// a check.
-    public var readBuffer: UnsafeMutableRawBufferPointer { sharedReadBuffer }
 
     // MARK: Descriptors (loop thread)
 
@@ -203,9 +200,14 @@ public final class Reactor: @unchecked Sendable {
     public var watchCount: Int { liveWatches }
 
     private func isCurrent(_ watch: ReactorWatch) -> Bool {
-        let index = Int(watch.fd)
-        return index >= 0 && index < watches.count && watches[index].handler != nil
-            && watches[index].generation == watch.generation
+        handler(fd: watch.fd, generation: watch.generation) != nil
+    }
+
+    /// The handler of `fd` if it is still watched under `generation`.
+    private func handler(fd: Int32, generation: UInt32) -> Handler? {
+        let index = Int(fd)
+        guard index >= 0, index < watches.count, watches[index].generation == generation else { return nil }
+        return watches[index].handler
     }
 
     private func drop(_ watch: ReactorWatch) {
@@ -364,9 +366,7 @@ public final class Reactor: @unchecked Sendable {
                 continue
             }
             // A handler earlier in this batch may have dropped the descriptor, and its number may be reused since.
-            let slot = Int(fd)
-            guard slot >= 0, slot < watches.count, let handler = watches[slot].handler,
-                  watches[slot].generation == UInt32(truncatingIfNeeded: key >> 32) else { continue }
+            guard let handler = handler(fd: fd, generation: UInt32(truncatingIfNeeded: key >> 32)) else { continue }
             handler(IOReadiness(rawValue: events[index].events))
         }
         fireDueTimers()

@@ -2,8 +2,6 @@ import DirectorConfig
 import HealthCheck
 import IPVS
 import Logging
-import NIOCore
-import NIOPosix
 import Platform
 import Synchronization
 import Testing
@@ -49,7 +47,6 @@ func checkedConfig(weight: Int) -> String {
 
 @Suite struct SupervisorHealthTests {
     @Test func aDiffUnderHealthChecksShowsTheNewWeightAndKeepsVerdicts() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
         let files = FakeFiles()
         files[path] = checkedConfig(weight: 3)
         files["/tmp/next.conf"] = checkedConfig(weight: 7)
@@ -65,7 +62,6 @@ func checkedConfig(weight: Int) -> String {
     }
 
     @Test func aRealThatFailsIsReplacedByTheSorryServerInOneStep() async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
         let files = FakeFiles()
         files[path] = checkedConfig(weight: 3).replacingOccurrences(of: "connect_timeout 1", with: "connect_timeout 1\n retry 0\n delay_loop 1\n warmup 0")
         let shared = SharedTable()

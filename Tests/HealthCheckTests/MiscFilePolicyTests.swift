@@ -1,7 +1,7 @@
 // MISC_CHECK's exit statuses, FILE_CHECK's file values and the dynamic weights they ask for, composed with the
 // operator's overrides: all pure, no process, no file, no clock.
 import NIOCore
-import Reactor
+import Timeline
 import Testing
 @testable import HealthCheck
 

@@ -1,6 +1,6 @@
 // The check policy and the virtual-server policy on a manual clock: no sockets, no sleeping.
 import NIOCore
-import Reactor
+import Timeline
 import Testing
 @testable import HealthCheck
 

@@ -1,6 +1,6 @@
 // keepalived's per-checker timing as a pure state machine: delay_loop, retry, delay_before_retry, warmup, alpha.
 // The caller feeds results and the time; it answers transitions and when to check next.
-import Reactor
+import Timeline
 
 public struct CheckTiming: Sendable, Hashable {
     /// `delay_loop`: between checks (keepalived default 60 s).
