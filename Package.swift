@@ -47,12 +47,8 @@ let package = Package(
         .target(
             name: "Director",
             dependencies: [
-                "DirectorConfig", "IPVS", "Platform", "CPlatform", "ControlProtocol", "VRRPHost", "HealthCheck",
+                "Addresses", "DirectorConfig", "IPVS", "Platform", "CPlatform", "ControlProtocol", "Reactor", "VRRPHost", "HealthCheck",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -70,7 +66,6 @@ let package = Package(
             dependencies: [
                 "Addresses", "VRRP", "DirectorConfig", "Platform", "Reactor", "Timeline", "IPVS", "ControlProtocol", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: optimized
         ),
@@ -85,7 +80,6 @@ let package = Package(
             name: "directord",
             dependencies: [
                 "DirectorConfig", "IPVS", "Director", "Platform", "VRRPHost",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

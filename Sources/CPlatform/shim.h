@@ -35,6 +35,10 @@ static inline int directord_setns_net(int fd) {
 // pipe2 is declared only under _GNU_SOURCE, which would make this module's libc headers differ from Foundation's.
 static inline int directord_pipe_cloexec(int fds[2]) { return (int)syscall(SYS_pipe2, fds, O_CLOEXEC); }
 
+// accept4 likewise (the flags come from Swift: including <sys/socket.h> here would make this module's socket
+// declarations differ from Glibc's).
+static inline int directord_accept4(int fd, int flags) { return (int)syscall(SYS_accept4, fd, NULL, NULL, flags); }
+
 // struct ucred too is declared only under _GNU_SOURCE: the kernel's layout of what SO_PEERCRED answers.
 struct directord_peer_credentials {
     pid_t pid;

@@ -1,11 +1,9 @@
 import ControlProtocol
 import DirectorConfig
 import FoundationEssentials
+import Glibc
 import HealthCheck
 import Logging
-import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 import Platform
 import ServiceLifecycle
 import UnixSignals
@@ -41,7 +39,7 @@ public final class DirectorDaemon: Service, Sendable {
     let logger: Logger
     let dependencies: EngineDependencies
     /// The running supervisor, for the stop signal's thread (`resignVRRP`).
-    private let running = NIOLockedValueBox<Supervisor?>(nil)
+    private let running = LockedValue<Supervisor?>(nil)
 
     /// Loads the configuration first so that a bad one stops the process before anything touches the kernel.
     public init(options: DaemonOptions, logger: Logger, dependencies: EngineDependencies = EngineDependencies()) throws(ConfigurationRejected) {
@@ -55,7 +53,7 @@ public final class DirectorDaemon: Service, Sendable {
     /// while the graceful shutdown is still on its way through the service group (which then finds it done).
     /// Not while announced routes must be withdrawn first (the VIPs keep serving for announce_withdraw_delay).
     public func resignVRRP() {
-        running.withLockedValue { $0 }?.signalResign.withLockedValue { $0 }?.resign()
+        running.withLock { $0 }?.signalResign.withLock { $0 }?.resign()
     }
 
     /// keepalived's `net_namespace`: where the process must run; the caller moves it there before `run`.
@@ -87,19 +85,18 @@ public final class DirectorDaemon: Service, Sendable {
                 configuration: configuration, logger: logger,
                 dependencies: .system(trackFileValue: { FileCheck.parseValue(FileChecker.read($0)) }))
         }
-        running.withLockedValue { $0 = supervisor }
-        // One event loop serves the control socket and the metrics; the health checks and VRRP have threads of
-        // their own.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        running.withLock { $0 = supervisor }
+        // One thread serves the control socket and the metrics; the health checks and VRRP have threads of their own.
+        let serving = try ServingLoop(logger: logger)
+        try serving.start()
         try await supervisor.start(configuration, healthChecks: true)
-        var metricsChannel: (any Channel)?
         if let endpoint = configuration.globals.metricsListen, let metrics {
-            metricsChannel = try await MetricsServer.start(at: endpoint, group: group, metrics: metrics)
+            _ = try MetricsServer.start(at: endpoint, on: serving, metrics: metrics, logger: logger)
             logger.notice("metrics at http://\(endpoint)/metrics")
         }
         let configFile = options.configFile
         let socketPath = options.socketPath ?? configuration.globals.controlSocket
-        let control = try await ControlServer.start(path: socketPath, group: group, logger: logger) { request, peer in
+        let control = try ControlServer.start(path: socketPath, on: serving, logger: logger) { request, peer in
             switch request {
             case .status: return ControlResponse(ok: true, status: await supervisor.status())
             case .reload: return await supervisor.reload(file: configFile)
@@ -178,9 +175,8 @@ public final class DirectorDaemon: Service, Sendable {
         // The running configuration's stop mode: a reload may have changed lvs_flush_on_stop.
         let running = await supervisor.runningConfiguration ?? configuration
         await supervisor.stop(mode: Self.stopMode(running, keepTable: options.keepTableOnStop))
-        await control.stop()
-        try? await metricsChannel?.close()
-        try? await group.shutdownGracefully()
+        control.stop()
+        serving.stop()
         // After the table and the addresses are cleaned up, as keepalived runs it once its children are gone; the
         // running configuration's (a reload may have changed it).
         await LifecycleScripts.run(.shutdown, running.globals, runner: ProcessScriptRunner(), logger: logger)

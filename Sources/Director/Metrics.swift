@@ -1,8 +1,7 @@
+import Addresses
 import DirectorConfig
 import Logging
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+import Platform
 import Prometheus
 
 /// The figures `metrics_listen` serves as Prometheus text: VRRP state per instance, each real server's health,
@@ -65,41 +64,61 @@ public final class Metrics: Sendable {
     }
 }
 
-/// A minimal HTTP/1.1 server: GET /metrics answers the Prometheus text, anything else 404.
+/// GET /metrics over HTTP/1.1, one request per connection, on the serving loop: the Prometheus text, 404 for any
+/// other path, 405 for another method.
 enum MetricsServer {
-    static func start(at endpoint: Endpoint, group: any EventLoopGroup, metrics: Metrics) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(MetricsHandler(metrics: metrics))
+    /// A request head longer than this is refused (431); a scraper's is a few hundred bytes.
+    static let maximumHeadBytes = 8192
+
+    static func start(at endpoint: Endpoint, on loop: ServingLoop, metrics: Metrics, logger: Logger) throws(SystemError) -> RequestListener {
+        let kind = RequestKind(
+            name: "metrics", maximumBytes: maximumHeadBytes,
+            end: { received, newFrom in headEnd(received, from: newFrom) },
+            tooLarge: response(status: "431 Request Header Fields Too Large", body: Array("request head too large\n".utf8)),
+            answer: { head, _, send in send(answer(head, metrics: metrics)) })
+        return try RequestListener.tcp(endpoint, kind: kind, on: loop, logger: logger)
+    }
+
+    /// The length through the blank line that ends the head (CRLF CRLF, or bare LF LF as RFC 9112 section 2.2 lets a
+    /// server accept).
+    static func headEnd(_ received: [UInt8], from newFrom: Int) -> Int? {
+        var index = max(0, newFrom - 3)
+        while index < received.count {
+            if received[index] == UInt8(ascii: "\n") {
+                if index + 1 < received.count, received[index + 1] == UInt8(ascii: "\n") { return index + 2 }
+                if index + 2 < received.count, received[index + 1] == UInt8(ascii: "\r"), received[index + 2] == UInt8(ascii: "\n") {
+                    return index + 3
                 }
             }
-            .bind(host: endpoint.address.description, port: Int(endpoint.port))
-            .get()
-    }
-}
-
-final class MetricsHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let metrics: Metrics
-
-    init(metrics: Metrics) { self.metrics = metrics }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard case .head(let request) = Self.unwrapInboundIn(data) else { return }
-        let found = request.method == .GET && request.uri.split(separator: "?").first == "/metrics"
-        let body = found ? metrics.render() : Array("not found: try /metrics\n".utf8)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: found ? "text/plain; version=0.0.4" : "text/plain")
-        headers.add(name: "Content-Length", value: "\(body.count)")
-        headers.add(name: "Connection", value: "close")
-        context.write(Self.wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: found ? .ok : .notFound, headers: headers))), promise: nil)
-        context.write(Self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
-        context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
-            channel.close(promise: nil)
+            index += 1
         }
+        return nil
+    }
+
+    /// The answer to one request head.
+    static func answer(_ head: ArraySlice<UInt8>, metrics: Metrics) -> [UInt8] {
+        let lineEnd = head.firstIndex(of: UInt8(ascii: "\n")) ?? head.endIndex
+        var line = head[head.startIndex..<lineEnd]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[2].starts(with: Array("HTTP/1.".utf8)) else {
+            return response(status: "400 Bad Request", body: Array("not an HTTP/1 request\n".utf8))
+        }
+        let method = String(decoding: parts[0], as: UTF8.self)
+        let path = parts[1].split(separator: UInt8(ascii: "?"), maxSplits: 1, omittingEmptySubsequences: false).first ?? []
+        guard path.elementsEqual("/metrics".utf8) else {
+            return response(status: "404 Not Found", body: Array("not found: try /metrics\n".utf8))
+        }
+        switch method {
+        case "GET": return response(status: "200 OK", contentType: "text/plain; version=0.0.4", body: metrics.render())
+        case "HEAD": return response(status: "200 OK", contentType: "text/plain; version=0.0.4", body: metrics.render(), headOnly: true)
+        default: return response(status: "405 Method Not Allowed", extra: "Allow: GET, HEAD\r\n", body: Array("GET /metrics\n".utf8))
+        }
+    }
+
+    static func response(status: String, contentType: String = "text/plain", extra: String = "", body: [UInt8], headOnly: Bool = false) -> [UInt8] {
+        var bytes = Array("HTTP/1.1 \(status)\r\nContent-Type: \(contentType)\r\nContent-Length: \(body.count)\r\n\(extra)Connection: close\r\n\r\n".utf8)
+        if !headOnly { bytes += body }
+        return bytes
     }
 }

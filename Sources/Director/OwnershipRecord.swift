@@ -1,8 +1,8 @@
 import FoundationEssentials
 import Glibc
 import IPVS
-import NIOConcurrencyHelpers
 import Platform
+import Synchronization
 
 /// Where the services directord may have created are recorded, so that a directord killed in the middle of a
 /// reload knows them at its next start. Without it, a service the old configuration had and the new one dropped
@@ -141,18 +141,18 @@ public struct OwnershipFile: OwnershipStore {
 
 /// A record kept in memory, for tests (and for an engine whose caller asked for none).
 public final class MemoryOwnershipStore: OwnershipStore, @unchecked Sendable {
-    private let lock = NIOLock()
+    private let lock = Mutex(())
     private var services: Set<IPVSServiceKey>
     private(set) public var saves = 0
 
     public init(_ services: Set<IPVSServiceKey> = []) { self.services = services }
 
-    public var recorded: Set<IPVSServiceKey> { lock.withLock { services } }
+    public var recorded: Set<IPVSServiceKey> { lock.withLock { _ in services } }
 
     public func load() -> Result<Set<IPVSServiceKey>, OwnershipRecordFailure> { .success(recorded) }
 
     public func save(_ services: Set<IPVSServiceKey>) -> Result<Void, OwnershipRecordFailure> {
-        lock.withLock {
+        lock.withLock { _ in
             self.services = services
             saves += 1
         }

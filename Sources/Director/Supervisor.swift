@@ -3,9 +3,8 @@ import DirectorConfig
 import FoundationEssentials
 import HealthCheck
 import Logging
-import NIOConcurrencyHelpers
-import NIOCore
 import Platform
+import Synchronization
 import VRRPHost
 
 /// Coordinates the parts of a running director — the IPVS engine, the health monitor and the VRRP host — for the
@@ -27,7 +26,7 @@ public actor Supervisor {
     private var vrrp: VRRPHost?
     /// For the stop signal's thread, which cannot wait for this actor: the VRRP host to resign at once, or nil when
     /// there is none or announced routes must be withdrawn first (VRRP then resigns after announce_withdraw_delay).
-    public nonisolated let signalResign = NIOLockedValueBox<VRRPHost?>(nil)
+    public nonisolated let signalResign = LockedValue<VRRPHost?>(nil)
     private var vrrpEvents: Task<Void, Never>?
     /// Set once VRRP has resigned (shutdown): a stop must not resign twice.
     private var vrrpResigned = false
@@ -458,7 +457,7 @@ public actor Supervisor {
     /// What the stop signal's thread may resign: nothing while an announce policy runs, whose routes go first
     /// (`withdrawAnnouncements` keeps serving for announce_withdraw_delay before VRRP resigns).
     func updateSignalResign() {
-        signalResign.withLockedValue { $0 = announcer == nil ? vrrp : nil }
+        signalResign.withLock { $0 = announcer == nil ? vrrp : nil }
     }
 
     /// Every VRRP instance resigns (priority 0: the peer takes over after skew time) and releases its addresses;
@@ -499,11 +498,11 @@ public actor Supervisor {
 
 /// Set once the health notify scripts a stop started have ended.
 final class ScriptsFinished: @unchecked Sendable {
-    private let lock = NIOLock()
+    private let lock = Mutex(())
     private var done = false
 
-    var isSet: Bool { lock.withLock { done } }
-    func set() { lock.withLock { done = true } }
+    var isSet: Bool { lock.withLock { _ in done } }
+    func set() { lock.withLock { _ in done = true } }
 }
 
 /// The `SSL` block's files could not be loaded.

@@ -1,5 +1,6 @@
 // The one choke point for the reactor's non-blocking I/O: EINTR is retried here, EAGAIN becomes "not now", and every
 // other failure names its call.
+import CPlatform
 import Glibc
 import Platform
 
@@ -53,6 +54,22 @@ public enum Syscall {
         switch code {
         case EINPROGRESS, EINTR, EALREADY: return .wouldBlock
         default: throw SystemError(call: "connect", errno: code, detail: "fd \(fd)")
+        }
+    }
+
+    /// Takes the next connection from a listening socket, non-blocking and close-on-exec: nil when none is waiting.
+    /// A connection the peer aborted before it was taken (ECONNABORTED, EPROTO) is skipped. Other errors (EMFILE,
+    /// ENFILE, ENOBUFS) leave the connection in the backlog and are thrown.
+    public static func accept(_ fd: Int32) throws(SystemError) -> Int32? {
+        while true {
+            let client = directord_accept4(fd, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if client >= 0 { return client }
+            let code = errno
+            switch code {
+            case EINTR, ECONNABORTED, EPROTO: continue
+            case EAGAIN, EWOULDBLOCK: return nil
+            default: throw SystemError(call: "accept4", errno: code, detail: "fd \(fd)")
+            }
         }
     }
 

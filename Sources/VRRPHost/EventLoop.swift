@@ -1,14 +1,14 @@
 import Logging
-import NIOConcurrencyHelpers
 import Platform
 import Reactor
+import Synchronization
 
 /// The VRRP thread: a reactor of its own over the receive sockets, with one reactor timer kept at the earliest of
 /// the core's deadlines. Its own OS thread, so adverts leave on time whatever the health checker, the Swift
-/// concurrency pool or NIO are doing.
+/// concurrency pool or the serving thread are doing.
 final class EventLoop: @unchecked Sendable {
     private let reactor: Reactor
-    private let lock = NIOLock()
+    private let lock = Mutex(())
     private var exited: [CheckedContinuation<Void, Never>] = []
     private var finished = false
     /// Set once the thread started.
@@ -49,7 +49,7 @@ final class EventLoop: @unchecked Sendable {
             }
             self.loop(core)
         }
-        lock.withLock { started = true }
+        lock.withLock { _ in started = true }
     }
 
     /// Asks the loop to exit after the work queued so far; `waitForExit` returns when it has.
@@ -59,14 +59,12 @@ final class EventLoop: @unchecked Sendable {
 
     func waitForExit() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            lock.lock()
-            if finished || !started {
-                lock.unlock()
-                c.resume()
-                return
+            let now = lock.withLock { _ in
+                if finished || !started { return true }
+                exited.append(c)
+                return false
             }
-            exited.append(c)
-            lock.unlock()
+            if now { c.resume() }
         }
     }
 
@@ -76,7 +74,7 @@ final class EventLoop: @unchecked Sendable {
         follow(core)
         // Work queued between the stop request and the loop's end still runs in `run`, so no caller waits forever.
         reactor.run()
-        let waiters = lock.withLock {
+        let waiters = lock.withLock { _ in
             finished = true
             defer { exited.removeAll() }
             return exited

@@ -3,12 +3,12 @@ import Timeline
 import ControlProtocol
 import DirectorConfig
 import Logging
-import NIOConcurrencyHelpers
 import Platform
+import Synchronization
 
 /// VRRP for the daemon: one object per running configuration.
 ///
-/// Everything that decides lives in the `VRRP` module; this runs it on a dedicated thread (poll() over raw VRRP
+/// Everything that decides lives in the `VRRP` module; this runs it on a dedicated thread (a reactor over raw VRRP
 /// sockets, absolute-deadline timers) and performs its actions: adverts, virtual addresses and routes, gratuitous
 /// ARP, notify scripts (in tasks, with a timeout), vrrp_script tracking, link tracking and the IPVS sync daemon.
 /// All methods are safe from any thread; `reload`, `plan` and `status` wait briefly for the VRRP thread.
@@ -84,8 +84,8 @@ final class HostBox: @unchecked Sendable {
     let logger: Logger
     let configuration: Configuration
     let events: AsyncStream<VRRPHostEvent>.Continuation
-    private let lock = NIOLock()
-    private let coreLock = NIOLock()
+    private let lock = Mutex(())
+    private let coreLock = Mutex(())
     private var phase = Phase.idle
     private var loop: EventLoop?
     private var core: HostCore!
@@ -106,46 +106,39 @@ final class HostBox: @unchecked Sendable {
     }
 
     private var currentLoop: EventLoop? {
-        lock.lock()
-        defer { lock.unlock() }
-        return phase == .running ? loop : nil
+        lock.withLock { _ in phase == .running ? loop : nil }
     }
 
     func start() throws {
-        coreLock.lock()
-        defer { coreLock.unlock() }
-        lock.lock()
-        let phase = self.phase
-        lock.unlock()
-        guard phase == .idle else { return }
-        let loop = try EventLoop(logger: logger)
-        // Addresses may have changed since init.
-        core.spec = HostSpec.build(configuration, addresses: dependencies.interfaceAddresses)
-        try core.start(now: .now)
-        lock.lock()
-        self.loop = loop
-        self.phase = .running
-        lock.unlock()
-        do {
-            try loop.run(core)
-        } catch {
-            // The core stays with this thread (under coreLock) and the start is refused.
-            setPhase(.stopped)
-            throw error
+        try coreLock.withLock { _ in
+            guard lock.withLock({ _ in phase }) == .idle else { return }
+            let loop = try EventLoop(logger: logger)
+            // Addresses may have changed since init.
+            core.spec = HostSpec.build(configuration, addresses: dependencies.interfaceAddresses)
+            try core.start(now: .now)
+            lock.withLock { _ in
+                self.loop = loop
+                self.phase = .running
+            }
+            do {
+                try loop.run(core)
+            } catch {
+                // The core stays with this thread (under coreLock) and the start is refused.
+                setPhase(.stopped)
+                throw error
+            }
         }
     }
 
     /// Runs `body` on the VRRP thread while it runs, else here.
     func withCore<T: Sendable>(_ body: @escaping @Sendable (HostCore, Moment) -> T) -> T {
         if let loop = currentLoop {
-            let result = ResultSlot<T>()
+            let result = HandOver<T>()
             if loop.submit({ core, now in result.fill(body(core, now)) }) {
                 return result.wait()
             }
         }
-        coreLock.lock()
-        defer { coreLock.unlock() }
-        return body(core, .now)
+        return coreLock.withLock { _ in body(core, .now) }
     }
 
     func resign() {
@@ -168,9 +161,7 @@ final class HostBox: @unchecked Sendable {
     }
 
     private func setPhase(_ p: Phase) {
-        lock.lock()
-        phase = p
-        lock.unlock()
+        lock.withLock { _ in phase = p }
     }
 
     /// True when every task finished within `deadline`.
@@ -191,44 +182,19 @@ final class HostBox: @unchecked Sendable {
     }
 }
 
-/// A value handed from the VRRP thread to a waiting caller.
-final class ResultSlot<T: Sendable>: @unchecked Sendable {
-    /// 1 once `value` is set.
-    private let condition = ConditionLock(value: 0)
-    private var value: T?
-
-    func fill(_ v: T) {
-        condition.lock()
-        value = v
-        condition.unlock(withValue: 1)
-    }
-
-    func wait() -> T {
-        while true {
-            condition.lock(whenValue: 1)
-            let filled = value
-            condition.unlock()
-            if let filled { return filled }
-        }
-    }
-}
-
 /// Resumes a continuation once, with whichever result comes first.
 final class FirstResult: @unchecked Sendable {
-    private let lock = NIOLock()
-    private var continuation: CheckedContinuation<Bool, Never>?
+    private let continuation = Mutex<CheckedContinuation<Bool, Never>?>(nil)
 
     func set(_ c: CheckedContinuation<Bool, Never>) {
-        lock.lock()
-        continuation = c
-        lock.unlock()
+        continuation.withLock { $0 = c }
     }
 
     func resume(_ value: Bool) {
-        lock.lock()
-        let c = continuation
-        continuation = nil
-        lock.unlock()
+        let c = continuation.withLock { slot in
+            defer { slot = nil }
+            return slot
+        }
         c?.resume(returning: value)
     }
 }
