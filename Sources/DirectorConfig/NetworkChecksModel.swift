@@ -86,7 +86,9 @@ public struct HexPattern: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What SMTP_CHECK, DNS_CHECK and UDP_CHECK add to a check (PING_CHECK adds nothing); unused fields keep defaults.
-public struct NetworkCheckOptions: Hashable, Sendable {
+public struct NetworkCheckOptions: Hashable, Sendable, OutOfLineDefault {
+    public static let outOfLineDefault = NetworkCheckOptions()
+
     /// keepalived's default HELO argument (check_smtp.h).
     public static let defaultHeloName = "smtpchecker.keepalived.org"
     /// keepalived: 3 for DNS_CHECK; delay_before_retry defaults to delay_loop there.

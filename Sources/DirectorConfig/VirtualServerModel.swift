@@ -326,11 +326,11 @@ public struct HealthCheck: Hashable, Sendable {
     public var virtualhost: String?
     public var enableSNI: Bool
     public var sniName: String?
-    // MISC_CHECK and FILE_CHECK only:
-    public var misc: MiscCheckConfig? = nil
-    public var file: FileCheckConfig? = nil
+    // MISC_CHECK and FILE_CHECK only (out of line: most checks are HTTP_GET or TCP_CHECK):
+    @OutOfLine public var misc: MiscCheckConfig? = nil
+    @OutOfLine public var file: FileCheckConfig? = nil
     /// SMTP_CHECK, DNS_CHECK and UDP_CHECK only (NetworkChecksModel.swift).
-    public var network = NetworkCheckOptions()
+    @OutOfLine public var network = NetworkCheckOptions()
 
     public init(
         kind: HealthCheckKind, connectIP: IPAddress, connectPort: UInt16, bindTo: IPAddress? = nil, bindPort: UInt16? = nil,
