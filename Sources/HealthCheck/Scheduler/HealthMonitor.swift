@@ -359,7 +359,7 @@ public final class HealthMonitor<VirtualServerID: Hashable & Sendable, RealID: H
         func isSuspended(_ spec: CheckSpec) -> Bool {
             guard !suspended.isEmpty else { return false }
             let users = registry.subscribers(of: spec)
-            return !users.isEmpty && users.isSubset(of: suspended)
+            return !users.isEmpty && users.allSatisfy(suspended.contains)
         }
 
         private func fire(_ entry: Running) {
