@@ -48,6 +48,17 @@ public struct Moment: Comparable, Hashable, Sendable, CustomStringConvertible {
             : .nanoseconds(difference)
     }
 
+    /// The first multiple of `step` at or after this moment (itself when `step` is zero or less, or at the end of
+    /// the timeline).
+    public func roundedUp(toMultipleOf step: Duration) -> Moment {
+        let grid = step.wholeNanoseconds
+        guard grid > 0 else { return self }
+        let (rest, _) = nanoseconds.remainderReportingOverflow(dividingBy: grid)
+        guard rest != 0 else { return self }
+        let (up, overflow) = nanoseconds.addingReportingOverflow(rest > 0 ? grid - rest : -rest)
+        return overflow ? self : Moment(nanoseconds: up)
+    }
+
     public var description: String { "\(nanoseconds)ns" }
 }
 

@@ -74,12 +74,12 @@ final class DrivenMonitor {
     let start: ContinuousClock.Instant
 
     init(prober: any CheckProber, random: @escaping @Sendable () -> Double = { 0 }, maximumInFlight: Int = 768,
-         minimumInFlight: Int = 16) throws {
+         minimumInFlight: Int = 16, startBatch: Duration = .zero) throws {
         reactor = try Reactor(clock: clock)
         start = clock.now
         let sink = self.sink
         monitor = HealthMonitor(driving: reactor, prober: prober, random: random, maximumInFlight: maximumInFlight,
-                                minimumInFlight: minimumInFlight, onUpdate: sink.record)
+                                minimumInFlight: minimumInFlight, startBatch: startBatch, onUpdate: sink.record)
     }
 
     /// Moves the clock by `total` in steps of `step`, running the reactor's due work at each.
@@ -299,6 +299,25 @@ struct HealthMonitorTests {
         driven.advance(.milliseconds(500), step: .milliseconds(1))
         let first = try #require(prober.probes(of: spec.probe).first)
         #expect(driven.start.duration(to: first) == .milliseconds(396), "first probe at 0.99 × delay_loop")
+    }
+
+    @Test func checksDueCloseTogetherStartTogetherOnTheGrid() throws {
+        let prober = FakeProber()
+        // A warmup of 1% of delay_loop: due at 1, 4 and 12 ms.
+        let driven = try DrivenMonitor(prober: prober, random: { 0.01 }, startBatch: .milliseconds(10))
+        #expect(driven.reactor.now.nanoseconds % 10_000_000 == 0, "the manual clock starts on the grid")
+        let loops: [Duration] = [.milliseconds(100), .milliseconds(400), .milliseconds(1200)]
+        let specs = try loops.enumerated().map { index, loop in
+            CheckSpec(probe: try tcpProbe(8101 + index), timing: CheckTiming(delayLoop: loop, warmup: nil))
+        }
+        _ = driven.monitor.applyNow(["vs": VirtualServerPlan(reals: [("rs", RealServerPolicy(checks: specs))])])
+        driven.advance(.milliseconds(1300), step: .milliseconds(1))
+        let starts = try specs.map { spec in driven.start.duration(to: try #require(prober.probes(of: spec.probe).first)) }
+        // Due at 1 and 4 ms: both start at the 10 ms grid point; due at 12 ms: at 20 ms. None before it is due.
+        #expect(starts == [.milliseconds(10), .milliseconds(10), .milliseconds(20)])
+        // Each next round is due delay_loop after the last start, already on the grid.
+        let seconds = specs.map { prober.probes(of: $0.probe).dropFirst().first.map { driven.start.duration(to: $0) } }
+        #expect(seconds == [.milliseconds(110), .milliseconds(410), .milliseconds(1220)])
     }
 
     /// The async API, as the supervisor uses it, on the monitor's own reactor thread.

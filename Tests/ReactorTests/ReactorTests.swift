@@ -83,6 +83,17 @@ struct ReactorTests {
         #expect(Moment(nanoseconds: .min + 1) - .seconds(10) == Moment(nanoseconds: .min))
     }
 
+    @Test func momentsRoundUpToAGrid() {
+        let ten = Duration.milliseconds(10)
+        #expect(Moment(nanoseconds: 20_000_000).roundedUp(toMultipleOf: ten) == Moment(nanoseconds: 20_000_000))
+        #expect(Moment(nanoseconds: 20_000_001).roundedUp(toMultipleOf: ten) == Moment(nanoseconds: 30_000_000))
+        #expect(Moment(nanoseconds: 1).roundedUp(toMultipleOf: ten) == Moment(nanoseconds: 10_000_000))
+        #expect(Moment(nanoseconds: -25_000_000).roundedUp(toMultipleOf: ten) == Moment(nanoseconds: -20_000_000))
+        #expect(Moment(nanoseconds: 17).roundedUp(toMultipleOf: .zero) == Moment(nanoseconds: 17))
+        // At the end of the timeline there is no grid point left: the moment itself.
+        #expect(Moment(nanoseconds: .max).roundedUp(toMultipleOf: ten) == Moment(nanoseconds: .max))
+    }
+
     /// Timers live in reused slots checked by a generation: a slot freed by a cancel and taken by a new timer must
     /// not let the old heap entry fire the new body early, and cancelling a fired or stale timer changes nothing.
     @Test func aReusedTimerSlotFiresOnlyAtItsOwnDeadline() throws {
