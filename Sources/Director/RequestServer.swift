@@ -115,7 +115,7 @@ final class RequestListener: @unchecked Sendable {
             for (index, byte) in bytes.enumerated() { raw[index] = byte }
         }
         let fd = try Syscall.socket(family: AF_UNIX, type: Int32(SOCK_STREAM.rawValue))
-        do throws(SystemError) {
+        return try listening(fd, path, kind: kind, credentials: true, on: loop, logger: logger) { () throws(SystemError) in
             var info = stat()
             if lstat(path, &info) == 0 {
                 guard info.st_mode & S_IFMT == S_IFSOCK else {
@@ -134,20 +134,13 @@ final class RequestListener: @unchecked Sendable {
             }
             // Root only: the socket can reload and reveal the whole configuration.
             chmod(path, 0o600)
-            try listen(fd, path)
-        } catch {
-            Glibc.close(fd)
-            throw error
         }
-        let listener = RequestListener(fd: fd, kind: kind, credentials: true, loop: loop, logger: logger)
-        loop.add(listener)
-        return listener
     }
 
     /// Listens on a TCP endpoint (port 0: one the kernel picks, see `port`).
     static func tcp(_ endpoint: Endpoint, kind: RequestKind, on loop: ServingLoop, logger: Logger) throws(SystemError) -> RequestListener {
         let fd = try Syscall.socket(family: endpoint.address.family == .ipv6 ? AF_INET6 : AF_INET, type: Int32(SOCK_STREAM.rawValue))
-        do throws(SystemError) {
+        return try listening(fd, "\(endpoint)", kind: kind, credentials: false, on: loop, logger: logger) { () throws(SystemError) in
             try Syscall.setOption(fd, level: SOL_SOCKET, name: SO_REUSEADDR, value: 1, what: "SO_REUSEADDR")
             try endpoint.withSocketAddress { (address, length) throws(SystemError) in
                 do throws(SystemError) {
@@ -156,18 +149,22 @@ final class RequestListener: @unchecked Sendable {
                     throw SystemError(call: "bind", errno: error.errno, detail: "\(endpoint)")
                 }
             }
-            try listen(fd, "\(endpoint)")
+        }
+    }
+
+    /// Binds `fd` with `bind`, listens, and hands the listener to `loop`; closes `fd` when either fails.
+    private static func listening(_ fd: Int32, _ what: String, kind: RequestKind, credentials: Bool, on loop: ServingLoop,
+                                  logger: Logger, bind: () throws(SystemError) -> Void) throws(SystemError) -> RequestListener {
+        do throws(SystemError) {
+            try bind()
+            guard Glibc.listen(fd, 16) == 0 else { throw SystemError(call: "listen", errno: errno, detail: what) }
         } catch {
             Glibc.close(fd)
             throw error
         }
-        let listener = RequestListener(fd: fd, kind: kind, credentials: false, loop: loop, logger: logger)
+        let listener = RequestListener(fd: fd, kind: kind, credentials: credentials, loop: loop, logger: logger)
         loop.add(listener)
         return listener
-    }
-
-    private static func listen(_ fd: Int32, _ what: String) throws(SystemError) {
-        guard Glibc.listen(fd, 16) == 0 else { throw SystemError(call: "listen", errno: errno, detail: what) }
     }
 
     /// The local port (for a listener bound to port 0).

@@ -30,13 +30,17 @@ struct RequestServerTests {
         }
     }
 
-    @Test func controlRequestsAreAnsweredWithThePeersCredentials() throws {
+    /// A running loop with a control server on a fresh path.
+    func runningControl() throws -> (loop: ServingLoop, server: ControlServer, path: String) {
         let loop = try ServingLoop(logger: logger)
         try loop.start()
-        defer { loop.stop() }
         let path = socketPath()
-        let server = try control(path, loop: loop)
-        defer { server.stop() }
+        return (loop, try control(path, loop: loop), path)
+    }
+
+    @Test func controlRequestsAreAnsweredWithThePeersCredentials() throws {
+        let (loop, server, path) = try runningControl()
+        defer { server.stop(); loop.stop() }
         let client = ControlClient(socketPath: path, timeout: .seconds(5))
         for _ in 0..<3 {
             let answer = try client.send(.status)
@@ -68,12 +72,8 @@ struct RequestServerTests {
     }
 
     @Test func garbageAndOversizedRequestsGetAnAnswerNotASilentClose() throws {
-        let loop = try ServingLoop(logger: logger)
-        try loop.start()
-        defer { loop.stop() }
-        let path = socketPath()
-        let server = try control(path, loop: loop)
-        defer { server.stop() }
+        let (loop, server, path) = try runningControl()
+        defer { server.stop(); loop.stop() }
         let garbage = try exchange(unix: path, Array("{not json\n".utf8))
         #expect(String(decoding: garbage, as: UTF8.self).contains("request not understood"))
         let huge = [UInt8](repeating: UInt8(ascii: "x"), count: ControlFraming.maximumMessageBytes + 70_000)
@@ -81,13 +81,19 @@ struct RequestServerTests {
         #expect(String(decoding: refused, as: UTF8.self).contains("request longer than"))
     }
 
-    @Test func aSilentClientIsClosedAfterTheRequestTimeout() throws {
+    /// A loop this test turns itself, on a manual clock, with a control server listening once the first turn ran.
+    func drivenControl() throws -> (clock: ManualClock, loop: ServingLoop, server: ControlServer, path: String) {
         let clock = ManualClock()
         let loop = try ServingLoop(logger: logger, clock: clock)
         let path = socketPath()
         let server = try control(path, loop: loop)
-        defer { server.stop() }
         loop.reactor.turn(maxWait: .zero)
+        return (clock, loop, server, path)
+    }
+
+    @Test func aSilentClientIsClosedAfterTheRequestTimeout() throws {
+        let (clock, loop, server, path) = try drivenControl()
+        defer { server.stop() }
         let client = try connect(unix: path)
         defer { close(client) }
         // Accepted, then nothing arrives.
@@ -106,12 +112,8 @@ struct RequestServerTests {
     }
 
     @Test func connectionsBeyondTheCapAreClosedAtOnce() throws {
-        let clock = ManualClock()
-        let loop = try ServingLoop(logger: logger, clock: clock)
-        let path = socketPath()
-        let server = try control(path, loop: loop)
+        let (_, loop, server, path) = try drivenControl()
         defer { server.stop() }
-        loop.reactor.turn(maxWait: .zero)
         var clients: [Int32] = []
         defer { for fd in clients { close(fd) } }
         for _ in 0...RequestListener.maximumConnections {
