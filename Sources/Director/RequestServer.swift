@@ -268,19 +268,26 @@ final class RequestListener: @unchecked Sendable {
                 answer(connection, length: end)
             } else if end != nil || connection.received.count > kind.maximumBytes {
                 logger.warning("\(kind.name): a request over \(kind.maximumBytes) bytes; refused")
-                connection.answered = true
+                stopReading(connection)
                 if let tooLarge = kind.tooLarge { send(tooLarge, on: connection) } else { drop(connection) }
             }
         }
     }
 
-    private func answer(_ connection: Connection, length: Int) {
+    /// The request is in (or refused): no more reading and no request timeout. Still watched for readable, a peer
+    /// that keeps sending would wake the level-triggered loop for nothing, and an answer that has to wait for
+    /// writable would never get its watch.
+    private func stopReading(_ connection: Connection) {
         connection.answered = true
         if let timer = connection.timer { reactor.cancel(timer) }
         connection.timer = nil
-        // Nothing more is read: the answer is written once it is ready.
         if let watch = connection.watch { reactor.unwatch(watch) }
         connection.watch = nil
+    }
+
+    private func answer(_ connection: Connection, length: Int) {
+        // Nothing more is read: the answer is written once it is ready.
+        stopReading(connection)
         let peer = credentials ? Self.peer(of: connection.fd) : nil
         let request = connection.received[..<length]
         let replied = LockedValue(false)

@@ -128,6 +128,42 @@ struct RequestServerTests {
         loop.reactor.run()
     }
 
+    @Test func aRefusalLargerThanTheSocketBufferStillGoesOutWhole() throws {
+        // A refusal that cannot be written at once must wait for writable, not stall with the connection watched
+        // for a request it no longer reads.
+        let clock = ManualClock()
+        let loop = try ServingLoop(logger: logger, clock: clock)
+        let refusal = [UInt8](repeating: UInt8(ascii: "r"), count: 4 << 20)
+        let kind = RequestKind(name: "test", maximumBytes: 16, end: { _, _ in nil }, tooLarge: refusal,
+                               answer: { _, _, send in send([]) })
+        let path = socketPath()
+        try Files.makeDirectories(Files.directory(of: path), mode: 0o700)
+        _ = try RequestListener.unix(path: path, kind: kind, on: loop, logger: logger)
+        defer { unlink(path) }
+        loop.reactor.turn(maxWait: .zero)
+        let client = try connect(unix: path)
+        defer { close(client) }
+        let request = [UInt8](repeating: UInt8(ascii: "q"), count: 64)
+        #expect(send(client, request, request.count, Int32(MSG_NOSIGNAL)) == request.count)
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var ended = false
+        for _ in 0..<10_000 where !ended {
+            loop.reactor.turn(maxWait: .milliseconds(1))
+            while true {
+                let n = recv(client, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+                if n > 0 { received += n; continue }
+                if n == 0 { ended = true }
+                break
+            }
+        }
+        #expect(received == refusal.count)
+        #expect(ended)
+        #expect(loop.reactor.watchCount == 1, "only the listener is left")
+        loop.stop()
+        loop.reactor.run()
+    }
+
     @Test func metricsAnswersGetHeadAndRefusesTheRest() throws {
         let loop = try ServingLoop(logger: logger)
         try loop.start()
