@@ -40,7 +40,6 @@ public struct Moment: Comparable, Hashable, Sendable, CustomStringConvertible {
     /// The time from `earlier` to `later`.
     public static func - (later: Moment, earlier: Moment) -> Duration { earlier.duration(to: later) }
 
-
     /// From `self` to `later`: negative when `later` is earlier.
     public func duration(to later: Moment) -> Duration {
         let (difference, overflow) = later.nanoseconds.subtractingReportingOverflow(nanoseconds)

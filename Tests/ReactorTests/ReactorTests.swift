@@ -9,6 +9,13 @@ import Testing
 
 @Suite("Reactor")
 struct ReactorTests {
+    /// A connected pair of Unix stream sockets, closed by the caller.
+    func socketPair(type: Int32 = Int32(SOCK_STREAM.rawValue)) throws -> [Int32] {
+        var fds: [Int32] = [-1, -1]
+        try #require(socketpair(AF_UNIX, type, 0, &fds) == 0)
+        return fds
+    }
+
     @Test func deadlinesPopInOrderAndTiesFirstInFirstOut() {
         var heap = Deadlines<ContinuousClock.Instant, Int>()
         let t0 = ContinuousClock.now
@@ -131,8 +138,7 @@ struct ReactorTests {
 
     @Test func aDescriptorWatchedAgainAfterForgetGetsTheNewHandlerOnly() throws {
         let reactor = try Reactor(clock: ManualClock())
-        var fds: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let fds = try socketPair()
         defer { close(fds[0]); close(fds[1]) }
         var seen: [String] = []
         let old = try reactor.watch(fds[0], for: .writable) { _ in seen.append("old") }
@@ -150,8 +156,7 @@ struct ReactorTests {
 
     @Test func readinessReachesTheHandlerAndUnwatchSilencesIt() throws {
         let reactor = try Reactor(clock: ManualClock())
-        var fds: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let fds = try socketPair()
         defer { close(fds[0]); close(fds[1]) }
         var seen: [IOReadiness] = []
         let watch = try reactor.watch(fds[0], for: .readable) { seen.append($0) }
@@ -172,9 +177,7 @@ struct ReactorTests {
 
     @Test func aHandlerThatDropsAnotherDescriptorStopsItsPendingEvent() throws {
         let reactor = try Reactor(clock: ManualClock())
-        var a: [Int32] = [-1, -1], b: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &a) == 0)
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &b) == 0)
+        let a = try socketPair(), b = try socketPair()
         defer { for fd in a + b { close(fd) } }
         var calls = 0
         var watches: [ReactorWatch] = []
@@ -211,8 +214,7 @@ struct ReactorTests {
     }
 
     @Test func syscallChokePointSeparatesNotNowFromFailure() throws {
-        var fds: [Int32] = [-1, -1]
-        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+        let fds = try socketPair(type: Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue))
         defer { close(fds[0]) }
         var buffer = [UInt8](repeating: 0, count: 16)
         let empty = try buffer.withUnsafeMutableBytes { try Syscall.read(fds[0], into: $0) }
